@@ -1,0 +1,1 @@
+//! cvm-host (placeholder, being built).

@@ -1,0 +1,1 @@
+//! cvm-tests (placeholder, being built).
