@@ -1,0 +1,58 @@
+//! Tendermint BFT consensus engine for the CVM chain.
+//!
+//! Validators agree on one value per [`Height`] (a block, so a state root) with instant
+//! finality while less than a third of the voting power is faulty, Byzantine included. The
+//! engine implements Algorithm 1 of "The latest gossip on BFT consensus" (Buchman, Kwon,
+//! Milosevic) as a pure core: inputs in, effects out; no threads, sockets, clock or disk.
+//!
+//! Main types:
+//! - [`Driver`]: the host-facing engine. Takes [`Input`]s (start height, signed proposal or
+//!   vote, timeout elapsed, value from the host, validity verdict, commit from others) and
+//!   returns [`Effect`]s (persist to WAL, broadcast, schedule timeout, request or validate a
+//!   value, decide with a [`CommitCertificate`], report evidence). See [`driver`] for the
+//!   contract a host must follow, notably: WAL records are durable before any later
+//!   broadcast in the same effect list.
+//! - [`RoundState`]: the paper's state machine; each `upon` rule is one named transition.
+//! - [`VoteKeeper`]: tallies votes by power per (round, kind), detects equivocation and
+//!   yields [`DuplicateVoteEvidence`].
+//! - [`ValidatorSet`]: ed25519 keys and power, with CometBFT's weighted round-robin
+//!   proposer selection.
+//! - [`Proposal`], [`Vote`] and their signed forms; signed bytes include the [`ChainId`].
+//! - [`CommitCertificate`]: >2/3 of the power precommitting one value id, verifiable alone.
+//! - [`wal`]: length + CRC framed records, torn-tail tolerant, with a file-backed [`FileWal`].
+//! - [`sim`]: a deterministic, seeded network simulation with Byzantine validators that
+//!   checks agreement, validity, non-equivocation and liveness.
+//!
+//! The engine is generic over the [`Value`] it decides and never looks inside it.
+
+pub mod certificate;
+pub mod crypto;
+pub mod driver;
+pub mod error;
+pub mod evidence;
+pub mod messages;
+pub mod sim;
+pub mod state_machine;
+pub mod timeouts;
+pub mod types;
+pub mod validator;
+pub mod vote_keeper;
+pub mod wal;
+
+pub use certificate::{CommitCertificate, CommitSig};
+pub use crypto::{
+    AcceptAllVerifier, CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureBytes,
+    SignatureVerifier, Signer, VerifyItem,
+};
+pub use driver::{Config, Driver, Effect, Input};
+pub use error::{
+    CertificateError, DriverError, EvidenceError, MessageError, ValidatorSetError, WalError,
+};
+pub use evidence::DuplicateVoteEvidence;
+pub use messages::{Proposal, SignedMessage, SignedProposal, SignedVote, Vote};
+pub use state_machine::{RoundState, TimeoutKind};
+pub use timeouts::{Timeout, TimeoutConfig};
+pub use types::{ChainId, Height, Round, Step, ValidatorId, Value, ValueId, VoteKind};
+pub use validator::{Validator, ValidatorIndex, ValidatorSet};
+pub use vote_keeper::{AddVote, Tally, VoteKeeper};
+pub use wal::{FileWal, MemWal, Wal, WalEntry};

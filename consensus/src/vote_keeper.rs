@@ -1,0 +1,182 @@
+//! Tallies votes of one height by voting power per (round, kind).
+//!
+//! Only the first vote of a validator per (round, kind) counts; an identical copy is a
+//! duplicate, a different one is equivocation and yields evidence holding both.
+
+use std::collections::BTreeMap;
+
+use crate::evidence::DuplicateVoteEvidence;
+use crate::messages::SignedVote;
+use crate::types::{Round, ValidatorId, ValueId, VoteKind};
+use crate::validator::ValidatorSet;
+
+/// Result of adding a vote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddVote {
+    /// First vote of this validator for this (round, kind): counted.
+    Added,
+    /// The very same vote was already counted.
+    Duplicate,
+    /// A different vote of this validator for this (round, kind): not counted.
+    /// `first_offence` is false once evidence was already produced for this slot.
+    Equivocation {
+        evidence: DuplicateVoteEvidence,
+        first_offence: bool,
+    },
+    /// The signer is not in the validator set.
+    UnknownValidator,
+}
+
+/// Votes of one kind in one round.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    votes: BTreeMap<ValidatorId, SignedVote>,
+    power_by_value: BTreeMap<Option<ValueId>, u64>,
+    total: u64,
+    equivocators: BTreeMap<ValidatorId, ()>,
+}
+
+impl Tally {
+    /// Power of all counted votes, whatever their value (paper: 2f+1 ⟨·, ∗⟩).
+    pub fn total_power(&self) -> u64 {
+        self.total
+    }
+
+    /// Power voting for `value` (`None` is nil).
+    pub fn power_for(&self, value: Option<ValueId>) -> u64 {
+        self.power_by_value.get(&value).copied().unwrap_or(0)
+    }
+
+    pub fn votes(&self) -> impl Iterator<Item = &SignedVote> {
+        self.votes.values()
+    }
+
+    pub fn get(&self, validator: &ValidatorId) -> Option<&SignedVote> {
+        self.votes.get(validator)
+    }
+
+    /// Values with their power, heaviest first is not guaranteed: ordered by value.
+    pub fn values(&self) -> impl Iterator<Item = (Option<ValueId>, u64)> + '_ {
+        self.power_by_value.iter().map(|(v, p)| (*v, *p))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct RoundVotes {
+    prevotes: Tally,
+    precommits: Tally,
+    /// Power of distinct validators with any message in this round (paper L55).
+    participants: BTreeMap<ValidatorId, u64>,
+    participant_power: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct VoteKeeper {
+    validators: ValidatorSet,
+    rounds: BTreeMap<Round, RoundVotes>,
+    empty: Tally,
+}
+
+impl VoteKeeper {
+    pub fn new(validators: ValidatorSet) -> Self {
+        VoteKeeper {
+            validators,
+            rounds: BTreeMap::new(),
+            empty: Tally::default(),
+        }
+    }
+
+    pub fn validators(&self) -> &ValidatorSet {
+        &self.validators
+    }
+
+    /// Adds a vote whose signature the caller already checked. Height is the caller's
+    /// business: one keeper per height.
+    pub fn add(&mut self, signed: SignedVote) -> AddVote {
+        let vote = signed.vote;
+        let Some(power) = self.validators.power_of(&vote.validator) else {
+            return AddVote::UnknownValidator;
+        };
+        let round = self.rounds.entry(vote.round).or_default();
+        let tally = match vote.kind {
+            VoteKind::Prevote => &mut round.prevotes,
+            VoteKind::Precommit => &mut round.precommits,
+        };
+        if let Some(existing) = tally.votes.get(&vote.validator) {
+            if *existing == signed {
+                return AddVote::Duplicate;
+            }
+            if existing.vote == vote {
+                // Same vote, other signature bytes (ed25519 is deterministic, so this is
+                // malleation or another signer implementation): not a conflict.
+                return AddVote::Duplicate;
+            }
+            let first_offence = tally.equivocators.insert(vote.validator, ()).is_none();
+            return AddVote::Equivocation {
+                evidence: DuplicateVoteEvidence::new(*existing, signed),
+                first_offence,
+            };
+        }
+        tally.votes.insert(vote.validator, signed);
+        *tally.power_by_value.entry(vote.value).or_insert(0) += power;
+        tally.total += power;
+        if round.participants.insert(vote.validator, power).is_none() {
+            round.participant_power += power;
+        }
+        AddVote::Added
+    }
+
+    pub fn tally(&self, round: Round, kind: VoteKind) -> &Tally {
+        match self.rounds.get(&round) {
+            Some(r) => match kind {
+                VoteKind::Prevote => &r.prevotes,
+                VoteKind::Precommit => &r.precommits,
+            },
+            None => &self.empty,
+        }
+    }
+
+    /// 2f+1 votes of `kind` in `round` for `value` (nil when `None`).
+    pub fn is_quorum_for(&self, round: Round, kind: VoteKind, value: Option<ValueId>) -> bool {
+        self.validators
+            .is_quorum(self.tally(round, kind).power_for(value))
+    }
+
+    /// 2f+1 votes of `kind` in `round` for anything.
+    pub fn is_quorum_any(&self, round: Round, kind: VoteKind) -> bool {
+        self.validators
+            .is_quorum(self.tally(round, kind).total_power())
+    }
+
+    /// The value (or nil) with 2f+1 votes of `kind` in `round`, if any. At most one exists
+    /// while fewer than 1/3 of the power equivocates, since only first votes count.
+    pub fn quorum_value(&self, round: Round, kind: VoteKind) -> Option<Option<ValueId>> {
+        let tally = self.tally(round, kind);
+        tally
+            .values()
+            .find(|(_, p)| self.validators.is_quorum(*p))
+            .map(|(v, _)| v)
+    }
+
+    /// Power of distinct validators that sent any vote in `round`.
+    pub fn round_participation(&self, round: Round) -> u64 {
+        self.rounds
+            .get(&round)
+            .map(|r| r.participant_power)
+            .unwrap_or(0)
+    }
+
+    /// Rounds for which any vote is stored, ascending.
+    pub fn rounds(&self) -> impl Iterator<Item = Round> + '_ {
+        self.rounds.keys().copied()
+    }
+
+    /// Highest round above `above` where f+1 power has sent messages (paper L55).
+    pub fn skip_round(&self, above: Round) -> Option<Round> {
+        self.rounds
+            .range(above.next()..)
+            .rev()
+            .find(|(_, r)| self.validators.is_one_third(r.participant_power))
+            .map(|(round, _)| *round)
+    }
+}
