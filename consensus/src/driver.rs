@@ -427,7 +427,9 @@ impl<V: Value> Driver<V> {
                     round,
                     value.id(),
                     keeper.validators(),
-                    keeper.tally(round, VoteKind::Precommit).votes(),
+                    keeper
+                        .tally(round, VoteKind::Precommit)
+                        .votes_for(Some(value.id())),
                 );
                 debug!(height = ?self.height, ?round, value = ?value.id(), "decide");
                 self.decided_heights += 1;
@@ -611,8 +613,8 @@ impl<V: Value> Driver<V> {
         let keeper = self.keeper.as_ref().expect("height started");
         if keeper
             .tally(sv.vote.round, sv.vote.kind)
-            .get(&sv.vote.validator)
-            == Some(&sv)
+            .votes_for(sv.vote.value)
+            .any(|v| v.vote.validator == sv.vote.validator)
         {
             return Err(MessageError::Duplicate(sv.vote.kind));
         }
@@ -633,6 +635,7 @@ impl<V: Value> Driver<V> {
                 evidence,
                 first_offence,
             } => {
+                self.persist(WalEntry::Vote(sv));
                 if first_offence {
                     warn!(validator = ?sv.vote.validator, height = ?sv.vote.height,
                         round = ?sv.vote.round, kind = ?sv.vote.kind, "equivocation");

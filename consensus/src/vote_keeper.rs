@@ -1,7 +1,12 @@
 //! Tallies votes of one height by voting power per (round, kind).
 //!
-//! Only the first vote of a validator per (round, kind) counts; an identical copy is a
-//! duplicate, a different one is equivocation and yields evidence holding both.
+//! A validator counts once towards "any" (2f+1 ⟨·, ∗⟩) per (round, kind), and once towards
+//! each value it voted for. An identical copy is a duplicate; a vote for a second value is
+//! equivocation and yields evidence holding both. Counting an equivocator for every value it
+//! signed (up to [`MAX_VALUES_PER_VALIDATOR`]) is what the paper's message counting does and
+//! keeps liveness: a polka that others saw, built with an equivocator's vote, is seen here
+//! too once gossip delivers that vote (CometBFT reaches the same with peer maj23 claims).
+//! It cannot create two quorums while less than a third of the power is faulty.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +15,10 @@ use crate::messages::SignedVote;
 use crate::types::{Round, ValidatorId, ValueId, VoteKind};
 use crate::validator::ValidatorSet;
 
+/// Distinct values one validator can be counted for in one (round, kind). Bounds memory
+/// against an equivocator that signs endless values.
+pub const MAX_VALUES_PER_VALIDATOR: usize = 4;
+
 /// Result of adding a vote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddVote {
@@ -17,8 +26,9 @@ pub enum AddVote {
     Added,
     /// The very same vote was already counted.
     Duplicate,
-    /// A different vote of this validator for this (round, kind): not counted.
-    /// `first_offence` is false once evidence was already produced for this slot.
+    /// A vote of this validator for another value in this (round, kind): counted for that
+    /// value only (up to the cap). `first_offence` is false once evidence was already
+    /// produced for this slot.
     Equivocation {
         evidence: DuplicateVoteEvidence,
         first_offence: bool,
@@ -30,7 +40,11 @@ pub enum AddVote {
 /// Votes of one kind in one round.
 #[derive(Clone, Debug, Default)]
 pub struct Tally {
+    /// First vote per validator.
     votes: BTreeMap<ValidatorId, SignedVote>,
+    /// Every counted vote per value.
+    by_value: BTreeMap<Option<ValueId>, BTreeMap<ValidatorId, SignedVote>>,
+    values_of: BTreeMap<ValidatorId, usize>,
     power_by_value: BTreeMap<Option<ValueId>, u64>,
     total: u64,
     equivocators: BTreeMap<ValidatorId, ()>,
@@ -47,8 +61,14 @@ impl Tally {
         self.power_by_value.get(&value).copied().unwrap_or(0)
     }
 
+    /// First vote of each validator.
     pub fn votes(&self) -> impl Iterator<Item = &SignedVote> {
         self.votes.values()
+    }
+
+    /// Every counted vote for `value`, equivocators' included.
+    pub fn votes_for(&self, value: Option<ValueId>) -> impl Iterator<Item = &SignedVote> {
+        self.by_value.get(&value).into_iter().flat_map(|m| m.values())
     }
 
     pub fn get(&self, validator: &ValidatorId) -> Option<&SignedVote> {
@@ -102,22 +122,37 @@ impl VoteKeeper {
             VoteKind::Prevote => &mut round.prevotes,
             VoteKind::Precommit => &mut round.precommits,
         };
-        if let Some(existing) = tally.votes.get(&vote.validator) {
-            if *existing == signed {
-                return AddVote::Duplicate;
-            }
-            if existing.vote == vote {
-                // Same vote, other signature bytes (ed25519 is deterministic, so this is
-                // malleation or another signer implementation): not a conflict.
+        if let Some(existing) = tally.votes.get(&vote.validator).copied() {
+            let same_value = tally
+                .by_value
+                .get(&vote.value)
+                .is_some_and(|m| m.contains_key(&vote.validator));
+            if same_value {
+                // Same vote (maybe other signature bytes): nothing new.
                 return AddVote::Duplicate;
             }
             let first_offence = tally.equivocators.insert(vote.validator, ()).is_none();
+            let count = tally.values_of.entry(vote.validator).or_insert(1);
+            if *count < MAX_VALUES_PER_VALIDATOR {
+                *count += 1;
+                tally
+                    .by_value
+                    .entry(vote.value)
+                    .or_default()
+                    .insert(vote.validator, signed);
+                *tally.power_by_value.entry(vote.value).or_insert(0) += power;
+            }
             return AddVote::Equivocation {
-                evidence: DuplicateVoteEvidence::new(*existing, signed),
+                evidence: DuplicateVoteEvidence::new(existing, signed),
                 first_offence,
             };
         }
         tally.votes.insert(vote.validator, signed);
+        tally
+            .by_value
+            .entry(vote.value)
+            .or_default()
+            .insert(vote.validator, signed);
         *tally.power_by_value.entry(vote.value).or_insert(0) += power;
         tally.total += power;
         if round.participants.insert(vote.validator, power).is_none() {
@@ -149,7 +184,7 @@ impl VoteKeeper {
     }
 
     /// The value (or nil) with 2f+1 votes of `kind` in `round`, if any. At most one exists
-    /// while fewer than 1/3 of the power equivocates, since only first votes count.
+    /// while less than 1/3 of the power equivocates.
     pub fn quorum_value(&self, round: Round, kind: VoteKind) -> Option<Option<ValueId>> {
         let tally = self.tally(round, kind);
         tally

@@ -215,6 +215,8 @@ struct Simulation {
     events: u64,
     synced: u64,
     max_round: u32,
+    /// Messages from Byzantine senders already re-gossiped by a correct node.
+    relayed: BTreeSet<[u8; 32]>,
 }
 
 /// Runs one simulation to completion.
@@ -286,6 +288,7 @@ impl Simulation {
             events: 0,
             synced: 0,
             max_round: 0,
+            relayed: BTreeSet::new(),
             cfg,
         }
     }
@@ -374,11 +377,17 @@ impl Simulation {
             .iter()
             .enumerate()
             .map(|(i, n)| {
+                let st = n.driver.round_state();
                 format!(
-                    "n{i}:{:?}@h{}r{}",
+                    "n{i}:{:?}@h{}r{}{:?} locked={:?}/{:?} valid={:?}/{:?}",
                     n.behaviour,
                     n.driver.height().0,
-                    n.driver.round().0
+                    n.driver.round().0,
+                    n.driver.step(),
+                    st.locked_round.map(|r| r.0),
+                    st.locked_value,
+                    st.valid_round.map(|r| r.0),
+                    st.valid_value.as_ref().map(|v| v.id()),
                 )
             })
             .collect::<Vec<_>>()
@@ -501,10 +510,17 @@ impl Simulation {
 
     fn deliver(&mut self, to: usize, from: usize, msg: NetMsg) -> Result<(), SimFailure> {
         if self.nodes[to].down {
+            // Gossip keeps offering the message until the peer is back (Tendermint assumes
+            // messages between correct processes are eventually delivered).
+            let to = to as u32;
+            let from = from as u32;
+            self.queue
+                .push(self.now + 100, Event::Deliver { to, from, msg });
             return Ok(());
         }
         match msg {
             NetMsg::Consensus(m) => {
+                self.relay_byzantine(to, from, &m);
                 let node = &mut self.nodes[to];
                 let mine = node.driver.height();
                 if m.height() > mine
@@ -547,6 +563,24 @@ impl Simulation {
                     self.synced += 1;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Gossip: a correct node passes on what it hears, so a message a Byzantine node sent to
+    /// some correct nodes eventually reaches all of them. Messages from correct senders go
+    /// to everyone already, so only Byzantine-sent ones are relayed (once).
+    fn relay_byzantine(&mut self, to: usize, from: usize, m: &SignedMessage<SimValue>) {
+        if self.nodes[from].behaviour.is_correct() || !self.nodes[to].behaviour.is_correct() {
+            return;
+        }
+        let key: [u8; 32] = Sha256::digest(m.encode()).into();
+        if !self.relayed.insert(key) {
+            return;
+        }
+        for p in 0..self.nodes.len() {
+            if p != to && p != from {
+                self.send(to, p, NetMsg::Consensus(m.clone()));
             }
         }
     }
@@ -602,7 +636,11 @@ impl Simulation {
                 let signer = self.nodes[from].signer.clone();
                 let alt =
                     byzantine::conflicting_vote(&mut self.rng, v, &self.chain_id, signer.as_ref());
-                self.split_send(from, &peers, msg, SignedMessage::Vote(alt));
+                let alt = SignedMessage::Vote(alt);
+                // One random peer gets both votes, so equivocation evidence shows up.
+                let witness = peers[self.rng.gen_range(0..peers.len())];
+                self.send(from, witness, NetMsg::Consensus(alt.clone()));
+                self.split_send(from, &peers, msg, alt);
             }
             _ => {
                 for p in peers {
