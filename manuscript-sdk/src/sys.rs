@@ -1,0 +1,157 @@
+//! Host bindings. On wasm32 these are the `cvm` imports of `ABI.md`; on other targets the same
+//! raw functions are served by the thread-local mock host of [`crate::testing`], so manuscript
+//! code (and the buffer handling below) runs unchanged under `cargo test`.
+
+use alloc::vec::Vec;
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod raw {
+    #[link(wasm_import_module = "cvm")]
+    unsafe extern "C" {
+        pub fn state_get(
+            key_ptr: *const u8,
+            key_len: usize,
+            out_ptr: *mut u8,
+            out_cap: usize,
+        ) -> i32;
+        pub fn state_set(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize);
+        pub fn state_remove(key_ptr: *const u8, key_len: usize);
+        pub fn state_next_key(
+            prefix_ptr: *const u8,
+            prefix_len: usize,
+            after_ptr: *const u8,
+            after_len: i32,
+            out_ptr: *mut u8,
+            out_cap: usize,
+        ) -> i32;
+        pub fn emit(
+            dataset_ptr: *const u8,
+            dataset_len: usize,
+            key_ptr: *const u8,
+            key_len: usize,
+            val_ptr: *const u8,
+            val_len: usize,
+        );
+        pub fn block_height() -> i64;
+        pub fn block_time() -> i64;
+        pub fn log(level: i32, msg_ptr: *const u8, msg_len: usize);
+        pub fn abort(
+            msg_ptr: *const u8,
+            msg_len: usize,
+            file_ptr: *const u8,
+            file_len: usize,
+            line: u32,
+            column: u32,
+        ) -> !;
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+use crate::testing::mock as raw;
+
+/// First guess for the size of a value read from state; larger values cost a second call.
+const INITIAL_VALUE_CAP: usize = 256;
+/// First guess for the size of a key returned by `state_next_key` (the default key limit).
+const INITIAL_KEY_CAP: usize = 1024;
+
+/// Calls a host function of the "copy up to `cap` bytes, return the full length or -1" shape,
+/// retrying once with an exact buffer when the first one was too small.
+fn read_with_retry(
+    initial_cap: usize,
+    mut call: impl FnMut(*mut u8, usize) -> i32,
+) -> Option<Vec<u8>> {
+    let mut buf: Vec<u8> = Vec::with_capacity(initial_cap);
+    loop {
+        let n = call(buf.as_mut_ptr(), buf.capacity());
+        if n < 0 {
+            return None;
+        }
+        let n = n as u32 as usize;
+        if n <= buf.capacity() {
+            // SAFETY: the host initialised the first `n` bytes (n <= capacity).
+            unsafe { buf.set_len(n) };
+            return Some(buf);
+        }
+        buf = Vec::with_capacity(n);
+    }
+}
+
+pub(crate) fn state_get(key: &[u8]) -> Option<Vec<u8>> {
+    // SAFETY: key is a live slice; out points to `cap` writable bytes.
+    read_with_retry(INITIAL_VALUE_CAP, |out, cap| unsafe {
+        raw::state_get(key.as_ptr(), key.len(), out, cap)
+    })
+}
+
+pub(crate) fn state_set(key: &[u8], value: &[u8]) {
+    // SAFETY: both are live slices.
+    unsafe { raw::state_set(key.as_ptr(), key.len(), value.as_ptr(), value.len()) }
+}
+
+pub(crate) fn state_remove(key: &[u8]) {
+    // SAFETY: key is a live slice.
+    unsafe { raw::state_remove(key.as_ptr(), key.len()) }
+}
+
+pub(crate) fn state_next_key(prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<u8>> {
+    let (after_ptr, after_len) = match after {
+        Some(a) => (a.as_ptr(), a.len() as i32),
+        None => (core::ptr::null(), -1),
+    };
+    // SAFETY: prefix and after are live slices; out points to `cap` writable bytes.
+    read_with_retry(INITIAL_KEY_CAP, |out, cap| unsafe {
+        raw::state_next_key(
+            prefix.as_ptr(),
+            prefix.len(),
+            after_ptr,
+            after_len,
+            out,
+            cap,
+        )
+    })
+}
+
+pub(crate) fn emit(dataset: &str, key: &[u8], value: &[u8]) {
+    // SAFETY: all three are live slices.
+    unsafe {
+        raw::emit(
+            dataset.as_ptr(),
+            dataset.len(),
+            key.as_ptr(),
+            key.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    }
+}
+
+pub(crate) fn block_height() -> u64 {
+    // SAFETY: no arguments.
+    unsafe { raw::block_height() as u64 }
+}
+
+pub(crate) fn block_time() -> u64 {
+    // SAFETY: no arguments.
+    unsafe { raw::block_time() as u64 }
+}
+
+pub(crate) fn log(level: i32, message: &str) {
+    // SAFETY: message is a live slice.
+    unsafe { raw::log(level, message.as_ptr(), message.len()) }
+}
+
+/// Traps with `panicked at FILE:LINE:COLUMN: MSG`.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn abort(message: &[u8], file: &str, line: u32, column: u32) -> ! {
+    // SAFETY: both are live slices; the call does not return.
+    unsafe {
+        raw::abort(
+            message.as_ptr(),
+            message.len(),
+            file.as_ptr(),
+            file.len(),
+            line,
+            column,
+        )
+    }
+}

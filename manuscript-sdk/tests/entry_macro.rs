@@ -1,0 +1,146 @@
+//! `#[manuscript]`: generated manifest, entry-point status codes, error conversion.
+
+use manuscript_sdk::manifest::{ABI_VERSION, Manifest};
+use manuscript_sdk::prelude::*;
+use manuscript_sdk::status;
+use manuscript_sdk::testing::{MockHost, Outcome};
+
+mod counter {
+    use super::*;
+
+    #[derive(Debug)]
+    pub struct Odd(pub u8);
+
+    impl From<Odd> for Error {
+        fn from(o: Odd) -> Error {
+            Error::msg(format_args!("odd value {}", o.0))
+        }
+    }
+
+    /// Counts KV records per key; rejects odd first value bytes with a custom error type.
+    #[manuscript(
+        name = "test-counter",
+        sources("kv", "kv.backup"),
+        datasets("counts", "seen")
+    )]
+    pub fn count(ctx: &mut Context, record: KvRecord) -> Result<(), Odd> {
+        if let Some(&b) = record.value.first()
+            && b % 2 == 1
+        {
+            return Err(Odd(b));
+        }
+        let n = ctx
+            .get::<_, u64>(&record.key)
+            .unwrap_or_default()
+            .unwrap_or_default()
+            + 1;
+        ctx.set(&record.key, &n);
+        ctx.emit("counts", &record.key, &n);
+        ctx.emit("seen", &ctx.source().to_owned(), &());
+        Ok(())
+    }
+}
+
+use counter::MANUSCRIPT;
+
+#[test]
+fn manifest_is_generated_and_valid() {
+    let expected = Manifest {
+        abi_version: ABI_VERSION,
+        name: "test-counter".into(),
+        sources: vec!["kv".into(), "kv.backup".into()],
+        datasets: vec!["counts".into(), "seen".into()],
+    };
+    assert_eq!(MANUSCRIPT.manifest(), expected);
+    assert_eq!(MANUSCRIPT.manifest_bytes(), &expected.encode()[..]);
+}
+
+#[test]
+fn processes_records_and_maps_statuses() {
+    let mut host = MockHost::new();
+    assert_eq!(
+        host.process(&MANUSCRIPT, &KvRecord::new("a", [2])),
+        Outcome::Success
+    );
+    assert_eq!(
+        host.process(&MANUSCRIPT, &KvRecord::new("a", [])),
+        Outcome::Success
+    );
+    assert_eq!(
+        host.process(&MANUSCRIPT, &KvRecord::new("a", [3])),
+        Outcome::Error("odd value 3".into())
+    );
+    assert_eq!(
+        host.process_raw(&MANUSCRIPT, "kv.backup", &KvRecord::new("b", "").encode()),
+        Outcome::Success
+    );
+    assert_eq!(host.get::<_, u64>(&b"a".to_vec()), Some(2));
+    assert_eq!(
+        host.dataset_as::<Vec<u8>, u64>("counts"),
+        vec![(b"a".to_vec(), 2), (b"b".to_vec(), 1)]
+    );
+    assert_eq!(
+        host.dataset_as::<String, ()>("seen")
+            .into_iter()
+            .map(|(s, ())| s)
+            .collect::<Vec<_>>(),
+        vec!["kv", "kv.backup"]
+    );
+    // Garbage and trailing bytes are decode failures.
+    assert_eq!(
+        host.process_raw(&MANUSCRIPT, "kv", &[0xff]),
+        Outcome::DecodeFailed
+    );
+    let mut trailing = KvRecord::new("a", "").encode();
+    trailing.push(0);
+    assert_eq!(
+        host.process_raw(&MANUSCRIPT, "kv", &trailing),
+        Outcome::DecodeFailed
+    );
+    assert!(
+        host.logs()
+            .last()
+            .unwrap()
+            .message
+            .starts_with("record decode failed")
+    );
+    assert_eq!(host.get::<_, u64>(&b"a".to_vec()), Some(2));
+}
+
+#[test]
+fn invoke_returns_abi_status_codes() {
+    let mut host = MockHost::new();
+    let mut statuses = vec![];
+    host.call(|_| {
+        statuses.push(MANUSCRIPT.invoke("kv", &KvRecord::new("x", [0]).encode()));
+        statuses.push(MANUSCRIPT.invoke("kv", &[1, 2, 3]));
+        statuses.push(MANUSCRIPT.invoke("kv", &KvRecord::new("x", [1]).encode()));
+        Ok(())
+    })
+    .expect_success();
+    assert_eq!(
+        statuses,
+        vec![status::OK, status::DECODE_FAILED, status::ERROR]
+    );
+}
+
+#[test]
+#[should_panic(expected = "does not subscribe")]
+fn unsubscribed_source_is_rejected() {
+    MockHost::new().process_raw(&MANUSCRIPT, "ethereum.logs", &[]);
+}
+
+#[test]
+fn undeclared_dataset_traps() {
+    #[manuscript(name = "sneaky", sources("kv"), datasets("declared"))]
+    fn sneaky(ctx: &mut Context, _r: KvRecord) -> Result<(), Error> {
+        ctx.emit("undeclared", &0u8, &0u8);
+        Ok(())
+    }
+    let mut host = MockHost::new();
+    let outcome = host.process(&MANUSCRIPT, &KvRecord::default());
+    assert!(
+        matches!(&outcome, Outcome::Trapped(m) if m.contains("\"undeclared\" is not declared")),
+        "{outcome:?}"
+    );
+}
