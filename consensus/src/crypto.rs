@@ -108,13 +108,16 @@ impl SignatureVerifier for Ed25519Verifier {
     }
 }
 
+/// (public key, signature, signed bytes) of one check.
+type CacheKey = ([u8; 32], SignatureBytes, Vec<u8>);
+
 /// Memoises verification results of an inner verifier. Every distinct (key, message,
 /// signature) is still checked once for real; used by the simulation where N nodes receive
 /// the same signed message.
 #[derive(Default)]
 pub struct CachingVerifier<V: SignatureVerifier> {
     inner: V,
-    cache: Mutex<HashMap<([u8; 32], SignatureBytes, Vec<u8>), bool>>,
+    cache: Mutex<HashMap<CacheKey, bool>>,
 }
 
 impl<V: SignatureVerifier> CachingVerifier<V> {

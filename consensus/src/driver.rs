@@ -322,7 +322,11 @@ impl<V: Value> Driver<V> {
         }
     }
 
-    fn start_height(&mut self, height: Height, validators: ValidatorSet) -> Result<(), DriverError> {
+    fn start_height(
+        &mut self,
+        height: Height,
+        validators: ValidatorSet,
+    ) -> Result<(), DriverError> {
         if self.height_known && height <= self.height {
             return Err(DriverError::HeightNotIncreasing {
                 current: self.height,
@@ -447,7 +451,10 @@ impl<V: Value> Driver<V> {
                 let again = existing.clone();
                 self.broadcast(again);
             } else {
-                error!(?slot, "refusing to sign a second, different message for a slot");
+                error!(
+                    ?slot,
+                    "refusing to sign a second, different message for a slot"
+                );
             }
             return false;
         }
@@ -532,7 +539,13 @@ impl<V: Value> Driver<V> {
             return Ok(false);
         }
         let r = msg.round();
-        if r.0 > self.state.round.0.saturating_add(self.config.max_future_rounds) {
+        if r.0
+            > self
+                .state
+                .round
+                .0
+                .saturating_add(self.config.max_future_rounds)
+        {
             return Err(MessageError::RoundTooFarAhead(r));
         }
         Ok(true)
@@ -613,8 +626,7 @@ impl<V: Value> Driver<V> {
         let keeper = self.keeper.as_ref().expect("height started");
         if keeper
             .tally(sv.vote.round, sv.vote.kind)
-            .votes_for(sv.vote.value)
-            .any(|v| v.vote.validator == sv.vote.validator)
+            .has_vote(&sv.vote.validator, sv.vote.value)
         {
             return Err(MessageError::Duplicate(sv.vote.kind));
         }
@@ -639,7 +651,7 @@ impl<V: Value> Driver<V> {
                 if first_offence {
                     warn!(validator = ?sv.vote.validator, height = ?sv.vote.height,
                         round = ?sv.vote.round, kind = ?sv.vote.kind, "equivocation");
-                    self.effects.push(Effect::ReportEvidence(evidence));
+                    self.effects.push(Effect::ReportEvidence(*evidence));
                 }
                 Ok(())
             }
@@ -772,9 +784,7 @@ impl<V: Value> Driver<V> {
     }
 
     fn fire_one(&mut self) -> bool {
-        if !self.height_known
-            || self.state.decision.is_some()
-            || self.state.step == Step::NewHeight
+        if !self.height_known || self.state.decision.is_some() || self.state.step == Step::NewHeight
         {
             return false;
         }

@@ -10,7 +10,18 @@ use crate::messages::Proposal;
 use crate::types::{Height, Round, Step, Value, ValueId, VoteKind};
 
 /// Which timer a timeout belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    parity_scale_codec::Encode,
+    parity_scale_codec::Decode,
+)]
 pub enum TimeoutKind {
     Propose,
     Prevote,
@@ -61,18 +72,28 @@ pub enum Output<V> {
     /// broadcast ⟨PROPOSAL, h, round, v, validRound⟩.
     Propose(Proposal<V>),
     /// Ask the host for a fresh value (`getValue()`).
-    GetValue { round: Round },
+    GetValue {
+        round: Round,
+    },
     /// broadcast ⟨PREVOTE|PRECOMMIT, h, round, id(v)|nil⟩.
     Vote {
         kind: VoteKind,
         round: Round,
         value: Option<ValueId>,
     },
-    ScheduleTimeout { kind: TimeoutKind, round: Round },
+    ScheduleTimeout {
+        kind: TimeoutKind,
+        round: Round,
+    },
     /// decision_p[h] = v.
-    Decide { round: Round, value: V },
+    Decide {
+        round: Round,
+        value: V,
+    },
     /// Call StartRound(round): the driver knows the proposer and feeds `Input::NewRound`.
-    NewRound { round: Round },
+    NewRound {
+        round: Round,
+    },
 }
 
 /// Per-height state of process p (paper: h_p, round_p, step_p, lockedValue_p, ...).
@@ -232,8 +253,8 @@ impl<V: Value> RoundState<V> {
             return None;
         }
         let id = value.id();
-        let vote = (valid && (self.locked_round.is_none() || self.locked_value == Some(id)))
-            .then_some(id);
+        let vote =
+            (valid && (self.locked_round.is_none() || self.locked_value == Some(id))).then_some(id);
         Some(self.prevote(round, vote))
     }
 
@@ -258,8 +279,7 @@ impl<V: Value> RoundState<V> {
 
     /// L34–35: first 2f+1 prevotes of any kind in this round start the prevote timer.
     fn on_polka_any(&mut self, round: Round) -> Transition<V> {
-        if !self.is_current(round) || self.step != Step::Prevote || self.prevote_timeout_scheduled
-        {
+        if !self.is_current(round) || self.step != Step::Prevote || self.prevote_timeout_scheduled {
             return None;
         }
         self.prevote_timeout_scheduled = true;

@@ -90,7 +90,7 @@ impl ValidatorSet {
         if validators.is_empty() {
             return Err(ValidatorSetError::Empty);
         }
-        validators.sort_by(|a, b| a.id.cmp(&b.id));
+        validators.sort_by_key(|v| v.id);
         let mut total: u64 = 0;
         for w in validators.windows(2) {
             if w[0].id == w[1].id {

@@ -30,7 +30,7 @@ pub enum AddVote {
     /// value only (up to the cap). `first_offence` is false once evidence was already
     /// produced for this slot.
     Equivocation {
-        evidence: DuplicateVoteEvidence,
+        evidence: Box<DuplicateVoteEvidence>,
         first_offence: bool,
     },
     /// The signer is not in the validator set.
@@ -66,9 +66,19 @@ impl Tally {
         self.votes.values()
     }
 
+    /// Whether `validator`'s vote for `value` is already counted.
+    pub fn has_vote(&self, validator: &ValidatorId, value: Option<ValueId>) -> bool {
+        self.by_value
+            .get(&value)
+            .is_some_and(|m| m.contains_key(validator))
+    }
+
     /// Every counted vote for `value`, equivocators' included.
     pub fn votes_for(&self, value: Option<ValueId>) -> impl Iterator<Item = &SignedVote> {
-        self.by_value.get(&value).into_iter().flat_map(|m| m.values())
+        self.by_value
+            .get(&value)
+            .into_iter()
+            .flat_map(|m| m.values())
     }
 
     pub fn get(&self, validator: &ValidatorId) -> Option<&SignedVote> {
@@ -143,7 +153,7 @@ impl VoteKeeper {
                 *tally.power_by_value.entry(vote.value).or_insert(0) += power;
             }
             return AddVote::Equivocation {
-                evidence: DuplicateVoteEvidence::new(existing, signed),
+                evidence: Box::new(DuplicateVoteEvidence::new(existing, signed)),
                 first_offence,
             };
         }

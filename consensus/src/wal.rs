@@ -107,11 +107,7 @@ pub fn decode_records(bytes: &[u8]) -> Result<Decoded<'_>, WalError> {
         pos += end;
     }
     if pos < bytes.len() {
-        tracing::warn!(
-            valid = pos,
-            total = bytes.len(),
-            "WAL: dropping torn tail"
-        );
+        tracing::warn!(valid = pos, total = bytes.len(), "WAL: dropping torn tail");
     }
     Ok(Decoded {
         payloads,
@@ -149,7 +145,8 @@ pub struct MemWal {
 
 impl<V: Encode> Wal<V> for MemWal {
     fn append(&mut self, entry: &WalEntry<V>) -> Result<(), WalError> {
-        self.bytes.extend_from_slice(&encode_record(&entry.encode()));
+        self.bytes
+            .extend_from_slice(&encode_record(&entry.encode()));
         Ok(())
     }
     fn sync(&mut self) -> Result<(), WalError> {

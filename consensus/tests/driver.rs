@@ -28,10 +28,7 @@ fn equivocating_votes_yield_verifiable_evidence_once() {
     assert!(feed(&mut d, Input::Vote(f.prevote(x, 0, id(2)))).is_empty());
     // Precommits are another slot: a new offence.
     feed(&mut d, Input::Vote(f.precommit(x, 0, id(1))));
-    assert_eq!(
-        feed(&mut d, Input::Vote(f.precommit(x, 0, id(3)))).len(),
-        1
-    );
+    assert_eq!(feed(&mut d, Input::Vote(f.precommit(x, 0, id(3)))).len(), 1);
 }
 
 #[test]
@@ -105,8 +102,10 @@ fn bad_signatures_wrong_proposer_and_other_chains_are_dropped() {
     .sign(&f.chain, f.signers[not_proposer].as_ref());
     assert!(d.handle(Input::Proposal(p)).unwrap().is_empty());
     // Valid signature, but for another chain id.
-    let other = Vote::new(VoteKind::Prevote, H1, r(0), id(1), f.vid(f.others(me)[0]))
-        .sign(&ChainId::new("other-chain"), f.signers[f.others(me)[0]].as_ref());
+    let other = Vote::new(VoteKind::Prevote, H1, r(0), id(1), f.vid(f.others(me)[0])).sign(
+        &ChainId::new("other-chain"),
+        f.signers[f.others(me)[0]].as_ref(),
+    );
     assert!(d.handle(Input::Vote(other)).unwrap().is_empty());
     // A vote from outside the validator set.
     let outsider = Ed25519Signer::from_seed([99; 32]);
@@ -129,7 +128,8 @@ fn future_heights_are_buffered_within_bound_and_past_heights_dropped() {
     let (mut d, _) = f.started(me);
     let x = f.others(me)[0];
     let at = |h: u64| {
-        Vote::new(VoteKind::Prevote, Height(h), r(0), None, f.vid(x)).sign(&f.chain, f.signers[x].as_ref())
+        Vote::new(VoteKind::Prevote, Height(h), r(0), None, f.vid(x))
+            .sign(&f.chain, f.signers[x].as_ref())
     };
     assert!(d.handle(Input::Vote(at(2))).unwrap().is_empty());
     assert!(d.handle(Input::Vote(at(3))).unwrap().is_empty());
@@ -189,27 +189,66 @@ fn rounds_too_far_ahead_are_dropped() {
     let o = f.others(me);
     let far = d.config().max_future_rounds + 1;
     for x in &o[..2] {
-        assert!(d.handle(Input::Vote(f.prevote(*x, far, None))).unwrap().is_empty());
+        assert!(
+            d.handle(Input::Vote(f.prevote(*x, far, None)))
+                .unwrap()
+                .is_empty()
+        );
     }
-    assert_eq!(d.round(), r(0), "f+1 votes beyond the window must not skip rounds");
+    assert_eq!(
+        d.round(),
+        r(0),
+        "f+1 votes beyond the window must not skip rounds"
+    );
 }
 
 #[test]
 fn commit_certificate_from_peers_decides_and_forgeries_are_rejected() {
     let f = Fixture::new(4);
     let me = f.non_proposer(&[0]);
-    let precommits: Vec<SignedVote> = f.others(me).iter().map(|x| f.precommit(*x, 2, id(3))).collect();
+    let precommits: Vec<SignedVote> = f
+        .others(me)
+        .iter()
+        .map(|x| f.precommit(*x, 2, id(3)))
+        .collect();
     let cert = CommitCertificate::from_precommits(H1, r(2), TestValue(3).id(), &f.set, &precommits);
     // Forged: one signature broken.
     let (mut d, _) = f.started(me);
     let mut bad = cert.clone();
     bad.signatures[1].signature.0[0] ^= 1;
-    assert!(feed(&mut d, Input::Commit { value: TestValue(3), certificate: bad }).is_empty());
+    assert!(
+        feed(
+            &mut d,
+            Input::Commit {
+                value: TestValue(3),
+                certificate: bad
+            }
+        )
+        .is_empty()
+    );
     // Value does not match the certificate.
-    assert!(feed(&mut d, Input::Commit { value: TestValue(4), certificate: cert.clone() }).is_empty());
+    assert!(
+        feed(
+            &mut d,
+            Input::Commit {
+                value: TestValue(4),
+                certificate: cert.clone()
+            }
+        )
+        .is_empty()
+    );
     assert_eq!(
-        feed(&mut d, Input::Commit { value: TestValue(3), certificate: cert.clone() }),
-        vec![Effect::Decide { value: TestValue(3), certificate: cert }]
+        feed(
+            &mut d,
+            Input::Commit {
+                value: TestValue(3),
+                certificate: cert.clone()
+            }
+        ),
+        vec![Effect::Decide {
+            value: TestValue(3),
+            certificate: cert
+        }]
     );
     assert_eq!(d.step(), Step::Commit);
 }
@@ -222,20 +261,55 @@ fn block_interval_delays_round_zero_of_the_next_height() {
     let me = f.non_proposer(&[0]);
     let mut d = f.driver_with(me, cfg);
     // The first height starts at once.
-    let fx = no_wal(d.handle(Input::StartHeight { height: H1, validators: f.set.clone() }).unwrap());
+    let fx = no_wal(
+        d.handle(Input::StartHeight {
+            height: H1,
+            validators: f.set.clone(),
+        })
+        .unwrap(),
+    );
     assert_eq!(fx, vec![f.schedule(TimeoutKind::Propose, 0)]);
-    let precommits: Vec<SignedVote> = f.others(me).iter().map(|x| f.precommit(*x, 0, id(1))).collect();
+    let precommits: Vec<SignedVote> = f
+        .others(me)
+        .iter()
+        .map(|x| f.precommit(*x, 0, id(1)))
+        .collect();
     let cert = CommitCertificate::from_precommits(H1, r(0), TestValue(1).id(), &f.set, &precommits);
-    feed(&mut d, Input::Commit { value: TestValue(1), certificate: cert });
+    feed(
+        &mut d,
+        Input::Commit {
+            value: TestValue(1),
+            certificate: cert,
+        },
+    );
     let next = f.set.next_height();
-    let fx = no_wal(d.handle(Input::StartHeight { height: Height(2), validators: next.clone() }).unwrap());
-    let wait = Timeout { height: Height(2), round: r(0), kind: TimeoutKind::NewHeight };
-    assert_eq!(fx, vec![Effect::ScheduleTimeout { timeout: wait, duration: ms(1000) }]);
+    let fx = no_wal(
+        d.handle(Input::StartHeight {
+            height: Height(2),
+            validators: next.clone(),
+        })
+        .unwrap(),
+    );
+    let wait = Timeout {
+        height: Height(2),
+        round: r(0),
+        kind: TimeoutKind::NewHeight,
+    };
+    assert_eq!(
+        fx,
+        vec![Effect::ScheduleTimeout {
+            timeout: wait,
+            duration: ms(1000)
+        }]
+    );
     assert_eq!(d.step(), Step::NewHeight);
     let fx = feed(&mut d, Input::TimeoutElapsed(wait));
     assert_eq!(d.step(), Step::Propose);
     let me_proposes = next.proposer(r(0)) as usize == me;
-    assert_eq!(fx.iter().any(|e| matches!(e, Effect::RequestValue { .. })), me_proposes);
+    assert_eq!(
+        fx.iter().any(|e| matches!(e, Effect::RequestValue { .. })),
+        me_proposes
+    );
 }
 
 #[test]
@@ -258,9 +332,19 @@ fn observer_decides_without_signing() {
     let outsider = std::sync::Arc::new(Ed25519Signer::from_seed([77; 32]));
     let mut d: Driver<TestValue> =
         Driver::new(f.config(), outsider, std::sync::Arc::new(Ed25519Verifier));
-    d.handle(Input::StartHeight { height: H1, validators: f.set.clone() }).unwrap();
+    d.handle(Input::StartHeight {
+        height: H1,
+        validators: f.set.clone(),
+    })
+    .unwrap();
     let mut fx = feed_all(&mut d, [Input::Proposal(f.proposal(0, 2, None)), valid(2)]);
-    fx.extend(feed_all(&mut d, (0..3).map(|x| Input::Vote(f.precommit(x, 0, id(2))))));
-    assert!(fx.iter().all(|e| !matches!(e, Effect::BroadcastVote(_) | Effect::BroadcastProposal(_))));
+    fx.extend(feed_all(
+        &mut d,
+        (0..3).map(|x| Input::Vote(f.precommit(x, 0, id(2)))),
+    ));
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::BroadcastVote(_) | Effect::BroadcastProposal(_)))
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::Decide { .. })));
 }

@@ -176,26 +176,38 @@ fn batch_and_single_verification_agree() {
         .signers
         .iter()
         .map(|s| {
-            let v = Vote::new(VoteKind::Prevote, H1, Round(0), None, s.validator_id()).sign(&chain, s.as_ref());
+            let v = Vote::new(VoteKind::Prevote, H1, Round(0), None, s.validator_id())
+                .sign(&chain, s.as_ref());
             let bytes = v.vote.sign_bytes(&chain);
             (v, bytes)
         })
         .collect();
     let vks: Vec<_> = k.signers.iter().map(|s| s.verifying_key()).collect();
     let items = |vs: &[(SignedVote, Vec<u8>)]| -> Vec<(usize, SignatureBytes)> {
-        vs.iter().enumerate().map(|(i, (v, _))| (i, v.signature)).collect()
+        vs.iter()
+            .enumerate()
+            .map(|(i, (v, _))| (i, v.signature))
+            .collect()
     };
     let sigs = items(&votes);
     let batch: Vec<VerifyItem<'_>> = sigs
         .iter()
-        .map(|(i, s)| VerifyItem { key: &vks[*i], message: &votes[*i].1, signature: s })
+        .map(|(i, s)| VerifyItem {
+            key: &vks[*i],
+            message: &votes[*i].1,
+            signature: s,
+        })
         .collect();
     assert!(Ed25519Verifier.verify_batch(&batch));
     let mut bad = sigs.clone();
-    bad[3].1 .0[1] ^= 1;
+    bad[3].1.0[1] ^= 1;
     let batch: Vec<VerifyItem<'_>> = bad
         .iter()
-        .map(|(i, s)| VerifyItem { key: &vks[*i], message: &votes[*i].1, signature: s })
+        .map(|(i, s)| VerifyItem {
+            key: &vks[*i],
+            message: &votes[*i].1,
+            signature: s,
+        })
         .collect();
     assert!(!Ed25519Verifier.verify_batch(&batch));
     assert!(!Ed25519Verifier.verify(batch[3].key, batch[3].message, batch[3].signature));

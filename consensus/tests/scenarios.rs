@@ -106,7 +106,10 @@ fn l22_l26_prevote_nil_for_invalid_proposal() {
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
     feed(&mut d, Input::Proposal(f.proposal(0, 5, None)));
-    assert_eq!(feed(&mut d, invalid(5)), vec![bcast(f.prevote(me, 0, None))]);
+    assert_eq!(
+        feed(&mut d, invalid(5)),
+        vec![bcast(f.prevote(me, 0, None))]
+    );
 }
 
 /// Drives `me` (not proposer of round 0) to lock on value `v` in round 0.
@@ -116,7 +119,9 @@ fn locked_in_round_0(f: &Fixture, me: usize, v: u64) -> Driver<TestValue> {
     let others = f.others(me);
     let fx = feed_all(
         &mut d,
-        others[..2].iter().map(|o| Input::Vote(f.prevote(*o, 0, id(v)))),
+        others[..2]
+            .iter()
+            .map(|o| Input::Vote(f.prevote(*o, 0, id(v)))),
     );
     assert_eq!(
         fx,
@@ -130,7 +135,12 @@ fn locked_in_round_0(f: &Fixture, me: usize, v: u64) -> Driver<TestValue> {
 }
 
 /// Moves from `round` to `round + 1` through 2f+1 nil precommits and the precommit timeout.
-fn next_round(f: &Fixture, d: &mut Driver<TestValue>, me: usize, round: u32) -> Vec<Effect<TestValue>> {
+fn next_round(
+    f: &Fixture,
+    d: &mut Driver<TestValue>,
+    me: usize,
+    round: u32,
+) -> Vec<Effect<TestValue>> {
     let mut fx = feed_all(
         d,
         f.others(me)
@@ -175,12 +185,18 @@ fn l28_l30_unlock_on_polka_newer_than_lock() {
     let mut d = locked_in_round_0(&f, me, 1);
     next_round(&f, &mut d, me, 0);
     // Round 1: we never see its proposal; the others form a polka for value 2.
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 1)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 1)),
+    );
     for o in f.others(me) {
         feed(&mut d, Input::Vote(f.prevote(o, 1, id(2))));
     }
     // We precommitted nil on timeout, then a round change.
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 1)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 1)),
+    );
     next_round(&f, &mut d, me, 1);
     // Round 2 re-proposes 2 with valid round 1 >= our locked round 0: prevote it.
     feed(&mut d, Input::Proposal(f.proposal(2, 2, Some(1))));
@@ -194,17 +210,25 @@ fn l28_l32_prevote_nil_when_locked_after_the_valid_round() {
     let (mut d, _) = f.started(me);
     let others = f.others(me);
     // Round 0: a polka for 2 that we see only as prevotes (no proposal, we prevote nil).
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
     for o in &others {
         feed(&mut d, Input::Vote(f.prevote(*o, 0, id(2))));
     }
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)),
+    );
     next_round(&f, &mut d, me, 0);
     // Round 1: lock on 1.
     feed_all(&mut d, [Input::Proposal(f.proposal(1, 1, None)), valid(1)]);
     let fx = feed_all(
         &mut d,
-        others[..2].iter().map(|o| Input::Vote(f.prevote(*o, 1, id(1)))),
+        others[..2]
+            .iter()
+            .map(|o| Input::Vote(f.prevote(*o, 1, id(1)))),
     );
     assert!(fx.contains(&bcast(f.precommit(me, 1, id(1)))));
     next_round(&f, &mut d, me, 1);
@@ -218,7 +242,10 @@ fn l28_waits_for_the_polka_of_the_valid_round() {
     let f = Fixture::new(4);
     let me = f.non_proposer(&[0, 1]);
     let (mut d, _) = f.started(me);
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
     next_round(&f, &mut d, me, 0);
     feed(&mut d, Input::Proposal(f.proposal(1, 3, Some(0))));
     // Valid, but no polka for 3 in round 0 known: no prevote yet.
@@ -237,7 +264,10 @@ fn l34_l35_polka_any_schedules_prevote_timeout_once() {
     let f = Fixture::new(4);
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
     let o = f.others(me);
     assert!(feed(&mut d, Input::Vote(f.prevote(o[0], 0, id(1)))).is_empty());
     assert_eq!(
@@ -266,17 +296,29 @@ fn l36_l42_polka_after_precommit_step_sets_valid_value_without_locking() {
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
     let o = f.others(me);
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
-    feed_all(&mut d, o[..2].iter().map(|x| Input::Vote(f.prevote(*x, 0, id(4)))));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
+    feed_all(
+        &mut d,
+        o[..2].iter().map(|x| Input::Vote(f.prevote(*x, 0, id(4)))),
+    );
     assert_eq!(
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0))),
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0))
+        ),
         vec![bcast(f.precommit(me, 0, None))]
     );
     // The late proposal and the third prevote complete a polka while in precommit step.
     feed_all(&mut d, [Input::Proposal(f.proposal(0, 4, None)), valid(4)]);
     assert!(feed(&mut d, Input::Vote(f.prevote(o[2], 0, id(4)))).is_empty());
     let st = d.round_state();
-    assert_eq!((st.valid_value.clone(), st.valid_round), (Some(TestValue(4)), Some(r(0))));
+    assert_eq!(
+        (st.valid_value.clone(), st.valid_round),
+        (Some(TestValue(4)), Some(r(0)))
+    );
     assert_eq!(st.locked_round, None);
 }
 
@@ -286,7 +328,10 @@ fn l44_l46_polka_nil_precommits_nil() {
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
     assert_eq!(
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))),
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))
+        ),
         vec![bcast(f.prevote(me, 0, None))]
     );
     let o = f.others(me);
@@ -325,7 +370,12 @@ fn l49_l54_decide_on_proposal_and_precommit_quorum() {
     let (mut d, _) = f.started(me);
     let o = f.others(me);
     feed_all(&mut d, [Input::Proposal(f.proposal(0, 6, None)), valid(6)]);
-    feed_all(&mut d, o[..2].iter().map(|x| Input::Vote(f.precommit(*x, 0, id(6)))));
+    feed_all(
+        &mut d,
+        o[..2]
+            .iter()
+            .map(|x| Input::Vote(f.precommit(*x, 0, id(6)))),
+    );
     let fx = feed(&mut d, Input::Vote(f.precommit(o[2], 0, id(6))));
     let [Effect::Decide { value, certificate }] = fx.as_slice() else {
         panic!("expected one Decide, got {fx:?}");
@@ -338,7 +388,13 @@ fn l49_l54_decide_on_proposal_and_precommit_quorum() {
         .unwrap();
     assert_eq!(d.step(), Step::Commit);
     // Nothing fires after the decision.
-    assert!(feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))).is_empty());
+    assert!(
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -348,15 +404,29 @@ fn l49_decide_for_a_past_round() {
     let (mut d, _) = f.started(me);
     // Rounds 0 and 1 pass on timeouts alone (we saw none of their messages).
     for round in 0..2 {
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, round)));
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, round)));
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, round)));
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, round)),
+        );
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, round)),
+        );
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, round)),
+        );
     }
     assert_eq!(d.round(), r(2));
     // Round 0's proposal and precommits arrive late: decide for round 0 while in round 2.
     let o = f.others(me);
     feed_all(&mut d, [Input::Proposal(f.proposal(0, 8, None)), valid(8)]);
-    feed_all(&mut d, o[..2].iter().map(|x| Input::Vote(f.precommit(*x, 0, id(8)))));
+    feed_all(
+        &mut d,
+        o[..2]
+            .iter()
+            .map(|x| Input::Vote(f.precommit(*x, 0, id(8)))),
+    );
     let fx = feed(&mut d, Input::Vote(f.precommit(o[2], 0, id(8))));
     assert!(
         matches!(fx.as_slice(), [Effect::Decide { value, certificate }] if *value == TestValue(8) && certificate.round == r(0)),
@@ -402,11 +472,20 @@ fn l57_l60_timeout_propose_prevotes_nil() {
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
     assert_eq!(
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))),
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))
+        ),
         vec![bcast(f.prevote(me, 0, None))]
     );
     // Stale or repeated timeouts do nothing.
-    assert!(feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))).is_empty());
+    assert!(
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -414,9 +493,15 @@ fn l61_l64_timeout_prevote_precommits_nil() {
     let f = Fixture::new(4);
     let me = f.non_proposer(&[0]);
     let (mut d, _) = f.started(me);
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
     assert_eq!(
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0))),
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0))
+        ),
         vec![bcast(f.precommit(me, 0, None))]
     );
 }
@@ -427,7 +512,10 @@ fn l65_l67_timeout_precommit_starts_next_round() {
     let me = f.non_proposer(&[0, 1]);
     let (mut d, _) = f.started(me);
     assert_eq!(
-        feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, 0))),
+        feed(
+            &mut d,
+            Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, 0))
+        ),
         vec![f.schedule(TimeoutKind::Propose, 1)]
     );
     assert_eq!(d.round(), r(1));
@@ -449,9 +537,18 @@ fn hidden_lock_is_revealed_through_valid_round() {
     assert_ne!(me, f.proposer(0));
     let (mut d, _) = f.started(me);
     let o = f.others(me);
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
-    feed_all(&mut d, o[..2].iter().map(|x| Input::Vote(f.prevote(*x, 0, id(5)))));
-    feed(&mut d, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)));
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
+    feed_all(
+        &mut d,
+        o[..2].iter().map(|x| Input::Vote(f.prevote(*x, 0, id(5)))),
+    );
+    feed(
+        &mut d,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)),
+    );
     assert_eq!(d.step(), Step::Precommit);
     feed_all(&mut d, [Input::Proposal(f.proposal(0, 5, None)), valid(5)]);
     feed(&mut d, Input::Vote(f.prevote(o[2], 0, id(5))));

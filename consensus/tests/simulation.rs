@@ -94,11 +94,18 @@ fn reproduce_seed() {
 
 #[test]
 fn same_seed_same_trace() {
-    for name in ["n4-equivocating-proposer", "n7-amnesia-double-voter", "n4-crash-double-voter"] {
+    for name in [
+        "n4-equivocating-proposer",
+        "n7-amnesia-double-voter",
+        "n4-crash-double-voter",
+    ] {
         let a = sim::run(&SimConfig::named(name, 42).unwrap()).unwrap();
         let b = sim::run(&SimConfig::named(name, 42).unwrap()).unwrap();
         assert_eq!(a, b, "{name}");
         let c = sim::run(&SimConfig::named(name, 43).unwrap()).unwrap();
-        assert_ne!(a.trace_hash, c.trace_hash, "{name}: different seeds, same trace");
+        assert_ne!(
+            a.trace_hash, c.trace_hash,
+            "{name}: different seeds, same trace"
+        );
     }
 }

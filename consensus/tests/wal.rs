@@ -53,10 +53,19 @@ fn torn_tail_is_truncated_and_the_log_stays_usable() {
     for cut in [1, 4, 8, last - 1] {
         write_all(&f, &dir.path().join(format!("w{cut}")));
         let p = dir.path().join(format!("w{cut}"));
-        OpenOptions::new().write(true).open(&p).unwrap().set_len(full - cut).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(full - cut)
+            .unwrap();
         let (mut wal, got) = FileWal::open::<TestValue>(&p).unwrap();
         assert_eq!(got, entries(&f)[..3], "cut {cut}");
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), full - last, "torn bytes removed");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            full - last,
+            "torn bytes removed"
+        );
         // Appending after recovery yields a clean log.
         Wal::<TestValue>::append(&mut wal, &entries(&f)[3]).unwrap();
         drop(wal);
@@ -148,7 +157,14 @@ fn restart_rebuilds_lock_and_never_signs_a_conflicting_vote() {
     {
         let (mut wal, _) = FileWal::open::<TestValue>(&path).unwrap();
         let mut d = f.driver(me);
-        run_with_wal(&mut d, &mut wal, Input::StartHeight { height: H1, validators: f.set.clone() });
+        run_with_wal(
+            &mut d,
+            &mut wal,
+            Input::StartHeight {
+                height: H1,
+                validators: f.set.clone(),
+            },
+        );
         run_with_wal(&mut d, &mut wal, Input::Proposal(f.proposal(0, 1, None)));
         run_with_wal(&mut d, &mut wal, valid(1));
         for x in &o[..2] {
@@ -170,12 +186,24 @@ fn restart_rebuilds_lock_and_never_signs_a_conflicting_vote() {
     assert!(fx.contains(&Effect::BroadcastVote(f.prevote(me, 0, id(1)))));
     assert!(fx.contains(&Effect::BroadcastVote(f.precommit(me, 0, id(1)))));
     // Timeouts of round 0 cannot make us sign a nil prevote or precommit now.
-    let after = run_with_wal(&mut d, &mut wal, Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)));
+    let after = run_with_wal(
+        &mut d,
+        &mut wal,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)),
+    );
     assert!(after.is_empty());
-    let after = run_with_wal(&mut d, &mut wal, Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)));
+    let after = run_with_wal(
+        &mut d,
+        &mut wal,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Prevote, 0)),
+    );
     assert!(after.is_empty());
     // Round 1 proposes another value: the restored lock makes us prevote nil.
-    run_with_wal(&mut d, &mut wal, Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, 0)));
+    run_with_wal(
+        &mut d,
+        &mut wal,
+        Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, 0)),
+    );
     run_with_wal(&mut d, &mut wal, Input::Proposal(f.proposal(1, 2, None)));
     let fx = run_with_wal(&mut d, &mut wal, valid(2));
     assert_eq!(fx, vec![Effect::BroadcastVote(f.prevote(me, 1, None))]);
@@ -189,10 +217,17 @@ fn replay_refuses_to_sign_differently_from_the_wal() {
     let me = f.non_proposer(&[0]);
     let nil = f.prevote(me, 0, None);
     let entries = vec![
-        WalEntry::StartHeight { height: H1, validators: f.set.clone() },
+        WalEntry::StartHeight {
+            height: H1,
+            validators: f.set.clone(),
+        },
         WalEntry::Signed(SignedMessage::Vote(nil)),
         WalEntry::Proposal(f.proposal(0, 1, None)),
-        WalEntry::ValidityVerdict { height: H1, value_id: TestValue(1).id(), valid: true },
+        WalEntry::ValidityVerdict {
+            height: H1,
+            value_id: TestValue(1).id(),
+            valid: true,
+        },
     ];
     let mut d = f.driver(me);
     let fx = d.replay(entries).unwrap();
@@ -201,7 +236,9 @@ fn replay_refuses_to_sign_differently_from_the_wal() {
         "{fx:?}"
     );
     // And live inputs cannot make it sign either: the slot is taken.
-    let fx = d.handle(Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0))).unwrap();
+    let fx = d
+        .handle(Input::TimeoutElapsed(f.timeout(TimeoutKind::Propose, 0)))
+        .unwrap();
     assert!(fx.iter().all(|e| !matches!(e, Effect::BroadcastVote(v) if v.vote.kind == VoteKind::Prevote && v.vote != nil.vote)));
 }
 
@@ -216,5 +253,8 @@ fn clear_empties_the_file() {
     Wal::<TestValue>::clear(&mut wal).unwrap();
     Wal::<TestValue>::append(&mut wal, &entries(&f)[0]).unwrap();
     drop(wal);
-    assert_eq!(FileWal::open::<TestValue>(&path).unwrap().1, entries(&f)[..1]);
+    assert_eq!(
+        FileWal::open::<TestValue>(&path).unwrap().1,
+        entries(&f)[..1]
+    );
 }

@@ -35,7 +35,11 @@ impl Invariants {
     }
 
     /// A node signed and sent `msg`; `correct` is whether that node is correct.
-    pub fn on_signed(&mut self, correct: bool, msg: &SignedMessage<SimValue>) -> Result<(), String> {
+    pub fn on_signed(
+        &mut self,
+        correct: bool,
+        msg: &SignedMessage<SimValue>,
+    ) -> Result<(), String> {
         let (slot, who) = match msg {
             SignedMessage::Proposal(p) => {
                 self.proposed.insert(p.proposal.value.id());

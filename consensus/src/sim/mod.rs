@@ -28,8 +28,7 @@ pub use value::SimValue;
 
 use crate::certificate::CommitCertificate;
 use crate::crypto::{
-    AcceptAllVerifier, CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureVerifier,
-    Signer,
+    AcceptAllVerifier, CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureVerifier, Signer,
 };
 use crate::driver::{Config, Driver, Effect, Input};
 use crate::messages::SignedMessage;
@@ -68,7 +67,10 @@ pub struct SimConfig {
 
 /// Byzantine mixes tried per N. f = 1 for N = 4, f = 2 for N = 7.
 const N4: &[(&str, &[Behaviour])] = &[
-    ("n4-equivocating-proposer", &[Behaviour::EquivocatingProposer]),
+    (
+        "n4-equivocating-proposer",
+        &[Behaviour::EquivocatingProposer],
+    ),
     ("n4-double-voter", &[Behaviour::DoubleVoter]),
     ("n4-silent", &[Behaviour::Silent]),
     ("n4-amnesia", &[Behaviour::Amnesia]),
@@ -80,7 +82,10 @@ const N7: &[(&str, &[Behaviour])] = &[
         "n7-equivocator-double-voter",
         &[Behaviour::EquivocatingProposer, Behaviour::DoubleVoter],
     ),
-    ("n7-silent-amnesia", &[Behaviour::Silent, Behaviour::Amnesia]),
+    (
+        "n7-silent-amnesia",
+        &[Behaviour::Silent, Behaviour::Amnesia],
+    ),
     (
         "n7-replayer-equivocator",
         &[Behaviour::Replayer, Behaviour::EquivocatingProposer],
@@ -774,4 +779,3 @@ impl Simulation {
         )
     }
 }
-

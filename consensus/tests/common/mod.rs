@@ -111,7 +111,12 @@ impl Fixture {
         self.vote(who, VoteKind::Precommit, round, value)
     }
 
-    pub fn proposal(&self, round: u32, value: u64, pol_round: Option<u32>) -> SignedProposal<TestValue> {
+    pub fn proposal(
+        &self,
+        round: u32,
+        value: u64,
+        pol_round: Option<u32>,
+    ) -> SignedProposal<TestValue> {
         Proposal {
             height: H1,
             round: Round(round),
