@@ -1,18 +1,23 @@
-//! Seeded Byzantine simulations. `SIM_SEEDS=N` runs N seeds per configuration (default
-//! below); `SIM_CONFIG=name SIM_SEED=s ... reproduce_seed` replays one failing seed.
+//! Seeded Byzantine simulations over 11 configurations (n = 4, f = 1 and n = 7, f = 2).
+//!
+//! - `SIM_SEEDS=N`: total seeds, split evenly over the configurations (default 1,100).
+//! - `SIM_SEED_START=S`: first seed index per configuration (default 0), to explore new ones.
+//! - `SIM_CONFIG=name SIM_SEED=s ... reproduce_seed`: replays one seed (printed on failure).
 
 use std::time::Instant;
 
 use cvm_consensus::sim::{self, SimConfig};
 
-/// Seeds per configuration by default: 11 configurations x 100 = 1,100 seeds.
-const DEFAULT_SEEDS_PER_CONFIG: u64 = 100;
+/// Total seeds by default: 11 configurations x 100.
+const DEFAULT_SEEDS: u64 = 1_100;
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
 
 fn seeds_per_config() -> u64 {
-    std::env::var("SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_SEEDS_PER_CONFIG)
+    let total = env_u64("SIM_SEEDS").unwrap_or(DEFAULT_SEEDS);
+    total.div_ceil(SimConfig::names().len() as u64)
 }
 
 /// Seeds of different configurations never overlap, so every run is a distinct schedule.
@@ -23,13 +28,14 @@ fn sweep(prefix: &str) {
         .collect();
     assert!(!names.is_empty());
     let per = seeds_per_config();
+    let first = env_u64("SIM_SEED_START").unwrap_or(0);
     let start = Instant::now();
     let mut failures = Vec::new();
     let mut total_rounds = 0u64;
     let mut synced = 0u64;
     let mut evidence = 0usize;
     for (k, name) in names.iter().enumerate() {
-        for s in 0..per {
+        for s in first..first + per {
             let seed = (k as u64) << 32 | s;
             let cfg = SimConfig::named(name, seed).expect("known config");
             match sim::run(&cfg) {

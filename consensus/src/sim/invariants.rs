@@ -153,3 +153,164 @@ impl Invariants {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{Ed25519Signer, Ed25519Verifier, Signer};
+    use crate::messages::{Proposal, Vote};
+
+    struct Setup {
+        signers: Vec<Ed25519Signer>,
+        set: ValidatorSet,
+        chain: ChainId,
+    }
+
+    fn setup() -> Setup {
+        let signers: Vec<Ed25519Signer> = (1..=4u8)
+            .map(|i| Ed25519Signer::from_seed([i; 32]))
+            .collect();
+        let set = ValidatorSet::new(signers.iter().map(|s| (s.validator_id(), 1))).unwrap();
+        Setup {
+            signers,
+            set,
+            chain: ChainId::new("inv"),
+        }
+    }
+
+    fn value(nonce: u64, valid: bool) -> SimValue {
+        SimValue {
+            height: 1,
+            round: 0,
+            proposer: 0,
+            nonce,
+            valid,
+        }
+    }
+
+    fn propose(s: &Setup, inv: &mut Invariants, v: &SimValue) {
+        let p = Proposal {
+            height: Height(1),
+            round: Round(0),
+            value: v.clone(),
+            pol_round: None,
+        }
+        .sign(&s.chain, &s.signers[0]);
+        inv.on_signed(false, &SignedMessage::Proposal(p)).unwrap();
+    }
+
+    fn cert(s: &Setup, v: &SimValue) -> CommitCertificate {
+        let votes: Vec<_> = s.signers[..3]
+            .iter()
+            .map(|k| {
+                Vote::new(
+                    VoteKind::Precommit,
+                    Height(1),
+                    Round(0),
+                    Some(v.id()),
+                    k.validator_id(),
+                )
+                .sign(&s.chain, k)
+            })
+            .collect();
+        CommitCertificate::from_precommits(Height(1), Round(0), v.id(), &s.set, &votes)
+    }
+
+    #[test]
+    fn detects_disagreement_unproposed_and_invalid_values() {
+        let s = setup();
+        let mut inv = Invariants::new(s.signers.iter().map(|k| k.validator_id()));
+        let (a, b) = (value(1, true), value(2, true));
+        let decide = |inv: &mut Invariants, node, v: &SimValue| {
+            inv.on_decide(
+                node,
+                Height(1),
+                v,
+                &cert(&s, v),
+                &s.set,
+                &s.chain,
+                &Ed25519Verifier,
+            )
+        };
+        assert!(decide(&mut inv, 0, &a).unwrap_err().contains("validity"));
+        propose(&s, &mut inv, &a);
+        propose(&s, &mut inv, &b);
+        decide(&mut inv, 0, &a).unwrap();
+        decide(&mut inv, 1, &a).unwrap();
+        assert!(decide(&mut inv, 2, &b).unwrap_err().contains("agreement"));
+        let bad = value(3, false);
+        propose(&s, &mut inv, &bad);
+        let mut fresh = Invariants::new([]);
+        propose(&s, &mut fresh, &bad);
+        assert!(
+            fresh
+                .on_decide(
+                    0,
+                    Height(1),
+                    &bad,
+                    &cert(&s, &bad),
+                    &s.set,
+                    &s.chain,
+                    &Ed25519Verifier
+                )
+                .unwrap_err()
+                .contains("invalid")
+        );
+    }
+
+    #[test]
+    fn detects_equivocation_by_a_correct_validator() {
+        let s = setup();
+        let mut inv = Invariants::new(s.signers.iter().map(|k| k.validator_id()));
+        let vote = |value| {
+            let v = Vote::new(
+                VoteKind::Prevote,
+                Height(1),
+                Round(0),
+                value,
+                s.signers[1].validator_id(),
+            )
+            .sign(&s.chain, &s.signers[1]);
+            SignedMessage::Vote(v)
+        };
+        inv.on_signed(true, &vote(None)).unwrap();
+        inv.on_signed(true, &vote(None)).unwrap();
+        assert!(
+            inv.on_signed(true, &vote(Some(value(1, true).id())))
+                .unwrap_err()
+                .contains("equivocated")
+        );
+        // The same conflict from a Byzantine node is not a violation.
+        let mut byz = Invariants::new([]);
+        byz.on_signed(false, &vote(None)).unwrap();
+        byz.on_signed(false, &vote(Some(value(1, true).id())))
+            .unwrap();
+    }
+
+    #[test]
+    fn evidence_must_name_a_byzantine_validator() {
+        let s = setup();
+        let vote = |value| {
+            Vote::new(
+                VoteKind::Prevote,
+                Height(1),
+                Round(0),
+                value,
+                s.signers[2].validator_id(),
+            )
+            .sign(&s.chain, &s.signers[2])
+        };
+        let ev = DuplicateVoteEvidence::new(vote(None), vote(Some(value(1, true).id())));
+        let mut all_correct = Invariants::new(s.signers.iter().map(|k| k.validator_id()));
+        assert!(
+            all_correct
+                .on_evidence(&ev, &s.set, &s.chain, &Ed25519Verifier)
+                .unwrap_err()
+                .contains("correct validator")
+        );
+        let mut two_byz = Invariants::new(s.signers[..2].iter().map(|k| k.validator_id()));
+        two_byz
+            .on_evidence(&ev, &s.set, &s.chain, &Ed25519Verifier)
+            .unwrap();
+    }
+}
