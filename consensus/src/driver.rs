@@ -662,8 +662,8 @@ impl<V: Value> Driver<V> {
     fn on_proposal(&mut self, sp: SignedProposal<V>) -> Result<(), MessageError> {
         let p = &sp.proposal;
         let round = p.round;
-        if p.pol_round.is_some_and(|vr| vr >= round) {
-            return Err(MessageError::WrongProposer(round));
+        if let Some(pol_round) = p.pol_round.filter(|vr| *vr >= round) {
+            return Err(MessageError::InvalidPolRound { round, pol_round });
         }
         let id = p.value.id();
         let proposer = self.proposer(round);
@@ -677,7 +677,8 @@ impl<V: Value> Driver<V> {
         let vals = self.validators.as_ref().expect("height started");
         let key = vals.get(proposer).expect("proposer in set").1;
         if !sp.verify(&self.config.chain_id, key, self.verifier.as_ref()) {
-            return Err(MessageError::InvalidSignature("proposal"));
+            // Either forged or signed by someone other than the proposer of this round.
+            return Err(MessageError::WrongProposer(round));
         }
         if !existing.is_empty() {
             warn!(height = ?p.height, ?round, "proposer equivocates: second proposal");

@@ -61,6 +61,8 @@ pub enum MessageError {
     UnknownValidator(ValidatorId),
     #[error("proposal not signed by the proposer of round {0:?}")]
     WrongProposer(Round),
+    #[error("proposal of round {round:?} carries valid round {pol_round:?}, not below it")]
+    InvalidPolRound { round: Round, pol_round: Round },
     #[error("invalid signature on {0}")]
     InvalidSignature(&'static str),
     #[error("duplicate {0:?}")]

@@ -101,6 +101,12 @@ fn bad_signatures_wrong_proposer_and_other_chains_are_dropped() {
     }
     .sign(&f.chain, f.signers[not_proposer].as_ref());
     assert!(d.handle(Input::Proposal(p)).unwrap().is_empty());
+    // Signed by the proposer, but its valid round is not below its round.
+    assert!(
+        d.handle(Input::Proposal(f.proposal(0, 1, Some(0))))
+            .unwrap()
+            .is_empty()
+    );
     // Valid signature, but for another chain id.
     let other = Vote::new(VoteKind::Prevote, H1, r(0), id(1), f.vid(f.others(me)[0])).sign(
         &ChainId::new("other-chain"),
