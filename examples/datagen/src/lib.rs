@@ -8,8 +8,9 @@
 //! What the logs contain: ERC-20 `Transfer`s between ~200 holders of 8 tokens, starting with
 //! mints so that no valid transfer ever overdraws a balance; later mints and burns; plus, to
 //! exercise manuscripts' filters, `Approval` logs, ERC-721 `Transfer`s (4 topics) and a few
-//! `removed: true` transfers (reorged out, which may exceed balances). Blocks are 12 s apart with
-//! several logs each; `logIndex` increases within a block.
+//! `removed: true` transfers (reorged out, which may exceed balances). Blocks are 12 s apart;
+//! those with logs have 1–8 each, with log-less blocks in between (~1 day of chain for 5,000
+//! logs); `logIndex` increases within a block.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -212,7 +213,8 @@ impl Generator {
     /// Places the next log: a new transaction every 1–3 logs, a new block every 1–8 logs.
     fn position(&mut self) {
         if self.block_logs_left == 0 {
-            self.block += 1;
+            // Our contracts do not log in every block: skip 0-9 blocks, ~1 day for 5,000 logs.
+            self.block += 1 + self.rng.below(10);
             self.block_logs_left = 1 + self.rng.below(8);
             self.log_index = 0;
             self.tx_index = self.rng.below(5);
