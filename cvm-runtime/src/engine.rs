@@ -1,0 +1,148 @@
+//! The one wasmtime [`Engine`] of a process, configured for deterministic execution, with the `cvm` host
+//! functions linked and a module cache in front of compilation.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig,
+};
+
+use crate::cache::{CacheError, CompiledManuscript, ModuleCache};
+use crate::fuel::FuelSchedule;
+use crate::host::{HostState, link_host_functions};
+use crate::limits::Limits;
+use crate::validate::{ValidatedCode, ValidationError, validate};
+
+/// How to build a [`CvmEngine`]. `limits` and `fuel` are consensus parameters; the rest is local tuning.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    pub fuel: FuelSchedule,
+    /// Directory for precompiled modules, so a restart does not recompile. `None`: memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Instance slots of the pooling allocator: at least the number of manuscripts running at once.
+    pub pool_instances: u32,
+    /// Fuel metering. Always on for a chain; off only to measure what metering costs (benchmarks).
+    pub metering: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            fuel: FuelSchedule::default(),
+            cache_dir: None,
+            pool_instances: 64,
+            metering: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot configure wasmtime: {0}")]
+    Config(String),
+}
+
+/// Validates, compiles (through the cache) and links manuscripts. Cheap to share: wrap it in an `Arc`.
+pub struct CvmEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: ModuleCache,
+    limits: Limits,
+    fuel: FuelSchedule,
+    metering: bool,
+}
+
+impl CvmEngine {
+    pub fn new(config: EngineConfig) -> Result<Arc<Self>, EngineError> {
+        let engine = Engine::new(&wasmtime_config(&config))
+            .map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        link_host_functions(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        let cache = ModuleCache::new(&engine, config.cache_dir.clone());
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            cache,
+            limits: config.limits,
+            fuel: config.fuel,
+            metering: config.metering,
+        }))
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn fuel_schedule(&self) -> &FuelSchedule {
+        &self.fuel
+    }
+
+    pub fn metering(&self) -> bool {
+        self.metering
+    }
+
+    pub fn wasmtime(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Deploy-time validation (no compilation).
+    pub fn validate(&self, wasm: &[u8]) -> Result<ValidatedCode, ValidationError> {
+        validate(wasm, &self.limits)
+    }
+
+    /// Validates and compiles `wasm`, or returns it from the cache.
+    pub fn load(&self, wasm: &[u8]) -> Result<Arc<CompiledManuscript>, CacheError> {
+        let validated = self.validate(wasm)?;
+        self.cache
+            .get_or_compile(&self.engine, &self.linker, validated, wasm)
+    }
+
+    /// The compiled manuscript with this code hash, if cached (in memory or on disk).
+    pub fn cached(&self, code_hash: &[u8; 32]) -> Option<Arc<CompiledManuscript>> {
+        self.cache.get(&self.engine, &self.linker, code_hash)
+    }
+
+    pub fn cache(&self) -> &ModuleCache {
+        &self.cache
+    }
+}
+
+/// The determinism-relevant wasmtime configuration. Threads, GC, function references, exceptions and the
+/// component model are compiled out (cargo features off), so they cannot be enabled at all.
+fn wasmtime_config(config: &EngineConfig) -> Config {
+    let mut c = Config::new();
+    c.consume_fuel(config.metering)
+        .cranelift_nan_canonicalization(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .max_wasm_stack(config.limits.max_wasm_stack as usize)
+        .wasm_shared_everything_threads(false)
+        .wasm_memory64(false)
+        .wasm_multi_memory(false)
+        .wasm_relaxed_simd(false)
+        .relaxed_simd_deterministic(true)
+        .wasm_simd(true)
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        .wasm_tail_call(false)
+        .wasm_gc(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_stack_switching(false)
+        .wasm_extended_const(false)
+        .wasm_backtrace_max_frames(None)
+        .memory_init_cow(true)
+        .parallel_compilation(true);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(config.pool_instances)
+        .total_memories(config.pool_instances)
+        .total_tables(config.pool_instances)
+        .max_memories_per_module(1)
+        .max_tables_per_module(1)
+        .table_elements(config.limits.max_table_elements as usize)
+        .max_memory_size(config.limits.max_memory_bytes as usize);
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}

@@ -1,0 +1,282 @@
+//! Running one manuscript over a sequence of records: one instance reused across records until a trap, a fresh
+//! fuel budget per record, writes kept only for successful invocations.
+
+use std::sync::Arc;
+
+use wasmtime::{Store, Trap, TypedFunc};
+
+use super::overlay::ManuscriptOverlay;
+use crate::cache::CompiledManuscript;
+use crate::engine::CvmEngine;
+use crate::host::{BlockInfo, EmittedRecord, HostState, HostTrap, LogLevel, LogLine};
+use crate::receipt::{FailureReason, InvocationOutcome};
+
+/// The result of one record through one manuscript.
+#[derive(Debug, Clone)]
+pub struct InvocationResult {
+    pub outcome: InvocationOutcome,
+    pub fuel_used: u64,
+    /// Records emitted (empty when the invocation failed).
+    pub emitted: Vec<EmittedRecord>,
+    pub logs: Vec<LogLine>,
+}
+
+/// A failure of this node, not of the manuscript: the block cannot be executed here.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionFault {
+    #[error("cannot instantiate manuscript {manuscript}: {reason}")]
+    Instantiate { manuscript: String, reason: String },
+    #[error("node state unavailable while running {manuscript}: {reason}")]
+    State { manuscript: String, reason: String },
+}
+
+struct Live {
+    alloc: TypedFunc<i32, i32>,
+    process: TypedFunc<(i32, i32, i32, i32), i32>,
+}
+
+/// Runs records through one manuscript in order.
+pub struct ManuscriptRunner {
+    engine: Arc<CvmEngine>,
+    compiled: Arc<CompiledManuscript>,
+    /// Always `Some` between calls; taken only while the store is being replaced.
+    store: Option<Store<HostState>>,
+    live: Option<Live>,
+}
+
+impl ManuscriptRunner {
+    pub(crate) fn new(
+        engine: Arc<CvmEngine>,
+        compiled: Arc<CompiledManuscript>,
+        block: BlockInfo,
+        state: ManuscriptOverlay,
+    ) -> Self {
+        let data = HostState::new(
+            Arc::new(engine.fuel_schedule().clone()),
+            Arc::new(engine.limits().clone()),
+            block,
+            compiled.manifest.datasets.clone().into(),
+            state,
+        );
+        let mut data = data;
+        data.metered = engine.metering();
+        let store = Some(new_store(&engine, data));
+        Self {
+            engine,
+            compiled,
+            store,
+            live: None,
+        }
+    }
+
+    /// A runner over the manuscript's committed state at `child_root`, outside any block (tools, benchmarks).
+    pub fn standalone(
+        engine: Arc<CvmEngine>,
+        compiled: Arc<CompiledManuscript>,
+        block: BlockInfo,
+        store: Arc<dyn crate::state::NodeStore>,
+        child_root: crate::state::H256,
+    ) -> Self {
+        let overlay = ManuscriptOverlay::new(crate::state::TrieView::new(store, child_root));
+        Self::new(engine, compiled, block, overlay)
+    }
+
+    pub fn manuscript(&self) -> &str {
+        &self.compiled.manifest.name
+    }
+
+    /// Gives back the manuscript's state overlay with the writes of all successful invocations.
+    pub(crate) fn into_overlay(self) -> ManuscriptOverlay {
+        self.store
+            .expect("store present between calls")
+            .into_data()
+            .state
+    }
+
+    fn store(&mut self) -> &mut Store<HostState> {
+        self.store.as_mut().expect("store present between calls")
+    }
+
+    fn ensure_instance(&mut self) -> Result<(), ExecutionFault> {
+        if self.live.is_some() {
+            return Ok(());
+        }
+        let fault = |e: wasmtime::Error| ExecutionFault::Instantiate {
+            manuscript: self.compiled.manifest.name.clone(),
+            reason: format!("{e:#}"),
+        };
+        let store = self.store.as_mut().expect("store present between calls");
+        let instance = self
+            .compiled
+            .instance_pre
+            .instantiate(&mut *store)
+            .map_err(fault)?;
+        let memory = instance.get_memory(&mut *store, "memory");
+        store.data_mut().memory = memory;
+        let alloc = instance
+            .get_typed_func(&mut *store, "cvm_alloc")
+            .map_err(fault)?;
+        let process = instance
+            .get_typed_func(&mut *store, "cvm_process")
+            .map_err(fault)?;
+        self.live = Some(Live { alloc, process });
+        Ok(())
+    }
+
+    /// After a trap the instance may be in any state: start over with a fresh store (pool slot freed).
+    fn reset(&mut self) {
+        self.live = None;
+        let mut data = self
+            .store
+            .take()
+            .expect("store present between calls")
+            .into_data();
+        data.memory = None;
+        self.store = Some(new_store(&self.engine, data));
+    }
+
+    /// Processes one record with `fuel_limit` fuel.
+    pub fn process(
+        &mut self,
+        source: &str,
+        record: &[u8],
+        fuel_limit: u64,
+    ) -> Result<InvocationResult, ExecutionFault> {
+        self.ensure_instance()?;
+        let metered = self.engine.metering();
+        if metered {
+            self.store()
+                .set_fuel(fuel_limit)
+                .expect("fuel is enabled on a metering engine");
+        }
+        let call = self.call(source, record);
+        let fuel_used = if metered {
+            fuel_limit - self.store().get_fuel().unwrap_or(0)
+        } else {
+            0
+        };
+        let data = self.store().data_mut();
+        let logs = std::mem::take(&mut data.logs);
+        let emitted = std::mem::take(&mut data.emitted);
+        let outcome = match call {
+            Ok(0) => {
+                data.state.commit_pending();
+                return Ok(InvocationResult {
+                    outcome: InvocationOutcome::Ok,
+                    fuel_used,
+                    emitted,
+                    logs,
+                });
+            }
+            Ok(code) => {
+                data.state.discard_pending();
+                let last_error = logs
+                    .iter()
+                    .rev()
+                    .find(|l| l.level == LogLevel::Error)
+                    .map(|l| l.message.clone());
+                match code {
+                    1 => failed(
+                        FailureReason::RecordDecode,
+                        last_error.unwrap_or_else(|| "record decode failed".into()),
+                    ),
+                    2 => failed(
+                        FailureReason::ManuscriptError,
+                        last_error.unwrap_or_default(),
+                    ),
+                    other => failed(
+                        FailureReason::ReturnCode,
+                        format!("cvm_process returned {other}"),
+                    ),
+                }
+            }
+            Err(error) => {
+                data.state.discard_pending();
+                let outcome = classify(&error).map_err(|reason| ExecutionFault::State {
+                    manuscript: self.compiled.manifest.name.clone(),
+                    reason,
+                })?;
+                self.reset();
+                outcome
+            }
+        };
+        Ok(InvocationResult {
+            outcome,
+            fuel_used,
+            emitted: Vec::new(),
+            logs,
+        })
+    }
+
+    fn call(&mut self, source: &str, record: &[u8]) -> wasmtime::Result<i32> {
+        let live = self.live.as_ref().expect("instance ensured");
+        let (alloc, process) = (live.alloc.clone(), live.process.clone());
+        let total = source.len() + record.len();
+        let store = self.store.as_mut().expect("store present between calls");
+        let ptr = alloc.call(&mut *store, total as i32)?;
+        if ptr == 0 && total > 0 {
+            return Err(HostTrap::MemoryLimit {
+                desired: total as u64,
+                max: 0,
+            }
+            .into());
+        }
+        let memory = store
+            .data()
+            .memory
+            .ok_or(HostTrap::OutOfBounds("no memory export"))?;
+        let start = ptr as u32 as usize;
+        let buf = memory
+            .data_mut(&mut *store)
+            .get_mut(start..start + total)
+            .ok_or(HostTrap::OutOfBounds(
+                "cvm_alloc returned a buffer outside memory",
+            ))?;
+        buf[..source.len()].copy_from_slice(source.as_bytes());
+        buf[source.len()..].copy_from_slice(record);
+        let record_ptr = ptr.wrapping_add(source.len() as i32);
+        process.call(
+            &mut *store,
+            (ptr, source.len() as i32, record_ptr, record.len() as i32),
+        )
+    }
+}
+
+fn failed(reason: FailureReason, message: String) -> InvocationOutcome {
+    InvocationOutcome::Failed { reason, message }
+}
+
+fn new_store(engine: &CvmEngine, data: HostState) -> Store<HostState> {
+    let mut store = Store::new(engine.wasmtime(), data);
+    store.limiter(|data| &mut data.limiter);
+    store
+}
+
+/// Maps a trap to a receipt reason; `Err` for faults of the node itself.
+fn classify(error: &wasmtime::Error) -> Result<InvocationOutcome, String> {
+    if let Some(host) = error.downcast_ref::<HostTrap>() {
+        let reason = match host {
+            HostTrap::OutOfFuel => FailureReason::OutOfFuel,
+            HostTrap::Panic { .. } => FailureReason::Panic,
+            HostTrap::MemoryLimit { .. } | HostTrap::TableLimit { .. } => {
+                FailureReason::MemoryLimit
+            }
+            HostTrap::OutOfBounds(_) => FailureReason::Trap,
+            HostTrap::TooLarge { .. }
+            | HostTrap::UndeclaredDataset(_)
+            | HostTrap::TooManyEmits(_) => FailureReason::HostLimit,
+            HostTrap::NodeFault(reason) => return Err(reason.clone()),
+        };
+        return Ok(failed(reason, host.to_string()));
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        let reason = match trap {
+            Trap::OutOfFuel => FailureReason::OutOfFuel,
+            Trap::StackOverflow => FailureReason::StackOverflow,
+            Trap::UnreachableCodeReached => FailureReason::Unreachable,
+            _ => FailureReason::Trap,
+        };
+        return Ok(failed(reason, trap.to_string()));
+    }
+    Ok(failed(FailureReason::Trap, format!("{error:#}")))
+}

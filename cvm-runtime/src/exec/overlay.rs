@@ -1,0 +1,184 @@
+//! A manuscript's view of its child trie during a block: the committed trie at the block's start, the writes of
+//! earlier successful invocations in this block, and the writes of the running invocation (dropped if it fails).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use crate::state::{StateError, TrieView};
+
+type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+pub(crate) struct ManuscriptOverlay {
+    committed: TrieView,
+    block: Changes,
+    pending: Changes,
+}
+
+impl ManuscriptOverlay {
+    pub fn new(committed: TrieView) -> Self {
+        Self {
+            committed,
+            block: Changes::new(),
+            pending: Changes::new(),
+        }
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.block.get(key) {
+            return Ok(v.clone());
+        }
+        self.committed.get(key)
+    }
+
+    pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.pending.insert(key, None);
+    }
+
+    /// Keeps the running invocation's writes.
+    pub fn commit_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.block.extend(pending);
+    }
+
+    /// Drops the running invocation's writes.
+    pub fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The block's changes to the child trie, for computing its new root.
+    pub fn into_changes(mut self) -> Changes {
+        self.discard_pending();
+        self.block
+    }
+
+    /// The smallest live key with `prefix` that is `> after` (or `>= prefix` when `after` is `None`),
+    /// merging the three layers. Returns the key and how many shadowed (deleted) keys were skipped.
+    pub fn next_key(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+    ) -> Result<(Option<Vec<u8>>, u64), StateError> {
+        let mut from: Vec<u8> = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
+        let mut exclusive = after.is_some();
+        let mut skipped = 0u64;
+        loop {
+            let lower = if exclusive {
+                Bound::Excluded(&from[..])
+            } else {
+                Bound::Included(&from[..])
+            };
+            let in_layer = |layer: &Changes| {
+                layer
+                    .range::<[u8], _>((lower, Bound::Unbounded))
+                    .next()
+                    .map(|(k, _)| k.clone())
+                    .filter(|k| k.starts_with(prefix))
+            };
+            let candidates = [
+                in_layer(&self.pending),
+                in_layer(&self.block),
+                self.committed.next_key(prefix, &from, exclusive)?,
+            ];
+            let Some(candidate) = candidates.into_iter().flatten().min() else {
+                return Ok((None, skipped));
+            };
+            if self.get(&candidate)?.is_some() {
+                return Ok((Some(candidate), skipped));
+            }
+            skipped += 1;
+            from = candidate;
+            exclusive = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::state::{MemoryNodeStore, NodeStore, OverlayDb, empty_root};
+
+    type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+    fn committed(entries: &Model) -> TrieView {
+        let store = Arc::new(MemoryNodeStore::new());
+        let mut db = OverlayDb::new(&*store);
+        let root = db
+            .apply(
+                empty_root(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), Some(v.as_slice()))),
+            )
+            .unwrap();
+        store.commit(&db.into_changes()).unwrap();
+        TrieView::new(store, root)
+    }
+
+    fn key() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(0u8..4, 0..4)
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(Vec<u8>, Vec<u8>),
+        Remove(Vec<u8>),
+        Commit,
+        Discard,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (key(), proptest::collection::vec(any::<u8>(), 1..3)).prop_map(|(k, v)| Op::Set(k, v)),
+            key().prop_map(Op::Remove),
+            Just(Op::Commit),
+            Just(Op::Discard),
+        ]
+    }
+
+    proptest! {
+        /// The three-layer view (committed trie, block writes, pending writes) reads and iterates exactly like
+        /// one map with the same operations applied.
+        #[test]
+        fn layered_view_matches_a_plain_map(
+            initial in proptest::collection::btree_map(key(), proptest::collection::vec(any::<u8>(), 1..3), 0..12),
+            ops in proptest::collection::vec(op(), 0..40),
+            prefix in key(),
+        ) {
+            let mut overlay = ManuscriptOverlay::new(committed(&initial));
+            let mut kept = initial.clone();
+            let mut pending = kept.clone();
+            for op in ops {
+                match op {
+                    Op::Set(k, v) => { overlay.set(k.clone(), v.clone()); pending.insert(k, v); }
+                    Op::Remove(k) => { overlay.remove(k.clone()); pending.remove(&k); }
+                    Op::Commit => { overlay.commit_pending(); kept = pending.clone(); }
+                    Op::Discard => { overlay.discard_pending(); pending = kept.clone(); }
+                }
+            }
+            for (k, v) in &pending {
+                let got = overlay.get(k).unwrap();
+                prop_assert_eq!(got.as_ref(), Some(v));
+            }
+            // Walk the prefix with next_key and compare with the model's ordered keys.
+            let expected: Vec<Vec<u8>> = pending.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+            let mut walked = Vec::new();
+            let mut after: Option<Vec<u8>> = None;
+            while let (Some(next), _) = overlay.next_key(&prefix, after.as_deref()).unwrap() {
+                walked.push(next.clone());
+                after = Some(next);
+            }
+            prop_assert_eq!(walked, expected);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The fuel price of host functions. Wasm instructions cost 1 unit each (wasmtime's metering); every host
+//! function charges `base + per_byte × bytes` before it works, so no host call is free. Part of consensus.
+
+use parity_scale_codec::{Decode, Encode};
+
+/// Price of one host function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct HostCost {
+    pub base: u64,
+    pub per_byte: u64,
+}
+
+impl HostCost {
+    pub const fn new(base: u64, per_byte: u64) -> Self {
+        Self { base, per_byte }
+    }
+
+    /// Cost of a call touching `bytes` bytes, saturating (a huge length must not wrap into a cheap call).
+    pub fn cost(&self, bytes: u64) -> u64 {
+        self.base
+            .saturating_add(self.per_byte.saturating_mul(bytes))
+    }
+}
+
+/// Fuel prices of every host function in the `cvm` import module (manuscript-sdk/ABI.md, "Fuel").
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct FuelSchedule {
+    pub state_get: HostCost,
+    pub state_set: HostCost,
+    pub state_remove: HostCost,
+    pub state_next_key: HostCost,
+    pub emit: HostCost,
+    pub block_info: HostCost,
+    pub log: HostCost,
+    pub abort: HostCost,
+}
+
+impl Default for FuelSchedule {
+    fn default() -> Self {
+        Self {
+            state_get: HostCost::new(2_000, 10),
+            state_set: HostCost::new(3_000, 20),
+            state_remove: HostCost::new(2_000, 10),
+            state_next_key: HostCost::new(3_000, 10),
+            emit: HostCost::new(3_000, 20),
+            block_info: HostCost::new(50, 0),
+            log: HostCost::new(500, 5),
+            abort: HostCost::new(100, 1),
+        }
+    }
+}

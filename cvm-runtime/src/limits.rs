@@ -1,0 +1,53 @@
+//! Resource limits of the CVM. They are part of consensus: every node must run with the same values.
+
+use parity_scale_codec::{Decode, Encode};
+
+/// Caps enforced at deploy time and while a manuscript runs. A breach is a named failure, never a crash.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Limits {
+    /// Largest accepted wasm binary.
+    pub max_code_size: u32,
+    /// Largest linear memory a manuscript may have (initial or grown).
+    pub max_memory_bytes: u64,
+    /// Native stack available to wasm code.
+    pub max_wasm_stack: u32,
+    pub max_key_len: u32,
+    pub max_value_len: u32,
+    pub max_dataset_name_len: u32,
+    pub max_log_len: u32,
+    pub max_emits_per_invocation: u32,
+    /// Highest `fuel_limit_per_record` a deploy may ask for.
+    pub max_fuel_per_record: u64,
+    /// Largest table (function references) a manuscript may have.
+    pub max_table_elements: u32,
+    /// Most records in one `Ingest` transaction.
+    pub max_records_per_ingest: u32,
+    /// Largest single source record.
+    pub max_record_len: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_code_size: 2 * 1024 * 1024,
+            max_memory_bytes: 16 * 1024 * 1024,
+            max_wasm_stack: 512 * 1024,
+            max_key_len: 1024,
+            max_value_len: 64 * 1024,
+            max_dataset_name_len: 64,
+            max_log_len: 4096,
+            max_emits_per_invocation: 1024,
+            max_fuel_per_record: 1_000_000_000,
+            max_table_elements: 65_536,
+            max_records_per_ingest: 100_000,
+            max_record_len: 256 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// Largest initial memory in 64 KiB wasm pages.
+    pub fn max_memory_pages(&self) -> u64 {
+        self.max_memory_bytes / 65_536
+    }
+}

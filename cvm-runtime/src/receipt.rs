@@ -1,0 +1,100 @@
+//! Receipts: what happened to each transaction and each manuscript invocation. Part of consensus (the block
+//! header carries their root), so every field is deterministic.
+
+use parity_scale_codec::{Decode, Encode};
+
+/// Why an invocation failed. Its writes and emitted records were discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub enum FailureReason {
+    /// Used up `fuel_limit_per_record` (infinite loops end here).
+    OutOfFuel,
+    /// Tried to grow linear memory (or a table) past the cap.
+    MemoryLimit,
+    /// Exhausted the wasm stack (unbounded recursion).
+    StackOverflow,
+    /// The manuscript panicked; the message says where and why.
+    Panic,
+    /// Hit an `unreachable` instruction.
+    Unreachable,
+    /// Any other wasm trap (division by zero, out-of-bounds access, bad indirect call...).
+    Trap,
+    /// A host function refused its arguments (too long a key or value, undeclared dataset, too many emits...).
+    HostLimit,
+    /// `cvm_process` returned 1: the record did not decode as the manuscript's record type.
+    RecordDecode,
+    /// `cvm_process` returned 2: the manuscript reported an error.
+    ManuscriptError,
+    /// `cvm_process` returned another non-zero code.
+    ReturnCode,
+}
+
+impl FailureReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::OutOfFuel => "out of fuel",
+            Self::MemoryLimit => "memory limit",
+            Self::StackOverflow => "stack overflow",
+            Self::Panic => "panic",
+            Self::Unreachable => "unreachable",
+            Self::Trap => "trap",
+            Self::HostLimit => "host limit",
+            Self::RecordDecode => "record decode failed",
+            Self::ManuscriptError => "manuscript error",
+            Self::ReturnCode => "manuscript returned a failure code",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum InvocationOutcome {
+    Ok,
+    Failed {
+        reason: FailureReason,
+        message: String,
+    },
+}
+
+impl InvocationOutcome {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Self::Ok)
+    }
+}
+
+/// One manuscript processing one record.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct InvocationReceipt {
+    pub manuscript: String,
+    pub record_index: u32,
+    pub outcome: InvocationOutcome,
+    pub fuel_used: u64,
+    pub records_emitted: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum TxStatus {
+    /// Not applied (bad signature, wrong chain or nonce): no state change, the nonce is not consumed.
+    Rejected { reason: String },
+    /// Applied but failed as a whole (e.g. a deploy that did not validate): the nonce is consumed.
+    Failed { reason: String },
+    Deployed {
+        manuscript: String,
+        code_hash: [u8; 32],
+    },
+    Ingested {
+        subscribers: u32,
+        invocations: Vec<InvocationReceipt>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct TxReceipt {
+    pub tx_hash: [u8; 32],
+    pub status: TxStatus,
+    pub fuel_used: u64,
+}

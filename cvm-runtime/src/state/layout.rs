@@ -1,0 +1,71 @@
+//! Keys of the main trie and of manuscript child tries (docs/ARCHITECTURE.md, "State keys").
+//!
+//! Main trie: `manuscript/<id>` -> [`ManuscriptMeta`], `code/<hash>` -> wasm, `account/<pubkey>` -> nonce (u64),
+//! `source/<source>` -> subscribed manuscript ids in deploy order.
+//! Child trie of a manuscript: `s/<key>` -> state value, `d/<dataset>/<key>` -> dataset record.
+
+use parity_scale_codec::{Decode, Encode};
+
+pub const MANUSCRIPT_PREFIX: &[u8] = b"manuscript/";
+pub const CODE_PREFIX: &[u8] = b"code/";
+pub const ACCOUNT_PREFIX: &[u8] = b"account/";
+pub const SOURCE_PREFIX: &[u8] = b"source/";
+pub const STATE_PREFIX: &[u8] = b"s/";
+pub const RECORD_PREFIX: &[u8] = b"d/";
+
+fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + rest.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(rest);
+    key
+}
+
+pub fn manuscript_key(id: &str) -> Vec<u8> {
+    join(MANUSCRIPT_PREFIX, id.as_bytes())
+}
+
+pub fn code_key(code_hash: &[u8; 32]) -> Vec<u8> {
+    join(CODE_PREFIX, code_hash)
+}
+
+pub fn account_key(public_key: &[u8; 32]) -> Vec<u8> {
+    join(ACCOUNT_PREFIX, public_key)
+}
+
+pub fn source_key(source: &str) -> Vec<u8> {
+    join(SOURCE_PREFIX, source.as_bytes())
+}
+
+/// Child-trie key of a manuscript state entry.
+pub fn state_key(key: &[u8]) -> Vec<u8> {
+    join(STATE_PREFIX, key)
+}
+
+/// Child-trie key of a dataset record. Dataset names cannot contain `/`, so the key is unambiguous.
+pub fn record_key(dataset: &str, key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(RECORD_PREFIX.len() + dataset.len() + 1 + key.len());
+    out.extend_from_slice(RECORD_PREFIX);
+    out.extend_from_slice(dataset.as_bytes());
+    out.push(b'/');
+    out.extend_from_slice(key);
+    out
+}
+
+/// Prefix of all records of one dataset in a child trie.
+pub fn dataset_prefix(dataset: &str) -> Vec<u8> {
+    record_key(dataset, &[])
+}
+
+/// What the main trie stores about a deployed manuscript.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct ManuscriptMeta {
+    pub name: String,
+    pub code_hash: [u8; 32],
+    pub sources: Vec<String>,
+    pub datasets: Vec<String>,
+    pub fuel_limit_per_record: u64,
+    /// Root of the manuscript's child trie (its state and datasets).
+    pub child_root: [u8; 32],
+    pub deployed_at: u64,
+    pub deployer: [u8; 32],
+}

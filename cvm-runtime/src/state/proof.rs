@@ -1,0 +1,109 @@
+//! Record proofs: a dataset record (or its absence) proven against a state root with two compact trie proofs,
+//! one in the main trie for the manuscript's metadata (which holds its child root), one in the child trie.
+
+use parity_scale_codec::{Decode, Encode};
+use sp_core::H256;
+
+use super::{
+    Layout, ManuscriptMeta, NodeStore, StateRoot, StoreReader, manuscript_key, record_key,
+};
+
+/// A self-contained proof that `value` is (or, when `None`, is not) the record `key` of `dataset` of
+/// `manuscript` in the state with a given root.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct RecordProof {
+    pub manuscript: String,
+    pub dataset: String,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+    /// The SCALE-encoded [`ManuscriptMeta`], or `None` when the manuscript does not exist.
+    pub manuscript_meta: Option<Vec<u8>>,
+    pub main_proof: Vec<Vec<u8>>,
+    pub child_proof: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProofError {
+    #[error("cannot build a proof: {0}")]
+    Generate(String),
+    #[error("the manuscript entry does not match the state root: {0}")]
+    MainProof(String),
+    #[error("the record does not match the manuscript's child root: {0}")]
+    ChildProof(String),
+    #[error("manuscript metadata in the proof is not valid SCALE: {0}")]
+    BadMeta(String),
+    #[error("the proof says the manuscript is absent but also carries a record")]
+    RecordWithoutManuscript,
+}
+
+/// Builds the proof of a record at `root`.
+pub fn prove_record(
+    store: &dyn NodeStore,
+    root: StateRoot,
+    manuscript: &str,
+    dataset: &str,
+    key: &[u8],
+) -> Result<RecordProof, ProofError> {
+    let db = StoreReader::new(store);
+    let main_key = manuscript_key(manuscript);
+    let main_proof = sp_trie::generate_trie_proof::<Layout, _, _, _>(&db, root, [&main_key])
+        .map_err(|e| ProofError::Generate(e.to_string()))?;
+    let meta_bytes = super::read_value(store, root, &main_key)
+        .map_err(|e| ProofError::Generate(e.to_string()))?;
+    let Some(meta_bytes) = meta_bytes else {
+        return Ok(RecordProof {
+            manuscript: manuscript.into(),
+            dataset: dataset.into(),
+            key: key.to_vec(),
+            value: None,
+            manuscript_meta: None,
+            main_proof,
+            child_proof: Vec::new(),
+        });
+    };
+    let meta = ManuscriptMeta::decode(&mut &meta_bytes[..])
+        .map_err(|e| ProofError::BadMeta(e.to_string()))?;
+    let child_root = H256::from(meta.child_root);
+    let child_key = record_key(dataset, key);
+    let child_proof =
+        sp_trie::generate_trie_proof::<Layout, _, _, _>(&db, child_root, [&child_key])
+            .map_err(|e| ProofError::Generate(e.to_string()))?;
+    let value = super::read_value(store, child_root, &child_key)
+        .map_err(|e| ProofError::Generate(e.to_string()))?;
+    Ok(RecordProof {
+        manuscript: manuscript.into(),
+        dataset: dataset.into(),
+        key: key.to_vec(),
+        value,
+        manuscript_meta: Some(meta_bytes),
+        main_proof,
+        child_proof,
+    })
+}
+
+/// Checks a proof against a state root. On success returns the proven value (`None`: proven absent).
+pub fn verify_record(root: &StateRoot, proof: &RecordProof) -> Result<Option<Vec<u8>>, ProofError> {
+    let main_key = manuscript_key(&proof.manuscript);
+    sp_trie::verify_trie_proof::<Layout, _, _, _>(
+        root,
+        &proof.main_proof,
+        &[(main_key, proof.manuscript_meta.clone())],
+    )
+    .map_err(|e| ProofError::MainProof(format!("{e:?}")))?;
+    let Some(meta_bytes) = &proof.manuscript_meta else {
+        if proof.value.is_some() {
+            return Err(ProofError::RecordWithoutManuscript);
+        }
+        return Ok(None);
+    };
+    let meta = ManuscriptMeta::decode(&mut &meta_bytes[..])
+        .map_err(|e| ProofError::BadMeta(e.to_string()))?;
+    let child_key = record_key(&proof.dataset, &proof.key);
+    sp_trie::verify_trie_proof::<Layout, _, _, _>(
+        &H256::from(meta.child_root),
+        &proof.child_proof,
+        &[(child_key, proof.value.clone())],
+    )
+    .map_err(|e| ProofError::ChildProof(format!("{e:?}")))?;
+    Ok(proof.value.clone())
+}

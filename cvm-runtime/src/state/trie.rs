@@ -1,0 +1,226 @@
+//! Adapters between a [`NodeStore`] and sp-trie: a read-only view for lookups, iteration and proofs, and a
+//! write overlay that collects the nodes a block creates without touching the store.
+
+use std::sync::Arc;
+
+use hash_db::{AsHashDB, HashDB as HashDBT, HashDBRef, Prefix};
+use sp_core::{Blake2Hasher, H256, Hasher};
+use sp_trie::{
+    DBValue, LayoutV1, MemoryDB, Trie, TrieDBBuilder, TrieDBMutBuilder, TrieLayout, TrieMut,
+};
+use trie_db::NodeCodec as _;
+
+use super::{NodeStore, StateChanges, StateError};
+
+/// The trie layout of all CVM state: sp-trie `LayoutV1` with Blake2-256.
+pub type Layout = LayoutV1<Blake2Hasher>;
+
+/// Root of the empty trie.
+pub fn empty_root() -> H256 {
+    sp_trie::empty_trie_root::<Layout>()
+}
+
+fn null_node_hash() -> H256 {
+    <Layout as TrieLayout>::Codec::hashed_null_node()
+}
+
+fn null_node() -> DBValue {
+    <Layout as TrieLayout>::Codec::empty_node().to_vec()
+}
+
+/// Read-only view of the store for sp-trie.
+pub struct StoreReader<'a> {
+    store: &'a dyn NodeStore,
+}
+
+impl<'a> StoreReader<'a> {
+    pub fn new(store: &'a dyn NodeStore) -> Self {
+        Self { store }
+    }
+}
+
+impl HashDBRef<Blake2Hasher, DBValue> for StoreReader<'_> {
+    fn get(&self, key: &H256, _prefix: Prefix) -> Option<DBValue> {
+        if *key == null_node_hash() {
+            return Some(null_node());
+        }
+        // A store failure surfaces to trie-db as a missing node, which it reports as an incomplete database.
+        self.store.get_node(key.as_fixed_bytes()).ok().flatten()
+    }
+
+    fn contains(&self, key: &H256, prefix: Prefix) -> bool {
+        HashDBRef::get(self, key, prefix).is_some()
+    }
+}
+
+/// A write overlay: new nodes go to memory, reads fall through to the store.
+pub struct OverlayDb<'a> {
+    store: &'a dyn NodeStore,
+    overlay: MemoryDB<Blake2Hasher>,
+}
+
+impl<'a> OverlayDb<'a> {
+    pub fn new(store: &'a dyn NodeStore) -> Self {
+        Self {
+            store,
+            overlay: MemoryDB::default(),
+        }
+    }
+
+    /// The nodes created (and not removed again) since this overlay was made, sorted by hash.
+    pub fn into_changes(mut self) -> StateChanges {
+        let mut nodes: Vec<_> = self
+            .overlay
+            .drain()
+            .into_iter()
+            .filter(|(_, (_, rc))| *rc > 0)
+            .map(|(hash, (node, _))| (hash.to_fixed_bytes(), node))
+            .collect();
+        nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        StateChanges { nodes }
+    }
+
+    /// Applies `delta` (sorted or not) to the trie at `root` and returns the new root.
+    pub fn apply<'k>(
+        &mut self,
+        root: H256,
+        delta: impl IntoIterator<Item = (&'k [u8], Option<&'k [u8]>)>,
+    ) -> Result<H256, StateError> {
+        let mut root = root;
+        {
+            let mut trie = TrieDBMutBuilder::<Layout>::from_existing(self, &mut root).build();
+            for (key, value) in delta {
+                match value {
+                    Some(v) => trie
+                        .insert(key, v)
+                        .map_err(|e| StateError::Trie(e.to_string()))?,
+                    None => trie
+                        .remove(key)
+                        .map_err(|e| StateError::Trie(e.to_string()))?,
+                };
+            }
+            trie.commit();
+        }
+        Ok(root)
+    }
+}
+
+impl HashDBT<Blake2Hasher, DBValue> for OverlayDb<'_> {
+    fn get(&self, key: &H256, prefix: Prefix) -> Option<DBValue> {
+        if let Some(v) = HashDBT::get(&self.overlay, key, prefix) {
+            return Some(v);
+        }
+        HashDBRef::get(&StoreReader::new(self.store), key, prefix)
+    }
+
+    fn contains(&self, key: &H256, prefix: Prefix) -> bool {
+        HashDBT::get(self, key, prefix).is_some()
+    }
+
+    fn insert(&mut self, prefix: Prefix, value: &[u8]) -> H256 {
+        HashDBT::insert(&mut self.overlay, prefix, value)
+    }
+
+    fn emplace(&mut self, key: H256, prefix: Prefix, value: DBValue) {
+        HashDBT::emplace(&mut self.overlay, key, prefix, value)
+    }
+
+    fn remove(&mut self, key: &H256, prefix: Prefix) {
+        HashDBT::remove(&mut self.overlay, key, prefix)
+    }
+}
+
+impl AsHashDB<Blake2Hasher, DBValue> for OverlayDb<'_> {
+    fn as_hash_db(&self) -> &dyn HashDBT<Blake2Hasher, DBValue> {
+        self
+    }
+
+    fn as_hash_db_mut<'b>(&'b mut self) -> &'b mut (dyn HashDBT<Blake2Hasher, DBValue> + 'b) {
+        self
+    }
+}
+
+/// Read access to one committed trie (the main trie or a manuscript's child trie).
+#[derive(Clone)]
+pub struct TrieView {
+    store: Arc<dyn NodeStore>,
+    root: H256,
+}
+
+impl TrieView {
+    pub fn new(store: Arc<dyn NodeStore>, root: H256) -> Self {
+        Self { store, root }
+    }
+
+    pub fn root(&self) -> H256 {
+        self.root
+    }
+
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        read_value(&*self.store, self.root, key)
+    }
+
+    /// The first key `>= from` (or `> from` when `exclusive`) that starts with `prefix`.
+    pub fn next_key(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        exclusive: bool,
+    ) -> Result<Option<Vec<u8>>, StateError> {
+        next_key(&*self.store, self.root, prefix, from, exclusive)
+    }
+}
+
+/// The value at `key` in the trie with `root`.
+pub fn read_value(
+    store: &dyn NodeStore,
+    root: H256,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>, StateError> {
+    if root == empty_root() {
+        return Ok(None);
+    }
+    let db = StoreReader::new(store);
+    let trie = TrieDBBuilder::<Layout>::new(&db, &root).build();
+    trie.get(key).map_err(|e| StateError::Trie(e.to_string()))
+}
+
+/// The first key `>= from` (or `> from` when `exclusive`) that starts with `prefix`, in the trie with `root`.
+pub fn next_key(
+    store: &dyn NodeStore,
+    root: H256,
+    prefix: &[u8],
+    from: &[u8],
+    exclusive: bool,
+) -> Result<Option<Vec<u8>>, StateError> {
+    if root == empty_root() {
+        return Ok(None);
+    }
+    let db = StoreReader::new(store);
+    let trie = TrieDBBuilder::<Layout>::new(&db, &root).build();
+    let mut iter = trie
+        .key_iter()
+        .map_err(|e| StateError::Trie(e.to_string()))?;
+    let start = if from < prefix { prefix } else { from };
+    iter.seek(start)
+        .map_err(|e| StateError::Trie(e.to_string()))?;
+    for key in iter {
+        let key = key.map_err(|e| StateError::Trie(e.to_string()))?;
+        if exclusive && key.as_slice() == from {
+            continue;
+        }
+        return Ok(key.starts_with(prefix).then_some(key));
+    }
+    Ok(None)
+}
+
+/// Blake2-256 of arbitrary bytes.
+pub fn blake2_256(data: &[u8]) -> [u8; 32] {
+    Blake2Hasher::hash(data).to_fixed_bytes()
+}
+
+/// Merkle root of an ordered list of encoded items (receipts, transactions).
+pub fn ordered_root(items: impl IntoIterator<Item = Vec<u8>>) -> H256 {
+    use sp_trie::TrieConfiguration;
+    Layout::ordered_trie_root(items)
+}

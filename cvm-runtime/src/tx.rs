@@ -1,0 +1,89 @@
+//! Transactions: SCALE-encoded, ed25519-signed, with a per-account nonce and the chain id in the signed bytes.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
+
+use crate::state::blake2_256;
+
+/// Domain separation for transaction signatures.
+const SIGNING_DOMAIN: &[u8] = b"cvm/tx/v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum TxPayload {
+    /// Deploys a manuscript; name, sources and datasets come from the wasm's manifest.
+    Deploy {
+        wasm: Vec<u8>,
+        fuel_limit_per_record: u64,
+    },
+    /// A batch of SCALE-encoded source records, processed in order by every manuscript subscribed to `source`.
+    Ingest {
+        source: String,
+        records: Vec<Vec<u8>>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Transaction {
+    pub chain_id: String,
+    /// The signer's ed25519 public key; also its account.
+    pub signer: [u8; 32],
+    pub nonce: u64,
+    pub payload: TxPayload,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SignedTransaction {
+    pub tx: Transaction,
+    pub signature: [u8; 64],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    #[error("transaction does not decode: {0}")]
+    Decode(String),
+    #[error("signer is not a valid ed25519 public key")]
+    BadSigner,
+    #[error("invalid signature: sign the SCALE encoding of the transaction with the signer's key")]
+    BadSignature,
+    #[error("wrong chain id {found:?}: this chain is {expected:?}")]
+    WrongChain { expected: String, found: String },
+    #[error("wrong nonce {found}: the account's next nonce is {expected}")]
+    WrongNonce { expected: u64, found: u64 },
+}
+
+impl Transaction {
+    fn signing_bytes(&self) -> Vec<u8> {
+        let mut bytes = SIGNING_DOMAIN.to_vec();
+        self.encode_to(&mut bytes);
+        bytes
+    }
+
+    pub fn sign(self, key: &SigningKey) -> SignedTransaction {
+        let signature = key.sign(&self.signing_bytes()).to_bytes();
+        SignedTransaction {
+            tx: self,
+            signature,
+        }
+    }
+}
+
+impl SignedTransaction {
+    /// Decodes a transaction, refusing trailing bytes.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<Self, TxError> {
+        Self::decode_all(&mut &bytes[..]).map_err(|e| TxError::Decode(e.to_string()))
+    }
+
+    /// Blake2-256 of the SCALE encoding: the transaction's id.
+    pub fn hash(&self) -> [u8; 32] {
+        blake2_256(&self.encode())
+    }
+
+    pub fn verify_signature(&self) -> Result<(), TxError> {
+        let key = VerifyingKey::from_bytes(&self.tx.signer).map_err(|_| TxError::BadSigner)?;
+        key.verify(
+            &self.tx.signing_bytes(),
+            &Signature::from_bytes(&self.signature),
+        )
+        .map_err(|_| TxError::BadSignature)
+    }
+}

@@ -1,0 +1,136 @@
+//! A small in-memory chain for runtime tests: deploy and ingest through the real block executor.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateRoot, empty_root};
+use cvm_runtime::{
+    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
+    InvocationReceipt, SignedTransaction, Transaction, TxPayload, TxStatus,
+};
+use ed25519_dalek::SigningKey;
+use manuscript_sdk::KvRecord;
+use parity_scale_codec::Encode;
+
+pub const CHAIN: &str = "test-chain";
+
+pub fn engine() -> Arc<CvmEngine> {
+    CvmEngine::new(EngineConfig::default()).expect("engine")
+}
+
+pub fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+pub fn kv(key: &str, value: &str) -> Vec<u8> {
+    KvRecord::new(key, value).encode()
+}
+
+/// The example Ethereum logs, SCALE-encoded as an ingest carries them.
+pub fn erc20_records() -> Vec<Vec<u8>> {
+    let text =
+        std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).expect("example data");
+    manuscript_sdk::sources::json::read_jsonl_or_array(&text)
+        .expect("example data parses")
+        .iter()
+        .map(|v| {
+            manuscript_sdk::EthLog::from_json(v)
+                .expect("valid log")
+                .encode()
+        })
+        .collect()
+}
+
+pub struct Chain {
+    pub executor: BlockExecutor,
+    pub store: Arc<MemoryNodeStore>,
+    pub root: StateRoot,
+    pub height: u64,
+    pub signer: SigningKey,
+    pub nonce: u64,
+}
+
+impl Chain {
+    pub fn new(engine: Arc<CvmEngine>, parallel: bool) -> Self {
+        let store = Arc::new(MemoryNodeStore::new());
+        let executor = BlockExecutor::new(
+            engine,
+            store.clone(),
+            ExecutorConfig {
+                parallel,
+                threads: 2,
+            },
+        )
+        .expect("executor");
+        Self {
+            executor,
+            store,
+            root: empty_root(),
+            height: 0,
+            signer: key(7),
+            nonce: 0,
+        }
+    }
+
+    pub fn tx(&mut self, payload: TxPayload) -> SignedTransaction {
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            signer: self.signer.verifying_key().to_bytes(),
+            nonce: self.nonce,
+            payload,
+        };
+        self.nonce += 1;
+        tx.sign(&self.signer)
+    }
+
+    /// Executes and commits one block.
+    pub fn block(&mut self, txs: &[SignedTransaction]) -> BlockOutcome {
+        self.height += 1;
+        let ctx = BlockContext {
+            chain_id: CHAIN.into(),
+            height: self.height,
+            time_ms: 1_000_000 * self.height,
+        };
+        let outcome = self
+            .executor
+            .execute_block(self.root, &ctx, txs)
+            .expect("block executes");
+        self.store.commit(&outcome.changes).expect("commit");
+        self.root = outcome.state_root;
+        outcome
+    }
+
+    pub fn deploy(&mut self, wasm: &[u8], fuel: u64) -> TxStatus {
+        let tx = self.tx(TxPayload::Deploy {
+            wasm: wasm.to_vec(),
+            fuel_limit_per_record: fuel,
+        });
+        self.block(&[tx]).receipts.remove(0).status
+    }
+
+    pub fn ingest(&mut self, source: &str, records: Vec<Vec<u8>>) -> BlockOutcome {
+        let tx = self.tx(TxPayload::Ingest {
+            source: source.into(),
+            records,
+        });
+        self.block(&[tx])
+    }
+}
+
+pub fn invocations(outcome: &BlockOutcome) -> Vec<InvocationReceipt> {
+    outcome
+        .receipts
+        .iter()
+        .flat_map(|r| match &r.status {
+            TxStatus::Ingested { invocations, .. } => invocations.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+pub fn assert_deployed(status: &TxStatus) {
+    assert!(
+        matches!(status, TxStatus::Deployed { .. }),
+        "expected a deploy, got {status:?}"
+    );
+}

@@ -1,0 +1,119 @@
+//! The state root, receipts and fuel counts of the example workload do not depend on the module cache (cold,
+//! warm, from disk), on parallel versus sequential execution, on the thread count, or on the run.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Chain, assert_deployed, engine, erc20_records};
+use cvm_runtime::state::StateRoot;
+use cvm_runtime::{CvmEngine, EngineConfig, TxReceipt};
+
+struct Run {
+    root: StateRoot,
+    receipts: Vec<TxReceipt>,
+    fuel: u64,
+}
+
+/// Deploys erc20-transfers and token-volume (both subscribe to ethereum.logs), then ingests the example data.
+fn run(engine: Arc<CvmEngine>, parallel: bool, threads: usize) -> Run {
+    let mut chain = Chain::new(engine.clone(), parallel);
+    chain.executor = cvm_runtime::BlockExecutor::new(
+        engine,
+        chain.store.clone(),
+        cvm_runtime::ExecutorConfig { parallel, threads },
+    )
+    .unwrap();
+    assert_deployed(&chain.deploy(manuscript_fixtures::ERC20_TRANSFERS, 10_000_000));
+    assert_deployed(&chain.deploy(manuscript_fixtures::TOKEN_VOLUME, 10_000_000));
+    let records = erc20_records();
+    let mut receipts = Vec::new();
+    let mut fuel = 0;
+    for batch in records.chunks(1000) {
+        let outcome = chain.ingest("ethereum.logs", batch.to_vec());
+        fuel += outcome.fuel_used;
+        receipts.extend(outcome.receipts);
+    }
+    Run {
+        root: chain.root,
+        receipts,
+        fuel,
+    }
+}
+
+fn assert_same(a: &Run, b: &Run, what: &str) {
+    assert_eq!(a.root, b.root, "{what}: state root differs");
+    assert_eq!(a.fuel, b.fuel, "{what}: fuel differs");
+    assert_eq!(a.receipts, b.receipts, "{what}: receipts differ");
+}
+
+#[test]
+fn example_workload_is_deterministic_across_cache_parallelism_and_runs() {
+    let engine = engine();
+    let cold = run(engine.clone(), true, 2);
+    assert!(cold.fuel > 0);
+    let ok = cold
+        .receipts
+        .iter()
+        .flat_map(|r| match &r.status {
+            cvm_runtime::TxStatus::Ingested { invocations, .. } => invocations.clone(),
+            _ => vec![],
+        })
+        .filter(|i| i.outcome.is_ok())
+        .count();
+    assert!(
+        ok > 1000,
+        "the example data is mostly valid: {ok} ok invocations"
+    );
+    let warm = run(engine.clone(), true, 2);
+    assert_same(&cold, &warm, "warm cache");
+    let sequential = run(engine.clone(), false, 1);
+    assert_same(&cold, &sequential, "sequential");
+    let one_thread = run(engine, true, 1);
+    assert_same(&cold, &one_thread, "one thread");
+}
+
+#[test]
+fn precompiled_disk_cache_gives_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EngineConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let first = CvmEngine::new(config()).unwrap();
+    let a = run(first.clone(), true, 2);
+    assert_eq!(
+        first.cache().stats().compiles,
+        2,
+        "two manuscripts compiled once each"
+    );
+    // A new engine on the same directory: a restart. Modules load from disk, nothing is recompiled.
+    let restarted = CvmEngine::new(config()).unwrap();
+    let b = run(restarted.clone(), true, 2);
+    let stats = restarted.cache().stats();
+    assert_eq!(stats.compiles, 0, "{stats:?}");
+    assert_eq!(stats.disk_hits, 2, "{stats:?}");
+    assert_same(&a, &b, "disk cache");
+}
+
+#[test]
+fn corrupt_disk_cache_entry_is_recompiled_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || EngineConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let first = CvmEngine::new(config()).unwrap();
+    first.load(manuscript_fixtures::ERC20_TRANSFERS).unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cwasm") {
+            std::fs::write(&path, b"garbage").unwrap();
+        }
+    }
+    let restarted = CvmEngine::new(config()).unwrap();
+    restarted
+        .load(manuscript_fixtures::ERC20_TRANSFERS)
+        .expect("recompiles");
+    assert_eq!(restarted.cache().stats().compiles, 1);
+}

@@ -1,0 +1,279 @@
+//! Every deploy-time rejection has a named reason.
+
+use cvm_runtime::limits::Limits;
+use cvm_runtime::validate::{ValidationError, validate};
+use manuscript_sdk::manifest::Manifest;
+
+fn manifest_bytes(m: &Manifest) -> String {
+    m.to_section()
+        .iter()
+        .map(|b| format!("\\{b:02x}"))
+        .collect()
+}
+
+fn good_manifest() -> String {
+    manifest_bytes(&Manifest::new("probe", ["kv"], ["out"]))
+}
+
+/// A minimal valid manuscript, with pieces replaceable by tests.
+fn module(
+    imports: &str,
+    memories: &str,
+    exports: &str,
+    extra: &str,
+    manifest: Option<&str>,
+) -> Vec<u8> {
+    let manifest = manifest
+        .map(|m| format!("(@custom \"cvm_manifest\" \"{m}\")"))
+        .unwrap_or_default();
+    let text = format!(
+        r#"(module
+            {manifest}
+            {imports}
+            {memories}
+            (func $alloc (param i32) (result i32) i32.const 1024)
+            (func $process (param i32 i32 i32 i32) (result i32) i32.const 0)
+            {exports}
+            {extra})"#
+    );
+    wat::parse_str(text).expect("test module is valid WAT")
+}
+
+const MEM: &str = "(memory (export \"memory\") 1)";
+const EXPORTS: &str =
+    "(export \"cvm_alloc\" (func $alloc)) (export \"cvm_process\" (func $process))";
+
+fn check(wasm: &[u8]) -> Result<cvm_runtime::ValidatedCode, ValidationError> {
+    validate(wasm, &Limits::default())
+}
+
+#[test]
+fn minimal_module_is_accepted_and_manifest_read() {
+    let v = check(&module("", MEM, EXPORTS, "", Some(&good_manifest()))).expect("valid");
+    assert_eq!(v.manifest.name, "probe");
+    assert_eq!(v.manifest.sources, ["kv"]);
+}
+
+#[test]
+fn garbage_is_invalid_wasm() {
+    assert!(matches!(
+        check(b"not wasm at all"),
+        Err(ValidationError::InvalidWasm(_))
+    ));
+}
+
+#[test]
+fn code_above_size_cap() {
+    let limits = Limits {
+        max_code_size: 64,
+        ..Limits::default()
+    };
+    let wasm = module("", MEM, EXPORTS, "", Some(&good_manifest()));
+    assert!(matches!(
+        validate(&wasm, &limits),
+        Err(ValidationError::CodeTooLarge { max: 64, .. })
+    ));
+}
+
+#[test]
+fn import_outside_cvm_is_forbidden() {
+    let imports = r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#;
+    let err = check(&module(imports, MEM, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::ForbiddenImport {
+            module: "wasi_snapshot_preview1".into(),
+            name: "fd_write".into()
+        }
+    );
+}
+
+#[test]
+fn unknown_cvm_function_is_forbidden() {
+    let imports = r#"(import "cvm" "random" (func (result i64)))"#;
+    let err = check(&module(imports, MEM, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert!(matches!(err, ValidationError::ForbiddenImport { name, .. } if name == "random"));
+}
+
+#[test]
+fn cvm_import_with_wrong_signature() {
+    let imports = r#"(import "cvm" "state_get" (func (param i32) (result i32)))"#;
+    let err = check(&module(imports, MEM, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert!(matches!(err, ValidationError::ImportSignature { name, .. } if name == "state_get"));
+}
+
+#[test]
+fn imported_memory_is_rejected() {
+    let imports = r#"(import "cvm" "memory" (memory 1))"#;
+    let err = check(&module(
+        imports,
+        "",
+        EXPORTS.to_owned().as_str(),
+        "(export \"memory\" (memory 0))",
+        Some(&good_manifest()),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ValidationError::NonFunctionImport { kind: "memory", .. }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn missing_exports() {
+    let manifest = good_manifest();
+    let no_memory = module("", "(memory 1)", EXPORTS, "", Some(&manifest));
+    assert_eq!(
+        check(&no_memory).unwrap_err(),
+        ValidationError::MissingExport("memory")
+    );
+    let no_alloc = module(
+        "",
+        MEM,
+        "(export \"cvm_process\" (func $process))",
+        "",
+        Some(&manifest),
+    );
+    assert_eq!(
+        check(&no_alloc).unwrap_err(),
+        ValidationError::MissingExport("cvm_alloc")
+    );
+    let no_process = module(
+        "",
+        MEM,
+        "(export \"cvm_alloc\" (func $alloc))",
+        "",
+        Some(&manifest),
+    );
+    assert_eq!(
+        check(&no_process).unwrap_err(),
+        ValidationError::MissingExport("cvm_process")
+    );
+}
+
+#[test]
+fn export_with_wrong_signature() {
+    let exports = "(export \"cvm_alloc\" (func $process)) (export \"cvm_process\" (func $process))";
+    let err = check(&module("", MEM, exports, "", Some(&good_manifest()))).unwrap_err();
+    assert!(matches!(
+        err,
+        ValidationError::ExportSignature {
+            name: "cvm_alloc",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn more_than_one_memory() {
+    let memories = "(memory (export \"memory\") 1) (memory 1)";
+    let err = check(&module("", memories, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert_eq!(err, ValidationError::MultipleMemories(2));
+}
+
+#[test]
+fn initial_memory_above_cap() {
+    let memories = "(memory (export \"memory\") 300)";
+    let err = check(&module("", memories, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::InitialMemoryTooLarge {
+            pages: 300,
+            max: 256
+        }
+    );
+}
+
+#[test]
+fn start_function_is_rejected() {
+    let err = check(&module(
+        "",
+        MEM,
+        EXPORTS,
+        "(func $s) (start $s)",
+        Some(&good_manifest()),
+    ))
+    .unwrap_err();
+    assert_eq!(err, ValidationError::StartFunction);
+}
+
+#[test]
+fn missing_manifest() {
+    assert_eq!(
+        check(&module("", MEM, EXPORTS, "", None)).unwrap_err(),
+        ValidationError::MissingManifest
+    );
+}
+
+#[test]
+fn duplicate_manifest() {
+    let m = good_manifest();
+    let extra = format!("(@custom \"cvm_manifest\" \"{m}\")");
+    let err = check(&module("", MEM, EXPORTS, &extra, Some(&m))).unwrap_err();
+    assert_eq!(err, ValidationError::DuplicateManifest);
+}
+
+#[test]
+fn malformed_manifest() {
+    let err = check(&module("", MEM, EXPORTS, "", Some("\\01\\02"))).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::MalformedManifest(_)),
+        "{err:?}"
+    );
+    let bad_name = manifest_bytes(&Manifest {
+        name: "Bad Name".into(),
+        ..Manifest::new("x", ["kv"], ["out"])
+    });
+    let err = check(&module("", MEM, EXPORTS, "", Some(&bad_name))).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::MalformedManifest(_)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unsupported_abi_version() {
+    let v2 = manifest_bytes(&Manifest {
+        abi_version: 2,
+        ..Manifest::new("x", ["kv"], ["out"])
+    });
+    let err = check(&module("", MEM, EXPORTS, "", Some(&v2))).unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::UnsupportedAbiVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+}
+
+#[test]
+fn disabled_features_are_invalid() {
+    // Threads (shared memory and atomics) are off: non-deterministic.
+    let memories = "(memory (export \"memory\") 1 1 shared)";
+    let err = check(&module("", memories, EXPORTS, "", Some(&good_manifest()))).unwrap_err();
+    assert!(matches!(err, ValidationError::InvalidWasm(_)), "{err:?}");
+}
+
+#[test]
+fn sdk_built_fixtures_validate_and_forbidden_import_is_named() {
+    for (name, wasm) in manuscript_fixtures::all() {
+        let result = check(wasm);
+        if name == "hostile-import" {
+            assert!(
+                matches!(&result, Err(ValidationError::ForbiddenImport { module, .. }) if module == "wasi_snapshot_preview1"),
+                "{result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "{name}: {result:?}");
+        }
+    }
+    let wat = wat::parse_str(manuscript_fixtures::WAT_COUNTER).expect("counter.wat parses");
+    assert_eq!(
+        check(&wat).expect("wat-counter validates").manifest.name,
+        "wat-counter"
+    );
+}
