@@ -1,0 +1,105 @@
+//! The `cvm` command tree.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::manuscript;
+use crate::records::Schema;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cvm",
+    version,
+    about = "Verifiable data-processing chain: manuscript tooling and validator node"
+)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write, build and try manuscripts locally.
+    #[command(subcommand)]
+    Manuscript(ManuscriptCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManuscriptCommand {
+    /// Scaffold a new manuscript crate that builds and tests as is.
+    New(NewArgs),
+    /// Build a manuscript crate to wasm and validate it like a deploy would.
+    Build(BuildArgs),
+    /// Run a manuscript (.wasm or .wat) over a file of source records, as a chain would.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the manuscript (and of the directory created): lowercase letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// Parent directory of the new crate.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Path to manuscript-sdk (default: the SDK this `cvm` was built from).
+    #[arg(long)]
+    pub sdk_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The manuscript crate (directory holding its Cargo.toml).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Cargo target directory (default: the crate's).
+    #[arg(long)]
+    pub target_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manuscript: a .wasm binary or WebAssembly text (.wat).
+    pub wasm: PathBuf,
+    /// Source id the records belong to (e.g. ethereum.logs, kv).
+    #[arg(long)]
+    pub source: String,
+    /// Input records: JSON Lines or a JSON array.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Record schema; `auto` picks eth-log for `ethereum.*` sources and kv otherwise.
+    #[arg(long, value_enum, default_value_t = Schema::Auto)]
+    pub schema: Schema,
+    /// Fuel limit per record.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub fuel: u64,
+    /// Records per ingest transaction (all in one block).
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Run subscribers one by one instead of in parallel.
+    #[arg(long)]
+    pub sequential: bool,
+    /// Directory for precompiled modules (default: memory only).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Print only the summary, not every record and receipt.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the result as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Cli {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Manuscript(ManuscriptCommand::New(args)) => manuscript::new::run(&args),
+            Command::Manuscript(ManuscriptCommand::Build(args)) => manuscript::build::run(&args),
+            Command::Manuscript(ManuscriptCommand::Run(args)) => manuscript::run::run(&args),
+        }
+    }
+}

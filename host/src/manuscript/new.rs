@@ -1,0 +1,140 @@
+//! `cvm manuscript new`: a crate that builds to a valid manuscript and passes its tests as generated.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use crate::cli::NewArgs;
+
+/// The SDK this binary was built from.
+pub fn default_sdk_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../manuscript-sdk")
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        && name.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// Writes the crate; returns its directory.
+pub fn scaffold(name: &str, parent: &Path, sdk: &Path) -> anyhow::Result<PathBuf> {
+    if !valid_name(name) {
+        bail!(
+            "invalid manuscript name {name:?}: use 1-64 lowercase letters, digits, '-', '_' or '.', starting with a letter"
+        );
+    }
+    let dir = parent.join(name);
+    if dir.exists() {
+        bail!(
+            "{} already exists: choose another name or --dir",
+            dir.display()
+        );
+    }
+    let sdk = sdk.canonicalize().with_context(|| {
+        format!(
+            "manuscript-sdk not found at {}: pass --sdk-path",
+            sdk.display()
+        )
+    })?;
+    std::fs::create_dir_all(dir.join("src"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let crate_name = name.replace('.', "-");
+    let files = [
+        (
+            "Cargo.toml",
+            CARGO_TOML
+                .replace("{crate}", &crate_name)
+                .replace("{sdk}", &sdk.display().to_string()),
+        ),
+        ("src/lib.rs", LIB_RS.replace("{name}", name)),
+        (".gitignore", "/target\n*.wasm\n".to_string()),
+        ("README.md", README.replace("{name}", name)),
+    ];
+    for (file, content) in files {
+        std::fs::write(dir.join(file), content).with_context(|| format!("cannot write {file}"))?;
+    }
+    Ok(dir)
+}
+
+pub fn run(args: &NewArgs) -> anyhow::Result<ExitCode> {
+    let sdk = args.sdk_path.clone().unwrap_or_else(default_sdk_path);
+    let dir = scaffold(&args.name, &args.dir, &sdk)?;
+    println!("created {}", dir.display());
+    println!(
+        "next:   cd {} && cargo test && cvm manuscript build",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+const CARGO_TOML: &str = r#"[package]
+name = "{crate}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+manuscript-sdk = { path = "{sdk}" }
+
+# A manuscript is its own workspace, even when created inside another one.
+[workspace]
+
+[profile.manuscript]
+inherits = "release"
+opt-level = 3
+lto = true
+codegen-units = 1
+panic = "abort"
+strip = true
+"#;
+
+const LIB_RS: &str = r#"//! {name}: counts how often each key appears in the `kv` source and emits the running count.
+#![no_std]
+
+use manuscript_sdk::prelude::*;
+
+#[manuscript(name = "{name}", sources("kv"), datasets("counts"))]
+fn process(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
+    let count: u64 = ctx.get(&record.key)?.unwrap_or(0) + 1;
+    ctx.set(&record.key, &count);
+    ctx.emit("counts", &record.key, &count);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use manuscript_sdk::testing::MockHost;
+    use std::vec::Vec;
+
+    #[test]
+    fn counts_each_key() {
+        let mut host = MockHost::new();
+        for key in ["a", "b", "a"] {
+            host.process(&MANUSCRIPT, &KvRecord::new(key, "")).expect_success();
+        }
+        assert_eq!(host.get::<_, u64>(&b"a".to_vec()), Some(2));
+        assert_eq!(host.get::<_, u64>(&b"b".to_vec()), Some(1));
+        let counts: Vec<(Vec<u8>, u64)> = host.dataset_as("counts");
+        assert_eq!(counts, [(b"a".to_vec(), 2), (b"b".to_vec(), 1)]);
+    }
+}
+"#;
+
+const README: &str = r#"# {name}
+
+A CVM manuscript.
+
+- `cargo test`: runs the unit tests natively against the SDK's mock host.
+- `cvm manuscript build`: builds `target/wasm32-unknown-unknown/manuscript/*.wasm` and validates it like a deploy.
+- `cvm manuscript run <wasm> --source kv --input records.jsonl`: runs it over records (`{"key": "...", "value": "..."}` per line).
+"#;

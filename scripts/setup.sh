@@ -1,0 +1,39 @@
+# Sourced by the README's commands: installs what is missing on a Debian-like machine, or stops with a message
+# that says exactly what to install.
+set -euo pipefail
+
+die() { echo "setup: $*" >&2; exit 1; }
+
+command -v cargo >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1 \
+  || die "Rust is not installed. Install rustup (https://rustup.rs), open a new shell, and run this again."
+
+# rust-toolchain.toml names the channel; make sure it and the wasm32 target are there.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  echo "setup: adding the wasm32-unknown-unknown target (manuscripts compile to it)" >&2
+  rustup target add wasm32-unknown-unknown >/dev/null \
+    || die "could not add the wasm32 target: run 'rustup target add wasm32-unknown-unknown'"
+fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    rustup component add "$component" >/dev/null 2>&1 || echo "setup: warning: could not add $component" >&2
+  fi
+done
+
+# RocksDB's Rust bindings are generated with libclang, and its C++ is compiled with a C++ compiler.
+need_pkgs=()
+command -v clang >/dev/null 2>&1 || need_pkgs+=(clang)
+ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
+command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need_pkgs[*]} (needed to build RocksDB)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null) \
+      || die "apt-get could not install ${need_pkgs[*]}: install them by hand and run this again"
+  elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then
+    echo "setup: installing ${need_pkgs[*]} with sudo (needed to build RocksDB)" >&2
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null \
+      || die "could not install ${need_pkgs[*]}: run 'sudo apt-get install ${need_pkgs[*]}'"
+  else
+    die "missing ${need_pkgs[*]}: install clang and libclang (Debian: 'apt-get install clang libclang-dev') and run this again"
+  fi
+fi
