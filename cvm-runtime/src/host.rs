@@ -384,7 +384,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             }
             let dataset = String::from_utf8(read(&caller, ds_ptr, ds_len, "dataset name")?)
                 .map_err(|_| HostTrap::UndeclaredDataset("<invalid utf-8>".into()))?;
-            if !caller.data().datasets.iter().any(|d| *d == dataset) {
+            if !caller.data().datasets.contains(&dataset) {
                 return Err(HostTrap::UndeclaredDataset(dataset).into());
             }
             let key = read(&caller, key_ptr, key_len, "record key")?;

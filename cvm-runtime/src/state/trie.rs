@@ -76,7 +76,7 @@ impl<'a> OverlayDb<'a> {
             .filter(|(_, (_, rc))| *rc > 0)
             .map(|(hash, (node, _))| (hash.to_fixed_bytes(), node))
             .collect();
-        nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        nodes.sort_unstable_by_key(|a| a.0);
         StateChanges { nodes }
     }
 
