@@ -5,6 +5,7 @@
 //! - [`manuscript`]: `cvm manuscript new | build | run` for authors.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
 
+pub mod chain;
 pub mod cli;
 pub mod logging;
 pub mod manuscript;

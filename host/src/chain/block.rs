@@ -1,0 +1,100 @@
+//! Blocks. The consensus value is the [`BlockHeader`]: small, signed over by its hash, and committing to
+//! everything else (the body through its part-set root, the post-execution state root, the receipts root). The
+//! body travels separately as Merkle-proven [`Part`](super::Part)s.
+
+use cvm_consensus::{CommitCertificate, Value, ValueId};
+use cvm_runtime::SignedTransaction;
+use cvm_runtime::state::{blake2_256, ordered_root};
+use parity_scale_codec::{Decode, Encode};
+
+/// Blake2-256 of the SCALE-encoded header; also the consensus `ValueId`.
+pub type BlockHash = [u8; 32];
+
+/// The root and count of the parts a block body is split into (CometBFT's `PartSetHeader`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct PartSetHeader {
+    pub total: u32,
+    pub root: [u8; 32],
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct BlockHeader {
+    pub chain_id: String,
+    pub height: u64,
+    /// Milliseconds since the Unix epoch, chosen by the proposer; strictly above the parent's.
+    pub time_ms: u64,
+    /// Hash of the previous block's header (zero at height 1).
+    pub parent_hash: BlockHash,
+    /// The proposer's ed25519 public key.
+    pub proposer: [u8; 32],
+    /// Ordered root over the hashes of the body's transactions.
+    pub txs_root: [u8; 32],
+    pub tx_count: u32,
+    /// State root after executing this block on the parent's state.
+    pub state_root: [u8; 32],
+    pub receipts_root: [u8; 32],
+    pub fuel_used: u64,
+    /// Blake2-256 of SCALE(`body.last_commit`).
+    pub last_commit_hash: [u8; 32],
+    /// The parts of SCALE(`BlockBody`).
+    pub parts: PartSetHeader,
+}
+
+impl BlockHeader {
+    pub fn hash(&self) -> BlockHash {
+        blake2_256(&self.encode())
+    }
+}
+
+impl Value for BlockHeader {
+    fn id(&self) -> ValueId {
+        ValueId(self.hash())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
+pub struct BlockBody {
+    pub txs: Vec<SignedTransaction>,
+    /// The certificate that finalized the parent (none at height 1).
+    pub last_commit: Option<CommitCertificate>,
+}
+
+impl BlockBody {
+    pub fn txs_root(&self) -> [u8; 32] {
+        ordered_root(self.txs.iter().map(|tx| tx.hash().to_vec())).0
+    }
+
+    pub fn last_commit_hash(&self) -> [u8; 32] {
+        blake2_256(&self.last_commit.encode())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Block {
+    pub header: BlockHeader,
+    pub body: BlockBody,
+}
+
+impl Block {
+    pub fn hash(&self) -> BlockHash {
+        self.header.hash()
+    }
+
+    pub fn height(&self) -> u64 {
+        self.header.height
+    }
+
+    /// Whether the body is the one the header commits to (transactions, last commit, part count and root).
+    pub fn body_matches_header(&self, part_size: usize) -> bool {
+        let h = &self.header;
+        h.tx_count as usize == self.body.txs.len()
+            && h.txs_root == self.body.txs_root()
+            && h.last_commit_hash == self.body.last_commit_hash()
+            && super::PartSet::from_body(&self.body, part_size).header() == h.parts
+    }
+}
+
+/// "Time sane": strictly after the parent and not further ahead of the local clock than `max_drift_ms`.
+pub fn block_time_ok(time_ms: u64, parent_time_ms: u64, now_ms: u64, max_drift_ms: u64) -> bool {
+    time_ms > parent_time_ms && time_ms <= now_ms.saturating_add(max_drift_ms)
+}

@@ -1,0 +1,268 @@
+//! A node's own configuration (`<home>/config/config.toml`): addresses, peers, timeouts, mempool and executor
+//! settings. Nothing here may change a block's validity; chain-wide limits live in genesis.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cvm_consensus::TimeoutConfig;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pConfig {
+    /// Multiaddr to listen on, e.g. `/ip4/127.0.0.1/tcp/26656`.
+    pub listen: String,
+    /// Static peers as multiaddrs ending in `/p2p/<peer id>`.
+    pub peers: Vec<String>,
+    /// Largest gossip or request-response message accepted or sent.
+    pub max_message_bytes: usize,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        Self {
+            listen: "/ip4/127.0.0.1/tcp/26656".into(),
+            peers: Vec::new(),
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RpcConfig {
+    /// HTTP JSON API and `/metrics`; loopback unless you put a proxy in front.
+    pub listen: SocketAddr,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:26657".parse().expect("valid"),
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusTimeouts {
+    pub propose_ms: u64,
+    pub propose_delta_ms: u64,
+    pub prevote_ms: u64,
+    pub prevote_delta_ms: u64,
+    pub precommit_ms: u64,
+    pub precommit_delta_ms: u64,
+    /// Pause between a decision and round 0 of the next height (CometBFT's `timeout_commit`); 0 = none.
+    pub block_interval_ms: u64,
+}
+
+impl Default for ConsensusTimeouts {
+    /// Tuned for a LAN or loopback.
+    fn default() -> Self {
+        Self {
+            propose_ms: 1000,
+            propose_delta_ms: 500,
+            prevote_ms: 500,
+            prevote_delta_ms: 250,
+            precommit_ms: 500,
+            precommit_delta_ms: 250,
+            block_interval_ms: 0,
+        }
+    }
+}
+
+impl ConsensusTimeouts {
+    pub fn to_engine(&self) -> TimeoutConfig {
+        let ms = Duration::from_millis;
+        TimeoutConfig {
+            propose: ms(self.propose_ms),
+            propose_delta: ms(self.propose_delta_ms),
+            prevote: ms(self.prevote_ms),
+            prevote_delta: ms(self.prevote_delta_ms),
+            precommit: ms(self.precommit_ms),
+            precommit_delta: ms(self.precommit_delta_ms),
+            block_interval: (self.block_interval_ms > 0).then(|| ms(self.block_interval_ms)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolConfig {
+    pub max_txs: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self {
+            max_txs: 10_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExecutionConfig {
+    /// Run manuscripts in parallel across cores (results are identical either way).
+    pub parallel: bool,
+    /// Executor threads; 0 = number of cores.
+    pub threads: usize,
+}
+
+impl Default for ExecutionConfig {
+    fn default() -> Self {
+        Self {
+            parallel: true,
+            threads: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// A human-readable name for logs.
+    pub moniker: String,
+    /// Whether this node signs (a validator key must exist and be in genesis); a full node only follows.
+    pub validator: bool,
+    pub p2p: P2pConfig,
+    pub rpc: RpcConfig,
+    pub consensus: ConsensusTimeouts,
+    pub mempool: MempoolConfig,
+    pub execution: ExecutionConfig,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            moniker: "node".into(),
+            validator: true,
+            p2p: P2pConfig::default(),
+            rpc: RpcConfig::default(),
+            consensus: ConsensusTimeouts::default(),
+            mempool: MempoolConfig::default(),
+            execution: ExecutionConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source} (create one with `cvm init --home <dir>`)")]
+    Read { path: String, source: std::io::Error },
+    #[error("config {path} is not valid: {message}")]
+    Parse { path: String, message: String },
+    #[error("config: {field} {rule}")]
+    Invalid { field: &'static str, rule: String },
+}
+
+impl NodeConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let config: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.p2p
+            .listen
+            .parse::<libp2p::Multiaddr>()
+            .map_err(|e| ConfigError::Invalid { field: "p2p.listen", rule: format!("is not a multiaddr: {e}") })?;
+        for peer in &self.p2p.peers {
+            let addr: libp2p::Multiaddr = peer.parse().map_err(|e| ConfigError::Invalid {
+                field: "p2p.peers",
+                rule: format!("entry {peer:?} is not a multiaddr: {e}"),
+            })?;
+            if !addr.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_))) {
+                return Err(ConfigError::Invalid {
+                    field: "p2p.peers",
+                    rule: format!("entry {peer:?} must end in /p2p/<peer id>"),
+                });
+            }
+        }
+        if self.p2p.max_message_bytes < 64 * 1024 {
+            return Err(ConfigError::Invalid { field: "p2p.max_message_bytes", rule: "must be at least 65536".into() });
+        }
+        if self.mempool.max_txs == 0 {
+            return Err(ConfigError::Invalid { field: "mempool.max_txs", rule: "must be above 0".into() });
+        }
+        if self.consensus.propose_ms == 0 || self.consensus.prevote_ms == 0 || self.consensus.precommit_ms == 0 {
+            return Err(ConfigError::Invalid { field: "consensus", rule: "timeouts must be above 0 ms".into() });
+        }
+        Ok(())
+    }
+}
+
+/// The files of a node's home directory.
+#[derive(Clone, Debug)]
+pub struct HomeLayout {
+    pub root: PathBuf,
+}
+
+impl HomeLayout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config/config.toml")
+    }
+    pub fn genesis(&self) -> PathBuf {
+        self.root.join("config/genesis.json")
+    }
+    pub fn validator_key(&self) -> PathBuf {
+        self.root.join("config/validator_key.json")
+    }
+    pub fn node_key(&self) -> PathBuf {
+        self.root.join("config/node_key.json")
+    }
+    pub fn db(&self) -> PathBuf {
+        self.root.join("data/db")
+    }
+    pub fn module_cache(&self) -> PathBuf {
+        self.root.join("data/module-cache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_round_trips() {
+        let c = NodeConfig::default();
+        assert_eq!(NodeConfig::parse(&c.to_toml(), "mem").unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_field_bad_peer_and_bad_listen_are_named() {
+        let e = NodeConfig::parse("bogus = 1", "mem").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = NodeConfig::parse("[p2p]\npeers = [\"/ip4/127.0.0.1/tcp/1\"]", "mem").unwrap_err();
+        assert!(e.to_string().contains("/p2p/"), "{e}");
+        let e = NodeConfig::parse("[p2p]\nlisten = \"nonsense\"", "mem").unwrap_err();
+        assert!(e.to_string().contains("p2p.listen"), "{e}");
+        let e = NodeConfig::parse("[rpc]\nlisten = 5", "mem").unwrap_err();
+        assert!(e.to_string().contains("listen"), "{e}");
+    }
+}

@@ -1,0 +1,226 @@
+//! The genesis file: chain id, the first validator set and the chain parameters every node must agree on.
+
+use std::path::Path;
+
+use cvm_consensus::{ValidatorId, ValidatorSet};
+use serde::{Deserialize, Serialize};
+
+/// Chain-wide limits. They feed block validity, so every node must use the same values: they live in genesis,
+/// not in a node's config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainParams {
+    /// Upper bound on SCALE(block body) in bytes.
+    pub max_block_bytes: u64,
+    /// Upper bound on the fuel a block's execution may use.
+    pub max_block_fuel: u64,
+    /// Upper bound on one encoded transaction.
+    pub max_tx_bytes: u64,
+    /// Size of the parts a block body is gossiped in.
+    pub part_size: u32,
+    /// How far ahead of a validator's clock a proposed block time may be.
+    pub max_time_drift_ms: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        Self {
+            max_block_bytes: 8 * 1024 * 1024,
+            max_block_fuel: 50_000_000_000,
+            max_tx_bytes: 2 * 1024 * 1024,
+            part_size: 64 * 1024,
+            max_time_drift_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    /// A label for logs and the API.
+    pub name: String,
+    /// Hex of the ed25519 public key.
+    pub public_key: String,
+    pub power: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    pub chain_id: String,
+    /// Block 1 must be later than this.
+    pub genesis_time_ms: u64,
+    pub validators: Vec<GenesisValidator>,
+    #[serde(default)]
+    pub params: ChainParams,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    #[error("cannot read genesis file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("genesis file {path} is not valid: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("genesis: chain_id must be 1 to 64 characters of [A-Za-z0-9._-], found {0:?}")]
+    ChainId(String),
+    #[error("genesis: validator {name:?} has a public key that is not 32 bytes of hex: {reason}")]
+    BadKey { name: String, reason: String },
+    #[error("genesis: validator {name:?} has voting power 0; remove it or give it power")]
+    ZeroPower { name: String },
+    #[error("genesis: public key {key} is listed twice (validators {first:?} and {second:?})")]
+    DuplicateValidator { key: String, first: String, second: String },
+    #[error("genesis: the validator set is invalid: {0}")]
+    Set(String),
+    #[error("genesis: params.{field} must be {rule}")]
+    Param { field: &'static str, rule: &'static str },
+}
+
+impl Genesis {
+    pub fn load(path: &Path) -> Result<Self, GenesisError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, origin: &str) -> Result<Self, GenesisError> {
+        let genesis: Genesis = serde_json::from_str(text).map_err(|source| GenesisError::Parse {
+            path: origin.to_string(),
+            source,
+        })?;
+        genesis.validate()?;
+        Ok(genesis)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("genesis serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        let id_ok = !self.chain_id.is_empty()
+            && self.chain_id.len() <= 64
+            && self
+                .chain_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !id_ok {
+            return Err(GenesisError::ChainId(self.chain_id.clone()));
+        }
+        let p = &self.params;
+        if p.part_size < 1024 || p.part_size > 1024 * 1024 {
+            return Err(GenesisError::Param { field: "part_size", rule: "between 1024 and 1048576" });
+        }
+        if p.max_tx_bytes == 0 || p.max_tx_bytes > p.max_block_bytes {
+            return Err(GenesisError::Param { field: "max_tx_bytes", rule: "above 0 and at most max_block_bytes" });
+        }
+        if p.max_block_bytes > p.part_size as u64 * super::parts::MAX_PARTS as u64 {
+            return Err(GenesisError::Param { field: "max_block_bytes", rule: "at most part_size * 4096" });
+        }
+        if p.max_block_fuel == 0 {
+            return Err(GenesisError::Param { field: "max_block_fuel", rule: "above 0" });
+        }
+        self.validator_set().map(|_| ())
+    }
+
+    /// The validators as (id, power), in file order, checked.
+    pub fn validator_ids(&self) -> Result<Vec<(ValidatorId, u64)>, GenesisError> {
+        let mut out: Vec<(ValidatorId, u64)> = Vec::with_capacity(self.validators.len());
+        for (i, v) in self.validators.iter().enumerate() {
+            let key = parse_public_key(&v.public_key).map_err(|reason| GenesisError::BadKey {
+                name: v.name.clone(),
+                reason,
+            })?;
+            if v.power == 0 {
+                return Err(GenesisError::ZeroPower { name: v.name.clone() });
+            }
+            if let Some(j) = out.iter().position(|(id, _)| id.0 == key) {
+                return Err(GenesisError::DuplicateValidator {
+                    key: v.public_key.clone(),
+                    first: self.validators[j].name.clone(),
+                    second: self.validators[i].name.clone(),
+                });
+            }
+            out.push((ValidatorId(key), v.power));
+        }
+        Ok(out)
+    }
+
+    /// The validator set of height 1.
+    pub fn validator_set(&self) -> Result<ValidatorSet, GenesisError> {
+        ValidatorSet::new(self.validator_ids()?).map_err(|e| GenesisError::Set(e.to_string()))
+    }
+
+    /// Name of a validator, for logs and the API.
+    pub fn validator_name(&self, id: &ValidatorId) -> Option<&str> {
+        let hex_id = hex::encode(id.0);
+        self.validators
+            .iter()
+            .find(|v| v.public_key.trim_start_matches("0x").eq_ignore_ascii_case(&hex_id))
+            .map(|v| v.name.as_str())
+    }
+}
+
+/// 32 bytes of hex (optionally `0x`-prefixed) that form a valid ed25519 public key.
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], String> {
+    let bytes = hex::decode(text.trim_start_matches("0x")).map_err(|e| e.to_string())?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{} bytes, expected 32", b.len()))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|e| e.to_string())?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(seed: u8) -> String {
+        hex::encode(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes())
+    }
+
+    fn genesis() -> Genesis {
+        Genesis {
+            chain_id: "test-chain".into(),
+            genesis_time_ms: 0,
+            validators: (1..=4)
+                .map(|i| GenesisValidator { name: format!("v{i}"), public_key: key(i), power: 1 })
+                .collect(),
+            params: ChainParams::default(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_builds_a_set() {
+        let g = genesis();
+        let back = Genesis::parse(&g.to_json(), "mem").unwrap();
+        assert_eq!(back, g);
+        assert_eq!(back.validator_set().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn duplicate_validator_is_named() {
+        let mut g = genesis();
+        g.validators[3].public_key = g.validators[1].public_key.clone();
+        let e = Genesis::parse(&g.to_json(), "mem").unwrap_err();
+        assert!(matches!(e, GenesisError::DuplicateValidator { ref first, ref second, .. } if first == "v2" && second == "v4"), "{e}");
+    }
+
+    #[test]
+    fn bad_key_zero_power_bad_chain_id_and_missing_field_are_named() {
+        let mut g = genesis();
+        g.validators[0].public_key = "abcd".into();
+        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::BadKey { .. })));
+        let mut g = genesis();
+        g.validators[0].power = 0;
+        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::ZeroPower { .. })));
+        let mut g = genesis();
+        g.chain_id = "bad chain!".into();
+        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::ChainId(_))));
+        let e = Genesis::parse(r#"{"chain_id":"x","validators":[]}"#, "mem").unwrap_err();
+        assert!(e.to_string().contains("genesis_time_ms"), "{e}");
+        let mut g = genesis();
+        g.validators.clear();
+        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::Set(_))));
+    }
+}

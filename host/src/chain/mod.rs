@@ -1,0 +1,14 @@
+//! What the chain is made of, independent of how it is stored or gossiped: blocks and their parts, genesis, the
+//! node's configuration and keys.
+
+pub mod block;
+pub mod config;
+pub mod genesis;
+pub mod keys;
+pub mod parts;
+
+pub use block::{Block, BlockBody, BlockHash, BlockHeader, PartSetHeader, block_time_ok};
+pub use config::NodeConfig;
+pub use genesis::{Genesis, GenesisValidator};
+pub use keys::{NodeKey, ValidatorKey};
+pub use parts::{Part, PartError, PartSet, PartSetBuilder};

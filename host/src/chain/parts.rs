@@ -1,0 +1,207 @@
+//! A block body split into fixed-size parts, each carrying a Merkle proof against the root in the proposed
+//! header, so a large block travels as many bounded gossip messages and every part is checked on arrival.
+
+use binary_merkle_tree::{merkle_proof, merkle_root, verify_proof};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
+use sp_core::Blake2Hasher;
+
+use super::block::{BlockBody, PartSetHeader};
+
+/// Upper bound on parts per block; with the default part size that is 256 MiB of body.
+pub const MAX_PARTS: u32 = 4096;
+
+/// One part: its bytes and the Merkle path from them to `PartSetHeader::root`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Part {
+    pub index: u32,
+    pub bytes: Vec<u8>,
+    pub proof: Vec<[u8; 32]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartError {
+    #[error("part index {index} is outside a set of {total} parts")]
+    IndexOutOfRange { index: u32, total: u32 },
+    #[error("part set of {0} parts exceeds the limit of {MAX_PARTS}")]
+    TooManyParts(u32),
+    #[error("part {0} is larger than the part size {1}")]
+    Oversized(u32, usize),
+    #[error("part {0} does not prove against the part-set root")]
+    BadProof(u32),
+    #[error("assembled parts do not decode as a block body: {0}")]
+    Undecodable(String),
+}
+
+/// All parts of one body.
+#[derive(Clone, Debug)]
+pub struct PartSet {
+    header: PartSetHeader,
+    parts: Vec<Part>,
+}
+
+impl PartSet {
+    pub fn from_body(body: &BlockBody, part_size: usize) -> Self {
+        Self::from_bytes(&body.encode(), part_size)
+    }
+
+    pub fn from_bytes(bytes: &[u8], part_size: usize) -> Self {
+        let chunks: Vec<&[u8]> = if bytes.is_empty() {
+            vec![&[][..]]
+        } else {
+            bytes.chunks(part_size.max(1)).collect()
+        };
+        let root: sp_core::H256 = merkle_root::<Blake2Hasher, _>(chunks.iter().copied());
+        let total = chunks.len() as u32;
+        let parts = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let proof = merkle_proof::<Blake2Hasher, _, _>(chunks.iter().copied(), i as u32);
+                Part {
+                    index: i as u32,
+                    bytes: chunk.to_vec(),
+                    proof: proof.proof.into_iter().map(|h| h.0).collect(),
+                }
+            })
+            .collect();
+        PartSet {
+            header: PartSetHeader { total, root: root.0 },
+            parts,
+        }
+    }
+
+    pub fn header(&self) -> PartSetHeader {
+        self.header
+    }
+
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+}
+
+/// Checks one part against the header of its set.
+pub fn verify_part(header: &PartSetHeader, part: &Part, part_size: usize) -> Result<(), PartError> {
+    if header.total > MAX_PARTS {
+        return Err(PartError::TooManyParts(header.total));
+    }
+    if part.index >= header.total {
+        return Err(PartError::IndexOutOfRange {
+            index: part.index,
+            total: header.total,
+        });
+    }
+    if part.bytes.len() > part_size {
+        return Err(PartError::Oversized(part.index, part_size));
+    }
+    let root = sp_core::H256(header.root);
+    let proof = part.proof.iter().map(|h| sp_core::H256(*h));
+    if verify_proof::<Blake2Hasher, _, _>(&root, proof, header.total, part.index, &part.bytes) {
+        Ok(())
+    } else {
+        Err(PartError::BadProof(part.index))
+    }
+}
+
+/// Collects verified parts until the body is complete.
+#[derive(Debug)]
+pub struct PartSetBuilder {
+    header: PartSetHeader,
+    part_size: usize,
+    parts: Vec<Option<Vec<u8>>>,
+    received: u32,
+}
+
+impl PartSetBuilder {
+    pub fn new(header: PartSetHeader, part_size: usize) -> Result<Self, PartError> {
+        if header.total > MAX_PARTS {
+            return Err(PartError::TooManyParts(header.total));
+        }
+        Ok(Self {
+            header,
+            part_size,
+            parts: vec![None; header.total as usize],
+            received: 0,
+        })
+    }
+
+    pub fn header(&self) -> PartSetHeader {
+        self.header
+    }
+
+    /// Adds a part after checking its proof. Returns whether it was new.
+    pub fn add(&mut self, part: Part) -> Result<bool, PartError> {
+        verify_part(&self.header, &part, self.part_size)?;
+        let slot = &mut self.parts[part.index as usize];
+        if slot.is_some() {
+            return Ok(false);
+        }
+        *slot = Some(part.bytes);
+        self.received += 1;
+        Ok(true)
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.received == self.header.total
+    }
+
+    /// The decoded body once every part is in.
+    pub fn body(&self) -> Option<Result<BlockBody, PartError>> {
+        if !self.is_complete() {
+            return None;
+        }
+        let bytes: Vec<u8> = self.parts.iter().flatten().flatten().copied().collect();
+        Some(BlockBody::decode_all(&mut &bytes[..]).map_err(|e| PartError::Undecodable(e.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_bytes(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn every_part_verifies_and_reassembles() {
+        let body = BlockBody::default();
+        let set = PartSet::from_body(&body, 16);
+        let mut builder = PartSetBuilder::new(set.header(), 16).unwrap();
+        for part in set.parts() {
+            assert!(builder.add(part.clone()).unwrap());
+        }
+        assert_eq!(builder.body().unwrap().unwrap(), body);
+
+        let bytes = body_bytes(1000);
+        let set = PartSet::from_bytes(&bytes, 64);
+        assert_eq!(set.header().total, 16);
+        for part in set.parts() {
+            verify_part(&set.header(), part, 64).unwrap();
+        }
+    }
+
+    #[test]
+    fn tampered_part_is_rejected() {
+        let set = PartSet::from_bytes(&body_bytes(1000), 64);
+        let mut part = set.parts()[3].clone();
+        part.bytes[0] ^= 1;
+        assert_eq!(verify_part(&set.header(), &part, 64), Err(PartError::BadProof(3)));
+        let mut moved = set.parts()[3].clone();
+        moved.index = 4;
+        assert_eq!(verify_part(&set.header(), &moved, 64), Err(PartError::BadProof(4)));
+        let mut out = set.parts()[3].clone();
+        out.index = 16;
+        assert!(matches!(verify_part(&set.header(), &out, 64), Err(PartError::IndexOutOfRange { .. })));
+        let big = Part { index: 0, bytes: vec![0; 65], proof: vec![] };
+        assert_eq!(verify_part(&set.header(), &big, 64), Err(PartError::Oversized(0, 64)));
+    }
+
+    #[test]
+    fn duplicate_part_is_not_counted_twice() {
+        let set = PartSet::from_bytes(&body_bytes(200), 64);
+        let mut builder = PartSetBuilder::new(set.header(), 64).unwrap();
+        assert!(builder.add(set.parts()[0].clone()).unwrap());
+        assert!(!builder.add(set.parts()[0].clone()).unwrap());
+        assert!(!builder.is_complete());
+    }
+}
