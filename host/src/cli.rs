@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::manuscript;
+use crate::ops;
 use crate::records::Schema;
 
 #[derive(Debug, Parser)]
@@ -27,6 +28,14 @@ pub enum Command {
     /// Write, build and try manuscripts locally.
     #[command(subcommand)]
     Manuscript(ManuscriptCommand),
+    /// Create a single-validator node home.
+    Init(ops::args::InitArgs),
+    /// Create homes for a multi-node network on loopback.
+    Testnet(ops::args::TestnetArgs),
+    /// Run a node.
+    Start(ops::args::HomeArgs),
+    /// Re-execute every stored block from genesis and check each stored state root (node stopped).
+    Replay(ops::args::HomeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +109,18 @@ impl Cli {
             Command::Manuscript(ManuscriptCommand::New(args)) => manuscript::new::run(&args),
             Command::Manuscript(ManuscriptCommand::Build(args)) => manuscript::build::run(&args),
             Command::Manuscript(ManuscriptCommand::Run(args)) => manuscript::run::run(&args),
+            Command::Init(a) => ops::init::init(&a.home, &a.chain_id, &a.moniker).map(|_| ExitCode::SUCCESS),
+            Command::Testnet(a) => ops::testnet::run(&ops::testnet::TestnetSpec {
+                validators: a.validators,
+                full_nodes: a.full_nodes,
+                chain_id: a.chain_id,
+                output: a.output,
+                base_port: a.base_port,
+                block_interval_ms: a.block_interval_ms,
+            })
+            .map(|_| ExitCode::SUCCESS),
+            Command::Start(a) => ops::start::run(&a.home).map(|_| ExitCode::SUCCESS),
+            Command::Replay(a) => ops::replay::run(&a.home).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         }
     }
 }

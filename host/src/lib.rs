@@ -9,4 +9,7 @@ pub mod chain;
 pub mod cli;
 pub mod logging;
 pub mod manuscript;
+pub mod node;
+pub mod ops;
+pub mod progress;
 pub mod records;

@@ -1,0 +1,337 @@
+//! Application glue between consensus and the CVM: builds the block this validator proposes, re-executes and
+//! judges others' blocks, and commits decided blocks to storage in one batch. Execution results are cached per
+//! block hash, so a block validated during the round is not executed again at commit.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cvm_consensus::{ChainId, CommitCertificate, Ed25519Verifier, ValidatorSet};
+use cvm_runtime::state::{StateRoot, TrieView, account_key, empty_root};
+use cvm_runtime::{BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxStatus};
+use parity_scale_codec::{Decode, Encode};
+use parking_lot::Mutex;
+use tracing::{debug, info, warn};
+
+use crate::chain::genesis::ChainParams;
+use crate::chain::{Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, block_time_ok};
+use crate::storage::{ChainHead, CommittedBlock, Storage};
+
+/// A block and the result of executing it on its parent.
+pub struct Executed {
+    pub block: Block,
+    pub outcome: BlockOutcome,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("execution failed on this node: {0}")]
+    Exec(#[from] cvm_runtime::ExecError),
+    #[error("decided block {height} (0x{hash}) is not available here; it will come by sync")]
+    MissingBody { height: u64, hash: String },
+    #[error("decided block {height} re-executes to a different {what} than its header: this node's CVM disagrees with the network; stop it and run `cvm replay`")]
+    Divergence { height: u64, what: &'static str },
+}
+
+/// Why a proposed block is refused (the prevote goes to nil).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidBlock {
+    #[error("wrong chain id {0:?}")]
+    ChainId(String),
+    #[error("height {found}, expected {expected}")]
+    Height { expected: u64, found: u64 },
+    #[error("parent hash does not match the last committed block")]
+    Parent,
+    #[error("block time {time_ms} is not after the parent's {parent_ms} or too far ahead of this node's clock")]
+    Time { time_ms: u64, parent_ms: u64 },
+    #[error("body does not match the header (transactions, last commit or parts)")]
+    Body,
+    #[error("body is {size} bytes, above max_block_bytes {max}")]
+    TooLarge { size: usize, max: u64 },
+    #[error("a transaction is {size} bytes, above max_tx_bytes {max}")]
+    TxTooLarge { size: usize, max: u64 },
+    #[error("last commit: {0}")]
+    LastCommit(String),
+    #[error("state root differs: header 0x{header}, executed 0x{executed}")]
+    StateRoot { header: String, executed: String },
+    #[error("receipts root differs")]
+    ReceiptsRoot,
+    #[error("fuel used {executed} differs from the header's {header}, or is above max_block_fuel")]
+    Fuel { header: u64, executed: u64 },
+    #[error("cannot execute: {0}")]
+    Execution(String),
+}
+
+pub struct App {
+    genesis: Genesis,
+    chain_id: ChainId,
+    /// Membership and power for certificate checks (constant: no validator-set changes yet).
+    validators: ValidatorSet,
+    storage: Storage,
+    executor: BlockExecutor,
+    cache: Mutex<HashMap<BlockHash, Arc<Executed>>>,
+}
+
+/// The last committed block as the next height sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parent {
+    pub height: u64,
+    pub hash: BlockHash,
+    pub state_root: StateRoot,
+    pub time_ms: u64,
+}
+
+impl App {
+    pub fn new(genesis: Genesis, storage: Storage, executor: BlockExecutor) -> Result<Self, AppError> {
+        let validators = genesis
+            .validator_set()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        Ok(Self {
+            chain_id: ChainId::new(genesis.chain_id.clone()),
+            genesis,
+            validators,
+            storage,
+            executor,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    pub fn params(&self) -> &ChainParams {
+        &self.genesis.params
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    pub fn executor(&self) -> &BlockExecutor {
+        &self.executor
+    }
+
+    pub fn parent(&self) -> Result<Parent, AppError> {
+        let head: Option<ChainHead> = self
+            .storage
+            .head()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        Ok(match head {
+            Some(h) => Parent {
+                height: h.height,
+                hash: h.block_hash,
+                state_root: StateRoot::from(h.state_root),
+                time_ms: h.time_ms,
+            },
+            None => Parent {
+                height: 0,
+                hash: [0; 32],
+                state_root: empty_root(),
+                time_ms: self.genesis.genesis_time_ms,
+            },
+        })
+    }
+
+    /// The account's nonce in the latest committed state.
+    pub fn committed_nonce(&self, account: &[u8; 32]) -> u64 {
+        let Ok(parent) = self.parent() else { return 0 };
+        let view = TrieView::new(self.executor.store().clone(), parent.state_root);
+        match view.get(&account_key(account)) {
+            Ok(Some(bytes)) => u64::decode(&mut &bytes[..]).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn execute(&self, parent: &Parent, header: &BlockHeader, txs: &[SignedTransaction]) -> Result<BlockOutcome, AppError> {
+        let ctx = BlockContext {
+            chain_id: self.genesis.chain_id.clone(),
+            height: header.height,
+            time_ms: header.time_ms,
+        };
+        Ok(self.executor.execute_block(parent.state_root, &ctx, txs)?)
+    }
+
+    /// Builds and executes the block this validator proposes at `parent.height + 1`.
+    pub fn build_block(
+        &self,
+        proposer: [u8; 32],
+        mut txs: Vec<SignedTransaction>,
+        last_commit: Option<CommitCertificate>,
+        now_ms: u64,
+    ) -> Result<Arc<Executed>, AppError> {
+        let parent = self.parent()?;
+        let params = &self.genesis.params;
+        loop {
+            let body = BlockBody { txs, last_commit: last_commit.clone() };
+            let mut header = BlockHeader {
+                chain_id: self.genesis.chain_id.clone(),
+                height: parent.height + 1,
+                time_ms: now_ms.max(parent.time_ms + 1),
+                parent_hash: parent.hash,
+                proposer,
+                txs_root: body.txs_root(),
+                tx_count: body.txs.len() as u32,
+                state_root: [0; 32],
+                receipts_root: [0; 32],
+                fuel_used: 0,
+                last_commit_hash: body.last_commit_hash(),
+                parts: PartSet::from_body(&body, params.part_size as usize).header(),
+            };
+            let outcome = self.execute(&parent, &header, &body.txs)?;
+            if outcome.fuel_used > params.max_block_fuel && !body.txs.is_empty() {
+                // Too much work for one block: propose the first half, the rest waits for the next height.
+                let keep = body.txs.len() / 2;
+                debug!(fuel = outcome.fuel_used, keep, "block over max_block_fuel; trimming");
+                txs = body.txs;
+                txs.truncate(keep);
+                continue;
+            }
+            header.state_root = outcome.state_root.0;
+            header.receipts_root = outcome.receipts_root.0;
+            header.fuel_used = outcome.fuel_used;
+            let executed = Arc::new(Executed { block: Block { header, body }, outcome });
+            self.cache.lock().insert(executed.block.hash(), executed.clone());
+            return Ok(executed);
+        }
+    }
+
+    /// Whether `block` may follow the last committed block: re-executes it and compares.
+    pub fn validate_block(&self, block: Block, now_ms: u64) -> Result<Arc<Executed>, InvalidBlock> {
+        let hash = block.hash();
+        if let Some(hit) = self.cache.lock().get(&hash) {
+            return Ok(hit.clone());
+        }
+        let parent = self.parent().map_err(|e| InvalidBlock::Execution(e.to_string()))?;
+        let h = &block.header;
+        let params = &self.genesis.params;
+        if h.chain_id != self.genesis.chain_id {
+            return Err(InvalidBlock::ChainId(h.chain_id.clone()));
+        }
+        if h.height != parent.height + 1 {
+            return Err(InvalidBlock::Height { expected: parent.height + 1, found: h.height });
+        }
+        if h.parent_hash != parent.hash {
+            return Err(InvalidBlock::Parent);
+        }
+        if !block_time_ok(h.time_ms, parent.time_ms, now_ms, params.max_time_drift_ms) {
+            return Err(InvalidBlock::Time { time_ms: h.time_ms, parent_ms: parent.time_ms });
+        }
+        let size = block.body.encoded_size();
+        if size as u64 > params.max_block_bytes {
+            return Err(InvalidBlock::TooLarge { size, max: params.max_block_bytes });
+        }
+        if let Some(tx) = block.body.txs.iter().find(|tx| tx.encoded_size() as u64 > params.max_tx_bytes) {
+            return Err(InvalidBlock::TxTooLarge { size: tx.encoded_size(), max: params.max_tx_bytes });
+        }
+        if !block.body_matches_header(params.part_size as usize) {
+            return Err(InvalidBlock::Body);
+        }
+        self.check_last_commit(&parent, &block.body)?;
+        let outcome = self
+            .execute(&parent, h, &block.body.txs)
+            .map_err(|e| InvalidBlock::Execution(e.to_string()))?;
+        if outcome.state_root.0 != h.state_root {
+            return Err(InvalidBlock::StateRoot {
+                header: hex::encode(h.state_root),
+                executed: hex::encode(outcome.state_root.0),
+            });
+        }
+        if outcome.receipts_root.0 != h.receipts_root {
+            return Err(InvalidBlock::ReceiptsRoot);
+        }
+        if outcome.fuel_used != h.fuel_used || outcome.fuel_used > params.max_block_fuel {
+            return Err(InvalidBlock::Fuel { header: h.fuel_used, executed: outcome.fuel_used });
+        }
+        let executed = Arc::new(Executed { block, outcome });
+        self.cache.lock().insert(hash, executed.clone());
+        Ok(executed)
+    }
+
+    fn check_last_commit(&self, parent: &Parent, body: &BlockBody) -> Result<(), InvalidBlock> {
+        match (&body.last_commit, parent.height) {
+            (None, 0) => Ok(()),
+            (Some(_), 0) => Err(InvalidBlock::LastCommit("height 1 carries no last commit".into())),
+            (None, _) => Err(InvalidBlock::LastCommit("missing".into())),
+            (Some(cert), h) => {
+                if cert.height.0 != h || cert.value_id.0 != parent.hash {
+                    return Err(InvalidBlock::LastCommit("does not certify the parent block".into()));
+                }
+                self.verify_certificate(cert).map_err(InvalidBlock::LastCommit)
+            }
+        }
+    }
+
+    /// Checks a commit certificate against the validator set.
+    pub fn verify_certificate(&self, cert: &CommitCertificate) -> Result<(), String> {
+        cert.verify(&self.validators, &self.chain_id, &Ed25519Verifier)
+            .map_err(|e| e.to_string())
+    }
+
+    /// An already executed block, if this node built or validated it.
+    pub fn cached(&self, hash: &BlockHash) -> Option<Arc<Executed>> {
+        self.cache.lock().get(hash).cloned()
+    }
+
+    /// Stores a decided block with its certificate in one batch. Uses the cached execution when there is one.
+    pub fn commit(
+        &self,
+        header: &BlockHeader,
+        body: Option<BlockBody>,
+        certificate: &CommitCertificate,
+    ) -> Result<Arc<Executed>, AppError> {
+        let hash = header.hash();
+        let executed = match self.cached(&hash) {
+            Some(hit) => hit,
+            None => {
+                let body = body.ok_or_else(|| AppError::MissingBody {
+                    height: header.height,
+                    hash: hex::encode(hash),
+                })?;
+                let parent = self.parent()?;
+                let outcome = self.execute(&parent, header, &body.txs)?;
+                if outcome.state_root.0 != header.state_root {
+                    return Err(AppError::Divergence { height: header.height, what: "state root" });
+                }
+                if outcome.receipts_root.0 != header.receipts_root {
+                    return Err(AppError::Divergence { height: header.height, what: "receipts root" });
+                }
+                Arc::new(Executed { block: Block { header: header.clone(), body }, outcome })
+            }
+        };
+        self.storage
+            .commit_block(&CommittedBlock {
+                block: &executed.block,
+                certificate,
+                changes: &executed.outcome.changes,
+                receipts: &executed.outcome.receipts,
+                records: &executed.outcome.records,
+            })
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        self.cache.lock().retain(|_, e| e.block.header.height > header.height);
+        let failed = executed
+            .outcome
+            .receipts
+            .iter()
+            .filter(|r| matches!(r.status, TxStatus::Rejected { .. } | TxStatus::Failed { .. }))
+            .count();
+        if failed > 0 {
+            warn!(height = header.height, failed, "transactions failed or were rejected in this block");
+        }
+        info!(
+            height = header.height,
+            hash = %hex::encode(&hash[..6]),
+            txs = executed.block.body.txs.len(),
+            records = executed.outcome.records.len(),
+            fuel = executed.outcome.fuel_used,
+            "committed"
+        );
+        Ok(executed)
+    }
+
+    /// Encoded size of a body, for the proposer's byte budget.
+    pub fn body_overhead(last_commit: &Option<CommitCertificate>) -> usize {
+        BlockBody { txs: Vec::new(), last_commit: last_commit.clone() }.encoded_size()
+    }
+}

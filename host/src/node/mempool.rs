@@ -1,0 +1,328 @@
+//! The mempool: bounded, deduplicated, with signature, chain id, size and nonce checked at admission, so a
+//! rejected transaction gets its reason at submit time rather than a failed receipt later.
+//!
+//! Transactions of one account are kept in nonce order and must be gapless from the account's committed nonce;
+//! across accounts, blocks take transactions in arrival order.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use cvm_runtime::{SignedTransaction, TxError};
+use parity_scale_codec::Encode;
+
+pub type TxHash = [u8; 32];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    #[error("transaction is not valid SCALE: {0}; encode a SignedTransaction (see `cvm tx --help`)")]
+    Undecodable(String),
+    #[error("transaction is {size} bytes, above the chain's max_tx_bytes of {max}; split the ingest into smaller batches")]
+    TooLarge { size: usize, max: usize },
+    #[error("transaction is for chain {found:?}, this node runs {expected:?}")]
+    WrongChain { expected: String, found: String },
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    #[error("wrong nonce: expected {expected}, found {found} (the account's next nonce, counting its pending transactions)")]
+    WrongNonce { expected: u64, found: u64 },
+    #[error("transaction {0} is already in the mempool")]
+    Duplicate(String),
+    #[error("mempool is full ({txs} transactions, {bytes} bytes); retry later")]
+    Full { txs: usize, bytes: usize },
+}
+
+impl AdmitError {
+    /// A short label for metrics.
+    pub fn class(&self) -> &'static str {
+        match self {
+            AdmitError::Undecodable(_) => "undecodable",
+            AdmitError::TooLarge { .. } => "too_large",
+            AdmitError::WrongChain { .. } => "wrong_chain",
+            AdmitError::BadSignature(_) => "bad_signature",
+            AdmitError::WrongNonce { .. } => "wrong_nonce",
+            AdmitError::Duplicate(_) => "duplicate",
+            AdmitError::Full { .. } => "full",
+        }
+    }
+}
+
+struct Entry {
+    tx: SignedTransaction,
+    size: usize,
+}
+
+pub struct Mempool {
+    chain_id: String,
+    max_txs: usize,
+    max_bytes: usize,
+    max_tx_bytes: usize,
+    entries: HashMap<TxHash, Entry>,
+    /// Per account: nonce -> hash, gapless from the committed nonce.
+    accounts: HashMap<[u8; 32], BTreeMap<u64, TxHash>>,
+    /// Arrival order (may hold hashes already removed; skipped when reaped).
+    arrival: VecDeque<TxHash>,
+    bytes: usize,
+}
+
+impl Mempool {
+    pub fn new(chain_id: String, max_txs: usize, max_bytes: usize, max_tx_bytes: usize) -> Self {
+        Self {
+            chain_id,
+            max_txs,
+            max_bytes,
+            max_tx_bytes,
+            entries: HashMap::new(),
+            accounts: HashMap::new(),
+            arrival: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn contains(&self, hash: &TxHash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// The nonce the account's next transaction must carry, given its committed nonce.
+    pub fn next_nonce(&self, account: &[u8; 32], committed: u64) -> u64 {
+        match self.accounts.get(account).and_then(|m| m.last_key_value()) {
+            Some((last, _)) => last + 1,
+            None => committed,
+        }
+    }
+
+    /// Checks and admits raw transaction bytes. `committed_nonce` is the account's nonce in the latest state.
+    pub fn admit(
+        &mut self,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        if bytes.len() > self.max_tx_bytes {
+            return Err(AdmitError::TooLarge {
+                size: bytes.len(),
+                max: self.max_tx_bytes,
+            });
+        }
+        let tx = SignedTransaction::decode_bytes(bytes).map_err(|e| match e {
+            TxError::Decode(m) => AdmitError::Undecodable(m),
+            other => AdmitError::Undecodable(other.to_string()),
+        })?;
+        self.admit_decoded(tx, bytes.len(), committed_nonce)
+    }
+
+    pub fn admit_decoded(
+        &mut self,
+        tx: SignedTransaction,
+        size: usize,
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        let hash = tx.hash();
+        if self.entries.contains_key(&hash) {
+            return Err(AdmitError::Duplicate(format!("0x{}", hex::encode(hash))));
+        }
+        if tx.tx.chain_id != self.chain_id {
+            return Err(AdmitError::WrongChain {
+                expected: self.chain_id.clone(),
+                found: tx.tx.chain_id.clone(),
+            });
+        }
+        tx.verify_signature()
+            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        let signer = tx.tx.signer;
+        let expected = self.next_nonce(&signer, committed_nonce(&signer));
+        if tx.tx.nonce != expected {
+            return Err(AdmitError::WrongNonce {
+                expected,
+                found: tx.tx.nonce,
+            });
+        }
+        if self.entries.len() >= self.max_txs || self.bytes + size > self.max_bytes {
+            return Err(AdmitError::Full {
+                txs: self.entries.len(),
+                bytes: self.bytes,
+            });
+        }
+        self.accounts
+            .entry(signer)
+            .or_default()
+            .insert(tx.tx.nonce, hash);
+        self.arrival.push_back(hash);
+        self.bytes += size;
+        self.entries.insert(hash, Entry { tx, size });
+        Ok(hash)
+    }
+
+    /// Transactions for a block: arrival order, each account's in nonce order, within `max_bytes`
+    /// (encoded sizes) and `max_txs`.
+    pub fn reap(&self, max_bytes: usize, max_txs: usize) -> Vec<SignedTransaction> {
+        let mut out = Vec::new();
+        let mut used = 0usize;
+        let mut taken: HashMap<[u8; 32], u64> = HashMap::new();
+        // Admission requires each account's next nonce, so arrival order is nonce order per account.
+        for hash in &self.arrival {
+            let Some(entry) = self.entries.get(hash) else {
+                continue;
+            };
+            let account = entry.tx.tx.signer;
+            let first = *self.accounts[&account].first_key_value().expect("indexed").0;
+            let next = taken.get(&account).copied().unwrap_or(first);
+            if entry.tx.tx.nonce != next {
+                continue;
+            }
+            if used + entry.size > max_bytes || out.len() >= max_txs {
+                break;
+            }
+            used += entry.size;
+            taken.insert(account, next + 1);
+            out.push(entry.tx.clone());
+        }
+        out
+    }
+
+    /// After a block commits: drops its transactions and any whose nonce is now stale, given the accounts'
+    /// committed nonces.
+    pub fn update(&mut self, included: &[TxHash], committed_nonce: impl Fn(&[u8; 32]) -> u64) {
+        for hash in included {
+            self.remove(hash);
+        }
+        let accounts: Vec<[u8; 32]> = self.accounts.keys().copied().collect();
+        for account in accounts {
+            let committed = committed_nonce(&account);
+            let stale: Vec<TxHash> = self.accounts[&account]
+                .range(..committed)
+                .map(|(_, h)| *h)
+                .collect();
+            for hash in stale {
+                self.remove(&hash);
+            }
+            // A gap (an earlier nonce never committed) leaves the rest unusable: drop them, clients resubmit.
+            let mut expected = committed;
+            let gapped: Vec<TxHash> = self
+                .accounts
+                .get(&account)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(n, h)| {
+                            if *n == expected {
+                                expected += 1;
+                                None
+                            } else {
+                                Some(*h)
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            for hash in gapped {
+                self.remove(&hash);
+            }
+        }
+        if self.arrival.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.arrival.retain(|h| entries.contains_key(h));
+        }
+    }
+
+    fn remove(&mut self, hash: &TxHash) {
+        if let Some(entry) = self.entries.remove(hash) {
+            self.bytes -= entry.size;
+            let account = entry.tx.tx.signer;
+            if let Some(m) = self.accounts.get_mut(&account) {
+                m.remove(&entry.tx.tx.nonce);
+                if m.is_empty() {
+                    self.accounts.remove(&account);
+                }
+            }
+        }
+    }
+
+    /// Encoded bytes of a pending transaction (for gossip).
+    pub fn encoded(&self, hash: &TxHash) -> Option<Vec<u8>> {
+        self.entries.get(hash).map(|e| e.tx.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cvm_runtime::{Transaction, TxPayload};
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+
+    fn tx(key: &SigningKey, nonce: u64, chain: &str) -> SignedTransaction {
+        Transaction {
+            chain_id: chain.into(),
+            signer: key.verifying_key().to_bytes(),
+            nonce,
+            payload: TxPayload::Ingest {
+                source: "s".into(),
+                records: vec![vec![nonce as u8; 10]],
+            },
+        }
+        .sign(key)
+    }
+
+    fn pool() -> Mempool {
+        Mempool::new("c".into(), 4, 10_000, 1_000)
+    }
+
+    #[test]
+    fn admits_in_nonce_order_and_rejects_with_reasons() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let mut pool = pool();
+        let t0 = tx(&key, 0, "c").encode();
+        pool.admit(&t0, |_| 0).unwrap();
+        assert!(matches!(pool.admit(&t0, |_| 0), Err(AdmitError::Duplicate(_))));
+        let e = pool.admit(&tx(&key, 5, "c").encode(), |_| 0).unwrap_err();
+        assert_eq!(e, AdmitError::WrongNonce { expected: 1, found: 5 });
+        let e = pool.admit(&tx(&key, 1, "other").encode(), |_| 0).unwrap_err();
+        assert!(matches!(e, AdmitError::WrongChain { .. }));
+        let mut bad = tx(&key, 1, "c");
+        bad.signature[0] ^= 1;
+        assert!(matches!(pool.admit(&bad.encode(), |_| 0), Err(AdmitError::BadSignature(_))));
+        assert!(matches!(pool.admit(&[1, 2, 3], |_| 0), Err(AdmitError::Undecodable(_))));
+        assert!(matches!(pool.admit(&vec![0; 2000], |_| 0), Err(AdmitError::TooLarge { .. })));
+        pool.admit(&tx(&key, 1, "c").encode(), |_| 0).unwrap();
+        assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn full_pool_rejects() {
+        let mut pool = pool();
+        for i in 0..4u8 {
+            let key = SigningKey::from_bytes(&[i + 1; 32]);
+            pool.admit(&tx(&key, 0, "c").encode(), |_| 0).unwrap();
+        }
+        let key = SigningKey::from_bytes(&[9; 32]);
+        assert!(matches!(pool.admit(&tx(&key, 0, "c").encode(), |_| 0), Err(AdmitError::Full { .. })));
+    }
+
+    #[test]
+    fn reap_respects_limits_and_update_drops_included_and_stale() {
+        let a = SigningKey::from_bytes(&[1; 32]);
+        let b = SigningKey::from_bytes(&[2; 32]);
+        let mut pool = Mempool::new("c".into(), 100, 100_000, 1_000);
+        let txs = [tx(&a, 0, "c"), tx(&b, 0, "c"), tx(&a, 1, "c")];
+        for t in &txs {
+            pool.admit(&t.encode(), |_| 0).unwrap();
+        }
+        assert_eq!(pool.reap(usize::MAX, 100), txs.to_vec());
+        assert_eq!(pool.reap(usize::MAX, 2), txs[..2].to_vec());
+        let one = txs[0].encode().len();
+        assert_eq!(pool.reap(one, 100), txs[..1].to_vec());
+        // Block included a's nonce 0 only; b's committed nonce moved on by another node's tx.
+        pool.update(&[txs[0].hash()], |acct| if *acct == b.verifying_key().to_bytes() { 1 } else { 1 });
+        assert_eq!(pool.len(), 1);
+        assert!(pool.contains(&txs[2].hash()));
+        assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 1), 2);
+    }
+}

@@ -1,0 +1,635 @@
+//! The node's event loop: feeds the consensus driver with network messages, timers and execution results, and
+//! carries out its effects (WAL, gossip, timers, block building and validation, commits). Single-threaded over
+//! the driver; execution runs on blocking threads and reports back as events.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cvm_consensus::wal::Wal;
+use cvm_consensus::{
+    CommitCertificate, Driver, DuplicateVoteEvidence, Effect, Height, Input, SignatureVerifier, SignedVote,
+    Timeout, ValidatorSet, Value, ValueId,
+};
+use parity_scale_codec::Encode;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, trace, warn};
+
+use super::app::{App, AppError, Executed, InvalidBlock};
+use super::mempool::Mempool;
+use super::parts_pool::{PartOutcome, PartsPool};
+use super::status::{NodeStatus, now_ms};
+use super::wire::{self, ConsensusEnvelope, ConsensusMessage, PartMessage};
+use crate::chain::{BlockBody, BlockHeader, PartSet};
+use crate::metrics::Metrics;
+use crate::network::{NetworkEvent, NetworkHandle, SyncRequest, SyncResponse, SyncedBlock, Topic, Verdict};
+use crate::storage::RocksWal;
+
+/// Blocks asked for in one sync request.
+const SYNC_BATCH: u32 = 64;
+
+/// What the loop hears from its own helper tasks.
+pub enum LoopEvent {
+    Timeout(Timeout),
+    Built {
+        height: u64,
+        round: cvm_consensus::Round,
+        result: Result<Arc<Executed>, AppError>,
+    },
+    Validated {
+        height: u64,
+        value_id: ValueId,
+        result: Result<Arc<Executed>, InvalidBlock>,
+    },
+    SyncStatus {
+        peer: libp2p::PeerId,
+        height: u64,
+    },
+    SyncBlocks {
+        peer: libp2p::PeerId,
+        blocks: Vec<SyncedBlock>,
+    },
+    SyncFailed,
+}
+
+pub struct Runner {
+    pub(super) driver: Driver<BlockHeader>,
+    pub(super) wal: RocksWal,
+    pub(super) app: Arc<App>,
+    pub(super) mempool: Arc<Mutex<Mempool>>,
+    pub(super) net: NetworkHandle,
+    pub(super) verifier: Arc<dyn SignatureVerifier>,
+    pub(super) status: Arc<RwLock<NodeStatus>>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) evidence: Arc<Mutex<Vec<DuplicateVoteEvidence>>>,
+    pub(super) events_tx: mpsc::UnboundedSender<LoopEvent>,
+    pub(super) validators: ValidatorSet,
+    pub(super) my_key: [u8; 32],
+    pub(super) parts: PartsPool,
+    /// Validations waiting for a body, by part-set root.
+    pub(super) waiting_for_body: HashMap<[u8; 32], Vec<(u64, BlockHeader)>>,
+    /// What this node signed at the current height, re-sent when the height stalls.
+    pub(super) own_messages: Vec<ConsensusMessage>,
+    pub(super) resend: u32,
+    pub(super) last_commit: Option<CommitCertificate>,
+    /// A decision whose body is not here yet (comes by sync).
+    pub(super) pending_decision: Option<(BlockHeader, CommitCertificate)>,
+    pub(super) height_started: Instant,
+    pub(super) last_commit_at: Option<Instant>,
+    pub(super) best_peer_height: u64,
+    pub(super) sync_in_flight: bool,
+    pub(super) wal_dirty: bool,
+    pub(super) halted: Option<String>,
+}
+
+impl Runner {
+    pub fn committed_height(&self) -> u64 {
+        self.status.read().height
+    }
+
+    /// Feeds one input and carries out everything that follows from it.
+    pub fn feed(&mut self, input: Input<BlockHeader>) {
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            if self.halted.is_some() {
+                return;
+            }
+            match self.driver.handle(input) {
+                Ok(effects) => {
+                    for effect in effects {
+                        if let Some(next) = self.apply(effect) {
+                            queue.push_back(next);
+                        }
+                    }
+                }
+                Err(e) => debug!(error = %e, "consensus input refused"),
+            }
+        }
+        self.publish_status();
+    }
+
+    fn apply(&mut self, effect: Effect<BlockHeader>) -> Option<Input<BlockHeader>> {
+        match effect {
+            Effect::PersistToWal(entry) => {
+                if let Err(e) = self.wal.append(&entry) {
+                    self.halt(format!("cannot write the consensus WAL: {e}"));
+                }
+                self.wal_dirty = true;
+                None
+            }
+            Effect::BroadcastProposal(proposal) => {
+                self.sync_wal()?;
+                let header = proposal.proposal.value.clone();
+                if let Some(executed) = self.app.cached(&header.hash()) {
+                    self.publish_parts(proposal.proposal.height.0, proposal.proposal.round.0, &executed.block.body);
+                }
+                let message = ConsensusMessage::Proposal(proposal);
+                self.publish_consensus(&message, 0);
+                self.own_messages.push(message);
+                None
+            }
+            Effect::BroadcastVote(vote) => {
+                self.sync_wal()?;
+                let message = ConsensusMessage::Vote(vote);
+                self.publish_consensus(&message, 0);
+                self.own_messages.push(message);
+                None
+            }
+            Effect::ScheduleTimeout { timeout, duration } => {
+                let tx = self.events_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(duration).await;
+                    let _ = tx.send(LoopEvent::Timeout(timeout));
+                });
+                None
+            }
+            Effect::RequestValue { height, round, .. } => {
+                self.build_value(height.0, round);
+                None
+            }
+            Effect::ValidateValue { height, value, .. } => self.request_validation(height.0, value),
+            Effect::Decide { value, certificate } => self.decide(value, certificate),
+            Effect::ReportEvidence(evidence) => {
+                warn!(validator = %hex::encode(evidence.vote_a.vote.validator.0), "equivocation evidence");
+                self.metrics.on_evidence();
+                self.evidence.lock().push(evidence);
+                None
+            }
+        }
+    }
+
+    fn sync_wal(&mut self) -> Option<()> {
+        if self.wal_dirty {
+            if let Err(e) = self.wal.sync() {
+                self.halt(format!("cannot sync the consensus WAL: {e}"));
+                return None;
+            }
+            self.wal_dirty = false;
+        }
+        Some(())
+    }
+
+    fn halt(&mut self, reason: String) {
+        error!(%reason, "node halts; nothing further is signed");
+        self.halted = Some(reason);
+    }
+
+    fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
+        let envelope = ConsensusEnvelope { resend, message: message.clone() };
+        if let Err(e) = self.net.publish(Topic::Consensus, envelope.encode()) {
+            debug!(error = %e, "consensus publish");
+        }
+    }
+
+    fn publish_parts(&self, height: u64, round: u32, body: &BlockBody) {
+        let set = PartSet::from_body(body, self.app.params().part_size as usize);
+        for part in set.parts() {
+            let msg = PartMessage { height, round, parts: set.header(), part: part.clone() };
+            if let Err(e) = self.net.publish(Topic::ProposalParts, msg.encode()) {
+                debug!(error = %e, "part publish");
+            }
+        }
+    }
+
+    /// Re-sends what we signed at this height (a stalled round, or a peer that just connected).
+    pub fn resend_own(&mut self) {
+        self.resend += 1;
+        let messages = self.own_messages.clone();
+        for message in &messages {
+            if let ConsensusMessage::Proposal(p) = message {
+                if let Some(executed) = self.app.cached(&p.proposal.value.hash()) {
+                    self.publish_parts(p.proposal.height.0, p.proposal.round.0, &executed.block.body);
+                }
+            }
+            self.publish_consensus(message, self.resend);
+        }
+    }
+
+    fn build_value(&mut self, height: u64, round: cvm_consensus::Round) {
+        let params = self.app.params().clone();
+        let budget = (params.max_block_bytes as usize)
+            .saturating_sub(App::body_overhead(&self.last_commit) + 1024);
+        let txs = self.mempool.lock().reap(budget, 100_000);
+        let app = self.app.clone();
+        let last_commit = self.last_commit.clone();
+        let proposer = self.my_key;
+        let tx = self.events_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = app.build_block(proposer, txs, last_commit, now_ms());
+            let _ = tx.send(LoopEvent::Built { height, round, result });
+        });
+    }
+
+    fn request_validation(&mut self, height: u64, header: BlockHeader) -> Option<Input<BlockHeader>> {
+        let value_id = header.id();
+        if self.app.cached(&header.hash()).is_some() {
+            return Some(Input::ValidityVerdict { height: Height(height), value_id, valid: true });
+        }
+        match self.parts.body(&header.parts) {
+            Some(body) => {
+                self.spawn_validation(header, body.clone());
+            }
+            None => {
+                trace!(height, "validation waits for the body's parts");
+                self.waiting_for_body.entry(header.parts.root).or_default().push((height, header));
+            }
+        }
+        None
+    }
+
+    fn spawn_validation(&self, header: BlockHeader, body: BlockBody) {
+        let app = self.app.clone();
+        let tx = self.events_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let height = header.height;
+            let value_id = header.id();
+            let result = app.validate_block(crate::chain::Block { header, body }, now_ms());
+            let _ = tx.send(LoopEvent::Validated { height, value_id, result });
+        });
+    }
+
+    fn decide(&mut self, header: BlockHeader, certificate: CommitCertificate) -> Option<Input<BlockHeader>> {
+        let body = self.parts.body(&header.parts).cloned();
+        let app = self.app.clone();
+        let result = tokio::task::block_in_place(|| app.commit(&header, body, &certificate));
+        match result {
+            Ok(executed) => Some(self.after_commit(&executed, certificate)),
+            Err(AppError::MissingBody { height, .. }) => {
+                info!(height, "decided block's body not here yet; fetching it by sync");
+                self.pending_decision = Some((header, certificate));
+                self.request_sync_now();
+                None
+            }
+            Err(e) => {
+                self.halt(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn after_commit(&mut self, executed: &Executed, certificate: CommitCertificate) -> Input<BlockHeader> {
+        let header = &executed.block.header;
+        let height = header.height;
+        if let Err(e) = self.wal.clear() {
+            self.halt(format!("cannot clear the consensus WAL: {e}"));
+        }
+        self.wal_dirty = false;
+        let included: Vec<[u8; 32]> = executed.block.body.txs.iter().map(|t| t.hash()).collect();
+        {
+            let app = self.app.clone();
+            self.mempool.lock().update(&included, |acct| app.committed_nonce(acct));
+        }
+        self.parts.prune(height, &[]);
+        self.waiting_for_body.clear();
+        self.own_messages.clear();
+        self.pending_decision = None;
+        self.last_commit = Some(certificate);
+        let now = Instant::now();
+        let interval = self.last_commit_at.map(|t| now.duration_since(t));
+        let latency = now.duration_since(self.height_started);
+        self.last_commit_at = Some(now);
+        self.height_started = now;
+        self.metrics.on_block_committed(
+            height,
+            executed.block.body.txs.len() as u64,
+            executed.outcome.records.len() as u64,
+            executed.outcome.fuel_used,
+            interval,
+            latency,
+        );
+        {
+            let mut status = self.status.write();
+            status.height = height;
+            status.latest_block_hash = header.hash();
+            status.state_root = header.state_root;
+            status.latest_block_time_ms = header.time_ms;
+            status.records_committed += executed.outcome.records.len() as u64;
+            status.txs_committed += executed.block.body.txs.len() as u64;
+        }
+        self.validators = self.validators.next_height();
+        Input::StartHeight { height: Height(height + 1), validators: self.validators.clone() }
+    }
+
+    fn publish_status(&self) {
+        let mut status = self.status.write();
+        status.round = self.driver.round().0;
+        status.consensus_height = self.driver.height().0;
+        status.syncing = self.best_peer_height > status.height + 1;
+        status.best_peer_height = self.best_peer_height;
+        status.halted = self.halted.clone();
+        drop(status);
+        self.metrics.set_round(self.driver.round().0 as i64);
+        self.metrics.set_mempool(self.mempool.lock().len() as i64, self.mempool.lock().bytes() as i64);
+    }
+
+    // ---- events ----
+
+    pub fn on_loop_event(&mut self, event: LoopEvent) {
+        match event {
+            LoopEvent::Timeout(timeout) => {
+                if timeout.height == self.driver.height() && timeout.round == self.driver.round() {
+                    // A timer firing at the current round means the round is slow: someone may have missed
+                    // our messages (a restart, a dropped connection).
+                    self.resend_own();
+                }
+                self.feed(Input::TimeoutElapsed(timeout));
+            }
+            LoopEvent::Built { height, round, result } => match result {
+                Ok(executed) => {
+                    let header = executed.block.header.clone();
+                    self.parts.insert_body(header.parts, executed.block.body.clone());
+                    self.feed(Input::ProposeValue { height: Height(height), round, value: header });
+                }
+                Err(e) => error!(height, error = %e, "cannot build a block; the round will time out"),
+            },
+            LoopEvent::Validated { height, value_id, result } => {
+                let valid = match result {
+                    Ok(_) => true,
+                    Err(reason) => {
+                        warn!(height, %reason, "proposed block is invalid; prevoting nil");
+                        false
+                    }
+                };
+                self.feed(Input::ValidityVerdict { height: Height(height), value_id, valid });
+            }
+            LoopEvent::SyncStatus { peer, height } => {
+                self.best_peer_height = self.best_peer_height.max(height);
+                self.sync_in_flight = false;
+                if height > self.committed_height() && self.should_fetch(height) {
+                    self.fetch_blocks(peer);
+                }
+                self.publish_status();
+            }
+            LoopEvent::SyncBlocks { peer, blocks } => {
+                self.sync_in_flight = false;
+                let got = blocks.len();
+                self.apply_synced(blocks);
+                if got > 0 && self.best_peer_height > self.committed_height() {
+                    self.fetch_blocks(peer);
+                }
+            }
+            LoopEvent::SyncFailed => self.sync_in_flight = false,
+        }
+    }
+
+    /// Behind by more than the height in progress, or the current height is stuck while a peer has it.
+    fn should_fetch(&self, peer_height: u64) -> bool {
+        let committed = self.committed_height();
+        peer_height > committed + 1
+            || self.pending_decision.is_some()
+            || self.height_started.elapsed() > Duration::from_secs(2)
+    }
+
+    pub fn on_network(&mut self, event: NetworkEvent) {
+        match event {
+            NetworkEvent::Message { topic, source, id, data } => {
+                let verdict = match topic {
+                    Topic::Consensus => self.on_consensus_bytes(&data),
+                    Topic::ProposalParts => self.on_part_bytes(&data),
+                    Topic::Transactions => self.on_tx_bytes(&data),
+                };
+                if verdict == Verdict::Reject {
+                    debug!(%source, ?topic, "rejected gossip message");
+                }
+                self.net.report(id, source, verdict);
+            }
+            NetworkEvent::PeerConnected(peer) => {
+                debug!(%peer, "peer connected");
+                self.metrics.set_peers(self.net.peers().len() as i64);
+                self.status.write().peers = self.net.peers().iter().map(|p| p.to_string()).collect();
+                self.resend_own();
+            }
+            NetworkEvent::PeerDisconnected(peer) => {
+                debug!(%peer, "peer disconnected");
+                self.metrics.set_peers(self.net.peers().len() as i64);
+                self.status.write().peers = self.net.peers().iter().map(|p| p.to_string()).collect();
+            }
+            NetworkEvent::SyncRequest { peer, request, reply } => {
+                let response = self.answer_sync(request);
+                trace!(%peer, "sync request answered");
+                self.net.respond(reply, response);
+            }
+        }
+    }
+
+    fn on_consensus_bytes(&mut self, data: &[u8]) -> Verdict {
+        let envelope: ConsensusEnvelope = match wire::decode(data) {
+            Ok(e) => e,
+            Err(_) => return Verdict::Reject,
+        };
+        match envelope.message {
+            ConsensusMessage::Vote(vote) => {
+                if !self.vote_signature_ok(&vote) {
+                    return Verdict::Reject;
+                }
+                self.feed(Input::Vote(vote));
+                Verdict::Accept
+            }
+            ConsensusMessage::Proposal(proposal) => {
+                if proposal.proposal.value.chain_id != self.app.genesis().chain_id {
+                    return Verdict::Reject;
+                }
+                let header = proposal.proposal.value.clone();
+                let height = proposal.proposal.height.0;
+                if header.height != height {
+                    return Verdict::Reject;
+                }
+                self.feed(Input::Proposal(proposal));
+                // The proposal may complete a validation that only waited to know its header.
+                let _ = header;
+                Verdict::Accept
+            }
+        }
+    }
+
+    fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
+        let Some(index) = self.validators.index_of(&vote.vote.validator) else {
+            return false;
+        };
+        let Some((_, key)) = self.validators.get(index) else {
+            return false;
+        };
+        vote.verify(&cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()), key, self.verifier.as_ref())
+    }
+
+    fn on_part_bytes(&mut self, data: &[u8]) -> Verdict {
+        let msg: PartMessage = match wire::decode(data) {
+            Ok(m) => m,
+            Err(_) => return Verdict::Reject,
+        };
+        let current = self.driver.height().0;
+        match self.parts.add(current, msg.height, msg.parts, msg.part) {
+            Ok(PartOutcome::Completed) => {
+                if let Some(waiting) = self.waiting_for_body.remove(&msg.parts.root) {
+                    let body = self.parts.body(&msg.parts).cloned().expect("just completed");
+                    for (_, header) in waiting {
+                        self.spawn_validation(header, body.clone());
+                    }
+                }
+                if let Some((header, cert)) = self.pending_decision.clone() {
+                    if header.parts == msg.parts {
+                        if let Some(next) = self.decide(header, cert) {
+                            self.feed(next);
+                        }
+                    }
+                }
+                Verdict::Accept
+            }
+            Ok(PartOutcome::Added) => Verdict::Accept,
+            Ok(PartOutcome::Duplicate) | Ok(PartOutcome::Ignored) => Verdict::Ignore,
+            Err(e) => {
+                debug!(error = %e, "bad block part");
+                Verdict::Reject
+            }
+        }
+    }
+
+    fn on_tx_bytes(&mut self, data: &[u8]) -> Verdict {
+        let app = self.app.clone();
+        let result = self.mempool.lock().admit(data, |acct| app.committed_nonce(acct));
+        use super::mempool::AdmitError as E;
+        match result {
+            Ok(_) => Verdict::Accept,
+            Err(E::Undecodable(_) | E::BadSignature(_) | E::WrongChain { .. } | E::TooLarge { .. }) => Verdict::Reject,
+            Err(_) => Verdict::Ignore,
+        }
+    }
+
+    // ---- sync ----
+
+    fn answer_sync(&self, request: SyncRequest) -> SyncResponse {
+        match request {
+            SyncRequest::Status => SyncResponse::Status { height: self.committed_height() },
+            SyncRequest::Blocks { from, max } => {
+                let storage = self.app.storage();
+                let mut blocks = Vec::new();
+                let mut bytes = 0usize;
+                let limit = self.net.max_message_bytes().saturating_sub(1024);
+                let last = self.committed_height();
+                let mut h = from.max(1);
+                while h <= last && blocks.len() < max.min(SYNC_BATCH) as usize {
+                    let (Ok(Some(block)), Ok(Some(certificate))) = (storage.block(h), storage.commit(h)) else {
+                        break;
+                    };
+                    let synced = SyncedBlock { block, certificate };
+                    let size = synced.encoded_size();
+                    if bytes + size > limit && !blocks.is_empty() {
+                        break;
+                    }
+                    if size > limit {
+                        return SyncResponse::Error(format!("block {h} exceeds the message limit"));
+                    }
+                    bytes += size;
+                    blocks.push(synced);
+                    h += 1;
+                }
+                SyncResponse::Blocks(blocks)
+            }
+        }
+    }
+
+    /// Asks a random peer how far it is; called on a timer.
+    pub fn sync_tick(&mut self) {
+        if self.sync_in_flight {
+            return;
+        }
+        let peers = self.net.peers();
+        if peers.is_empty() {
+            return;
+        }
+        let peer = peers[rand::random::<usize>() % peers.len()];
+        self.sync_in_flight = true;
+        let net = self.net.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            match net.request(peer, SyncRequest::Status).await {
+                Ok(SyncResponse::Status { height }) => {
+                    let _ = tx.send(LoopEvent::SyncStatus { peer, height });
+                }
+                _ => {
+                    let _ = tx.send(LoopEvent::SyncFailed);
+                }
+            }
+        });
+    }
+
+    fn request_sync_now(&mut self) {
+        self.sync_tick();
+    }
+
+    fn fetch_blocks(&mut self, peer: libp2p::PeerId) {
+        if self.sync_in_flight {
+            return;
+        }
+        self.sync_in_flight = true;
+        let from = self.committed_height() + 1;
+        let net = self.net.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            match net.request(peer, SyncRequest::Blocks { from, max: SYNC_BATCH }).await {
+                Ok(SyncResponse::Blocks(blocks)) => {
+                    let _ = tx.send(LoopEvent::SyncBlocks { peer, blocks });
+                }
+                other => {
+                    debug!(?other, "sync fetch failed");
+                    let _ = tx.send(LoopEvent::SyncFailed);
+                }
+            }
+        });
+    }
+
+    fn apply_synced(&mut self, blocks: Vec<SyncedBlock>) {
+        for SyncedBlock { block, certificate } in blocks {
+            let committed = self.committed_height();
+            if block.header.height <= committed {
+                continue;
+            }
+            if block.header.height != committed + 1 {
+                break;
+            }
+            if certificate.value_id.0 != block.hash() || certificate.height.0 != block.header.height {
+                warn!(height = block.header.height, "synced block does not match its certificate; dropped");
+                break;
+            }
+            if !block.body_matches_header(self.app.params().part_size as usize) {
+                warn!(height = block.header.height, "synced block body does not match its header; dropped");
+                break;
+            }
+            self.parts.insert_body(block.header.parts, block.body.clone());
+            if let Some((header, cert)) = self.pending_decision.clone() {
+                if header.hash() == block.hash() {
+                    if let Some(next) = self.decide(header, cert) {
+                        self.feed(next);
+                    }
+                    continue;
+                }
+            }
+            // The driver verifies the certificate and decides; the commit path executes and stores.
+            self.feed(Input::Commit { value: block.header, certificate });
+            if self.committed_height() != committed + 1 {
+                warn!(height = committed + 1, "synced block was not committed; stopping this batch");
+                break;
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// Carries out the effects of a WAL replay (re-broadcasts, timers, pending requests).
+    pub fn replay_effects(&mut self, effects: Vec<cvm_consensus::Effect<BlockHeader>>) {
+        let mut queue: VecDeque<Input<BlockHeader>> = VecDeque::new();
+        for effect in effects {
+            // Replayed WAL records are already in the WAL.
+            if matches!(effect, cvm_consensus::Effect::PersistToWal(_)) {
+                continue;
+            }
+            if let Some(next) = self.apply(effect) {
+                queue.push_back(next);
+            }
+        }
+        while let Some(input) = queue.pop_front() {
+            self.feed(input);
+        }
+    }
+}

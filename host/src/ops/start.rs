@@ -1,0 +1,35 @@
+//! `cvm start`: run a node until Ctrl-C or SIGTERM.
+
+use std::path::Path;
+
+use tracing::info;
+
+use crate::node::{self, NodeSetup};
+
+pub fn run(home: &Path) -> anyhow::Result<()> {
+    let setup = NodeSetup::load(home)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let running = node::start(setup).await?;
+        let status = running.status.clone();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => { info!("interrupted; stopping"); running.stop().await; }
+            _ = term.recv() => { info!("terminated; stopping"); running.stop().await; }
+            _ = running_wait(&status) => {}
+        }
+        if let Some(reason) = status.read().halted.clone() {
+            anyhow::bail!("node halted: {reason}");
+        }
+        Ok(())
+    })
+}
+
+async fn running_wait(status: &std::sync::Arc<parking_lot::RwLock<node::NodeStatus>>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if status.read().halted.is_some() {
+            return;
+        }
+    }
+}
