@@ -11,5 +11,6 @@ pub mod logging;
 pub mod manuscript;
 pub mod node;
 pub mod ops;
+pub mod ordering;
 pub mod progress;
 pub mod records;

@@ -19,6 +19,7 @@ pub struct NodeBackend {
     pub status: Arc<RwLock<NodeStatus>>,
     pub evidence: Arc<Mutex<Vec<DuplicateVoteEvidence>>>,
     pub metrics: Arc<Metrics>,
+    pub mempool_max_txs: usize,
 }
 
 impl NodeBackend {
@@ -38,6 +39,10 @@ impl NodeBackend {
                 Err(e)
             }
         }
+    }
+
+    pub fn mempool_capacity(&self) -> usize {
+        self.mempool_max_txs
     }
 
     /// The next nonce an account should use, counting its pending transactions.

@@ -88,6 +88,8 @@ pub struct RunningNode {
     pub rpc_addr: SocketAddr,
     pub status: Arc<RwLock<NodeStatus>>,
     pub app: Arc<App>,
+    pub backend: Arc<api::NodeBackend>,
+    commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -99,6 +101,11 @@ impl RunningNode {
             let _ = tx.send(());
         }
         let _ = self.task.await;
+    }
+
+    /// Every block this node commits from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<crate::chain::Block>> {
+        self.commits_tx.subscribe()
     }
 
     /// Resolves when the node stops by itself (a fatal error).
@@ -177,6 +184,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
     )));
     let evidence = Arc::new(Mutex::new(Vec::new()));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let (commits_tx, _) = tokio::sync::broadcast::channel(256);
     let last_commit = if parent.height > 0 { storage.commit(parent.height)? } else { None };
 
     let mut runner = Runner {
@@ -204,6 +212,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         sync_in_flight: false,
         wal_dirty: false,
         halted: None,
+        commits_tx: commits_tx.clone(),
     };
 
     // Resume the height in progress from the WAL, or start the next one.
@@ -233,11 +242,12 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         status: status.clone(),
         evidence,
         metrics: metrics.clone(),
+        mempool_max_txs: config.mempool.max_txs,
     });
     let (rpc_stop_tx, rpc_stop_rx) = oneshot::channel::<()>();
     let rpc_task = tokio::spawn(crate::rpc::serve(
         listener,
-        backend,
+        backend.clone(),
         metrics.clone(),
         config.rpc.max_body_bytes,
         async move {
@@ -266,7 +276,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         net.shutdown();
         info!("node stopped");
     });
-    Ok(RunningNode { rpc_addr, status, app, shutdown: Some(shutdown_tx), task })
+    Ok(RunningNode { rpc_addr, status, app, backend, commits_tx, shutdown: Some(shutdown_tx), task })
 }
 
 fn runner_parts(genesis: &Genesis) -> parts_pool::PartsPool {

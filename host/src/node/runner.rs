@@ -81,6 +81,8 @@ pub struct Runner {
     pub(super) sync_in_flight: bool,
     pub(super) wal_dirty: bool,
     pub(super) halted: Option<String>,
+    /// Every committed block, for embedders (`crate::ordering`).
+    pub(super) commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
 }
 
 impl Runner {
@@ -307,6 +309,7 @@ impl Runner {
             status.records_committed += executed.outcome.records.len() as u64;
             status.txs_committed += executed.block.body.txs.len() as u64;
         }
+        let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
         self.validators = self.validators.next_height();
         Input::StartHeight { height: Height(height + 1), validators: self.validators.clone() }
     }
