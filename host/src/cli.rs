@@ -32,6 +32,8 @@ pub enum Command {
     Init(ops::args::InitArgs),
     /// Create homes for a multi-node network on loopback.
     Testnet(ops::args::TestnetArgs),
+    /// Run a local multi-validator network over the example data, with a live status line (the main job).
+    Localnet(ops::localnet::LocalnetArgs),
     /// Run a node.
     Start(ops::args::HomeArgs),
     /// Re-execute every stored block from genesis and check each stored state root (node stopped).
@@ -119,6 +121,7 @@ impl Cli {
                 block_interval_ms: a.block_interval_ms,
             })
             .map(|_| ExitCode::SUCCESS),
+            Command::Localnet(a) => ops::localnet::run(&a).map(|_| ExitCode::SUCCESS),
             Command::Start(a) => ops::start::run(&a.home).map(|_| ExitCode::SUCCESS),
             Command::Replay(a) => ops::replay::run(&a.home).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         }

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod init;
+pub mod localnet;
 pub mod replay;
 pub mod start;
 pub mod testnet;
