@@ -10,3 +10,4 @@ pub mod cli;
 pub mod logging;
 pub mod manuscript;
 pub mod records;
+pub mod storage;
