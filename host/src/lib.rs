@@ -14,3 +14,4 @@ pub mod ops;
 pub mod ordering;
 pub mod progress;
 pub mod records;
+pub mod storage;

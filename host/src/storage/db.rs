@@ -1,0 +1,356 @@
+//! [`Storage`]: opening the database, committing a decided block atomically, and reading the chain back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cvm_consensus::CommitCertificate;
+use cvm_runtime::state::NodeStore;
+use cvm_runtime::{BlockRecord, StateChanges, TxReceipt, TxStatus};
+use parity_scale_codec::{Decode, DecodeAll, Encode};
+use parking_lot::Mutex;
+use rocksdb::{
+    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
+    WriteOptions,
+};
+
+use super::StorageError;
+use super::keys::{
+    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_DATASETS, CF_META, CF_RECEIPTS, HEAD_KEY, block_hash_key,
+    dataset_key, dataset_prefix, height_key, parse_height_key,
+};
+use super::node_store::{RocksNodeStore, put_nodes};
+use crate::chain::{Block, BlockHash, BlockHeader};
+
+/// The last committed block: where a restarted node resumes.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ChainHead {
+    pub height: u64,
+    pub block_hash: BlockHash,
+    pub state_root: [u8; 32],
+    pub time_ms: u64,
+}
+
+/// A receipt with where its transaction was included.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StoredReceipt {
+    pub height: u64,
+    /// Position of the transaction in the block.
+    pub index: u32,
+    pub receipt: TxReceipt,
+}
+
+/// Everything a decided block leaves on disk, written by [`Storage::commit_block`] in one batch.
+pub struct CommittedBlock<'a> {
+    pub block: &'a Block,
+    pub certificate: &'a CommitCertificate,
+    /// The trie nodes its execution created.
+    pub changes: &'a StateChanges,
+    /// One per transaction, in block order.
+    pub receipts: &'a [TxReceipt],
+    /// Dataset records emitted by the block, for the dataset index.
+    pub records: &'a [BlockRecord],
+}
+
+/// The node's database. Cheap to clone: every clone shares one RocksDB handle.
+#[derive(Clone)]
+pub struct Storage {
+    pub(super) db: Arc<DB>,
+    path: PathBuf,
+    /// Serialises `commit_block` so two commits cannot both pass the head + 1 check.
+    commit_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").field("path", &self.path).finish()
+    }
+}
+
+/// The handle of a column family that [`Storage::open`] created.
+pub(super) fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StorageError> {
+    db.cf_handle(name).ok_or_else(|| StorageError::Db {
+        op: format!("opening column family {name}"),
+        detail: "column family missing".into(),
+    })
+}
+
+/// Writes `batch` atomically and durably (fsynced WAL) before returning.
+pub(super) fn sync_write(db: &DB, batch: WriteBatch, op: &str) -> Result<(), StorageError> {
+    let mut opts = WriteOptions::default();
+    opts.set_sync(true);
+    db.write_opt(batch, &opts)
+        .map_err(|e| StorageError::db(op, e))
+}
+
+fn decode<T: Decode>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
+    T::decode_all(&mut &bytes[..]).map_err(|e| StorageError::decode(what(), e))
+}
+
+fn is_rejected(receipt: &TxReceipt) -> bool {
+    matches!(receipt.status, TxStatus::Rejected { .. })
+}
+
+impl Storage {
+    /// Opens (or creates) the database at `path`, creating any missing column family.
+    pub fn open(path: impl AsRef<Path>) -> Result<Storage, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // Column families of a newer version must be opened too, or RocksDB refuses to open at all.
+        let mut names: Vec<String> = ALL_CFS.iter().map(|s| s.to_string()).collect();
+        if let Ok(existing) = DB::list_cf(&Options::default(), &path) {
+            for name in existing {
+                if name != rocksdb::DEFAULT_COLUMN_FAMILY_NAME && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        let descriptors = names
+            .into_iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, &path, descriptors)
+            .map_err(|e| StorageError::open(path.clone(), e))?;
+        let storage = Storage {
+            db: Arc::new(db),
+            path,
+            commit_lock: Arc::new(Mutex::new(())),
+        };
+        let head = storage.head()?;
+        tracing::info!(
+            path = %storage.path.display(),
+            height = head.as_ref().map_or(0, |h| h.height),
+            "storage opened"
+        );
+        Ok(storage)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The archival trie node store the block executor reads and (outside block commits) writes.
+    pub fn node_store(&self) -> Arc<dyn NodeStore> {
+        Arc::new(RocksNodeStore::new(self.db.clone()))
+    }
+
+    /// Stores a decided block, its certificate, trie nodes, receipts, dataset index and the new head in one
+    /// synced write batch. Refuses (writing nothing) a height other than head + 1, a parent hash other than the
+    /// head's, a certificate for another block, or a receipt count other than the transaction count.
+    pub fn commit_block(&self, c: &CommittedBlock<'_>) -> Result<(), StorageError> {
+        let _guard = self.commit_lock.lock();
+        let header = &c.block.header;
+        let height = header.height;
+        let hash = c.block.hash();
+        let head = self.head()?;
+        let expected = head.as_ref().map_or(1, |h| h.height + 1);
+        if height != expected {
+            return Err(StorageError::NotNextHeight { height, expected });
+        }
+        let invalid = |reason: String| Err(StorageError::InvalidCommit { height, reason });
+        if let Some(head) = &head
+            && header.parent_hash != head.block_hash
+        {
+            return invalid(format!(
+                "parent hash {} is not the head's hash {}",
+                hex::encode(header.parent_hash),
+                hex::encode(head.block_hash)
+            ));
+        }
+        if c.certificate.height.0 != height || c.certificate.value_id.0 != hash {
+            return invalid(format!(
+                "the certificate is for height {} block {}, not block {}",
+                c.certificate.height.0,
+                hex::encode(c.certificate.value_id.0),
+                hex::encode(hash)
+            ));
+        }
+        if c.receipts.len() != c.block.body.txs.len() {
+            return invalid(format!(
+                "{} receipts for {} transactions",
+                c.receipts.len(),
+                c.block.body.txs.len()
+            ));
+        }
+
+        let db = &*self.db;
+        let mut batch = WriteBatch::default();
+        let key = height_key(height);
+        batch.put_cf(cf(db, CF_BLOCKS)?, key, c.block.encode());
+        batch.put_cf(cf(db, CF_COMMITS)?, key, c.certificate.encode());
+        let meta = cf(db, CF_META)?;
+        batch.put_cf(meta, block_hash_key(&hash), key);
+        put_nodes(db, &mut batch, c.changes)?;
+        self.put_receipts(&mut batch, height, c.receipts)?;
+        let datasets = cf(db, CF_DATASETS)?;
+        for r in c.records {
+            let k = dataset_key(&r.manuscript, &r.record.dataset, &r.record.key);
+            batch.put_cf(datasets, k, key);
+        }
+        let new_head = ChainHead {
+            height,
+            block_hash: hash,
+            state_root: header.state_root,
+            time_ms: header.time_ms,
+        };
+        batch.put_cf(meta, HEAD_KEY, new_head.encode());
+        sync_write(db, batch, &format!("commit of block {height}"))?;
+        tracing::debug!(
+            height,
+            hash = %hex::encode(hash),
+            nodes = c.changes.nodes.len(),
+            receipts = c.receipts.len(),
+            records = c.records.len(),
+            "block committed"
+        );
+        Ok(())
+    }
+
+    /// Adds the receipts to `batch`. A transaction included again later (necessarily rejected: its nonce is
+    /// spent) must not hide the receipt of the inclusion that executed, so a rejected receipt never replaces an
+    /// executed one.
+    fn put_receipts(
+        &self,
+        batch: &mut WriteBatch,
+        height: u64,
+        receipts: &[TxReceipt],
+    ) -> Result<(), StorageError> {
+        let cf_receipts = cf(&self.db, CF_RECEIPTS)?;
+        let mut in_block: HashMap<[u8; 32], bool> = HashMap::new();
+        for (index, receipt) in receipts.iter().enumerate() {
+            let executed_before = match in_block.get(&receipt.tx_hash) {
+                Some(executed) => *executed,
+                None => self
+                    .receipt(&receipt.tx_hash)?
+                    .is_some_and(|r| !is_rejected(&r.receipt)),
+            };
+            if executed_before && is_rejected(receipt) {
+                continue;
+            }
+            in_block.insert(receipt.tx_hash, !is_rejected(receipt) || executed_before);
+            let stored = StoredReceipt {
+                height,
+                index: index as u32,
+                receipt: receipt.clone(),
+            };
+            batch.put_cf(cf_receipts, receipt.tx_hash, stored.encode());
+        }
+        Ok(())
+    }
+
+    fn get(&self, cf_name: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.db
+            .get_cf(cf(&self.db, cf_name)?, key)
+            .map_err(|e| StorageError::db(format!("read from {cf_name}"), e))
+    }
+
+    /// The last committed block, `None` before the first commit.
+    pub fn head(&self) -> Result<Option<ChainHead>, StorageError> {
+        self.get(CF_META, HEAD_KEY)?
+            .map(|b| decode(&b, || "chain head".into()))
+            .transpose()
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        self.get(CF_BLOCKS, &height_key(height))?
+            .map(|b| decode(&b, || format!("block {height}")))
+            .transpose()
+    }
+
+    /// The height of the block with this header hash, if stored.
+    pub fn height_of(&self, hash: &BlockHash) -> Result<Option<u64>, StorageError> {
+        match self.get(CF_META, &block_hash_key(hash))? {
+            None => Ok(None),
+            Some(v) => parse_height_key(&v).map(Some).ok_or(StorageError::BadKey {
+                what: "block hash index entry",
+                key: hex::encode(hash),
+            }),
+        }
+    }
+
+    pub fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, StorageError> {
+        match self.height_of(hash)? {
+            Some(height) => self.block(height),
+            None => Ok(None),
+        }
+    }
+
+    /// The header alone (decoded from the front of the stored block, without the body).
+    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
+        self.get(CF_BLOCKS, &height_key(height))?
+            .map(|b| {
+                BlockHeader::decode(&mut &b[..])
+                    .map_err(|e| StorageError::decode(format!("header {height}"), e))
+            })
+            .transpose()
+    }
+
+    /// The certificate that finalized the block at `height`.
+    pub fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, StorageError> {
+        self.get(CF_COMMITS, &height_key(height))?
+            .map(|b| decode(&b, || format!("commit certificate {height}")))
+            .transpose()
+    }
+
+    pub fn receipt(&self, tx_hash: &[u8; 32]) -> Result<Option<StoredReceipt>, StorageError> {
+        self.get(CF_RECEIPTS, tx_hash)?
+            .map(|b| decode(&b, || format!("receipt of tx {}", hex::encode(tx_hash))))
+            .transpose()
+    }
+
+    /// Up to `limit` record keys of a dataset, in key order, strictly after `after` when given, each with the
+    /// height it was last written at.
+    pub fn dataset_keys(
+        &self,
+        manuscript: &str,
+        dataset: &str,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, u64)>, StorageError> {
+        let prefix = dataset_prefix(manuscript, dataset);
+        let start = match after {
+            Some(after) => dataset_key(manuscript, dataset, after),
+            None => prefix.clone(),
+        };
+        let iter = self.db.iterator_cf(
+            cf(&self.db, CF_DATASETS)?,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in iter {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(|e| StorageError::db("dataset index scan", e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            if after.is_some() && *k == *start {
+                continue;
+            }
+            let height = parse_height_key(&v).ok_or_else(|| StorageError::BadKey {
+                what: "dataset index value",
+                key: hex::encode(&k),
+            })?;
+            out.push((k[prefix.len()..].to_vec(), height));
+        }
+        Ok(out)
+    }
+
+    /// The height a record was last written at, `None` if it was never emitted.
+    pub fn record_height(
+        &self,
+        manuscript: &str,
+        dataset: &str,
+        key: &[u8],
+    ) -> Result<Option<u64>, StorageError> {
+        match self.get(CF_DATASETS, &dataset_key(manuscript, dataset, key))? {
+            None => Ok(None),
+            Some(v) => parse_height_key(&v).map(Some).ok_or(StorageError::BadKey {
+                what: "dataset index value",
+                key: hex::encode(key),
+            }),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `cvm replay`: re-executes every stored block from height 1 on a fresh in-memory state and checks that each
+//! computed state root and receipts root equals the one in the stored header. Execution continues from the
+//! computed root, so one bad header is reported at its own height only.
+
+use std::fmt;
+use std::sync::Arc;
+
+use cvm_runtime::state::{MemoryNodeStore, NodeStore, empty_root};
+use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorConfig};
+
+use super::{Storage, StorageError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MismatchKind {
+    StateRoot,
+    ReceiptsRoot,
+}
+
+impl fmt::Display for MismatchKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MismatchKind::StateRoot => "state root",
+            MismatchKind::ReceiptsRoot => "receipts root",
+        })
+    }
+}
+
+/// A stored header root that re-execution does not reproduce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    pub height: u64,
+    pub stored: [u8; 32],
+    pub computed: [u8; 32],
+    pub what: MismatchKind,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "height {}: stored {} {} but re-execution gives {}",
+            self.height,
+            self.what,
+            hex::encode(self.stored),
+            hex::encode(self.computed)
+        )
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Blocks re-executed.
+    pub heights: u64,
+    pub mismatches: Vec<Mismatch>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("block {height} is missing below the head {head}: the database is incomplete")]
+    MissingBlock { height: u64, head: u64 },
+    #[error("re-executing block {height}: {source}")]
+    Exec { height: u64, source: ExecError },
+    #[error("re-executing block {height}: keeping its state: {source}")]
+    State {
+        height: u64,
+        source: cvm_runtime::state::StoreError,
+    },
+}
+
+/// Re-executes blocks 1..=head on a fresh [`MemoryNodeStore`], calling `progress(height, head)` after each.
+pub fn replay(
+    storage: &Storage,
+    engine: Arc<CvmEngine>,
+    exec: ExecutorConfig,
+    chain_id: &str,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ReplayReport, ReplayError> {
+    let head = storage.head()?.map_or(0, |h| h.height);
+    let store = Arc::new(MemoryNodeStore::new());
+    let executor = BlockExecutor::new(engine, store.clone(), exec)
+        .map_err(|source| ReplayError::Exec { height: 1, source })?;
+    let mut parent = empty_root();
+    let mut report = ReplayReport::default();
+    for height in 1..=head {
+        let block = storage
+            .block(height)?
+            .ok_or(ReplayError::MissingBlock { height, head })?;
+        let ctx = BlockContext {
+            chain_id: chain_id.to_string(),
+            height,
+            time_ms: block.header.time_ms,
+        };
+        let outcome = executor
+            .execute_block(parent, &ctx, &block.body.txs)
+            .map_err(|source| ReplayError::Exec { height, source })?;
+        store
+            .commit(&outcome.changes)
+            .map_err(|source| ReplayError::State { height, source })?;
+        let checks = [
+            (
+                MismatchKind::StateRoot,
+                block.header.state_root,
+                outcome.state_root.0,
+            ),
+            (
+                MismatchKind::ReceiptsRoot,
+                block.header.receipts_root,
+                outcome.receipts_root.0,
+            ),
+        ];
+        for (what, stored, computed) in checks {
+            if stored != computed {
+                let m = Mismatch {
+                    height,
+                    stored,
+                    computed,
+                    what,
+                };
+                tracing::warn!(%m, "replay mismatch");
+                report.mismatches.push(m);
+            }
+        }
+        parent = outcome.state_root;
+        report.heights += 1;
+        progress(height, head);
+    }
+    tracing::info!(
+        heights = report.heights,
+        mismatches = report.mismatches.len(),
+        "replay finished"
+    );
+    Ok(report)
+}
