@@ -9,4 +9,5 @@ pub mod chain;
 pub mod cli;
 pub mod logging;
 pub mod manuscript;
+pub mod network;
 pub mod records;
