@@ -1,14 +1,22 @@
-//! The `cvm` host: the command-line tool for manuscript authors and (next) the validator node that wires the
-//! CVM and the consensus engine together.
+//! The `cvm` host: the command-line tool for manuscript authors and the validator node that wires the CVM and the
+//! consensus engine together over libp2p and RocksDB.
 //!
 //! - [`cli`]: the clap command tree.
 //! - [`manuscript`]: `cvm manuscript new | build | run` for authors.
+//! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
+//! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
+//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, dataset index, consensus WAL).
+//! - [`network`]: libp2p gossip and block sync.
+//! - [`rpc`], [`metrics`], [`client`], [`verify`]: HTTP API, Prometheus metrics, HTTP client, offline proofs.
+//! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
+//! - [`ops`]: `init`, `testnet`, `start`, `replay`, `localnet`.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
 
 pub mod chain;
 pub mod cli;
 pub mod logging;
 pub mod manuscript;
+pub mod network;
 pub mod node;
 pub mod ops;
 pub mod ordering;

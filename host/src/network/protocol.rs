@@ -1,0 +1,54 @@
+//! The block-sync request-response protocol: what is asked and answered, SCALE-encoded on the wire.
+
+use cvm_consensus::CommitCertificate;
+use parity_scale_codec::{Compact, Decode, Encode};
+
+use crate::chain::Block;
+
+/// A request a node sends to one peer to catch up.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum SyncRequest {
+    /// "What is your latest committed height?"
+    Status,
+    /// Committed blocks `from..from + max`, in height order; the responder may send fewer (see [`fit_blocks`]).
+    Blocks { from: u64, max: u32 },
+}
+
+/// The answer to a [`SyncRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum SyncResponse {
+    Status {
+        height: u64,
+    },
+    /// A prefix of the requested range, possibly empty (the responder does not have `from` yet).
+    Blocks(Vec<SyncedBlock>),
+    /// The responder could not serve the request; the text says why.
+    Error(String),
+}
+
+/// A committed block with the certificate that finalized it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SyncedBlock {
+    pub block: Block,
+    pub certificate: CommitCertificate,
+}
+
+/// The longest prefix of `blocks` whose [`SyncResponse::Blocks`] encoding fits in `max_bytes`.
+///
+/// Responders call this (and [`NetworkHandle::respond`](super::NetworkHandle::respond) applies it again) so a
+/// response never exceeds the peer's frame limit. If not even the first block fits, the result is empty: the
+/// requester then learns nothing from this peer and should raise its own limit or ask another peer.
+pub fn fit_blocks(mut blocks: Vec<SyncedBlock>, max_bytes: usize) -> Vec<SyncedBlock> {
+    // Variant byte plus the largest compact length prefix the kept count can need.
+    let mut size = 1 + Compact(blocks.len() as u32).encoded_size();
+    let mut keep = 0;
+    for block in &blocks {
+        size += block.encoded_size();
+        if size > max_bytes {
+            break;
+        }
+        keep += 1;
+    }
+    blocks.truncate(keep);
+    blocks
+}
