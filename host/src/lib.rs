@@ -14,12 +14,16 @@
 
 pub mod chain;
 pub mod cli;
+pub mod client;
 pub mod logging;
 pub mod manuscript;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod ops;
 pub mod ordering;
 pub mod progress;
 pub mod records;
+pub mod rpc;
 pub mod storage;
+pub mod verify;

@@ -193,6 +193,40 @@ impl NetworkHandle {
         }
     }
 
+    /// [`publish`](Self::publish) for an event loop that must not wait: queues the command and returns. Errors
+    /// when the message is too large, the command queue is full (the task is overloaded) or the task stopped.
+    pub fn try_publish(&self, topic: Topic, data: Vec<u8>) -> Result<(), NetworkError> {
+        if data.len() > self.max_message_bytes {
+            return Err(NetworkError::MessageTooLarge {
+                size: data.len(),
+                max: self.max_message_bytes,
+            });
+        }
+        let (done, _) = oneshot::channel();
+        self.try_send(Command::Publish { topic, data, done })
+    }
+
+    /// [`report`](Self::report) without waiting.
+    pub fn try_report(&self, id: MessageId, source: PeerId, verdict: Verdict) -> Result<(), NetworkError> {
+        self.try_send(Command::Report { id, source, verdict })
+    }
+
+    /// [`respond`](Self::respond) without waiting.
+    pub fn try_respond(&self, reply: ReplyHandle, response: SyncResponse) -> Result<(), NetworkError> {
+        let response = self.fit(response);
+        let (done, _) = oneshot::channel();
+        self.try_send(Command::Respond { reply, response, done })
+    }
+
+    fn try_send(&self, command: Command) -> Result<(), NetworkError> {
+        self.commands.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                NetworkError::Publish("the network command queue is full; the node is overloaded".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => NetworkError::Stopped,
+        })
+    }
+
     /// The peers with at least one open connection.
     pub async fn peers(&self) -> Vec<PeerId> {
         self.call(Command::Peers).await.unwrap_or_default()

@@ -40,7 +40,7 @@ use crate::chain::NodeKey;
 use crate::chain::config::P2pConfig;
 
 /// Capacity of the command and event channels.
-const CHANNEL_CAPACITY: usize = 1024;
+const CHANNEL_CAPACITY: usize = 8192;
 /// Connections with nothing to do are closed after this long (gossipsub keeps subscribed peers busy).
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long [`spawn`] waits for the listener to report its address.

@@ -2,14 +2,19 @@
 
 use std::sync::Arc;
 
-use cvm_consensus::DuplicateVoteEvidence;
-use parity_scale_codec::Encode;
+use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
+use cvm_runtime::state::{MANUSCRIPT_PREFIX, ManuscriptMeta, StateRoot, TrieView, prove_record};
+use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
 use super::app::App;
 use super::mempool::{AdmitError, Mempool, TxHash};
 use super::status::NodeStatus;
-use crate::metrics::Metrics;
+use crate::chain::Block;
+use crate::metrics::{Metrics, RejectClass};
+use crate::rpc::api::{ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo};
+use crate::rpc::json::to_hex;
+use crate::verify::RecordBundle;
 use crate::network::{NetworkHandle, Topic};
 
 pub struct NodeBackend {
@@ -29,13 +34,13 @@ impl NodeBackend {
         let result = self.mempool.lock().admit(&bytes, |acct| app.committed_nonce(acct));
         match result {
             Ok(hash) => {
-                if let Err(e) = self.net.publish(Topic::Transactions, bytes) {
+                if let Err(e) = self.net.try_publish(Topic::Transactions, bytes) {
                     tracing::debug!(error = %e, "transaction gossip");
                 }
                 Ok(hash)
             }
             Err(e) => {
-                self.metrics.on_tx_rejected(e.class());
+                self.metrics.on_tx_rejected(RejectClass::from(&e));
                 Err(e)
             }
         }
@@ -53,5 +58,163 @@ impl NodeBackend {
 
     pub fn evidence_encoded(&self) -> Vec<Vec<u8>> {
         self.evidence.lock().iter().map(|e| e.encode()).collect()
+    }
+}
+
+fn storage_err(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "storage read failed");
+    ApiError::Internal(e.to_string())
+}
+
+impl From<&AdmitError> for RejectClass {
+    fn from(e: &AdmitError) -> Self {
+        match e {
+            AdmitError::Undecodable(_) => RejectClass::Decode,
+            AdmitError::TooLarge { .. } => RejectClass::TooLarge,
+            AdmitError::WrongChain { .. } => RejectClass::ChainId,
+            AdmitError::BadSignature(_) => RejectClass::Signature,
+            AdmitError::WrongNonce { .. } => RejectClass::Nonce,
+            AdmitError::Duplicate(_) => RejectClass::Duplicate,
+            AdmitError::Full { .. } => RejectClass::MempoolFull,
+        }
+    }
+}
+
+impl NodeApi for NodeBackend {
+    fn status(&self) -> StatusInfo {
+        let s = self.status.read();
+        StatusInfo {
+            chain_id: s.chain_id.clone(),
+            moniker: s.moniker.clone(),
+            height: s.height,
+            latest_block_hash: (s.height > 0).then(|| to_hex(s.latest_block_hash)),
+            state_root: to_hex(s.state_root),
+            latest_block_time_ms: (s.height > 0).then_some(s.latest_block_time_ms),
+            peers: PeersInfo { count: s.peers.len(), ids: s.peers.clone() },
+            syncing: s.syncing,
+            validator: s.validator.map(to_hex),
+            round: s.round,
+        }
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Block>, ApiError> {
+        self.app.storage().block(height).map_err(storage_err)
+    }
+
+    fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, ApiError> {
+        self.app.storage().commit(height).map_err(storage_err)
+    }
+
+    fn submit_tx(&self, tx: Vec<u8>) -> Result<[u8; 32], SubmitError> {
+        self.submit(tx).map_err(|e| SubmitError::new(RejectClass::from(&e), e.to_string()))
+    }
+
+    fn tx(&self, hash: [u8; 32]) -> Result<TxLookup, ApiError> {
+        if let Some(stored) = self.app.storage().receipt(&hash).map_err(storage_err)? {
+            return Ok(TxLookup::Committed { height: stored.height, index: stored.index, receipt: stored.receipt });
+        }
+        if self.mempool.lock().contains(&hash) {
+            return Ok(TxLookup::Pending);
+        }
+        Ok(TxLookup::Unknown)
+    }
+
+    fn record(&self, manuscript: &str, dataset: &str, key: &[u8], height: Option<u64>) -> Result<RecordBundle, ApiError> {
+        let storage = self.app.storage();
+        let head = self.status.read().height;
+        let height = height.unwrap_or(head);
+        if height == 0 || height > head {
+            return Err(ApiError::NotFound(format!("height {height} is not committed (latest is {head})")));
+        }
+        let header = storage
+            .header(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| ApiError::NotFound(format!("no block at height {height}")))?;
+        let certificate = storage
+            .commit(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| ApiError::NotFound(format!("no commit certificate at height {height}")))?;
+        let store = self.app.executor().store().clone();
+        let root = StateRoot::from(header.state_root);
+        let proof = prove_record(store.as_ref(), root, manuscript, dataset, key)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let Some(meta) = &proof.manuscript_meta else {
+            return Err(ApiError::NotFound(format!("no manuscript named {manuscript:?} at height {height}")));
+        };
+        let meta = ManuscriptMeta::decode(&mut &meta[..]).map_err(|e| ApiError::Internal(e.to_string()))?;
+        if !meta.datasets.iter().any(|d| d == dataset) {
+            return Err(ApiError::NotFound(format!(
+                "manuscript {manuscript:?} has no dataset {dataset:?} (it has {:?})",
+                meta.datasets
+            )));
+        }
+        Ok(RecordBundle {
+            chain_id: self.app.genesis().chain_id.clone(),
+            height,
+            manuscript: manuscript.to_string(),
+            dataset: dataset.to_string(),
+            key: key.to_vec(),
+            value: proof.value.clone(),
+            proof,
+            header,
+            certificate,
+        })
+    }
+
+    fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError> {
+        Ok(self.next_nonce(&public_key))
+    }
+
+    fn validators(&self) -> Vec<ValidatorInfo> {
+        self.app
+            .genesis()
+            .validators
+            .iter()
+            .map(|v| ValidatorInfo { name: v.name.clone(), public_key: v.public_key.clone(), power: v.power })
+            .collect()
+    }
+
+    fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError> {
+        let root = StateRoot::from(self.status.read().state_root);
+        let store = self.app.executor().store().clone();
+        let view = TrieView::new(store, root);
+        let mut out = Vec::new();
+        let mut cursor = MANUSCRIPT_PREFIX.to_vec();
+        let mut exclusive = false;
+        loop {
+            let next = view.next_key(MANUSCRIPT_PREFIX, &cursor, exclusive).map_err(storage_err)?;
+            exclusive = true;
+            let Some(key) = next else { break };
+            if let Some(bytes) = view.get(&key).map_err(storage_err)? {
+                if let Ok(meta) = ManuscriptMeta::decode(&mut &bytes[..]) {
+                    out.push(ManuscriptInfo {
+                        name: meta.name,
+                        code_hash: to_hex(meta.code_hash),
+                        sources: meta.sources,
+                        datasets: meta.datasets,
+                        fuel_limit_per_record: meta.fuel_limit_per_record,
+                        deployed_at: meta.deployed_at,
+                    });
+                }
+            }
+            cursor = key;
+        }
+        Ok(out)
+    }
+
+    fn evidence(&self) -> Vec<serde_json::Value> {
+        self.evidence
+            .lock()
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "kind": "duplicate_vote",
+                    "validator": to_hex(e.vote_a.vote.validator.0),
+                    "height": e.vote_a.vote.height.0,
+                    "round": e.vote_a.vote.round.0,
+                    "scale": to_hex(e.encode()),
+                })
+            })
+            .collect()
     }
 }

@@ -136,21 +136,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
     let parent = app.parent()?;
     info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
-    let peers = config
-        .p2p
-        .peers
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .context("p2p.peers")?;
-    let (net, mut net_rx) = network::spawn(NetworkConfig {
-        keypair: node_key.keypair(),
-        listen: config.p2p.listen.parse().context("p2p.listen")?,
-        peers,
-        max_message_bytes: config.p2p.max_message_bytes,
-        chain_id: genesis.chain_id.clone(),
-    })
-    .await?;
+    let (net, mut net_rx) = network::spawn(NetworkConfig::from_p2p(&config.p2p, &node_key, &genesis.chain_id)?).await?;
 
     let (signer, my_key) = match &validator_key {
         Some(key) => (Arc::new(key.signer()), Some(key.public_key())),
@@ -189,7 +175,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
 
     let mut runner = Runner {
         driver,
-        wal: storage.wal(),
+        wal: storage.wal()?,
         app: app.clone(),
         mempool: mempool.clone(),
         net: net.clone(),
@@ -212,6 +198,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         sync_in_flight: false,
         wal_dirty: false,
         halted: None,
+        peers: Default::default(),
         commits_tx: commits_tx.clone(),
     };
 
@@ -226,7 +213,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         if !entries.is_empty() {
             warn!(entries = entries.len(), "WAL is of an already committed height; cleared");
         }
-        runner.wal.clear()?;
+        Wal::<BlockHeader>::clear(&mut runner.wal)?;
         let validators = runner.validators.clone();
         runner.feed(Input::StartHeight { height: Height(parent.height + 1), validators });
     }
@@ -273,7 +260,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         }
         let _ = rpc_stop_tx.send(());
         let _ = rpc_task.await;
-        net.shutdown();
+        net.shutdown().await;
         info!("node stopped");
     });
     Ok(RunningNode { rpc_addr, status, app, backend, commits_tx, shutdown: Some(shutdown_tx), task })

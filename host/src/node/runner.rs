@@ -81,6 +81,7 @@ pub struct Runner {
     pub(super) sync_in_flight: bool,
     pub(super) wal_dirty: bool,
     pub(super) halted: Option<String>,
+    pub(super) peers: std::collections::BTreeSet<libp2p::PeerId>,
     /// Every committed block, for embedders (`crate::ordering`).
     pub(super) commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
 }
@@ -154,7 +155,6 @@ impl Runner {
             Effect::Decide { value, certificate } => self.decide(value, certificate),
             Effect::ReportEvidence(evidence) => {
                 warn!(validator = %hex::encode(evidence.vote_a.vote.validator.0), "equivocation evidence");
-                self.metrics.on_evidence();
                 self.evidence.lock().push(evidence);
                 None
             }
@@ -163,7 +163,7 @@ impl Runner {
 
     fn sync_wal(&mut self) -> Option<()> {
         if self.wal_dirty {
-            if let Err(e) = self.wal.sync() {
+            if let Err(e) = Wal::<BlockHeader>::sync(&mut self.wal) {
                 self.halt(format!("cannot sync the consensus WAL: {e}"));
                 return None;
             }
@@ -179,7 +179,7 @@ impl Runner {
 
     fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
         let envelope = ConsensusEnvelope { resend, message: message.clone() };
-        if let Err(e) = self.net.publish(Topic::Consensus, envelope.encode()) {
+        if let Err(e) = self.net.try_publish(Topic::Consensus, envelope.encode()) {
             debug!(error = %e, "consensus publish");
         }
     }
@@ -188,7 +188,7 @@ impl Runner {
         let set = PartSet::from_body(body, self.app.params().part_size as usize);
         for part in set.parts() {
             let msg = PartMessage { height, round, parts: set.header(), part: part.clone() };
-            if let Err(e) = self.net.publish(Topic::ProposalParts, msg.encode()) {
+            if let Err(e) = self.net.try_publish(Topic::ProposalParts, msg.encode()) {
                 debug!(error = %e, "part publish");
             }
         }
@@ -273,7 +273,7 @@ impl Runner {
     fn after_commit(&mut self, executed: &Executed, certificate: CommitCertificate) -> Input<BlockHeader> {
         let header = &executed.block.header;
         let height = header.height;
-        if let Err(e) = self.wal.clear() {
+        if let Err(e) = Wal::<BlockHeader>::clear(&mut self.wal) {
             self.halt(format!("cannot clear the consensus WAL: {e}"));
         }
         self.wal_dirty = false;
@@ -286,27 +286,39 @@ impl Runner {
         self.waiting_for_body.clear();
         self.own_messages.clear();
         self.pending_decision = None;
+        let certificate_round = certificate.round.0;
         self.last_commit = Some(certificate);
         let now = Instant::now();
         let interval = self.last_commit_at.map(|t| now.duration_since(t));
         let latency = now.duration_since(self.height_started);
         self.last_commit_at = Some(now);
         self.height_started = now;
-        self.metrics.on_block_committed(
+        let records: u64 = executed
+            .block
+            .body
+            .txs
+            .iter()
+            .map(|tx| match &tx.tx.payload {
+                cvm_runtime::TxPayload::Ingest { records, .. } => records.len() as u64,
+                _ => 0,
+            })
+            .sum();
+        self.metrics.on_block_committed(&crate::metrics::CommittedBlock {
             height,
-            executed.block.body.txs.len() as u64,
-            executed.outcome.records.len() as u64,
-            executed.outcome.fuel_used,
+            round: certificate_round,
+            txs: executed.block.body.txs.len() as u64,
+            records,
+            fuel_used: executed.outcome.fuel_used,
             interval,
-            latency,
-        );
+            finality_latency: Some(latency),
+        });
         {
             let mut status = self.status.write();
             status.height = height;
             status.latest_block_hash = header.hash();
             status.state_root = header.state_root;
             status.latest_block_time_ms = header.time_ms;
-            status.records_committed += executed.outcome.records.len() as u64;
+            status.records_committed += records;
             status.txs_committed += executed.block.body.txs.len() as u64;
         }
         let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
@@ -322,8 +334,12 @@ impl Runner {
         status.best_peer_height = self.best_peer_height;
         status.halted = self.halted.clone();
         drop(status);
-        self.metrics.set_round(self.driver.round().0 as i64);
-        self.metrics.set_mempool(self.mempool.lock().len() as i64, self.mempool.lock().bytes() as i64);
+        self.metrics.set_round(self.driver.round().0);
+        let (txs, bytes) = {
+            let pool = self.mempool.lock();
+            (pool.len(), pool.bytes())
+        };
+        self.metrics.set_mempool(txs, bytes);
     }
 
     // ---- events ----
@@ -395,23 +411,25 @@ impl Runner {
                 if verdict == Verdict::Reject {
                     debug!(%source, ?topic, "rejected gossip message");
                 }
-                self.net.report(id, source, verdict);
+                let _ = self.net.try_report(id, source, verdict);
             }
             NetworkEvent::PeerConnected(peer) => {
                 debug!(%peer, "peer connected");
-                self.metrics.set_peers(self.net.peers().len() as i64);
-                self.status.write().peers = self.net.peers().iter().map(|p| p.to_string()).collect();
+                self.peers.insert(peer);
+                self.metrics.set_peers(self.peers.len());
+                self.status.write().peers = self.peers.iter().map(|p| p.to_string()).collect();
                 self.resend_own();
             }
             NetworkEvent::PeerDisconnected(peer) => {
                 debug!(%peer, "peer disconnected");
-                self.metrics.set_peers(self.net.peers().len() as i64);
-                self.status.write().peers = self.net.peers().iter().map(|p| p.to_string()).collect();
+                self.peers.remove(&peer);
+                self.metrics.set_peers(self.peers.len());
+                self.status.write().peers = self.peers.iter().map(|p| p.to_string()).collect();
             }
             NetworkEvent::SyncRequest { peer, request, reply } => {
                 let response = self.answer_sync(request);
                 trace!(%peer, "sync request answered");
-                self.net.respond(reply, response);
+                let _ = self.net.try_respond(reply, response);
             }
         }
     }
@@ -537,7 +555,7 @@ impl Runner {
         if self.sync_in_flight {
             return;
         }
-        let peers = self.net.peers();
+        let peers: Vec<libp2p::PeerId> = self.peers.iter().copied().collect();
         if peers.is_empty() {
             return;
         }

@@ -32,7 +32,7 @@ pub fn run(home: &Path) -> anyhow::Result<bool> {
         Ok(true)
     } else {
         for m in &report.mismatches {
-            println!("MISMATCH at height {}: {:?}", m.height, m);
+            println!("MISMATCH {m}");
         }
         println!("FAILED: {} of {} blocks differ", report.mismatches.len(), report.heights);
         Ok(false)
