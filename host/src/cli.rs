@@ -27,6 +27,14 @@ pub enum Command {
     /// Write, build and try manuscripts locally.
     #[command(subcommand)]
     Manuscript(ManuscriptCommand),
+    /// Sign transactions with a key file and submit them to a node.
+    #[command(subcommand)]
+    Tx(crate::cli_client::TxCommand),
+    /// Read a node: status, blocks, transactions, record bundles.
+    #[command(subcommand)]
+    Query(crate::cli_client::QueryCommand),
+    /// Check a record bundle offline against a genesis file.
+    Verify(crate::cli_client::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,6 +108,9 @@ impl Cli {
             Command::Manuscript(ManuscriptCommand::New(args)) => manuscript::new::run(&args),
             Command::Manuscript(ManuscriptCommand::Build(args)) => manuscript::build::run(&args),
             Command::Manuscript(ManuscriptCommand::Run(args)) => manuscript::run::run(&args),
+            Command::Tx(command) => crate::cli_client::run_tx(&command),
+            Command::Query(command) => crate::cli_client::run_query(&command),
+            Command::Verify(args) => crate::cli_client::run_verify(&args),
         }
     }
 }
