@@ -38,6 +38,14 @@ pub enum Command {
     Start(ops::args::HomeArgs),
     /// Re-execute every stored block from genesis and check each stored state root (node stopped).
     Replay(ops::args::HomeArgs),
+    /// Sign transactions with a key file and submit them to a node.
+    #[command(subcommand)]
+    Tx(crate::cli_client::TxCommand),
+    /// Read a node: status, blocks, transactions, record bundles.
+    #[command(subcommand)]
+    Query(crate::cli_client::QueryCommand),
+    /// Check a record bundle offline against a genesis file.
+    Verify(crate::cli_client::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +132,9 @@ impl Cli {
             Command::Localnet(a) => ops::localnet::run(&a).map(|_| ExitCode::SUCCESS),
             Command::Start(a) => ops::start::run(&a.home).map(|_| ExitCode::SUCCESS),
             Command::Replay(a) => ops::replay::run(&a.home).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
+            Command::Tx(command) => crate::cli_client::run_tx(&command),
+            Command::Query(command) => crate::cli_client::run_query(&command),
+            Command::Verify(args) => crate::cli_client::run_verify(&args),
         }
     }
 }

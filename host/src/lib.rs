@@ -7,13 +7,15 @@
 //! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
 //! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, dataset index, consensus WAL).
 //! - [`network`]: libp2p gossip and block sync.
-//! - [`rpc`], [`metrics`], [`client`], [`verify`]: HTTP API, Prometheus metrics, HTTP client, offline proofs.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`ops`]: `init`, `testnet`, `start`, `replay`, `localnet`.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
+//! - [`rpc`], [`metrics`]: the node's HTTP JSON API and Prometheus metrics; [`client`] talks to it.
+//! - [`verify`]: offline verification of record bundles; [`cli_client`]: `cvm tx | query | verify`.
 
 pub mod chain;
 pub mod cli;
+pub mod cli_client;
 pub mod client;
 pub mod logging;
 pub mod manuscript;

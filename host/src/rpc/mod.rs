@@ -1,0 +1,39 @@
+//! The node's HTTP JSON API and Prometheus endpoint.
+//!
+//! - [`api`]: the [`NodeApi`] trait the node implements, and its data.
+//! - [`json`]: the JSON shapes, shared with [`crate::client`].
+//! - [`error`]: `{"error": ...}` answers.
+//! - `routes`: the router and handlers.
+
+pub mod api;
+pub mod error;
+pub mod json;
+mod routes;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use api::{
+    ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+};
+pub use routes::router;
+
+use crate::metrics::Metrics;
+
+/// Serves the API on `listener` until `shutdown` completes (in-flight requests are finished first).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Arc<dyn NodeApi>,
+    metrics: Arc<Metrics>,
+    max_body_bytes: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "rpc server listening");
+    }
+    axum::serve(listener, router(api, metrics, max_body_bytes))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

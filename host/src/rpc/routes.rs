@@ -1,0 +1,266 @@
+//! The routes and their handlers: parse and check the request, call [`NodeApi`] on the blocking pool, shape the
+//! answer as JSON. Every bad input is a 4xx `{"error": ...}`; nothing here panics on input.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::metrics::{Metrics, RejectClass};
+use crate::rpc::api::NodeApi;
+use crate::rpc::error::HttpError;
+use crate::rpc::json::{
+    AccountJson, BlockJson, CommitJson, SubmitTxRequest, SubmitTxResponse, TxLookupJson, from_hex,
+    from_hex32, to_hex,
+};
+
+/// Longest manuscript or dataset name accepted in a path.
+const MAX_NAME_LEN: usize = 256;
+/// Longest record key accepted (bytes).
+const MAX_KEY_LEN: usize = 4096;
+
+#[derive(Clone)]
+struct AppState {
+    api: Arc<dyn NodeApi>,
+    metrics: Arc<Metrics>,
+    max_body_bytes: usize,
+}
+
+type Answer<T> = Result<Json<T>, HttpError>;
+
+/// The API router. `max_body_bytes` caps request bodies (413 above it).
+pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, max_body_bytes: usize) -> Router {
+    let state = AppState {
+        api,
+        metrics,
+        max_body_bytes,
+    };
+    Router::new()
+        .route("/status", get(status))
+        .route("/blocks/{height}", get(block))
+        .route("/commits/{height}", get(commit))
+        .route("/txs", axum::routing::post(submit_tx))
+        .route("/txs/{hash}", get(tx))
+        .route("/records/{manuscript}/{dataset}/{key}", get(record))
+        .route("/accounts/{public_key}", get(account))
+        .route("/validators", get(validators))
+        .route("/manuscripts", get(manuscripts))
+        .route("/evidence", get(evidence))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Runs a node call on the blocking pool (storage reads and proofs may take a while).
+async fn blocking<T: Send + 'static>(
+    api: &Arc<dyn NodeApi>,
+    f: impl FnOnce(&dyn NodeApi) -> T + Send + 'static,
+) -> Result<T, HttpError> {
+    let api = api.clone();
+    tokio::task::spawn_blocking(move || f(&*api))
+        .await
+        .map_err(|e| HttpError::internal(format!("internal error: node call failed: {e}")))
+}
+
+async fn not_found() -> HttpError {
+    HttpError::not_found(
+        "no such route; try /status, /blocks/{height}, /commits/{height}, /txs, /txs/{hash}, \
+         /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators, /manuscripts, \
+         /evidence, /metrics",
+    )
+}
+
+async fn method_not_allowed() -> HttpError {
+    HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this route",
+    )
+}
+
+async fn status(State(s): State<AppState>) -> Answer<crate::rpc::api::StatusInfo> {
+    Ok(Json(blocking(&s.api, |api| api.status()).await?))
+}
+
+/// A height in a path: a positive number or `latest`.
+async fn resolve_height(s: &AppState, text: &str) -> Result<u64, HttpError> {
+    if text == "latest" {
+        let height = blocking(&s.api, |api| api.status().height).await?;
+        if height == 0 {
+            return Err(HttpError::not_found("no block committed yet"));
+        }
+        return Ok(height);
+    }
+    match text.parse::<u64>() {
+        Ok(0) => Err(HttpError::bad_request(
+            "height must be 1 or more (blocks start at 1)",
+        )),
+        Ok(h) => Ok(h),
+        Err(_) => Err(HttpError::bad_request(format!(
+            "height {text:?} is not a number or `latest`"
+        ))),
+    }
+}
+
+async fn block(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Answer<BlockJson> {
+    let Path(text) = path?;
+    let height = resolve_height(&s, &text).await?;
+    let found = blocking(&s.api, move |api| api.block(height)).await??;
+    let block =
+        found.ok_or_else(|| HttpError::not_found(format!("no block at height {height}")))?;
+    Ok(Json(BlockJson::from(&block)))
+}
+
+async fn commit(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Answer<CommitJson> {
+    let Path(text) = path?;
+    let height = resolve_height(&s, &text).await?;
+    let found = blocking(&s.api, move |api| api.commit(height)).await??;
+    let cert =
+        found.ok_or_else(|| HttpError::not_found(format!("no commit for height {height}")))?;
+    Ok(Json(CommitJson::from(&cert)))
+}
+
+async fn submit_tx(
+    State(s): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<SubmitTxResponse> {
+    let body = body.map_err(|r| {
+        let e = HttpError::from(r);
+        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
+            s.metrics.on_tx_rejected(RejectClass::TooLarge);
+            HttpError::new(
+                e.status,
+                format!(
+                    "request body too large: the limit is {} bytes",
+                    s.max_body_bytes
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let request: SubmitTxRequest = serde_json::from_slice(&body).map_err(|e| {
+        HttpError::bad_request(format!(
+            "body must be JSON {{\"tx\": \"<hex of the SCALE SignedTransaction>\"}}: {e}"
+        ))
+    })?;
+    let tx = from_hex(&request.tx).map_err(|e| {
+        s.metrics.on_tx_rejected(RejectClass::Decode);
+        HttpError::bad_request(format!("tx: {e}"))
+    })?;
+    let metrics = s.metrics.clone();
+    match blocking(&s.api, move |api| api.submit_tx(tx)).await? {
+        Ok(hash) => Ok(Json(SubmitTxResponse { hash: to_hex(hash) })),
+        Err(e) => {
+            metrics.on_tx_rejected(e.class);
+            Err(HttpError::bad_request(format!(
+                "transaction rejected: {}",
+                e.message
+            )))
+        }
+    }
+}
+
+async fn tx(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Answer<TxLookupJson> {
+    let Path(text) = path?;
+    let hash =
+        from_hex32(&text).map_err(|e| HttpError::bad_request(format!("transaction hash: {e}")))?;
+    let lookup = blocking(&s.api, move |api| api.tx(hash)).await??;
+    Ok(Json(TxLookupJson::from(&lookup)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordQuery {
+    height: Option<u64>,
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), HttpError> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(HttpError::bad_request(format!(
+            "{what} name must be 1 to {MAX_NAME_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+async fn record(
+    State(s): State<AppState>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<RecordQuery>, QueryRejection>,
+) -> Result<Response, HttpError> {
+    let Path((manuscript, dataset, key_hex)) = path?;
+    let Query(query) = query?;
+    check_name("manuscript", &manuscript)?;
+    check_name("dataset", &dataset)?;
+    let key = from_hex(&key_hex).map_err(|e| HttpError::bad_request(format!("record key: {e}")))?;
+    if key.len() > MAX_KEY_LEN {
+        return Err(HttpError::bad_request(format!(
+            "record key is longer than {MAX_KEY_LEN} bytes"
+        )));
+    }
+    if query.height == Some(0) {
+        return Err(HttpError::bad_request(
+            "height must be 1 or more (blocks start at 1)",
+        ));
+    }
+    let bundle = blocking(&s.api, move |api| {
+        api.record(&manuscript, &dataset, &key, query.height)
+    })
+    .await??;
+    Ok(Json(bundle).into_response())
+}
+
+async fn account(
+    State(s): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Answer<AccountJson> {
+    let Path(text) = path?;
+    let key = from_hex32(&text)
+        .map_err(|e| HttpError::bad_request(format!("account public key: {e}")))?;
+    let nonce = blocking(&s.api, move |api| api.account_nonce(key)).await??;
+    Ok(Json(AccountJson {
+        public_key: to_hex(key),
+        nonce,
+    }))
+}
+
+async fn validators(State(s): State<AppState>) -> Answer<Vec<crate::rpc::api::ValidatorInfo>> {
+    Ok(Json(blocking(&s.api, |api| api.validators()).await?))
+}
+
+async fn manuscripts(State(s): State<AppState>) -> Answer<Vec<crate::rpc::api::ManuscriptInfo>> {
+    Ok(Json(blocking(&s.api, |api| api.manuscripts()).await??))
+}
+
+async fn evidence(State(s): State<AppState>) -> Answer<Vec<serde_json::Value>> {
+    Ok(Json(blocking(&s.api, |api| api.evidence()).await?))
+}
+
+async fn metrics_text(State(s): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
