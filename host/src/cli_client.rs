@@ -47,6 +47,7 @@ pub enum TxCommand {
 
 #[derive(Debug, Args)]
 pub struct DeployArgs {
+    /// The manuscript: a .wasm binary or WebAssembly text (.wat).
     pub wasm: PathBuf,
     /// Fuel limit per record for every invocation of this manuscript.
     #[arg(long, default_value_t = 10_000_000)]
@@ -91,6 +92,7 @@ pub enum QueryCommand {
 
 #[derive(Debug, Args)]
 pub struct BlockArgs {
+    /// Block height (default: the latest).
     pub height: Option<u64>,
     #[command(flatten)]
     pub node: NodeArgs,
@@ -106,7 +108,9 @@ pub struct TxArgs {
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
+    /// Manuscript name (as deployed).
     pub manuscript: String,
+    /// One of the manuscript's datasets.
     pub dataset: String,
     /// The record key, hex.
     pub key_hex: String,
