@@ -217,20 +217,21 @@ fn commit_read_back_and_resume_after_reopen() {
     assert_eq!(storage.block_by_hash(&[1; 32]).unwrap(), None);
     assert_eq!(storage.receipt(&[1; 32]).unwrap(), None);
 
-    // Dataset index: "count" and "a"/"b"/"c" in key order with the height each was last written.
+    // Dataset index: "count" and the per-key counters "key:a/b/c" (the counter emits under its state key), in
+    // key order with the height each was last written.
     let keys = storage
         .dataset_keys("wat-counter", "counts", None, 100)
         .unwrap();
     let expected: Vec<(Vec<u8>, u64)> = vec![
-        (b"a".to_vec(), 2),
-        (b"b".to_vec(), 3),
-        (b"c".to_vec(), 3),
         (b"count".to_vec(), 3),
+        (b"key:a".to_vec(), 2),
+        (b"key:b".to_vec(), 3),
+        (b"key:c".to_vec(), 3),
     ];
     assert_eq!(keys, expected);
     assert_eq!(
         storage
-            .dataset_keys("wat-counter", "counts", Some(b"b"), 2)
+            .dataset_keys("wat-counter", "counts", Some(b"key:a"), 2)
             .unwrap(),
         expected[2..4].to_vec()
     );
@@ -248,7 +249,7 @@ fn commit_read_back_and_resume_after_reopen() {
     );
     assert_eq!(
         storage
-            .record_height("wat-counter", "counts", b"a")
+            .record_height("wat-counter", "counts", b"key:a")
             .unwrap(),
         Some(2)
     );
@@ -261,7 +262,7 @@ fn commit_read_back_and_resume_after_reopen() {
 
     // The state at the head is readable from the reopened trie CF: prove a record against the stored root.
     let store = storage.node_store();
-    let proof = prove_record(&*store, o3.state_root, "wat-counter", "counts", b"b").unwrap();
+    let proof = prove_record(&*store, o3.state_root, "wat-counter", "counts", b"key:b").unwrap();
     let value = verify_record(&o3.state_root, &proof)
         .unwrap()
         .expect("record b");
