@@ -119,7 +119,9 @@ impl Cli {
             Command::Manuscript(ManuscriptCommand::New(args)) => manuscript::new::run(&args),
             Command::Manuscript(ManuscriptCommand::Build(args)) => manuscript::build::run(&args),
             Command::Manuscript(ManuscriptCommand::Run(args)) => manuscript::run::run(&args),
-            Command::Init(a) => ops::init::init(&a.home, &a.chain_id, &a.moniker).map(|_| ExitCode::SUCCESS),
+            Command::Init(a) => {
+                ops::init::init(&a.home, &a.chain_id, &a.moniker).map(|_| ExitCode::SUCCESS)
+            }
             Command::Testnet(a) => ops::testnet::run(&ops::testnet::TestnetSpec {
                 validators: a.validators,
                 full_nodes: a.full_nodes,
@@ -131,7 +133,13 @@ impl Cli {
             .map(|_| ExitCode::SUCCESS),
             Command::Localnet(a) => ops::localnet::run(&a).map(|_| ExitCode::SUCCESS),
             Command::Start(a) => ops::start::run(&a.home).map(|_| ExitCode::SUCCESS),
-            Command::Replay(a) => ops::replay::run(&a.home).map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
+            Command::Replay(a) => ops::replay::run(&a.home).map(|ok| {
+                if ok {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }),
             Command::Tx(command) => crate::cli_client::run_tx(&command),
             Command::Query(command) => crate::cli_client::run_query(&command),
             Command::Verify(args) => crate::cli_client::run_verify(&args),

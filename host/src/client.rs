@@ -156,6 +156,17 @@ impl Client {
         from_hex32(&answer.hash).map_err(|reason| ClientError::BadAnswer { url, reason })
     }
 
+    /// Posts `tx_hex` as is (not necessarily a valid transaction): how a node answers malformed input.
+    pub fn submit_raw_hex(&self, tx_hex: &str) -> Result<[u8; 32], ClientError> {
+        let url = format!("{}/txs", self.base);
+        let body = SubmitTxRequest {
+            tx: tx_hex.to_string(),
+        };
+        let result = self.agent.post(&url).send_json(&body);
+        let answer: SubmitTxResponse = self.answer(&url, result)?;
+        from_hex32(&answer.hash).map_err(|reason| ClientError::BadAnswer { url, reason })
+    }
+
     pub fn tx(&self, hash: [u8; 32]) -> Result<TxLookupJson, ClientError> {
         self.get(&format!("/txs/{}", to_hex(hash)))
     }

@@ -45,7 +45,10 @@ pub struct NodeChain {
 
 impl NodeChain {
     pub fn new(setup: NodeSetup) -> Self {
-        Self { setup: Some(setup), running: None }
+        Self {
+            setup: Some(setup),
+            running: None,
+        }
     }
 
     /// Finalized blocks, in height order, from now on.
@@ -58,7 +61,9 @@ impl NodeChain {
     }
 
     fn halted(&self) -> Option<String> {
-        self.running.as_ref().and_then(|r| r.status.read().halted.clone())
+        self.running
+            .as_ref()
+            .and_then(|r| r.status.read().halted.clone())
     }
 }
 
@@ -102,8 +107,13 @@ impl Chain for NodeChain {
     }
 
     async fn start(&mut self) -> Result<(), OrderError> {
-        let setup = self.setup.take().ok_or(OrderError::Start("already started".into()))?;
-        let running = node::start(setup).await.map_err(|e| OrderError::Start(format!("{e:#}")))?;
+        let setup = self
+            .setup
+            .take()
+            .ok_or(OrderError::Start("already started".into()))?;
+        let running = node::start(setup)
+            .await
+            .map_err(|e| OrderError::Start(format!("{e:#}")))?;
         self.running = Some(running);
         Ok(())
     }

@@ -17,7 +17,10 @@ static ONE_NETWORK: Mutex<()> = Mutex::new(());
 pub fn cvm_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/cvm
-    let dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
     let bin = dir.join("cvm");
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))
@@ -92,9 +95,21 @@ impl LocalNet {
         let nodes = generate(&spec)
             .expect("generate testnet")
             .into_iter()
-            .map(|n| NodeProc { name: n.name, home: n.home, rpc_url: n.rpc_url, validator: n.validator, child: None })
+            .map(|n| NodeProc {
+                name: n.name,
+                home: n.home,
+                rpc_url: n.rpc_url,
+                validator: n.validator,
+                child: None,
+            })
             .collect();
-        LocalNet { _guard: guard, dir, nodes, chain_id, binary: cvm_binary() }
+        LocalNet {
+            _guard: guard,
+            dir,
+            nodes,
+            chain_id,
+            binary: cvm_binary(),
+        }
     }
 
     pub fn genesis_path(&self) -> PathBuf {
@@ -112,7 +127,10 @@ impl LocalNet {
         let child = Command::new(&self.binary)
             .args(["start", "--home"])
             .arg(&node.home)
-            .env("RUST_LOG", std::env::var("CVM_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("CVM_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log)
@@ -187,7 +205,10 @@ impl LocalNet {
 
     /// Runs the `cvm` binary with `args`; returns (success, stdout + stderr).
     pub fn cvm(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(&self.binary).args(args).output().expect("run cvm");
+        let out = Command::new(&self.binary)
+            .args(args)
+            .output()
+            .expect("run cvm");
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
@@ -203,7 +224,10 @@ impl Drop for LocalNet {
             // Keep the homes and logs of a failed run for inspection.
             let kept = self.dir.path().to_path_buf();
             eprintln!("localnet homes kept at {}", kept.display());
-            std::mem::forget(std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")));
+            std::mem::forget(std::mem::replace(
+                &mut self.dir,
+                tempfile::tempdir().expect("tempdir"),
+            ));
         }
     }
 }

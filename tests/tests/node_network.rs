@@ -9,7 +9,6 @@ use cvm_host::client::Client;
 use cvm_host::records::{Schema, encode_records};
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use cvm_tests::localnet::LocalNet;
-use parity_scale_codec::Encode;
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -18,7 +17,13 @@ fn dev_key() -> ValidatorKey {
 }
 
 fn sign(chain_id: &str, key: &ValidatorKey, nonce: u64, payload: TxPayload) -> SignedTransaction {
-    Transaction { chain_id: chain_id.into(), signer: key.public_key(), nonce, payload }.sign(&key.0)
+    Transaction {
+        chain_id: chain_id.into(),
+        signer: key.public_key(),
+        nonce,
+        payload,
+    }
+    .sign(&key.0)
 }
 
 /// Deploys erc20-transfers and ingests the first `logs` example logs in batches; returns the last tx's height.
@@ -29,18 +34,33 @@ fn deploy_and_ingest(client: &Client, chain_id: &str, logs: usize, batch: usize)
         chain_id,
         &key,
         nonce,
-        TxPayload::Deploy { wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(), fuel_limit_per_record: 10_000_000 },
+        TxPayload::Deploy {
+            wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(),
+            fuel_limit_per_record: 10_000_000,
+        },
     );
     let hash = client.submit_tx(&deploy).expect("submit deploy");
     let (_, receipt) = client.wait_for_tx(hash, WAIT).expect("deploy committed");
-    assert!(format!("{receipt:?}").contains("erc20-transfers"), "deploy receipt: {receipt:?}");
+    assert!(
+        format!("{receipt:?}").contains("erc20-transfers"),
+        "deploy receipt: {receipt:?}"
+    );
     nonce += 1;
-    let text = std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).expect("example data");
+    let text =
+        std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).expect("example data");
     let records = encode_records(&text, "ethereum.logs", Schema::Auto).expect("encode logs");
     let mut last = 0;
     let mut hashes = Vec::new();
     for chunk in records[..logs].chunks(batch) {
-        let tx = sign(chain_id, &key, nonce, TxPayload::Ingest { source: "ethereum.logs".into(), records: chunk.to_vec() });
+        let tx = sign(
+            chain_id,
+            &key,
+            nonce,
+            TxPayload::Ingest {
+                source: "ethereum.logs".into(),
+                records: chunk.to_vec(),
+            },
+        );
         hashes.push(client.submit_tx(&tx).expect("submit ingest"));
         nonce += 1;
     }
@@ -57,7 +77,11 @@ fn assert_same_chain(net: &LocalNet, nodes: &[usize], upto: u64) {
         let first = net.nodes[nodes[0]].client().block(Some(h)).expect("block");
         for &i in &nodes[1..] {
             let other = net.nodes[i].client().block(Some(h)).expect("block");
-            assert_eq!(other.hash, first.hash, "block hash differs at height {h} on {}", net.nodes[i].name);
+            assert_eq!(
+                other.hash, first.hash,
+                "block hash differs at height {h} on {}",
+                net.nodes[i].name
+            );
             assert_eq!(
                 other.header.state_root, first.header.state_root,
                 "state root differs at height {h} on {}",
@@ -79,12 +103,31 @@ fn four_validators_finalize_prove_restart_and_replay() {
     // Done-when 5: bad transactions get a clear error; the node keeps going.
     let key = dev_key();
     let garbage = client.submit_raw_hex("deadbeef").unwrap_err().to_string();
-    assert!(garbage.contains("SCALE") || garbage.contains("decode"), "{garbage}");
-    let mut bad_sig = sign(&net.chain_id, &key, 0, TxPayload::Ingest { source: "s".into(), records: vec![] });
+    assert!(
+        garbage.contains("SCALE") || garbage.contains("decode"),
+        "{garbage}"
+    );
+    let mut bad_sig = sign(
+        &net.chain_id,
+        &key,
+        0,
+        TxPayload::Ingest {
+            source: "s".into(),
+            records: vec![],
+        },
+    );
     bad_sig.signature[3] ^= 1;
     let e = client.submit_tx(&bad_sig).unwrap_err().to_string();
     assert!(e.contains("signature"), "{e}");
-    let wrong_nonce = sign(&net.chain_id, &key, 7, TxPayload::Ingest { source: "s".into(), records: vec![] });
+    let wrong_nonce = sign(
+        &net.chain_id,
+        &key,
+        7,
+        TxPayload::Ingest {
+            source: "s".into(),
+            records: vec![],
+        },
+    );
     let e = client.submit_tx(&wrong_nonce).unwrap_err().to_string();
     assert!(e.contains("nonce"), "{e}");
 
@@ -97,20 +140,53 @@ fn four_validators_finalize_prove_restart_and_replay() {
 
     let text = std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).unwrap();
     let first_log: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    let block_number = u64::from_str_radix(first_log["blockNumber"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
-    let log_index = u32::from_str_radix(first_log["logIndex"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
+    let block_number = u64::from_str_radix(
+        first_log["blockNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let log_index = u32::from_str_radix(
+        first_log["logIndex"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
     let key_bytes = erc20_transfers::transfer_key(block_number, log_index);
-    let bundle = net.nodes[2].client().record("erc20-transfers", "transfers", &key_bytes, Some(last)).expect("record");
+    let bundle = net.nodes[2]
+        .client()
+        .record("erc20-transfers", "transfers", &key_bytes, Some(last))
+        .expect("record");
     assert!(bundle.value.is_some(), "the first transfer exists");
     let bundle_path = net.dir.path().join("bundle.json");
     std::fs::write(&bundle_path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
     let genesis = net.genesis_path();
-    let (ok, out) = net.cvm(&["verify", "--genesis", genesis.to_str().unwrap(), "--bundle", bundle_path.to_str().unwrap()]);
+    let (ok, out) = net.cvm(&[
+        "verify",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--bundle",
+        bundle_path.to_str().unwrap(),
+    ]);
     assert!(ok && out.contains("VALID"), "{out}");
     let mut tampered = bundle.clone();
     tampered.value.as_mut().unwrap()[0] ^= 1;
-    std::fs::write(&bundle_path, serde_json::to_string_pretty(&tampered).unwrap()).unwrap();
-    let (ok, out) = net.cvm(&["verify", "--genesis", genesis.to_str().unwrap(), "--bundle", bundle_path.to_str().unwrap()]);
+    std::fs::write(
+        &bundle_path,
+        serde_json::to_string_pretty(&tampered).unwrap(),
+    )
+    .unwrap();
+    let (ok, out) = net.cvm(&[
+        "verify",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--bundle",
+        bundle_path.to_str().unwrap(),
+    ]);
     assert!(!ok && out.contains("INVALID"), "{out}");
 
     // Done-when 4: restart from RocksDB resumes at the last height (no replay from genesis); replay confirms.
@@ -122,12 +198,23 @@ fn four_validators_finalize_prove_restart_and_replay() {
         if let Some(s) = net.status(1) {
             break s;
         }
-        assert!(start.elapsed() < WAIT, "node1 API did not come back:\n{}", net.log_tail(1, 30));
+        assert!(
+            start.elapsed() < WAIT,
+            "node1 API did not come back:\n{}",
+            net.log_tail(1, 30)
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(resumed.height >= before, "restarted at {} below {before}", resumed.height);
+    assert!(
+        resumed.height >= before,
+        "restarted at {} below {before}",
+        resumed.height
+    );
     let log = std::fs::read_to_string(net.nodes[1].log_path()).unwrap();
-    assert!(!log.contains("replaying blocks from genesis"), "restart must not replay from genesis");
+    assert!(
+        !log.contains("replaying blocks from genesis"),
+        "restart must not replay from genesis"
+    );
     net.wait_height(1, before + 2, WAIT);
     net.stop(3);
     let home = net.nodes[3].home.clone();
@@ -157,8 +244,14 @@ fn stopped_validator_catches_up_and_fresh_full_node_syncs() {
     net.start(4);
     let target = net.status(0).unwrap().height;
     let synced = net.wait_height(4, target, WAIT);
-    let reference = net.nodes[0].client().block(Some(synced.height)).expect("block");
-    let mine = net.nodes[4].client().block(Some(synced.height)).expect("block");
+    let reference = net.nodes[0]
+        .client()
+        .block(Some(synced.height))
+        .expect("block");
+    let mine = net.nodes[4]
+        .client()
+        .block(Some(synced.height))
+        .expect("block");
     assert_eq!(mine.hash, reference.hash);
     assert_eq!(mine.header.state_root, reference.header.state_root);
     assert_same_chain(&net, &[0, 3, 4], target);

@@ -155,7 +155,10 @@ impl Default for NodeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source} (create one with `cvm init --home <dir>`)")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("config {path} is not valid: {message}")]
     Parse { path: String, message: String },
     #[error("config: {field} {rule}")]
@@ -188,13 +191,19 @@ impl NodeConfig {
         self.p2p
             .listen
             .parse::<libp2p::Multiaddr>()
-            .map_err(|e| ConfigError::Invalid { field: "p2p.listen", rule: format!("is not a multiaddr: {e}") })?;
+            .map_err(|e| ConfigError::Invalid {
+                field: "p2p.listen",
+                rule: format!("is not a multiaddr: {e}"),
+            })?;
         for peer in &self.p2p.peers {
             let addr: libp2p::Multiaddr = peer.parse().map_err(|e| ConfigError::Invalid {
                 field: "p2p.peers",
                 rule: format!("entry {peer:?} is not a multiaddr: {e}"),
             })?;
-            if !addr.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_))) {
+            if !addr
+                .iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+            {
                 return Err(ConfigError::Invalid {
                     field: "p2p.peers",
                     rule: format!("entry {peer:?} must end in /p2p/<peer id>"),
@@ -202,13 +211,25 @@ impl NodeConfig {
             }
         }
         if self.p2p.max_message_bytes < 64 * 1024 {
-            return Err(ConfigError::Invalid { field: "p2p.max_message_bytes", rule: "must be at least 65536".into() });
+            return Err(ConfigError::Invalid {
+                field: "p2p.max_message_bytes",
+                rule: "must be at least 65536".into(),
+            });
         }
         if self.mempool.max_txs == 0 {
-            return Err(ConfigError::Invalid { field: "mempool.max_txs", rule: "must be above 0".into() });
+            return Err(ConfigError::Invalid {
+                field: "mempool.max_txs",
+                rule: "must be above 0".into(),
+            });
         }
-        if self.consensus.propose_ms == 0 || self.consensus.prevote_ms == 0 || self.consensus.precommit_ms == 0 {
-            return Err(ConfigError::Invalid { field: "consensus", rule: "timeouts must be above 0 ms".into() });
+        if self.consensus.propose_ms == 0
+            || self.consensus.prevote_ms == 0
+            || self.consensus.precommit_ms == 0
+        {
+            return Err(ConfigError::Invalid {
+                field: "consensus",
+                rule: "timeouts must be above 0 ms".into(),
+            });
         }
         Ok(())
     }

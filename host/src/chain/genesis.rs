@@ -58,9 +58,15 @@ pub struct Genesis {
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
     #[error("cannot read genesis file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("genesis file {path} is not valid: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("genesis: chain_id must be 1 to 64 characters of [A-Za-z0-9._-], found {0:?}")]
     ChainId(String),
     #[error("genesis: validator {name:?} has a public key that is not 32 bytes of hex: {reason}")]
@@ -68,11 +74,18 @@ pub enum GenesisError {
     #[error("genesis: validator {name:?} has voting power 0; remove it or give it power")]
     ZeroPower { name: String },
     #[error("genesis: public key {key} is listed twice (validators {first:?} and {second:?})")]
-    DuplicateValidator { key: String, first: String, second: String },
+    DuplicateValidator {
+        key: String,
+        first: String,
+        second: String,
+    },
     #[error("genesis: the validator set is invalid: {0}")]
     Set(String),
     #[error("genesis: params.{field} must be {rule}")]
-    Param { field: &'static str, rule: &'static str },
+    Param {
+        field: &'static str,
+        rule: &'static str,
+    },
 }
 
 impl Genesis {
@@ -85,10 +98,11 @@ impl Genesis {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Self, GenesisError> {
-        let genesis: Genesis = serde_json::from_str(text).map_err(|source| GenesisError::Parse {
-            path: origin.to_string(),
-            source,
-        })?;
+        let genesis: Genesis =
+            serde_json::from_str(text).map_err(|source| GenesisError::Parse {
+                path: origin.to_string(),
+                source,
+            })?;
         genesis.validate()?;
         Ok(genesis)
     }
@@ -109,16 +123,28 @@ impl Genesis {
         }
         let p = &self.params;
         if p.part_size < 1024 || p.part_size > 1024 * 1024 {
-            return Err(GenesisError::Param { field: "part_size", rule: "between 1024 and 1048576" });
+            return Err(GenesisError::Param {
+                field: "part_size",
+                rule: "between 1024 and 1048576",
+            });
         }
         if p.max_tx_bytes == 0 || p.max_tx_bytes > p.max_block_bytes {
-            return Err(GenesisError::Param { field: "max_tx_bytes", rule: "above 0 and at most max_block_bytes" });
+            return Err(GenesisError::Param {
+                field: "max_tx_bytes",
+                rule: "above 0 and at most max_block_bytes",
+            });
         }
         if p.max_block_bytes > p.part_size as u64 * super::parts::MAX_PARTS as u64 {
-            return Err(GenesisError::Param { field: "max_block_bytes", rule: "at most part_size * 4096" });
+            return Err(GenesisError::Param {
+                field: "max_block_bytes",
+                rule: "at most part_size * 4096",
+            });
         }
         if p.max_block_fuel == 0 {
-            return Err(GenesisError::Param { field: "max_block_fuel", rule: "above 0" });
+            return Err(GenesisError::Param {
+                field: "max_block_fuel",
+                rule: "above 0",
+            });
         }
         self.validator_set().map(|_| ())
     }
@@ -132,7 +158,9 @@ impl Genesis {
                 reason,
             })?;
             if v.power == 0 {
-                return Err(GenesisError::ZeroPower { name: v.name.clone() });
+                return Err(GenesisError::ZeroPower {
+                    name: v.name.clone(),
+                });
             }
             if let Some(j) = out.iter().position(|(id, _)| id.0 == key) {
                 return Err(GenesisError::DuplicateValidator {
@@ -156,7 +184,11 @@ impl Genesis {
         let hex_id = hex::encode(id.0);
         self.validators
             .iter()
-            .find(|v| v.public_key.trim_start_matches("0x").eq_ignore_ascii_case(&hex_id))
+            .find(|v| {
+                v.public_key
+                    .trim_start_matches("0x")
+                    .eq_ignore_ascii_case(&hex_id)
+            })
             .map(|v| v.name.as_str())
     }
 }
@@ -176,7 +208,11 @@ mod tests {
     use super::*;
 
     fn key(seed: u8) -> String {
-        hex::encode(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes())
+        hex::encode(
+            ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes(),
+        )
     }
 
     fn genesis() -> Genesis {
@@ -184,7 +220,11 @@ mod tests {
             chain_id: "test-chain".into(),
             genesis_time_ms: 0,
             validators: (1..=4)
-                .map(|i| GenesisValidator { name: format!("v{i}"), public_key: key(i), power: 1 })
+                .map(|i| GenesisValidator {
+                    name: format!("v{i}"),
+                    public_key: key(i),
+                    power: 1,
+                })
                 .collect(),
             params: ChainParams::default(),
         }
@@ -203,24 +243,39 @@ mod tests {
         let mut g = genesis();
         g.validators[3].public_key = g.validators[1].public_key.clone();
         let e = Genesis::parse(&g.to_json(), "mem").unwrap_err();
-        assert!(matches!(e, GenesisError::DuplicateValidator { ref first, ref second, .. } if first == "v2" && second == "v4"), "{e}");
+        assert!(
+            matches!(e, GenesisError::DuplicateValidator { ref first, ref second, .. } if first == "v2" && second == "v4"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_key_zero_power_bad_chain_id_and_missing_field_are_named() {
         let mut g = genesis();
         g.validators[0].public_key = "abcd".into();
-        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::BadKey { .. })));
+        assert!(matches!(
+            Genesis::parse(&g.to_json(), "mem"),
+            Err(GenesisError::BadKey { .. })
+        ));
         let mut g = genesis();
         g.validators[0].power = 0;
-        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::ZeroPower { .. })));
+        assert!(matches!(
+            Genesis::parse(&g.to_json(), "mem"),
+            Err(GenesisError::ZeroPower { .. })
+        ));
         let mut g = genesis();
         g.chain_id = "bad chain!".into();
-        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::ChainId(_))));
+        assert!(matches!(
+            Genesis::parse(&g.to_json(), "mem"),
+            Err(GenesisError::ChainId(_))
+        ));
         let e = Genesis::parse(r#"{"chain_id":"x","validators":[]}"#, "mem").unwrap_err();
         assert!(e.to_string().contains("genesis_time_ms"), "{e}");
         let mut g = genesis();
         g.validators.clear();
-        assert!(matches!(Genesis::parse(&g.to_json(), "mem"), Err(GenesisError::Set(_))));
+        assert!(matches!(
+            Genesis::parse(&g.to_json(), "mem"),
+            Err(GenesisError::Set(_))
+        ));
     }
 }

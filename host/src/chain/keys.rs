@@ -9,9 +9,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot write key file {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("key file {path} is not valid: {reason}")]
     Invalid { path: String, reason: String },
 }
@@ -24,18 +30,24 @@ struct KeyFile {
 }
 
 fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let invalid = |reason: String| KeyError::Invalid { path: path.display().to_string(), reason };
+    let invalid = |reason: String| KeyError::Invalid {
+        path: path.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
         path: path.display().to_string(),
         source,
     })?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
-    let secret = hex::decode(file.secret_key.trim_start_matches("0x")).map_err(|e| invalid(e.to_string()))?;
+    let secret = hex::decode(file.secret_key.trim_start_matches("0x"))
+        .map_err(|e| invalid(e.to_string()))?;
     let secret: [u8; 32] = secret
         .try_into()
         .map_err(|b: Vec<u8>| invalid(format!("secret_key is {} bytes, expected 32", b.len())))?;
     let key = SigningKey::from_bytes(&secret);
-    if hex::encode(key.verifying_key().to_bytes()) != file.public_key.trim_start_matches("0x").to_lowercase() {
+    if hex::encode(key.verifying_key().to_bytes())
+        != file.public_key.trim_start_matches("0x").to_lowercase()
+    {
         return Err(invalid("public_key does not match secret_key".into()));
     }
     Ok(key)
@@ -46,15 +58,23 @@ fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
         public_key: hex::encode(key.verifying_key().to_bytes()),
         secret_key: hex::encode(key.to_bytes()),
     };
-    let write_err = |source| KeyError::Write { path: path.display().to_string(), source };
+    let write_err = |source| KeyError::Write {
+        path: path.display().to_string(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    std::fs::write(path, serde_json::to_string_pretty(&file).expect("serializes")).map_err(write_err)?;
+    std::fs::write(
+        path,
+        serde_json::to_string_pretty(&file).expect("serializes"),
+    )
+    .map_err(write_err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(write_err)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(write_err)?;
     }
     Ok(())
 }
@@ -96,7 +116,8 @@ impl NodeKey {
         write_key(path, &self.0)
     }
     pub fn keypair(&self) -> libp2p::identity::Keypair {
-        libp2p::identity::Keypair::ed25519_from_bytes(self.0.to_bytes()).expect("32-byte ed25519 secret")
+        libp2p::identity::Keypair::ed25519_from_bytes(self.0.to_bytes())
+            .expect("32-byte ed25519 secret")
     }
     pub fn peer_id(&self) -> libp2p::PeerId {
         self.keypair().public().to_peer_id()
@@ -113,7 +134,10 @@ mod tests {
         let path = dir.path().join("k.json");
         let key = ValidatorKey::generate();
         key.save(&path).unwrap();
-        assert_eq!(ValidatorKey::load(&path).unwrap().public_key(), key.public_key());
+        assert_eq!(
+            ValidatorKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
         let other = ValidatorKey::generate();
         let text = std::fs::read_to_string(&path).unwrap().replace(
             &hex::encode(key.public_key()),
@@ -123,7 +147,10 @@ mod tests {
         let e = ValidatorKey::load(&path).err().unwrap();
         assert!(e.to_string().contains("does not match"), "{e}");
         std::fs::write(&path, "{}").unwrap();
-        assert!(matches!(ValidatorKey::load(&path), Err(KeyError::Invalid { .. })));
+        assert!(matches!(
+            ValidatorKey::load(&path),
+            Err(KeyError::Invalid { .. })
+        ));
         let nk = NodeKey::generate();
         nk.save(&path).unwrap();
         assert_eq!(NodeKey::load(&path).unwrap().peer_id(), nk.peer_id());

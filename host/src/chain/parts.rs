@@ -65,7 +65,10 @@ impl PartSet {
             })
             .collect();
         PartSet {
-            header: PartSetHeader { total, root: root.0 },
+            header: PartSetHeader {
+                total,
+                root: root.0,
+            },
             parts,
         }
     }
@@ -150,7 +153,10 @@ impl PartSetBuilder {
             return None;
         }
         let bytes: Vec<u8> = self.parts.iter().flatten().flatten().copied().collect();
-        Some(BlockBody::decode_all(&mut &bytes[..]).map_err(|e| PartError::Undecodable(e.to_string())))
+        Some(
+            BlockBody::decode_all(&mut &bytes[..])
+                .map_err(|e| PartError::Undecodable(e.to_string())),
+        )
     }
 }
 
@@ -185,15 +191,31 @@ mod tests {
         let set = PartSet::from_bytes(&body_bytes(1000), 64);
         let mut part = set.parts()[3].clone();
         part.bytes[0] ^= 1;
-        assert_eq!(verify_part(&set.header(), &part, 64), Err(PartError::BadProof(3)));
+        assert_eq!(
+            verify_part(&set.header(), &part, 64),
+            Err(PartError::BadProof(3))
+        );
         let mut moved = set.parts()[3].clone();
         moved.index = 4;
-        assert_eq!(verify_part(&set.header(), &moved, 64), Err(PartError::BadProof(4)));
+        assert_eq!(
+            verify_part(&set.header(), &moved, 64),
+            Err(PartError::BadProof(4))
+        );
         let mut out = set.parts()[3].clone();
         out.index = 16;
-        assert!(matches!(verify_part(&set.header(), &out, 64), Err(PartError::IndexOutOfRange { .. })));
-        let big = Part { index: 0, bytes: vec![0; 65], proof: vec![] };
-        assert_eq!(verify_part(&set.header(), &big, 64), Err(PartError::Oversized(0, 64)));
+        assert!(matches!(
+            verify_part(&set.header(), &out, 64),
+            Err(PartError::IndexOutOfRange { .. })
+        ));
+        let big = Part {
+            index: 0,
+            bytes: vec![0; 65],
+            proof: vec![],
+        };
+        assert_eq!(
+            verify_part(&set.header(), &big, 64),
+            Err(PartError::Oversized(0, 64))
+        );
     }
 
     #[test]

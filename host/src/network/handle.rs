@@ -207,22 +207,39 @@ impl NetworkHandle {
     }
 
     /// [`report`](Self::report) without waiting.
-    pub fn try_report(&self, id: MessageId, source: PeerId, verdict: Verdict) -> Result<(), NetworkError> {
-        self.try_send(Command::Report { id, source, verdict })
+    pub fn try_report(
+        &self,
+        id: MessageId,
+        source: PeerId,
+        verdict: Verdict,
+    ) -> Result<(), NetworkError> {
+        self.try_send(Command::Report {
+            id,
+            source,
+            verdict,
+        })
     }
 
     /// [`respond`](Self::respond) without waiting.
-    pub fn try_respond(&self, reply: ReplyHandle, response: SyncResponse) -> Result<(), NetworkError> {
+    pub fn try_respond(
+        &self,
+        reply: ReplyHandle,
+        response: SyncResponse,
+    ) -> Result<(), NetworkError> {
         let response = self.fit(response);
         let (done, _) = oneshot::channel();
-        self.try_send(Command::Respond { reply, response, done })
+        self.try_send(Command::Respond {
+            reply,
+            response,
+            done,
+        })
     }
 
     fn try_send(&self, command: Command) -> Result<(), NetworkError> {
         self.commands.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                NetworkError::Publish("the network command queue is full; the node is overloaded".into())
-            }
+            mpsc::error::TrySendError::Full(_) => NetworkError::Publish(
+                "the network command queue is full; the node is overloaded".into(),
+            ),
             mpsc::error::TrySendError::Closed(_) => NetworkError::Stopped,
         })
     }

@@ -12,10 +12,12 @@ use super::mempool::{AdmitError, Mempool, TxHash};
 use super::status::NodeStatus;
 use crate::chain::Block;
 use crate::metrics::{Metrics, RejectClass};
-use crate::rpc::api::{ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo};
+use crate::network::{NetworkHandle, Topic};
+use crate::rpc::api::{
+    ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+};
 use crate::rpc::json::to_hex;
 use crate::verify::RecordBundle;
-use crate::network::{NetworkHandle, Topic};
 
 pub struct NodeBackend {
     pub app: Arc<App>,
@@ -31,7 +33,10 @@ impl NodeBackend {
     /// Admits a transaction to the mempool and gossips it.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<TxHash, AdmitError> {
         let app = self.app.clone();
-        let result = self.mempool.lock().admit(&bytes, |acct| app.committed_nonce(acct));
+        let result = self
+            .mempool
+            .lock()
+            .admit(&bytes, |acct| app.committed_nonce(acct));
         match result {
             Ok(hash) => {
                 if let Err(e) = self.net.try_publish(Topic::Transactions, bytes) {
@@ -90,7 +95,10 @@ impl NodeApi for NodeBackend {
             latest_block_hash: (s.height > 0).then(|| to_hex(s.latest_block_hash)),
             state_root: to_hex(s.state_root),
             latest_block_time_ms: (s.height > 0).then_some(s.latest_block_time_ms),
-            peers: PeersInfo { count: s.peers.len(), ids: s.peers.clone() },
+            peers: PeersInfo {
+                count: s.peers.len(),
+                ids: s.peers.clone(),
+            },
             syncing: s.syncing,
             validator: s.validator.map(to_hex),
             round: s.round,
@@ -106,12 +114,17 @@ impl NodeApi for NodeBackend {
     }
 
     fn submit_tx(&self, tx: Vec<u8>) -> Result<[u8; 32], SubmitError> {
-        self.submit(tx).map_err(|e| SubmitError::new(RejectClass::from(&e), e.to_string()))
+        self.submit(tx)
+            .map_err(|e| SubmitError::new(RejectClass::from(&e), e.to_string()))
     }
 
     fn tx(&self, hash: [u8; 32]) -> Result<TxLookup, ApiError> {
         if let Some(stored) = self.app.storage().receipt(&hash).map_err(storage_err)? {
-            return Ok(TxLookup::Committed { height: stored.height, index: stored.index, receipt: stored.receipt });
+            return Ok(TxLookup::Committed {
+                height: stored.height,
+                index: stored.index,
+                receipt: stored.receipt,
+            });
         }
         if self.mempool.lock().contains(&hash) {
             return Ok(TxLookup::Pending);
@@ -119,12 +132,20 @@ impl NodeApi for NodeBackend {
         Ok(TxLookup::Unknown)
     }
 
-    fn record(&self, manuscript: &str, dataset: &str, key: &[u8], height: Option<u64>) -> Result<RecordBundle, ApiError> {
+    fn record(
+        &self,
+        manuscript: &str,
+        dataset: &str,
+        key: &[u8],
+        height: Option<u64>,
+    ) -> Result<RecordBundle, ApiError> {
         let storage = self.app.storage();
         let head = self.status.read().height;
         let height = height.unwrap_or(head);
         if height == 0 || height > head {
-            return Err(ApiError::NotFound(format!("height {height} is not committed (latest is {head})")));
+            return Err(ApiError::NotFound(format!(
+                "height {height} is not committed (latest is {head})"
+            )));
         }
         let header = storage
             .header(height)
@@ -133,15 +154,20 @@ impl NodeApi for NodeBackend {
         let certificate = storage
             .commit(height)
             .map_err(storage_err)?
-            .ok_or_else(|| ApiError::NotFound(format!("no commit certificate at height {height}")))?;
+            .ok_or_else(|| {
+                ApiError::NotFound(format!("no commit certificate at height {height}"))
+            })?;
         let store = self.app.executor().store().clone();
         let root = StateRoot::from(header.state_root);
         let proof = prove_record(store.as_ref(), root, manuscript, dataset, key)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let Some(meta) = &proof.manuscript_meta else {
-            return Err(ApiError::NotFound(format!("no manuscript named {manuscript:?} at height {height}")));
+            return Err(ApiError::NotFound(format!(
+                "no manuscript named {manuscript:?} at height {height}"
+            )));
         };
-        let meta = ManuscriptMeta::decode(&mut &meta[..]).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let meta = ManuscriptMeta::decode(&mut &meta[..])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         if !meta.datasets.iter().any(|d| d == dataset) {
             return Err(ApiError::NotFound(format!(
                 "manuscript {manuscript:?} has no dataset {dataset:?} (it has {:?})",
@@ -170,7 +196,11 @@ impl NodeApi for NodeBackend {
             .genesis()
             .validators
             .iter()
-            .map(|v| ValidatorInfo { name: v.name.clone(), public_key: v.public_key.clone(), power: v.power })
+            .map(|v| ValidatorInfo {
+                name: v.name.clone(),
+                public_key: v.public_key.clone(),
+                power: v.power,
+            })
             .collect()
     }
 
@@ -182,7 +212,9 @@ impl NodeApi for NodeBackend {
         let mut cursor = MANUSCRIPT_PREFIX.to_vec();
         let mut exclusive = false;
         loop {
-            let next = view.next_key(MANUSCRIPT_PREFIX, &cursor, exclusive).map_err(storage_err)?;
+            let next = view
+                .next_key(MANUSCRIPT_PREFIX, &cursor, exclusive)
+                .map_err(storage_err)?;
             exclusive = true;
             let Some(key) = next else { break };
             if let Some(bytes) = view.get(&key).map_err(storage_err)? {

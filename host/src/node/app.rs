@@ -30,7 +30,9 @@ pub enum AppError {
     Exec(#[from] cvm_runtime::ExecError),
     #[error("decided block {height} (0x{hash}) is not available here; it will come by sync")]
     MissingBody { height: u64, hash: String },
-    #[error("decided block {height} re-executes to a different {what} than its header: this node's CVM disagrees with the network; stop it and run `cvm replay`")]
+    #[error(
+        "decided block {height} re-executes to a different {what} than its header: this node's CVM disagrees with the network; stop it and run `cvm replay`"
+    )]
     Divergence { height: u64, what: &'static str },
 }
 
@@ -43,7 +45,9 @@ pub enum InvalidBlock {
     Height { expected: u64, found: u64 },
     #[error("parent hash does not match the last committed block")]
     Parent,
-    #[error("block time {time_ms} is not after the parent's {parent_ms} or too far ahead of this node's clock")]
+    #[error(
+        "block time {time_ms} is not after the parent's {parent_ms} or too far ahead of this node's clock"
+    )]
     Time { time_ms: u64, parent_ms: u64 },
     #[error("body does not match the header (transactions, last commit or parts)")]
     Body,
@@ -83,7 +87,11 @@ pub struct Parent {
 }
 
 impl App {
-    pub fn new(genesis: Genesis, storage: Storage, executor: BlockExecutor) -> Result<Self, AppError> {
+    pub fn new(
+        genesis: Genesis,
+        storage: Storage,
+        executor: BlockExecutor,
+    ) -> Result<Self, AppError> {
         let validators = genesis
             .validator_set()
             .map_err(|e| AppError::Storage(e.to_string()))?;
@@ -144,7 +152,12 @@ impl App {
         }
     }
 
-    fn execute(&self, parent: &Parent, header: &BlockHeader, txs: &[SignedTransaction]) -> Result<BlockOutcome, AppError> {
+    fn execute(
+        &self,
+        parent: &Parent,
+        header: &BlockHeader,
+        txs: &[SignedTransaction],
+    ) -> Result<BlockOutcome, AppError> {
         let ctx = BlockContext {
             chain_id: self.genesis.chain_id.clone(),
             height: header.height,
@@ -164,7 +177,10 @@ impl App {
         let parent = self.parent()?;
         let params = &self.genesis.params;
         loop {
-            let body = BlockBody { txs, last_commit: last_commit.clone() };
+            let body = BlockBody {
+                txs,
+                last_commit: last_commit.clone(),
+            };
             let mut header = BlockHeader {
                 chain_id: self.genesis.chain_id.clone(),
                 height: parent.height + 1,
@@ -183,7 +199,10 @@ impl App {
             if outcome.fuel_used > params.max_block_fuel && !body.txs.is_empty() {
                 // Too much work for one block: propose the first half, the rest waits for the next height.
                 let keep = body.txs.len() / 2;
-                debug!(fuel = outcome.fuel_used, keep, "block over max_block_fuel; trimming");
+                debug!(
+                    fuel = outcome.fuel_used,
+                    keep, "block over max_block_fuel; trimming"
+                );
                 txs = body.txs;
                 txs.truncate(keep);
                 continue;
@@ -191,8 +210,13 @@ impl App {
             header.state_root = outcome.state_root.0;
             header.receipts_root = outcome.receipts_root.0;
             header.fuel_used = outcome.fuel_used;
-            let executed = Arc::new(Executed { block: Block { header, body }, outcome });
-            self.cache.lock().insert(executed.block.hash(), executed.clone());
+            let executed = Arc::new(Executed {
+                block: Block { header, body },
+                outcome,
+            });
+            self.cache
+                .lock()
+                .insert(executed.block.hash(), executed.clone());
             return Ok(executed);
         }
     }
@@ -203,27 +227,46 @@ impl App {
         if let Some(hit) = self.cache.lock().get(&hash) {
             return Ok(hit.clone());
         }
-        let parent = self.parent().map_err(|e| InvalidBlock::Execution(e.to_string()))?;
+        let parent = self
+            .parent()
+            .map_err(|e| InvalidBlock::Execution(e.to_string()))?;
         let h = &block.header;
         let params = &self.genesis.params;
         if h.chain_id != self.genesis.chain_id {
             return Err(InvalidBlock::ChainId(h.chain_id.clone()));
         }
         if h.height != parent.height + 1 {
-            return Err(InvalidBlock::Height { expected: parent.height + 1, found: h.height });
+            return Err(InvalidBlock::Height {
+                expected: parent.height + 1,
+                found: h.height,
+            });
         }
         if h.parent_hash != parent.hash {
             return Err(InvalidBlock::Parent);
         }
         if !block_time_ok(h.time_ms, parent.time_ms, now_ms, params.max_time_drift_ms) {
-            return Err(InvalidBlock::Time { time_ms: h.time_ms, parent_ms: parent.time_ms });
+            return Err(InvalidBlock::Time {
+                time_ms: h.time_ms,
+                parent_ms: parent.time_ms,
+            });
         }
         let size = block.body.encoded_size();
         if size as u64 > params.max_block_bytes {
-            return Err(InvalidBlock::TooLarge { size, max: params.max_block_bytes });
+            return Err(InvalidBlock::TooLarge {
+                size,
+                max: params.max_block_bytes,
+            });
         }
-        if let Some(tx) = block.body.txs.iter().find(|tx| tx.encoded_size() as u64 > params.max_tx_bytes) {
-            return Err(InvalidBlock::TxTooLarge { size: tx.encoded_size(), max: params.max_tx_bytes });
+        if let Some(tx) = block
+            .body
+            .txs
+            .iter()
+            .find(|tx| tx.encoded_size() as u64 > params.max_tx_bytes)
+        {
+            return Err(InvalidBlock::TxTooLarge {
+                size: tx.encoded_size(),
+                max: params.max_tx_bytes,
+            });
         }
         if !block.body_matches_header(params.part_size as usize) {
             return Err(InvalidBlock::Body);
@@ -242,7 +285,10 @@ impl App {
             return Err(InvalidBlock::ReceiptsRoot);
         }
         if outcome.fuel_used != h.fuel_used || outcome.fuel_used > params.max_block_fuel {
-            return Err(InvalidBlock::Fuel { header: h.fuel_used, executed: outcome.fuel_used });
+            return Err(InvalidBlock::Fuel {
+                header: h.fuel_used,
+                executed: outcome.fuel_used,
+            });
         }
         let executed = Arc::new(Executed { block, outcome });
         self.cache.lock().insert(hash, executed.clone());
@@ -252,13 +298,18 @@ impl App {
     fn check_last_commit(&self, parent: &Parent, body: &BlockBody) -> Result<(), InvalidBlock> {
         match (&body.last_commit, parent.height) {
             (None, 0) => Ok(()),
-            (Some(_), 0) => Err(InvalidBlock::LastCommit("height 1 carries no last commit".into())),
+            (Some(_), 0) => Err(InvalidBlock::LastCommit(
+                "height 1 carries no last commit".into(),
+            )),
             (None, _) => Err(InvalidBlock::LastCommit("missing".into())),
             (Some(cert), h) => {
                 if cert.height.0 != h || cert.value_id.0 != parent.hash {
-                    return Err(InvalidBlock::LastCommit("does not certify the parent block".into()));
+                    return Err(InvalidBlock::LastCommit(
+                        "does not certify the parent block".into(),
+                    ));
                 }
-                self.verify_certificate(cert).map_err(InvalidBlock::LastCommit)
+                self.verify_certificate(cert)
+                    .map_err(InvalidBlock::LastCommit)
             }
         }
     }
@@ -292,12 +343,24 @@ impl App {
                 let parent = self.parent()?;
                 let outcome = self.execute(&parent, header, &body.txs)?;
                 if outcome.state_root.0 != header.state_root {
-                    return Err(AppError::Divergence { height: header.height, what: "state root" });
+                    return Err(AppError::Divergence {
+                        height: header.height,
+                        what: "state root",
+                    });
                 }
                 if outcome.receipts_root.0 != header.receipts_root {
-                    return Err(AppError::Divergence { height: header.height, what: "receipts root" });
+                    return Err(AppError::Divergence {
+                        height: header.height,
+                        what: "receipts root",
+                    });
                 }
-                Arc::new(Executed { block: Block { header: header.clone(), body }, outcome })
+                Arc::new(Executed {
+                    block: Block {
+                        header: header.clone(),
+                        body,
+                    },
+                    outcome,
+                })
             }
         };
         self.storage
@@ -309,15 +372,25 @@ impl App {
                 records: &executed.outcome.records,
             })
             .map_err(|e| AppError::Storage(e.to_string()))?;
-        self.cache.lock().retain(|_, e| e.block.header.height > header.height);
+        self.cache
+            .lock()
+            .retain(|_, e| e.block.header.height > header.height);
         let failed = executed
             .outcome
             .receipts
             .iter()
-            .filter(|r| matches!(r.status, TxStatus::Rejected { .. } | TxStatus::Failed { .. }))
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    TxStatus::Rejected { .. } | TxStatus::Failed { .. }
+                )
+            })
             .count();
         if failed > 0 {
-            warn!(height = header.height, failed, "transactions failed or were rejected in this block");
+            warn!(
+                height = header.height,
+                failed, "transactions failed or were rejected in this block"
+            );
         }
         info!(
             height = header.height,
@@ -332,6 +405,10 @@ impl App {
 
     /// Encoded size of a body, for the proposer's byte budget.
     pub fn body_overhead(last_commit: &Option<CommitCertificate>) -> usize {
-        BlockBody { txs: Vec::new(), last_commit: last_commit.clone() }.encoded_size()
+        BlockBody {
+            txs: Vec::new(),
+            last_commit: last_commit.clone(),
+        }
+        .encoded_size()
     }
 }

@@ -13,15 +13,21 @@ pub type TxHash = [u8; 32];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitError {
-    #[error("transaction is not valid SCALE: {0}; encode a SignedTransaction (see `cvm tx --help`)")]
+    #[error(
+        "transaction is not valid SCALE: {0}; encode a SignedTransaction (see `cvm tx --help`)"
+    )]
     Undecodable(String),
-    #[error("transaction is {size} bytes, above the chain's max_tx_bytes of {max}; split the ingest into smaller batches")]
+    #[error(
+        "transaction is {size} bytes, above the chain's max_tx_bytes of {max}; split the ingest into smaller batches"
+    )]
     TooLarge { size: usize, max: usize },
     #[error("transaction is for chain {found:?}, this node runs {expected:?}")]
     WrongChain { expected: String, found: String },
     #[error("bad signature: {0}")]
     BadSignature(String),
-    #[error("wrong nonce: expected {expected}, found {found} (the account's next nonce, counting its pending transactions)")]
+    #[error(
+        "wrong nonce: expected {expected}, found {found} (the account's next nonce, counting its pending transactions)"
+    )]
     WrongNonce { expected: u64, found: u64 },
     #[error("transaction {0} is already in the mempool")]
     Duplicate(String),
@@ -173,7 +179,10 @@ impl Mempool {
                 continue;
             };
             let account = entry.tx.tx.signer;
-            let first = *self.accounts[&account].first_key_value().expect("indexed").0;
+            let first = *self.accounts[&account]
+                .first_key_value()
+                .expect("indexed")
+                .0;
             let next = taken.get(&account).copied().unwrap_or(first);
             if entry.tx.tx.nonce != next {
                 continue;
@@ -281,16 +290,36 @@ mod tests {
         let mut pool = pool();
         let t0 = tx(&key, 0, "c").encode();
         pool.admit(&t0, |_| 0).unwrap();
-        assert!(matches!(pool.admit(&t0, |_| 0), Err(AdmitError::Duplicate(_))));
+        assert!(matches!(
+            pool.admit(&t0, |_| 0),
+            Err(AdmitError::Duplicate(_))
+        ));
         let e = pool.admit(&tx(&key, 5, "c").encode(), |_| 0).unwrap_err();
-        assert_eq!(e, AdmitError::WrongNonce { expected: 1, found: 5 });
-        let e = pool.admit(&tx(&key, 1, "other").encode(), |_| 0).unwrap_err();
+        assert_eq!(
+            e,
+            AdmitError::WrongNonce {
+                expected: 1,
+                found: 5
+            }
+        );
+        let e = pool
+            .admit(&tx(&key, 1, "other").encode(), |_| 0)
+            .unwrap_err();
         assert!(matches!(e, AdmitError::WrongChain { .. }));
         let mut bad = tx(&key, 1, "c");
         bad.signature[0] ^= 1;
-        assert!(matches!(pool.admit(&bad.encode(), |_| 0), Err(AdmitError::BadSignature(_))));
-        assert!(matches!(pool.admit(&[1, 2, 3], |_| 0), Err(AdmitError::Undecodable(_))));
-        assert!(matches!(pool.admit(&vec![0; 2000], |_| 0), Err(AdmitError::TooLarge { .. })));
+        assert!(matches!(
+            pool.admit(&bad.encode(), |_| 0),
+            Err(AdmitError::BadSignature(_))
+        ));
+        assert!(matches!(
+            pool.admit(&[1, 2, 3], |_| 0),
+            Err(AdmitError::Undecodable(_))
+        ));
+        assert!(matches!(
+            pool.admit(&vec![0; 2000], |_| 0),
+            Err(AdmitError::TooLarge { .. })
+        ));
         pool.admit(&tx(&key, 1, "c").encode(), |_| 0).unwrap();
         assert_eq!(pool.len(), 2);
     }
@@ -303,7 +332,10 @@ mod tests {
             pool.admit(&tx(&key, 0, "c").encode(), |_| 0).unwrap();
         }
         let key = SigningKey::from_bytes(&[9; 32]);
-        assert!(matches!(pool.admit(&tx(&key, 0, "c").encode(), |_| 0), Err(AdmitError::Full { .. })));
+        assert!(matches!(
+            pool.admit(&tx(&key, 0, "c").encode(), |_| 0),
+            Err(AdmitError::Full { .. })
+        ));
     }
 
     #[test]
@@ -320,7 +352,13 @@ mod tests {
         let one = txs[0].encode().len();
         assert_eq!(pool.reap(one, 100), txs[..1].to_vec());
         // Block included a's nonce 0 only; b's committed nonce moved on by another node's tx.
-        pool.update(&[txs[0].hash()], |acct| if *acct == b.verifying_key().to_bytes() { 1 } else { 1 });
+        pool.update(&[txs[0].hash()], |acct| {
+            if *acct == b.verifying_key().to_bytes() {
+                1
+            } else {
+                1
+            }
+        });
         assert_eq!(pool.len(), 1);
         assert!(pool.contains(&txs[2].hash()));
         assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 1), 2);

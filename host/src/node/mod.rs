@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use cvm_consensus::wal::Wal;
 use cvm_consensus::{
-    CachingVerifier, ChainId, Config as DriverConfig, Driver, Ed25519Signer, Ed25519Verifier, Height, Input,
-    SignatureVerifier, ValidatorId, ValidatorSet, WalEntry,
+    CachingVerifier, ChainId, Config as DriverConfig, Driver, Ed25519Signer, Ed25519Verifier,
+    Height, Input, SignatureVerifier, ValidatorId, ValidatorSet, WalEntry,
 };
 use cvm_runtime::{BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig};
 use parking_lot::{Mutex, RwLock};
@@ -70,7 +70,13 @@ impl NodeSetup {
         } else {
             None
         };
-        Ok(Self { home, config, genesis, validator_key, node_key })
+        Ok(Self {
+            home,
+            config,
+            genesis,
+            validator_key,
+            node_key,
+        })
     }
 }
 
@@ -115,7 +121,13 @@ impl RunningNode {
 }
 
 pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
-    let NodeSetup { home, config, genesis, validator_key, node_key } = setup;
+    let NodeSetup {
+        home,
+        config,
+        genesis,
+        validator_key,
+        node_key,
+    } = setup;
     let storage = Storage::open(&home.db())?;
     let engine = CvmEngine::new(EngineConfig {
         cache_dir: Some(home.module_cache()),
@@ -123,20 +135,30 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
     })
     .context("cannot start the CVM engine")?;
     let threads = if config.execution.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         config.execution.threads
     };
     let executor = BlockExecutor::new(
         engine,
         storage.node_store(),
-        ExecutorConfig { parallel: config.execution.parallel, threads },
+        ExecutorConfig {
+            parallel: config.execution.parallel,
+            threads,
+        },
     )?;
     let app = Arc::new(App::new(genesis.clone(), storage.clone(), executor)?);
     let parent = app.parent()?;
     info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
-    let (net, mut net_rx) = network::spawn(NetworkConfig::from_p2p(&config.p2p, &node_key, &genesis.chain_id)?).await?;
+    let (net, mut net_rx) = network::spawn(NetworkConfig::from_p2p(
+        &config.p2p,
+        &node_key,
+        &genesis.chain_id,
+    )?)
+    .await?;
 
     let (signer, my_key) = match &validator_key {
         Some(key) => (Arc::new(key.signer()), Some(key.public_key())),
@@ -171,7 +193,11 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
     let evidence = Arc::new(Mutex::new(Vec::new()));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (commits_tx, _) = tokio::sync::broadcast::channel(256);
-    let last_commit = if parent.height > 0 { storage.commit(parent.height)? } else { None };
+    let last_commit = if parent.height > 0 {
+        storage.commit(parent.height)?
+    } else {
+        None
+    };
 
     let mut runner = Runner {
         driver,
@@ -206,21 +232,39 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
     let entries: Vec<WalEntry<BlockHeader>> = storage.load_wal()?;
     let resumes = matches!(entries.first(), Some(WalEntry::StartHeight { height, .. }) if height.0 == parent.height + 1);
     if resumes {
-        info!(height = parent.height + 1, entries = entries.len(), "replaying the consensus WAL");
-        let effects = runner.driver.replay(entries).context("consensus WAL replay")?;
+        info!(
+            height = parent.height + 1,
+            entries = entries.len(),
+            "replaying the consensus WAL"
+        );
+        let effects = runner
+            .driver
+            .replay(entries)
+            .context("consensus WAL replay")?;
         runner.replay_effects(effects);
     } else {
         if !entries.is_empty() {
-            warn!(entries = entries.len(), "WAL is of an already committed height; cleared");
+            warn!(
+                entries = entries.len(),
+                "WAL is of an already committed height; cleared"
+            );
         }
         Wal::<BlockHeader>::clear(&mut runner.wal)?;
         let validators = runner.validators.clone();
-        runner.feed(Input::StartHeight { height: Height(parent.height + 1), validators });
+        runner.feed(Input::StartHeight {
+            height: Height(parent.height + 1),
+            validators,
+        });
     }
 
     let listener = tokio::net::TcpListener::bind(config.rpc.listen)
         .await
-        .with_context(|| format!("cannot listen for the API on {} (in use? change rpc.listen)", config.rpc.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen for the API on {} (in use? change rpc.listen)",
+                config.rpc.listen
+            )
+        })?;
     let rpc_addr = listener.local_addr()?;
     let backend = Arc::new(api::NodeBackend {
         app: app.clone(),
@@ -263,9 +307,20 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         net.shutdown().await;
         info!("node stopped");
     });
-    Ok(RunningNode { rpc_addr, status, app, backend, commits_tx, shutdown: Some(shutdown_tx), task })
+    Ok(RunningNode {
+        rpc_addr,
+        status,
+        app,
+        backend,
+        commits_tx,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
 }
 
 fn runner_parts(genesis: &Genesis) -> parts_pool::PartsPool {
-    parts_pool::PartsPool::new(genesis.params.part_size as usize, genesis.params.max_block_bytes)
+    parts_pool::PartsPool::new(
+        genesis.params.part_size as usize,
+        genesis.params.max_block_bytes,
+    )
 }

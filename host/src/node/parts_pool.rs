@@ -120,11 +120,13 @@ mod tests {
         let set = PartSet::from_body(&body, 1024);
         let mut pool = PartsPool::new(1024, 1 << 20);
         assert_eq!(
-            pool.add(5, 9, set.header(), set.parts()[0].clone()).unwrap(),
+            pool.add(5, 9, set.header(), set.parts()[0].clone())
+                .unwrap(),
             PartOutcome::Ignored
         );
         assert_eq!(
-            pool.add(5, 5, set.header(), set.parts()[0].clone()).unwrap(),
+            pool.add(5, 5, set.header(), set.parts()[0].clone())
+                .unwrap(),
             PartOutcome::Completed
         );
         assert_eq!(pool.body(&set.header()), Some(&body));
@@ -132,7 +134,10 @@ mod tests {
         let mut bad = other.parts()[1].clone();
         bad.bytes[0] ^= 1;
         assert!(pool.add(5, 6, other.header(), bad).is_err());
-        let huge = PartSetHeader { total: 10_000, root: [1; 32] };
+        let huge = PartSetHeader {
+            total: 10_000,
+            root: [1; 32],
+        };
         assert!(matches!(
             pool.add(5, 6, huge, other.parts()[0].clone()),
             Err(PartError::TooManyParts(_))

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use cvm_consensus::wal::Wal;
 use cvm_consensus::{
-    CommitCertificate, Driver, DuplicateVoteEvidence, Effect, Height, Input, SignatureVerifier, SignedVote,
-    Timeout, ValidatorSet, Value, ValueId,
+    CommitCertificate, Driver, DuplicateVoteEvidence, Effect, Height, Input, SignatureVerifier,
+    SignedVote, Timeout, ValidatorSet, Value, ValueId,
 };
 use parity_scale_codec::Encode;
 use parking_lot::{Mutex, RwLock};
@@ -23,7 +23,9 @@ use super::status::{NodeStatus, now_ms};
 use super::wire::{self, ConsensusEnvelope, ConsensusMessage, PartMessage};
 use crate::chain::{BlockBody, BlockHeader, PartSet};
 use crate::metrics::Metrics;
-use crate::network::{NetworkEvent, NetworkHandle, SyncRequest, SyncResponse, SyncedBlock, Topic, Verdict};
+use crate::network::{
+    NetworkEvent, NetworkHandle, SyncRequest, SyncResponse, SyncedBlock, Topic, Verdict,
+};
 use crate::storage::RocksWal;
 
 /// Blocks asked for in one sync request.
@@ -125,7 +127,11 @@ impl Runner {
                 self.sync_wal()?;
                 let header = proposal.proposal.value.clone();
                 if let Some(executed) = self.app.cached(&header.hash()) {
-                    self.publish_parts(proposal.proposal.height.0, proposal.proposal.round.0, &executed.block.body);
+                    self.publish_parts(
+                        proposal.proposal.height.0,
+                        proposal.proposal.round.0,
+                        &executed.block.body,
+                    );
                 }
                 let message = ConsensusMessage::Proposal(proposal);
                 self.publish_consensus(&message, 0);
@@ -178,7 +184,10 @@ impl Runner {
     }
 
     fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
-        let envelope = ConsensusEnvelope { resend, message: message.clone() };
+        let envelope = ConsensusEnvelope {
+            resend,
+            message: message.clone(),
+        };
         if let Err(e) = self.net.try_publish(Topic::Consensus, envelope.encode()) {
             debug!(error = %e, "consensus publish");
         }
@@ -187,7 +196,12 @@ impl Runner {
     fn publish_parts(&self, height: u64, round: u32, body: &BlockBody) {
         let set = PartSet::from_body(body, self.app.params().part_size as usize);
         for part in set.parts() {
-            let msg = PartMessage { height, round, parts: set.header(), part: part.clone() };
+            let msg = PartMessage {
+                height,
+                round,
+                parts: set.header(),
+                part: part.clone(),
+            };
             if let Err(e) = self.net.try_publish(Topic::ProposalParts, msg.encode()) {
                 debug!(error = %e, "part publish");
             }
@@ -201,7 +215,11 @@ impl Runner {
         for message in &messages {
             if let ConsensusMessage::Proposal(p) = message {
                 if let Some(executed) = self.app.cached(&p.proposal.value.hash()) {
-                    self.publish_parts(p.proposal.height.0, p.proposal.round.0, &executed.block.body);
+                    self.publish_parts(
+                        p.proposal.height.0,
+                        p.proposal.round.0,
+                        &executed.block.body,
+                    );
                 }
             }
             self.publish_consensus(message, self.resend);
@@ -219,14 +237,26 @@ impl Runner {
         let tx = self.events_tx.clone();
         tokio::task::spawn_blocking(move || {
             let result = app.build_block(proposer, txs, last_commit, now_ms());
-            let _ = tx.send(LoopEvent::Built { height, round, result });
+            let _ = tx.send(LoopEvent::Built {
+                height,
+                round,
+                result,
+            });
         });
     }
 
-    fn request_validation(&mut self, height: u64, header: BlockHeader) -> Option<Input<BlockHeader>> {
+    fn request_validation(
+        &mut self,
+        height: u64,
+        header: BlockHeader,
+    ) -> Option<Input<BlockHeader>> {
         let value_id = header.id();
         if self.app.cached(&header.hash()).is_some() {
-            return Some(Input::ValidityVerdict { height: Height(height), value_id, valid: true });
+            return Some(Input::ValidityVerdict {
+                height: Height(height),
+                value_id,
+                valid: true,
+            });
         }
         match self.parts.body(&header.parts) {
             Some(body) => {
@@ -234,7 +264,10 @@ impl Runner {
             }
             None => {
                 trace!(height, "validation waits for the body's parts");
-                self.waiting_for_body.entry(header.parts.root).or_default().push((height, header));
+                self.waiting_for_body
+                    .entry(header.parts.root)
+                    .or_default()
+                    .push((height, header));
             }
         }
         None
@@ -247,18 +280,29 @@ impl Runner {
             let height = header.height;
             let value_id = header.id();
             let result = app.validate_block(crate::chain::Block { header, body }, now_ms());
-            let _ = tx.send(LoopEvent::Validated { height, value_id, result });
+            let _ = tx.send(LoopEvent::Validated {
+                height,
+                value_id,
+                result,
+            });
         });
     }
 
-    fn decide(&mut self, header: BlockHeader, certificate: CommitCertificate) -> Option<Input<BlockHeader>> {
+    fn decide(
+        &mut self,
+        header: BlockHeader,
+        certificate: CommitCertificate,
+    ) -> Option<Input<BlockHeader>> {
         let body = self.parts.body(&header.parts).cloned();
         let app = self.app.clone();
         let result = tokio::task::block_in_place(|| app.commit(&header, body, &certificate));
         match result {
             Ok(executed) => Some(self.after_commit(&executed, certificate)),
             Err(AppError::MissingBody { height, .. }) => {
-                info!(height, "decided block's body not here yet; fetching it by sync");
+                info!(
+                    height,
+                    "decided block's body not here yet; fetching it by sync"
+                );
                 self.pending_decision = Some((header, certificate));
                 self.request_sync_now();
                 None
@@ -270,7 +314,11 @@ impl Runner {
         }
     }
 
-    fn after_commit(&mut self, executed: &Executed, certificate: CommitCertificate) -> Input<BlockHeader> {
+    fn after_commit(
+        &mut self,
+        executed: &Executed,
+        certificate: CommitCertificate,
+    ) -> Input<BlockHeader> {
         let header = &executed.block.header;
         let height = header.height;
         if let Err(e) = Wal::<BlockHeader>::clear(&mut self.wal) {
@@ -280,7 +328,9 @@ impl Runner {
         let included: Vec<[u8; 32]> = executed.block.body.txs.iter().map(|t| t.hash()).collect();
         {
             let app = self.app.clone();
-            self.mempool.lock().update(&included, |acct| app.committed_nonce(acct));
+            self.mempool
+                .lock()
+                .update(&included, |acct| app.committed_nonce(acct));
         }
         self.parts.prune(height, &[]);
         self.waiting_for_body.clear();
@@ -303,15 +353,16 @@ impl Runner {
                 _ => 0,
             })
             .sum();
-        self.metrics.on_block_committed(&crate::metrics::CommittedBlock {
-            height,
-            round: certificate_round,
-            txs: executed.block.body.txs.len() as u64,
-            records,
-            fuel_used: executed.outcome.fuel_used,
-            interval,
-            finality_latency: Some(latency),
-        });
+        self.metrics
+            .on_block_committed(&crate::metrics::CommittedBlock {
+                height,
+                round: certificate_round,
+                txs: executed.block.body.txs.len() as u64,
+                records,
+                fuel_used: executed.outcome.fuel_used,
+                interval,
+                finality_latency: Some(latency),
+            });
         {
             let mut status = self.status.write();
             status.height = height;
@@ -323,7 +374,10 @@ impl Runner {
         }
         let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
         self.validators = self.validators.next_height();
-        Input::StartHeight { height: Height(height + 1), validators: self.validators.clone() }
+        Input::StartHeight {
+            height: Height(height + 1),
+            validators: self.validators.clone(),
+        }
     }
 
     fn publish_status(&self) {
@@ -354,15 +408,30 @@ impl Runner {
                 }
                 self.feed(Input::TimeoutElapsed(timeout));
             }
-            LoopEvent::Built { height, round, result } => match result {
+            LoopEvent::Built {
+                height,
+                round,
+                result,
+            } => match result {
                 Ok(executed) => {
                     let header = executed.block.header.clone();
-                    self.parts.insert_body(header.parts, executed.block.body.clone());
-                    self.feed(Input::ProposeValue { height: Height(height), round, value: header });
+                    self.parts
+                        .insert_body(header.parts, executed.block.body.clone());
+                    self.feed(Input::ProposeValue {
+                        height: Height(height),
+                        round,
+                        value: header,
+                    });
                 }
-                Err(e) => error!(height, error = %e, "cannot build a block; the round will time out"),
+                Err(e) => {
+                    error!(height, error = %e, "cannot build a block; the round will time out")
+                }
             },
-            LoopEvent::Validated { height, value_id, result } => {
+            LoopEvent::Validated {
+                height,
+                value_id,
+                result,
+            } => {
                 let valid = match result {
                     Ok(_) => true,
                     Err(reason) => {
@@ -370,7 +439,11 @@ impl Runner {
                         false
                     }
                 };
-                self.feed(Input::ValidityVerdict { height: Height(height), value_id, valid });
+                self.feed(Input::ValidityVerdict {
+                    height: Height(height),
+                    value_id,
+                    valid,
+                });
             }
             LoopEvent::SyncStatus { peer, height } => {
                 self.best_peer_height = self.best_peer_height.max(height);
@@ -402,7 +475,12 @@ impl Runner {
 
     pub fn on_network(&mut self, event: NetworkEvent) {
         match event {
-            NetworkEvent::Message { topic, source, id, data } => {
+            NetworkEvent::Message {
+                topic,
+                source,
+                id,
+                data,
+            } => {
                 let verdict = match topic {
                     Topic::Consensus => self.on_consensus_bytes(&data),
                     Topic::ProposalParts => self.on_part_bytes(&data),
@@ -426,7 +504,11 @@ impl Runner {
                 self.metrics.set_peers(self.peers.len());
                 self.status.write().peers = self.peers.iter().map(|p| p.to_string()).collect();
             }
-            NetworkEvent::SyncRequest { peer, request, reply } => {
+            NetworkEvent::SyncRequest {
+                peer,
+                request,
+                reply,
+            } => {
                 let response = self.answer_sync(request);
                 trace!(%peer, "sync request answered");
                 let _ = self.net.try_respond(reply, response);
@@ -471,7 +553,11 @@ impl Runner {
         let Some((_, key)) = self.validators.get(index) else {
             return false;
         };
-        vote.verify(&cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()), key, self.verifier.as_ref())
+        vote.verify(
+            &cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()),
+            key,
+            self.verifier.as_ref(),
+        )
     }
 
     fn on_part_bytes(&mut self, data: &[u8]) -> Verdict {
@@ -483,7 +569,11 @@ impl Runner {
         match self.parts.add(current, msg.height, msg.parts, msg.part) {
             Ok(PartOutcome::Completed) => {
                 if let Some(waiting) = self.waiting_for_body.remove(&msg.parts.root) {
-                    let body = self.parts.body(&msg.parts).cloned().expect("just completed");
+                    let body = self
+                        .parts
+                        .body(&msg.parts)
+                        .cloned()
+                        .expect("just completed");
                     for (_, header) in waiting {
                         self.spawn_validation(header, body.clone());
                     }
@@ -508,11 +598,16 @@ impl Runner {
 
     fn on_tx_bytes(&mut self, data: &[u8]) -> Verdict {
         let app = self.app.clone();
-        let result = self.mempool.lock().admit(data, |acct| app.committed_nonce(acct));
+        let result = self
+            .mempool
+            .lock()
+            .admit(data, |acct| app.committed_nonce(acct));
         use super::mempool::AdmitError as E;
         match result {
             Ok(_) => Verdict::Accept,
-            Err(E::Undecodable(_) | E::BadSignature(_) | E::WrongChain { .. } | E::TooLarge { .. }) => Verdict::Reject,
+            Err(
+                E::Undecodable(_) | E::BadSignature(_) | E::WrongChain { .. } | E::TooLarge { .. },
+            ) => Verdict::Reject,
             Err(_) => Verdict::Ignore,
         }
     }
@@ -521,7 +616,9 @@ impl Runner {
 
     fn answer_sync(&self, request: SyncRequest) -> SyncResponse {
         match request {
-            SyncRequest::Status => SyncResponse::Status { height: self.committed_height() },
+            SyncRequest::Status => SyncResponse::Status {
+                height: self.committed_height(),
+            },
             SyncRequest::Blocks { from, max } => {
                 let storage = self.app.storage();
                 let mut blocks = Vec::new();
@@ -530,7 +627,9 @@ impl Runner {
                 let last = self.committed_height();
                 let mut h = from.max(1);
                 while h <= last && blocks.len() < max.min(SYNC_BATCH) as usize {
-                    let (Ok(Some(block)), Ok(Some(certificate))) = (storage.block(h), storage.commit(h)) else {
+                    let (Ok(Some(block)), Ok(Some(certificate))) =
+                        (storage.block(h), storage.commit(h))
+                    else {
                         break;
                     };
                     let synced = SyncedBlock { block, certificate };
@@ -588,7 +687,16 @@ impl Runner {
         let net = self.net.clone();
         let tx = self.events_tx.clone();
         tokio::spawn(async move {
-            match net.request(peer, SyncRequest::Blocks { from, max: SYNC_BATCH }).await {
+            match net
+                .request(
+                    peer,
+                    SyncRequest::Blocks {
+                        from,
+                        max: SYNC_BATCH,
+                    },
+                )
+                .await
+            {
                 Ok(SyncResponse::Blocks(blocks)) => {
                     let _ = tx.send(LoopEvent::SyncBlocks { peer, blocks });
                 }
@@ -609,15 +717,23 @@ impl Runner {
             if block.header.height != committed + 1 {
                 break;
             }
-            if certificate.value_id.0 != block.hash() || certificate.height.0 != block.header.height {
-                warn!(height = block.header.height, "synced block does not match its certificate; dropped");
+            if certificate.value_id.0 != block.hash() || certificate.height.0 != block.header.height
+            {
+                warn!(
+                    height = block.header.height,
+                    "synced block does not match its certificate; dropped"
+                );
                 break;
             }
             if !block.body_matches_header(self.app.params().part_size as usize) {
-                warn!(height = block.header.height, "synced block body does not match its header; dropped");
+                warn!(
+                    height = block.header.height,
+                    "synced block body does not match its header; dropped"
+                );
                 break;
             }
-            self.parts.insert_body(block.header.parts, block.body.clone());
+            self.parts
+                .insert_body(block.header.parts, block.body.clone());
             if let Some((header, cert)) = self.pending_decision.clone() {
                 if header.hash() == block.hash() {
                     if let Some(next) = self.decide(header, cert) {
@@ -627,9 +743,15 @@ impl Runner {
                 }
             }
             // The driver verifies the certificate and decides; the commit path executes and stores.
-            self.feed(Input::Commit { value: block.header, certificate });
+            self.feed(Input::Commit {
+                value: block.header,
+                certificate,
+            });
             if self.committed_height() != committed + 1 {
-                warn!(height = committed + 1, "synced block was not committed; stopping this batch");
+                warn!(
+                    height = committed + 1,
+                    "synced block was not committed; stopping this batch"
+                );
                 break;
             }
         }

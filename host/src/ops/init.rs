@@ -26,7 +26,8 @@ pub fn write_home(
     }
     let dir = layout.config().parent().expect("has parent").to_path_buf();
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::create_dir_all(home.join("data")).with_context(|| format!("cannot create {}/data", home.display()))?;
+    std::fs::create_dir_all(home.join("data"))
+        .with_context(|| format!("cannot create {}/data", home.display()))?;
     std::fs::write(layout.config(), config.to_toml())
         .with_context(|| format!("cannot write {}", layout.config().display()))?;
     std::fs::write(layout.genesis(), genesis.to_json())
@@ -51,9 +52,16 @@ pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<()> {
         params: ChainParams::default(),
     };
     genesis.validate()?;
-    let config = NodeConfig { moniker: moniker.to_string(), ..NodeConfig::default() };
+    let config = NodeConfig {
+        moniker: moniker.to_string(),
+        ..NodeConfig::default()
+    };
     write_home(home, &config, &genesis, &validator_key, &node_key)?;
-    println!("initialized {} (chain {chain_id}, validator {})", home.display(), hex::encode(validator_key.public_key()));
+    println!(
+        "initialized {} (chain {chain_id}, validator {})",
+        home.display(),
+        hex::encode(validator_key.public_key())
+    );
     println!("start it with: cvm start --home {}", home.display());
     Ok(())
 }

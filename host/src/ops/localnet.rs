@@ -82,8 +82,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
-    let wasm = std::fs::read(&args.wasm)
-        .with_context(|| format!("cannot read {}; build it with `cvm manuscript build`", args.wasm.display()))?;
+    let wasm = std::fs::read(&args.wasm).with_context(|| {
+        format!(
+            "cannot read {}; build it with `cvm manuscript build`",
+            args.wasm.display()
+        )
+    })?;
     let records = read_records(&args.data, &args.source, Schema::Auto)?;
     if records.is_empty() {
         bail!("{} holds no records", args.data.display());
@@ -105,13 +109,18 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
         block_interval_ms: 0,
     })?;
     let exe = std::env::current_exe()?;
-    let mut running = Nodes { children: Vec::new() };
+    let mut running = Nodes {
+        children: Vec::new(),
+    };
     for node in &nodes {
         let log = std::fs::File::create(node.home.join("node.log"))?;
         let child = Command::new(&exe)
             .args(["start", "--home"])
             .arg(&node.home)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -119,7 +128,11 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
             .context("cannot start a node process")?;
         running.children.push(child);
     }
-    eprintln!("started {} validators; homes and logs in {}", nodes.len(), dir.display());
+    eprintln!(
+        "started {} validators; homes and logs in {}",
+        nodes.len(),
+        dir.display()
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -133,7 +146,10 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         if started.elapsed() > Duration::from_secs(60) {
-            bail!("the network did not produce a block in 60 s; see the logs in {}", dir.display());
+            bail!(
+                "the network did not produce a block in 60 s; see the logs in {}",
+                dir.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -142,9 +158,21 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
     let chain_id = client.status()?.chain_id;
     let mut nonce = client.account_nonce(key.public_key())?;
     let sign = |nonce: u64, payload: TxPayload| {
-        Transaction { chain_id: chain_id.clone(), signer: key.public_key(), nonce, payload }.sign(&key.0)
+        Transaction {
+            chain_id: chain_id.clone(),
+            signer: key.public_key(),
+            nonce,
+            payload,
+        }
+        .sign(&key.0)
     };
-    let deploy = sign(nonce, TxPayload::Deploy { wasm, fuel_limit_per_record: 10_000_000 });
+    let deploy = sign(
+        nonce,
+        TxPayload::Deploy {
+            wasm,
+            fuel_limit_per_record: 10_000_000,
+        },
+    );
     let hash = client.submit_tx(&deploy)?;
     let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;
     eprintln!("deployed: {:?}", receipt.outcome);
@@ -156,14 +184,22 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
     let mut pending: Vec<([u8; 32], Instant, usize)> = Vec::new();
     for _ in 0..args.passes {
         for chunk in records.chunks(args.batch) {
-            let tx = sign(nonce, TxPayload::Ingest { source: args.source.clone(), records: chunk.to_vec() });
+            let tx = sign(
+                nonce,
+                TxPayload::Ingest {
+                    source: args.source.clone(),
+                    records: chunk.to_vec(),
+                },
+            );
             loop {
                 match client.submit_tx(&tx) {
                     Ok(hash) => {
                         pending.push((hash, Instant::now(), chunk.len()));
                         break;
                     }
-                    Err(e) if e.to_string().contains("full") => std::thread::sleep(Duration::from_millis(50)),
+                    Err(e) if e.to_string().contains("full") => {
+                        std::thread::sleep(Duration::from_millis(50))
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -214,7 +250,11 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
         if args.exit_when_done && pending.is_empty() {
             break;
         }
-        std::thread::sleep(Duration::from_millis(if pending.is_empty() { 200 } else { 20 }));
+        std::thread::sleep(Duration::from_millis(if pending.is_empty() {
+            200
+        } else {
+            20
+        }));
     }
     if tty {
         eprintln!();
@@ -238,7 +278,10 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
 
 fn ctrlc_handler(f: impl Fn() + Send + 'static) {
     std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(rt) => rt,
             Err(_) => return,
         };

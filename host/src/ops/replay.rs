@@ -13,7 +13,8 @@ use crate::storage::Storage;
 pub fn run(home: &Path) -> anyhow::Result<bool> {
     let layout = HomeLayout::new(home);
     let genesis = Genesis::load(&layout.genesis())?;
-    let storage = Storage::open(&layout.db()).context("open the node's database (stop the node first)")?;
+    let storage =
+        Storage::open(&layout.db()).context("open the node's database (stop the node first)")?;
     let engine = CvmEngine::new(EngineConfig::default())?;
     let bar = crate::progress::bar("replay");
     let report = crate::storage::replay(
@@ -28,13 +29,20 @@ pub fn run(home: &Path) -> anyhow::Result<bool> {
     )?;
     bar.finish_and_clear();
     if report.mismatches.is_empty() {
-        println!("OK: {} blocks re-executed, every stored state root and receipts root matches", report.heights);
+        println!(
+            "OK: {} blocks re-executed, every stored state root and receipts root matches",
+            report.heights
+        );
         Ok(true)
     } else {
         for m in &report.mismatches {
             println!("MISMATCH {m}");
         }
-        println!("FAILED: {} of {} blocks differ", report.mismatches.len(), report.heights);
+        println!(
+            "FAILED: {} of {} blocks differ",
+            report.mismatches.len(),
+            report.heights
+        );
         Ok(false)
     }
 }

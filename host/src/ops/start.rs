@@ -8,7 +8,9 @@ use crate::node::{self, NodeSetup};
 
 pub fn run(home: &Path) -> anyhow::Result<()> {
     let setup = NodeSetup::load(home)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let running = node::start(setup).await?;
         let status = running.status.clone();

@@ -29,7 +29,9 @@ pub struct TestnetNode {
 pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
     anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
     let total = spec.validators + spec.full_nodes;
-    let keys: Vec<(ValidatorKey, NodeKey)> = (0..total).map(|_| (ValidatorKey::generate(), NodeKey::generate())).collect();
+    let keys: Vec<(ValidatorKey, NodeKey)> = (0..total)
+        .map(|_| (ValidatorKey::generate(), NodeKey::generate()))
+        .collect();
     let genesis = Genesis {
         chain_id: spec.chain_id.clone(),
         genesis_time_ms: now_ms(),
@@ -49,13 +51,26 @@ pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
     for i in 0..total {
         let peers = (0..total)
             .filter(|j| *j != i)
-            .map(|j| format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", p2p_port(j), keys[j].1.peer_id()))
+            .map(|j| {
+                format!(
+                    "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+                    p2p_port(j),
+                    keys[j].1.peer_id()
+                )
+            })
             .collect();
         let mut config = NodeConfig {
             moniker: format!("node{i}"),
             validator: i < spec.validators,
-            p2p: P2pConfig { listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(i)), peers, ..P2pConfig::default() },
-            rpc: RpcConfig { listen: format!("127.0.0.1:{}", rpc_port(i)).parse()?, ..RpcConfig::default() },
+            p2p: P2pConfig {
+                listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(i)),
+                peers,
+                ..P2pConfig::default()
+            },
+            rpc: RpcConfig {
+                listen: format!("127.0.0.1:{}", rpc_port(i)).parse()?,
+                ..RpcConfig::default()
+            },
             ..NodeConfig::default()
         };
         config.consensus.block_interval_ms = spec.block_interval_ms;
@@ -77,11 +92,18 @@ pub fn run(spec: &TestnetSpec) -> anyhow::Result<()> {
         println!(
             "{} {} home={} api={}",
             node.name,
-            if node.validator { "validator" } else { "full-node" },
+            if node.validator {
+                "validator"
+            } else {
+                "full-node"
+            },
             node.home.display(),
             node.rpc_url
         );
     }
-    println!("start each with: cvm start --home {}", Path::new(&spec.output).join("nodeN").display());
+    println!(
+        "start each with: cvm start --home {}",
+        Path::new(&spec.output).join("nodeN").display()
+    );
     Ok(())
 }
