@@ -217,8 +217,10 @@ impl NodeApi for NodeBackend {
                 .map_err(storage_err)?;
             exclusive = true;
             let Some(key) = next else { break };
-            if let Some(bytes) = view.get(&key).map_err(storage_err)? {
-                if let Ok(meta) = ManuscriptMeta::decode(&mut &bytes[..]) {
+            if let Some(bytes) = view.get(&key).map_err(storage_err)?
+                && let Ok(meta) = ManuscriptMeta::decode(&mut &bytes[..])
+            {
+                {
                     out.push(ManuscriptInfo {
                         name: meta.name,
                         code_hash: to_hex(meta.code_hash),

@@ -352,13 +352,7 @@ mod tests {
         let one = txs[0].encode().len();
         assert_eq!(pool.reap(one, 100), txs[..1].to_vec());
         // Block included a's nonce 0 only; b's committed nonce moved on by another node's tx.
-        pool.update(&[txs[0].hash()], |acct| {
-            if *acct == b.verifying_key().to_bytes() {
-                1
-            } else {
-                1
-            }
-        });
+        pool.update(&[txs[0].hash()], |_| 1);
         assert_eq!(pool.len(), 1);
         assert!(pool.contains(&txs[2].hash()));
         assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 1), 2);

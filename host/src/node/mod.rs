@@ -128,7 +128,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         validator_key,
         node_key,
     } = setup;
-    let storage = Storage::open(&home.db())?;
+    let storage = Storage::open(home.db())?;
     let engine = CvmEngine::new(EngineConfig {
         cache_dir: Some(home.module_cache()),
         ..EngineConfig::default()

@@ -133,7 +133,7 @@ impl Runner {
                         &executed.block.body,
                     );
                 }
-                let message = ConsensusMessage::Proposal(proposal);
+                let message = ConsensusMessage::Proposal(Box::new(proposal));
                 self.publish_consensus(&message, 0);
                 self.own_messages.push(message);
                 None
@@ -213,8 +213,10 @@ impl Runner {
         self.resend += 1;
         let messages = self.own_messages.clone();
         for message in &messages {
-            if let ConsensusMessage::Proposal(p) = message {
-                if let Some(executed) = self.app.cached(&p.proposal.value.hash()) {
+            if let ConsensusMessage::Proposal(p) = message
+                && let Some(executed) = self.app.cached(&p.proposal.value.hash())
+            {
+                {
                     self.publish_parts(
                         p.proposal.height.0,
                         p.proposal.round.0,
@@ -533,14 +535,10 @@ impl Runner {
                 if proposal.proposal.value.chain_id != self.app.genesis().chain_id {
                     return Verdict::Reject;
                 }
-                let header = proposal.proposal.value.clone();
-                let height = proposal.proposal.height.0;
-                if header.height != height {
+                if proposal.proposal.value.height != proposal.proposal.height.0 {
                     return Verdict::Reject;
                 }
-                self.feed(Input::Proposal(proposal));
-                // The proposal may complete a validation that only waited to know its header.
-                let _ = header;
+                self.feed(Input::Proposal(*proposal));
                 Verdict::Accept
             }
         }
@@ -578,12 +576,11 @@ impl Runner {
                         self.spawn_validation(header, body.clone());
                     }
                 }
-                if let Some((header, cert)) = self.pending_decision.clone() {
-                    if header.parts == msg.parts {
-                        if let Some(next) = self.decide(header, cert) {
-                            self.feed(next);
-                        }
-                    }
+                if let Some((header, cert)) = self.pending_decision.clone()
+                    && header.parts == msg.parts
+                    && let Some(next) = self.decide(header, cert)
+                {
+                    self.feed(next);
                 }
                 Verdict::Accept
             }
@@ -734,13 +731,13 @@ impl Runner {
             }
             self.parts
                 .insert_body(block.header.parts, block.body.clone());
-            if let Some((header, cert)) = self.pending_decision.clone() {
-                if header.hash() == block.hash() {
-                    if let Some(next) = self.decide(header, cert) {
-                        self.feed(next);
-                    }
-                    continue;
+            if let Some((header, cert)) = self.pending_decision.clone()
+                && header.hash() == block.hash()
+            {
+                if let Some(next) = self.decide(header, cert) {
+                    self.feed(next);
                 }
+                continue;
             }
             // The driver verifies the certificate and decides; the commit path executes and stores.
             self.feed(Input::Commit {

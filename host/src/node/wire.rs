@@ -7,7 +7,7 @@ use crate::chain::{BlockHeader, Part, PartSetHeader};
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum ConsensusMessage {
-    Proposal(SignedProposal<BlockHeader>),
+    Proposal(Box<SignedProposal<BlockHeader>>),
     Vote(SignedVote),
 }
 

@@ -14,7 +14,7 @@ pub fn run(home: &Path) -> anyhow::Result<bool> {
     let layout = HomeLayout::new(home);
     let genesis = Genesis::load(&layout.genesis())?;
     let storage =
-        Storage::open(&layout.db()).context("open the node's database (stop the node first)")?;
+        Storage::open(layout.db()).context("open the node's database (stop the node first)")?;
     let engine = CvmEngine::new(EngineConfig::default())?;
     let bar = crate::progress::bar("replay");
     let report = crate::storage::replay(
