@@ -162,15 +162,13 @@ impl SwarmTask {
                 peer_id,
                 info,
                 ..
-            })) => {
-                if info.protocol_version != self.identify_version {
-                    tracing::warn!(
-                        peer = %peer_id,
-                        theirs = %info.protocol_version,
-                        ours = %self.identify_version,
-                        "peer runs another chain or protocol version; no gossip or sync will be exchanged with it"
-                    );
-                }
+            })) if info.protocol_version != self.identify_version => {
+                tracing::warn!(
+                    peer = %peer_id,
+                    theirs = %info.protocol_version,
+                    ours = %self.identify_version,
+                    "peer runs another chain or protocol version; no gossip or sync will be exchanged with it"
+                );
             }
             SwarmEvent::Behaviour(_) => {}
             SwarmEvent::ConnectionEstablished {

@@ -476,7 +476,7 @@ async fn chains_do_not_mix() {
 }
 
 #[tokio::test]
-async fn peers_without_an_id_and_busy_ports_are_reported() {
+async fn bad_peer_addresses_unbindable_listen_addresses_and_use_after_shutdown_are_errors() {
     let no_id: Multiaddr = "/ip4/127.0.0.1/tcp/1".parse().expect("valid");
     let err = spawn(config(
         "x",
@@ -488,12 +488,14 @@ async fn peers_without_an_id_and_busy_ports_are_reported() {
     .unwrap_err();
     assert!(matches!(err, NetworkError::PeerWithoutId(_)), "{err}");
 
-    let first = node("x", vec![]).await;
-    let taken = first.h.listen_addrs().await[0].clone();
-    let err = spawn(config("x", Keypair::generate_ed25519(), taken, vec![]))
+    // An address of no local interface cannot be bound (nothing is sent anywhere).
+    let foreign: Multiaddr = "/ip4/203.0.113.1/tcp/0".parse().expect("valid");
+    let err = spawn(config("x", Keypair::generate_ed25519(), foreign, vec![]))
         .await
         .unwrap_err();
     assert!(matches!(err, NetworkError::Listen { .. }), "{err}");
+
+    let first = node("x", vec![]).await;
     first.h.shutdown().await;
     assert!(matches!(
         first.h.publish(Topic::Consensus, vec![1]).await,
