@@ -180,10 +180,10 @@ impl LocalNet {
     pub fn wait_height(&self, i: usize, height: u64, timeout: Duration) -> StatusInfo {
         let start = Instant::now();
         loop {
-            if let Some(s) = self.status(i) {
-                if s.height >= height {
-                    return s;
-                }
+            if let Some(s) = self.status(i)
+                && s.height >= height
+            {
+                return s;
             }
             if start.elapsed() > timeout {
                 panic!(
