@@ -14,6 +14,7 @@ pub fn run(home: &Path) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let running = node::start(setup).await?;
         let status = running.status.clone();
+        tokio::spawn(show_sync_progress(status.clone()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => { info!("interrupted; stopping"); running.stop().await; }
@@ -32,6 +33,30 @@ async fn running_wait(status: &std::sync::Arc<parking_lot::RwLock<node::NodeStat
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         if status.read().halted.is_some() {
             return;
+        }
+    }
+}
+
+/// A progress bar while the node catches up (only on a terminal).
+async fn show_sync_progress(status: std::sync::Arc<parking_lot::RwLock<node::NodeStatus>>) {
+    let bar = crate::progress::bar("sync");
+    if bar.is_hidden() {
+        return;
+    }
+    let mut shown = false;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (syncing, height, target) = {
+            let s = status.read();
+            (s.syncing, s.height, s.best_peer_height)
+        };
+        if syncing {
+            shown = true;
+            bar.set_length(target);
+            bar.set_position(height);
+        } else if shown {
+            bar.finish_and_clear();
+            shown = false;
         }
     }
 }

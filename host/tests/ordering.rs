@@ -1,0 +1,69 @@
+//! The Fabric-shaped embedding API: an in-process single-validator node orders transactions and hands back the
+//! finalized blocks in order; a refused transaction is an error at `order`; `halt` stops the node.
+
+use std::time::Duration;
+
+use cvm_host::chain::config::HomeLayout;
+use cvm_host::chain::{NodeConfig, ValidatorKey};
+use cvm_host::node::NodeSetup;
+use cvm_host::ordering::{Chain, NodeChain, OrderError};
+use cvm_runtime::{Transaction, TxPayload};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_transactions_into_finalized_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("node");
+    cvm_host::ops::init::init(&home, "order-test", "solo").unwrap();
+    // Loopback ports chosen by the OS so tests never collide.
+    let layout = HomeLayout::new(&home);
+    let mut config = NodeConfig::load(&layout.config()).unwrap();
+    config.p2p.listen = "/ip4/127.0.0.1/tcp/0".into();
+    config.rpc.listen = "127.0.0.1:0".parse().unwrap();
+    std::fs::write(layout.config(), config.to_toml()).unwrap();
+
+    let mut chain = NodeChain::new(NodeSetup::load(&home).unwrap());
+    let key = ValidatorKey::generate();
+    let tx = |nonce| {
+        Transaction {
+            chain_id: "order-test".into(),
+            signer: key.public_key(),
+            nonce,
+            payload: TxPayload::Ingest {
+                source: "kv".into(),
+                records: vec![vec![nonce as u8]],
+            },
+        }
+        .sign(&key.0)
+    };
+    assert!(matches!(chain.order(&tx(0)), Err(OrderError::NotStarted)));
+    chain.start().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), chain.wait_ready())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut blocks = chain.blocks().unwrap();
+    let hashes = [chain.order(&tx(0)).unwrap(), chain.order(&tx(1)).unwrap()];
+    let refused = chain.order(&tx(5)).unwrap_err();
+    assert!(refused.to_string().contains("nonce"), "{refused}");
+
+    let mut ordered = Vec::new();
+    let mut last_height = 0;
+    while ordered.len() < 2 {
+        let block = tokio::time::timeout(Duration::from_secs(30), blocks.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            block.header.height > last_height,
+            "blocks arrive in height order"
+        );
+        last_height = block.header.height;
+        ordered.extend(block.body.txs.iter().map(|t| t.hash()));
+    }
+    assert_eq!(
+        ordered,
+        hashes.to_vec(),
+        "transactions finalized in submission order"
+    );
+    chain.halt().await;
+}
