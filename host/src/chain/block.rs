@@ -90,7 +90,7 @@ impl Block {
         h.tx_count as usize == self.body.txs.len()
             && h.txs_root == self.body.txs_root()
             && h.last_commit_hash == self.body.last_commit_hash()
-            && super::PartSet::from_body(&self.body, part_size).header() == h.parts
+            && super::PartSet::header_of(&self.body.encode(), part_size) == h.parts
     }
 }
 

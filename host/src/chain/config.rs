@@ -64,7 +64,7 @@ impl Default for ConsensusTimeouts {
     /// Tuned for a LAN or loopback.
     fn default() -> Self {
         Self {
-            propose_ms: 1000,
+            propose_ms: 2000,
             propose_delta_ms: 500,
             prevote_ms: 500,
             prevote_delta_ms: 250,
@@ -86,6 +86,26 @@ impl ConsensusTimeouts {
             precommit: ms(self.precommit_ms),
             precommit_delta: ms(self.precommit_delta_ms),
             block_interval: (self.block_interval_ms > 0).then(|| ms(self.block_interval_ms)),
+        }
+    }
+}
+
+/// How much this node puts in a block it proposes. Not a validity rule (others accept any block within the
+/// genesis limits): it keeps a block's execution short enough to validate well inside the propose timeout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProposerConfig {
+    /// Source records ingested per block, at most.
+    pub max_records: usize,
+    /// Transactions per block, at most.
+    pub max_txs: usize,
+}
+
+impl Default for ProposerConfig {
+    fn default() -> Self {
+        Self {
+            max_records: 4_000,
+            max_txs: 10_000,
         }
     }
 }
@@ -134,6 +154,7 @@ pub struct NodeConfig {
     pub p2p: P2pConfig,
     pub rpc: RpcConfig,
     pub consensus: ConsensusTimeouts,
+    pub proposer: ProposerConfig,
     pub mempool: MempoolConfig,
     pub execution: ExecutionConfig,
 }
@@ -146,6 +167,7 @@ impl Default for NodeConfig {
             p2p: P2pConfig::default(),
             rpc: RpcConfig::default(),
             consensus: ConsensusTimeouts::default(),
+            proposer: ProposerConfig::default(),
             mempool: MempoolConfig::default(),
             execution: ExecutionConfig::default(),
         }

@@ -1,9 +1,10 @@
 //! A block body split into fixed-size parts, each carrying a Merkle proof against the root in the proposed
 //! header, so a large block travels as many bounded gossip messages and every part is checked on arrival.
 
-use binary_merkle_tree::{merkle_proof, merkle_root, verify_proof};
+use binary_merkle_tree::{merkle_proof_raw, merkle_root_raw, verify_proof};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use sp_core::Blake2Hasher;
+use sp_core::Hasher;
 
 use super::block::{BlockBody, PartSetHeader};
 
@@ -45,18 +46,16 @@ impl PartSet {
     }
 
     pub fn from_bytes(bytes: &[u8], part_size: usize) -> Self {
-        let chunks: Vec<&[u8]> = if bytes.is_empty() {
-            vec![&[][..]]
-        } else {
-            bytes.chunks(part_size.max(1)).collect()
-        };
-        let root: sp_core::H256 = merkle_root::<Blake2Hasher, _>(chunks.iter().copied());
+        let chunks = chunks(bytes, part_size);
+        // Hash every part once; proofs are then built over the 32-byte leaf hashes.
+        let leaves: Vec<sp_core::H256> = chunks.iter().map(|c| Blake2Hasher::hash(c)).collect();
+        let root = merkle_root_raw::<Blake2Hasher, _>(leaves.iter().copied());
         let total = chunks.len() as u32;
         let parts = chunks
             .iter()
             .enumerate()
             .map(|(i, chunk)| {
-                let proof = merkle_proof::<Blake2Hasher, _, _>(chunks.iter().copied(), i as u32);
+                let proof = merkle_proof_raw::<Blake2Hasher, _>(leaves.iter().copied(), i as u32);
                 Part {
                     index: i as u32,
                     bytes: chunk.to_vec(),
@@ -73,12 +72,30 @@ impl PartSet {
         }
     }
 
+    /// The part-set header of `bytes` without building the proofs.
+    pub fn header_of(bytes: &[u8], part_size: usize) -> PartSetHeader {
+        let chunks = chunks(bytes, part_size);
+        let root = merkle_root_raw::<Blake2Hasher, _>(chunks.iter().map(|c| Blake2Hasher::hash(c)));
+        PartSetHeader {
+            total: chunks.len() as u32,
+            root: root.0,
+        }
+    }
+
     pub fn header(&self) -> PartSetHeader {
         self.header
     }
 
     pub fn parts(&self) -> &[Part] {
         &self.parts
+    }
+}
+
+fn chunks(bytes: &[u8], part_size: usize) -> Vec<&[u8]> {
+    if bytes.is_empty() {
+        vec![&[][..]]
+    } else {
+        bytes.chunks(part_size.max(1)).collect()
     }
 }
 
@@ -183,6 +200,17 @@ mod tests {
         assert_eq!(set.header().total, 16);
         for part in set.parts() {
             verify_part(&set.header(), part, 64).unwrap();
+        }
+    }
+
+    #[test]
+    fn header_of_matches_the_full_set() {
+        for len in [0, 1, 63, 64, 65, 1000, 4096] {
+            let bytes = body_bytes(len);
+            assert_eq!(
+                PartSet::header_of(&bytes, 64),
+                PartSet::from_bytes(&bytes, 64).header()
+            );
         }
     }
 

@@ -193,7 +193,7 @@ impl App {
                 receipts_root: [0; 32],
                 fuel_used: 0,
                 last_commit_hash: body.last_commit_hash(),
-                parts: PartSet::from_body(&body, params.part_size as usize).header(),
+                parts: PartSet::header_of(&body.encode(), params.part_size as usize),
             };
             let outcome = self.execute(&parent, &header, &body.txs)?;
             if outcome.fuel_used > params.max_block_fuel && !body.txs.is_empty() {

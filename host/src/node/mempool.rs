@@ -170,8 +170,20 @@ impl Mempool {
     /// Transactions for a block: arrival order, each account's in nonce order, within `max_bytes`
     /// (encoded sizes) and `max_txs`.
     pub fn reap(&self, max_bytes: usize, max_txs: usize) -> Vec<SignedTransaction> {
+        self.reap_within(max_bytes, max_txs, usize::MAX)
+    }
+
+    /// [`reap`](Self::reap) that also stops before the block's ingested source records exceed `max_records`
+    /// (the first transaction is always taken, so one large ingest cannot stall the chain).
+    pub fn reap_within(
+        &self,
+        max_bytes: usize,
+        max_txs: usize,
+        max_records: usize,
+    ) -> Vec<SignedTransaction> {
         let mut out = Vec::new();
         let mut used = 0usize;
+        let mut records = 0usize;
         let mut taken: HashMap<[u8; 32], u64> = HashMap::new();
         // Admission requires each account's next nonce, so arrival order is nonce order per account.
         for hash in &self.arrival {
@@ -187,9 +199,17 @@ impl Mempool {
             if entry.tx.tx.nonce != next {
                 continue;
             }
-            if used + entry.size > max_bytes || out.len() >= max_txs {
+            let tx_records = match &entry.tx.tx.payload {
+                cvm_runtime::TxPayload::Ingest { records, .. } => records.len(),
+                cvm_runtime::TxPayload::Deploy { .. } => 1,
+            };
+            if used + entry.size > max_bytes
+                || out.len() >= max_txs
+                || (!out.is_empty() && records + tx_records > max_records)
+            {
                 break;
             }
+            records += tx_records;
             used += entry.size;
             taken.insert(account, next + 1);
             out.push(entry.tx.clone());
@@ -351,6 +371,9 @@ mod tests {
         assert_eq!(pool.reap(usize::MAX, 2), txs[..2].to_vec());
         let one = txs[0].encode().len();
         assert_eq!(pool.reap(one, 100), txs[..1].to_vec());
+        // One record each: a budget of 2 records takes two transactions; a budget of 0 still takes the first.
+        assert_eq!(pool.reap_within(usize::MAX, 100, 2), txs[..2].to_vec());
+        assert_eq!(pool.reap_within(usize::MAX, 100, 0), txs[..1].to_vec());
         // Block included a's nonce 0 only; b's committed nonce moved on by another node's tx.
         pool.update(&[txs[0].hash()], |_| 1);
         assert_eq!(pool.len(), 1);

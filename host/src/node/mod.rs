@@ -225,6 +225,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         wal_dirty: false,
         halted: None,
         peers: Default::default(),
+        proposer: config.proposer.clone(),
         commits_tx: commits_tx.clone(),
     };
 

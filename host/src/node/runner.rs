@@ -84,6 +84,7 @@ pub struct Runner {
     pub(super) wal_dirty: bool,
     pub(super) halted: Option<String>,
     pub(super) peers: std::collections::BTreeSet<libp2p::PeerId>,
+    pub(super) proposer: crate::chain::config::ProposerConfig,
     /// Every committed block, for embedders (`crate::ordering`).
     pub(super) commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
 }
@@ -232,7 +233,11 @@ impl Runner {
         let params = self.app.params().clone();
         let budget = (params.max_block_bytes as usize)
             .saturating_sub(App::body_overhead(&self.last_commit) + 1024);
-        let txs = self.mempool.lock().reap(budget, 100_000);
+        let txs = self.mempool.lock().reap_within(
+            budget,
+            self.proposer.max_txs,
+            self.proposer.max_records,
+        );
         let app = self.app.clone();
         let last_commit = self.last_commit.clone();
         let proposer = self.my_key;
