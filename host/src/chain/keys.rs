@@ -79,20 +79,30 @@ fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// `generate`, `load` and `save` for a key newtype over `SigningKey` (both key files share one format).
+macro_rules! key_file_methods {
+    ($ty:ident) => {
+        impl $ty {
+            pub fn generate() -> Self {
+                Self(SigningKey::generate(&mut rand::rngs::OsRng))
+            }
+            pub fn load(path: &Path) -> Result<Self, KeyError> {
+                read_key(path).map(Self)
+            }
+            pub fn save(&self, path: &Path) -> Result<(), KeyError> {
+                write_key(path, &self.0)
+            }
+        }
+    };
+}
+
 /// The consensus signing key.
 #[derive(Clone)]
 pub struct ValidatorKey(pub SigningKey);
 
+key_file_methods!(ValidatorKey);
+
 impl ValidatorKey {
-    pub fn generate() -> Self {
-        Self(SigningKey::generate(&mut rand::rngs::OsRng))
-    }
-    pub fn load(path: &Path) -> Result<Self, KeyError> {
-        read_key(path).map(Self)
-    }
-    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        write_key(path, &self.0)
-    }
     pub fn public_key(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes()
     }
@@ -105,16 +115,9 @@ impl ValidatorKey {
 #[derive(Clone)]
 pub struct NodeKey(pub SigningKey);
 
+key_file_methods!(NodeKey);
+
 impl NodeKey {
-    pub fn generate() -> Self {
-        Self(SigningKey::generate(&mut rand::rngs::OsRng))
-    }
-    pub fn load(path: &Path) -> Result<Self, KeyError> {
-        read_key(path).map(Self)
-    }
-    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
-        write_key(path, &self.0)
-    }
     pub fn keypair(&self) -> libp2p::identity::Keypair {
         libp2p::identity::Keypair::ed25519_from_bytes(self.0.to_bytes())
             .expect("32-byte ed25519 secret")
