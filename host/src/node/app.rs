@@ -145,7 +145,12 @@ impl App {
     /// The account's nonce in the latest committed state.
     pub fn committed_nonce(&self, account: &[u8; 32]) -> u64 {
         let Ok(parent) = self.parent() else { return 0 };
-        let view = TrieView::new(self.executor.store().clone(), parent.state_root);
+        self.nonce_at(parent.state_root, account)
+    }
+
+    /// The account's nonce in the state with `root`.
+    pub fn nonce_at(&self, root: StateRoot, account: &[u8; 32]) -> u64 {
+        let view = TrieView::new(self.executor.store().clone(), root);
         match view.get(&account_key(account)) {
             Ok(Some(bytes)) => u64::decode(&mut &bytes[..]).unwrap_or(0),
             _ => 0,

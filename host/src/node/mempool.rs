@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use cvm_runtime::{SignedTransaction, TxError};
-use parity_scale_codec::Encode;
 
 pub type TxHash = [u8; 32];
 
@@ -273,17 +272,13 @@ impl Mempool {
             }
         }
     }
-
-    /// Encoded bytes of a pending transaction (for gossip).
-    pub fn encoded(&self, hash: &TxHash) -> Option<Vec<u8>> {
-        self.entries.get(hash).map(|e| e.tx.encode())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use cvm_runtime::{Transaction, TxPayload};
     use ed25519_dalek::SigningKey;
+    use parity_scale_codec::Encode;
 
     use super::*;
 

@@ -96,16 +96,12 @@ impl PartsPool {
         self.bodies.get(&header.root)
     }
 
-    /// Forgets everything at or below a committed height.
-    pub fn prune(&mut self, committed: u64, keep_roots: &[[u8; 32]]) {
+    /// Forgets part sets at or below a committed height, and the bodies once more than 64 accumulate.
+    pub fn prune(&mut self, committed: u64) {
         self.sets = self.sets.split_off(&(committed + 1));
         if self.bodies.len() > 64 {
-            self.bodies.retain(|root, _| keep_roots.contains(root));
+            self.bodies.clear();
         }
-    }
-
-    pub fn clear_bodies(&mut self) {
-        self.bodies.clear();
     }
 }
 

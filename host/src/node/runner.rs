@@ -311,7 +311,7 @@ impl Runner {
                     "decided block's body not here yet; fetching it by sync"
                 );
                 self.pending_decision = Some((header, certificate));
-                self.request_sync_now();
+                self.sync_tick();
                 None
             }
             Err(e) => {
@@ -335,11 +335,12 @@ impl Runner {
         let included: Vec<[u8; 32]> = executed.block.body.txs.iter().map(|t| t.hash()).collect();
         {
             let app = self.app.clone();
+            let root = header.state_root.into();
             self.mempool
                 .lock()
-                .update(&included, |acct| app.committed_nonce(acct));
+                .update(&included, |acct| app.nonce_at(root, acct));
         }
-        self.parts.prune(height, &[]);
+        self.parts.prune(height);
         self.waiting_for_body.clear();
         self.own_messages.clear();
         self.pending_decision = None;
@@ -376,8 +377,6 @@ impl Runner {
             status.latest_block_hash = header.hash();
             status.state_root = header.state_root;
             status.latest_block_time_ms = header.time_ms;
-            status.records_committed += records;
-            status.txs_committed += executed.block.body.txs.len() as u64;
         }
         let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
         self.validators = self.validators.next_height();
@@ -674,10 +673,6 @@ impl Runner {
                 }
             }
         });
-    }
-
-    fn request_sync_now(&mut self) {
-        self.sync_tick();
     }
 
     fn fetch_blocks(&mut self, peer: libp2p::PeerId) {

@@ -19,8 +19,6 @@ pub struct NodeStatus {
     pub syncing: bool,
     /// Own validator key, when this node signs.
     pub validator: Option<[u8; 32]>,
-    pub records_committed: u64,
-    pub txs_committed: u64,
     /// Set when the node stopped signing after a fatal error (disk, divergence).
     pub halted: Option<String>,
 }
