@@ -196,6 +196,11 @@ impl Client {
             .map(|a| a.nonce)
     }
 
+    /// Equivocation evidence the node has recorded (pairs of conflicting signed votes).
+    pub fn evidence(&self) -> Result<Vec<serde_json::Value>, ClientError> {
+        self.get("/evidence")
+    }
+
     pub fn validators(&self) -> Result<Vec<ValidatorInfo>, ClientError> {
         self.get("/validators")
     }

@@ -2,6 +2,11 @@
 //! node as real processes). This library holds their shared harness:
 //!
 //! - [`localnet`]: a multi-node network of real `cvm start` processes on loopback, with real libp2p sockets and
-//!   RocksDB directories, that tests start, stop, kill and query over HTTP.
+//!   RocksDB directories, that tests start, stop, kill, partition and query over HTTP; its nodes run the
+//!   `cvm-test-node` binary (the CLI with the `test-hooks` feature) and record every consensus message.
+//! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
+//! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 
+pub mod chaos;
+pub mod checks;
 pub mod localnet;

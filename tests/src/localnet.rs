@@ -6,29 +6,35 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use cvm_host::chain::NodeKey;
 use cvm_host::client::Client;
+use cvm_host::node::wire::ConsensusMessage;
 use cvm_host::ops::testnet::{TestnetSpec, generate};
 use cvm_host::rpc::api::StatusInfo;
+use parity_scale_codec::Decode;
+
+/// Where each node's test hooks record consensus messages and read the peers to refuse (relative to its home).
+const MESSAGES_FILE: &str = "consensus-messages.log";
+const BLOCKED_PEERS_FILE: &str = "blocked-peers";
 
 /// Networks share two cores: run one at a time.
 static ONE_NETWORK: Mutex<()> = Mutex::new(());
 
-/// The `cvm` binary built with this test (same profile and target dir).
+/// The node binary these tests run: `cvm-test-node`, this crate's build of the `cvm` CLI with the `test-hooks`
+/// feature (fault injection). Cargo builds it, fresh, with the integration tests of this crate.
 pub fn cvm_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/cvm
+    // target/<profile>/deps/<test> -> target/<profile>/cvm-test-node
     let dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target profile dir");
-    let bin = dir.join("cvm");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "cvm-host", "--bin", "cvm"])
-            .status()
-            .expect("run cargo build for the cvm binary");
-        assert!(status.success(), "building the cvm binary failed");
-    }
+    let bin = dir.join("cvm-test-node");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test -p cvm-tests`, which builds it",
+        bin.display()
+    );
     bin
 }
 
@@ -59,6 +65,45 @@ impl NodeProc {
 
     pub fn log_path(&self) -> PathBuf {
         self.home.join("node.log")
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Resident memory of the running process, from /proc.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// The libp2p peer id of this node.
+    pub fn peer_id(&self) -> libp2p::PeerId {
+        NodeKey::load(&self.home.join("config/node_key.json"))
+            .expect("node key")
+            .peer_id()
+    }
+
+    /// Every consensus message this node sent or received, as recorded by its test hooks (a torn last record,
+    /// from a SIGKILL mid-write, is skipped).
+    pub fn recorded_messages(&self) -> Vec<ConsensusMessage> {
+        let bytes = std::fs::read(self.home.join(MESSAGES_FILE)).unwrap_or_default();
+        let mut out = Vec::new();
+        let mut rest = &bytes[..];
+        while rest.len() >= 4 {
+            let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+            if rest.len() < 4 + len {
+                break;
+            }
+            if let Ok(m) = ConsensusMessage::decode(&mut &rest[4..4 + len]) {
+                out.push(m);
+            }
+            rest = &rest[4 + len..];
+        }
+        out
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -92,7 +137,7 @@ impl LocalNet {
             base_port: free_base_port(2 * total),
             block_interval_ms: 0,
         };
-        let nodes = generate(&spec)
+        let nodes: Vec<NodeProc> = generate(&spec)
             .expect("generate testnet")
             .into_iter()
             .map(|n| NodeProc {
@@ -103,12 +148,54 @@ impl LocalNet {
                 child: None,
             })
             .collect();
+        for node in &nodes {
+            append_config(
+                &node.home,
+                &format!(
+                    "\n[test]\nrecord_messages = {:?}\nblocked_peers_file = {:?}\n",
+                    node.home.join(MESSAGES_FILE),
+                    node.home.join(BLOCKED_PEERS_FILE)
+                ),
+            );
+        }
         LocalNet {
             _guard: guard,
             dir,
             nodes,
             chain_id,
             binary: cvm_binary(),
+        }
+    }
+
+    /// Adds `key = value` lines to node `i`'s `[test]` section (before it starts), e.g. `byzantine = "silent"`.
+    pub fn set_test_option(&self, i: usize, line: &str) {
+        append_config(&self.nodes[i].home, &format!("{line}\n"));
+    }
+
+    /// Cuts the network into `groups` (node indices); nodes in different groups refuse each other's
+    /// connections. Nodes in no group keep talking to everyone.
+    pub fn partition(&self, groups: &[&[usize]]) {
+        let peer_ids: Vec<String> = self.nodes.iter().map(|n| n.peer_id().to_string()).collect();
+        for (g, group) in groups.iter().enumerate() {
+            let others: Vec<&str> = groups
+                .iter()
+                .enumerate()
+                .filter(|(o, _)| *o != g)
+                .flat_map(|(_, other)| other.iter().map(|&j| peer_ids[j].as_str()))
+                .collect();
+            for &i in group.iter() {
+                write_atomically(
+                    &self.nodes[i].home.join(BLOCKED_PEERS_FILE),
+                    &others.join("\n"),
+                );
+            }
+        }
+    }
+
+    /// Undoes [`partition`](Self::partition).
+    pub fn heal(&self) {
+        for node in &self.nodes {
+            write_atomically(&node.home.join(BLOCKED_PEERS_FILE), "");
         }
     }
 
@@ -213,6 +300,22 @@ impl LocalNet {
         text.push_str(&String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
     }
+}
+
+/// Appends to a home's config.toml; the `[test]` table is last, so appended keys land in it.
+fn append_config(home: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(home.join("config/config.toml"))
+        .expect("open config.toml");
+    file.write_all(text.as_bytes()).expect("append config");
+}
+
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
 }
 
 impl Drop for LocalNet {

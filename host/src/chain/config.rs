@@ -157,6 +157,10 @@ pub struct NodeConfig {
     pub proposer: ProposerConfig,
     pub mempool: MempoolConfig,
     pub execution: ExecutionConfig,
+    /// Injected faults for test networks (only in builds with the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
+    #[serde(skip_serializing_if = "crate::node::test_hooks::TestHooksConfig::is_empty")]
+    pub test: crate::node::test_hooks::TestHooksConfig,
 }
 
 impl Default for NodeConfig {
@@ -170,6 +174,8 @@ impl Default for NodeConfig {
             proposer: ProposerConfig::default(),
             mempool: MempoolConfig::default(),
             execution: ExecutionConfig::default(),
+            #[cfg(feature = "test-hooks")]
+            test: Default::default(),
         }
     }
 }

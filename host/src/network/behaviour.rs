@@ -7,7 +7,7 @@ use std::time::Duration;
 use cvm_runtime::state::blake2_256;
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{connection_limits, gossipsub, identify, request_response};
+use libp2p::{allow_block_list, connection_limits, gossipsub, identify, request_response};
 
 use super::codec::{SyncCodec, protocol_name};
 use super::{NetworkConfig, NetworkError, Topic};
@@ -29,6 +29,8 @@ const MAX_PENDING: u32 = 64;
 
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Peers refused at the connection level (see `NetworkHandle::set_blocked_peers`).
+    pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     pub limits: connection_limits::Behaviour,
     pub gossipsub: gossipsub::Behaviour,
     pub identify: identify::Behaviour,
@@ -73,6 +75,7 @@ impl Behaviour {
         );
 
         Ok(Self {
+            blocked: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(limits),
             gossipsub,
             identify,

@@ -37,6 +37,7 @@ pub(crate) enum Command {
     Peers(oneshot::Sender<Vec<PeerId>>),
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     PeerScore(PeerId, oneshot::Sender<Option<f64>>),
+    SetBlockedPeers(Vec<PeerId>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -260,6 +261,13 @@ impl NetworkHandle {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Replaces the set of blocked peers: their connections are closed and they can neither dial nor be dialed
+    /// until unblocked (static peers are redialed at once when unblocked). An operator's tool against a
+    /// misbehaving peer, and how tests cut the network into partitions.
+    pub fn set_blocked_peers(&self, peers: Vec<PeerId>) -> Result<(), NetworkError> {
+        self.try_send(Command::SetBlockedPeers(peers))
     }
 
     /// Stops the task and waits until its listeners and connections are closed. Calling it again is harmless.

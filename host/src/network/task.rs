@@ -142,6 +142,23 @@ impl SwarmTask {
         }
     }
 
+    fn set_blocked_peers(&mut self, peers: Vec<PeerId>) {
+        let wanted: std::collections::HashSet<PeerId> = peers.into_iter().collect();
+        let blocked = self.swarm.behaviour_mut().blocked.blocked_peers().clone();
+        for peer in blocked.difference(&wanted) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
+            if let Some(sp) = self.static_peer(peer) {
+                sp.backoff = INITIAL_BACKOFF;
+                sp.next_dial = Instant::now();
+            }
+            tracing::info!(%peer, "peer unblocked");
+        }
+        for peer in wanted.difference(&blocked) {
+            self.swarm.behaviour_mut().blocked.block_peer(*peer);
+            tracing::info!(%peer, "peer blocked");
+        }
+    }
+
     fn static_peer(&mut self, peer: &PeerId) -> Option<&mut StaticPeer> {
         self.static_peers.iter_mut().find(|sp| sp.peer == *peer)
     }
@@ -415,6 +432,7 @@ impl SwarmTask {
                 let _ = done.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
             }
             // Handled by the loop in `run`.
+            Command::SetBlockedPeers(peers) => self.set_blocked_peers(peers),
             Command::Shutdown(_) => {}
         }
     }

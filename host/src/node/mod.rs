@@ -13,6 +13,7 @@ pub mod mempool;
 pub mod parts_pool;
 pub mod runner;
 pub mod status;
+pub mod test_hooks;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -227,6 +228,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         peers: Default::default(),
         proposer: config.proposer.clone(),
         commits_tx: commits_tx.clone(),
+        hooks: test_hooks(&config, &genesis, validator_key.as_ref())?,
     };
 
     // Resume the height in progress from the WAL, or start the next one.
@@ -317,6 +319,25 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         shutdown: Some(shutdown_tx),
         task,
     })
+}
+
+#[cfg(feature = "test-hooks")]
+fn test_hooks(
+    config: &NodeConfig,
+    genesis: &Genesis,
+    key: Option<&ValidatorKey>,
+) -> anyhow::Result<test_hooks::TestHooks> {
+    test_hooks::TestHooks::new(&config.test, &genesis.chain_id, key)
+        .context("cannot open the [test] record_messages file")
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn test_hooks(
+    _config: &NodeConfig,
+    _genesis: &Genesis,
+    _key: Option<&ValidatorKey>,
+) -> anyhow::Result<test_hooks::TestHooks> {
+    Ok(test_hooks::TestHooks)
 }
 
 fn runner_parts(genesis: &Genesis) -> parts_pool::PartsPool {

@@ -28,6 +28,9 @@ use crate::network::{
 };
 use crate::storage::RocksWal;
 
+/// Equivocation evidence kept for the API; the oldest goes first (an equivocator produces some every height).
+const MAX_EVIDENCE: usize = 10_000;
+
 /// Blocks asked for in one sync request.
 const SYNC_BATCH: u32 = 64;
 
@@ -87,6 +90,8 @@ pub struct Runner {
     pub(super) proposer: crate::chain::config::ProposerConfig,
     /// Every committed block, for embedders (`crate::ordering`).
     pub(super) commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
+    /// Injected faults (feature `test-hooks`; nothing otherwise).
+    pub(super) hooks: super::test_hooks::TestHooks,
 }
 
 impl Runner {
@@ -126,24 +131,20 @@ impl Runner {
             }
             Effect::BroadcastProposal(proposal) => {
                 self.sync_wal()?;
-                let header = proposal.proposal.value.clone();
-                if let Some(executed) = self.app.cached(&header.hash()) {
+                let header = &proposal.proposal.value;
+                if let Some(body) = self.parts.body(&header.parts).cloned() {
                     self.publish_parts(
                         proposal.proposal.height.0,
                         proposal.proposal.round.0,
-                        &executed.block.body,
+                        &body,
                     );
                 }
-                let message = ConsensusMessage::Proposal(Box::new(proposal));
-                self.publish_consensus(&message, 0);
-                self.own_messages.push(message);
+                self.broadcast_own(ConsensusMessage::Proposal(Box::new(proposal)));
                 None
             }
             Effect::BroadcastVote(vote) => {
                 self.sync_wal()?;
-                let message = ConsensusMessage::Vote(vote);
-                self.publish_consensus(&message, 0);
-                self.own_messages.push(message);
+                self.broadcast_own(ConsensusMessage::Vote(vote));
                 None
             }
             Effect::ScheduleTimeout { timeout, duration } => {
@@ -162,7 +163,11 @@ impl Runner {
             Effect::Decide { value, certificate } => self.decide(value, certificate),
             Effect::ReportEvidence(evidence) => {
                 warn!(validator = %hex::encode(evidence.vote_a.vote.validator.0), "equivocation evidence");
-                self.evidence.lock().push(evidence);
+                let mut kept = self.evidence.lock();
+                if kept.len() >= MAX_EVIDENCE {
+                    kept.remove(0);
+                }
+                kept.push(evidence);
                 None
             }
         }
@@ -184,6 +189,13 @@ impl Runner {
         self.halted = Some(reason);
     }
 
+    fn broadcast_own(&mut self, message: ConsensusMessage) {
+        for message in self.hooks.outgoing(message) {
+            self.publish_consensus(&message, 0);
+            self.own_messages.push(message);
+        }
+    }
+
     fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
         let envelope = ConsensusEnvelope {
             resend,
@@ -195,6 +207,9 @@ impl Runner {
     }
 
     fn publish_parts(&self, height: u64, round: u32, body: &BlockBody) {
+        if !self.hooks.sends_parts() {
+            return;
+        }
         let set = PartSet::from_body(body, self.app.params().part_size as usize);
         for part in set.parts() {
             let msg = PartMessage {
@@ -215,15 +230,9 @@ impl Runner {
         let messages = self.own_messages.clone();
         for message in &messages {
             if let ConsensusMessage::Proposal(p) = message
-                && let Some(executed) = self.app.cached(&p.proposal.value.hash())
+                && let Some(body) = self.parts.body(&p.proposal.value.parts)
             {
-                {
-                    self.publish_parts(
-                        p.proposal.height.0,
-                        p.proposal.round.0,
-                        &executed.block.body,
-                    );
-                }
+                self.publish_parts(p.proposal.height.0, p.proposal.round.0, body);
             }
             self.publish_consensus(message, self.resend);
         }
@@ -420,7 +429,8 @@ impl Runner {
                 result,
             } => match result {
                 Ok(executed) => {
-                    let header = executed.block.header.clone();
+                    let mut header = executed.block.header.clone();
+                    self.hooks.tamper_built(&mut header);
                     self.parts
                         .insert_body(header.parts, executed.block.body.clone());
                     self.feed(Input::ProposeValue {
@@ -532,6 +542,12 @@ impl Runner {
                 if !self.vote_signature_ok(&vote) {
                     return Verdict::Reject;
                 }
+                self.hooks.observed_vote(&vote);
+                if self.beyond_window(vote.vote.height, vote.vote.round) {
+                    // Validly signed but of no use to anyone yet: neither kept nor relayed (a flood of these
+                    // from a faulty validator dies here).
+                    return Verdict::Ignore;
+                }
                 self.feed(Input::Vote(vote));
                 Verdict::Accept
             }
@@ -542,10 +558,28 @@ impl Runner {
                 if proposal.proposal.value.height != proposal.proposal.height.0 {
                     return Verdict::Reject;
                 }
+                self.hooks.observed_proposal(&proposal);
+                if self.beyond_window(proposal.proposal.height, proposal.proposal.round) {
+                    return Verdict::Ignore;
+                }
                 self.feed(Input::Proposal(*proposal));
                 Verdict::Accept
             }
         }
+    }
+
+    /// Further ahead than the engine buffers (heights) or considers (rounds at the current height).
+    fn beyond_window(&self, height: Height, round: cvm_consensus::Round) -> bool {
+        let config = self.driver.config();
+        let current = self.driver.height();
+        height.0 > current.0 + config.max_future_heights
+            || (height == current
+                && round.0
+                    > self
+                        .driver
+                        .round()
+                        .0
+                        .saturating_add(config.max_future_rounds))
     }
 
     fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
@@ -652,6 +686,7 @@ impl Runner {
 
     /// Asks a random peer how far it is; called on a timer.
     pub fn sync_tick(&mut self) {
+        self.hooks.tick(self.driver.height().0, &self.net);
         if self.sync_in_flight {
             return;
         }

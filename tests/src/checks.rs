@@ -1,0 +1,159 @@
+//! Safety checks over a test network's results: one chain everywhere (no forks, no lost heights, equal state
+//! roots) read straight from each node's RocksDB, and no double signing in any consensus message seen.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use cvm_consensus::{ChainId, Ed25519Verifier, SignedProposal, SignedVote, ValueId};
+use cvm_host::chain::config::HomeLayout;
+use cvm_host::chain::{BlockHeader, Genesis};
+use cvm_host::node::wire::ConsensusMessage;
+use cvm_host::storage::Storage;
+use ed25519_dalek::VerifyingKey;
+
+/// What [`compare_chains`] found across nodes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// The highest height every node holds.
+    pub common_height: u64,
+    /// Heights at which two nodes hold different blocks (or state roots).
+    pub forks: Vec<u64>,
+    /// (node, height) pairs missing below that node's head, or a commit certificate missing.
+    pub lost_blocks: Vec<(usize, u64)>,
+}
+
+/// Opens each stopped node's database (read-write open, nothing written) and compares every height.
+pub fn compare_chains(homes: &[&Path]) -> ChainReport {
+    let stores: Vec<Storage> = homes
+        .iter()
+        .map(|h| Storage::open(HomeLayout::new(*h).db()).expect("open a stopped node's database"))
+        .collect();
+    let heads: Vec<u64> = stores
+        .iter()
+        .map(|s| s.head().expect("read head").map(|h| h.height).unwrap_or(0))
+        .collect();
+    let mut report = ChainReport {
+        common_height: heads.iter().copied().min().unwrap_or(0),
+        ..ChainReport::default()
+    };
+    let top = heads.iter().copied().max().unwrap_or(0);
+    for height in 1..=top {
+        let mut seen: Option<BlockHeader> = None;
+        for (i, store) in stores.iter().enumerate() {
+            if height > heads[i] {
+                continue;
+            }
+            let header = store.header(height).expect("read header");
+            let cert = store.commit(height).expect("read commit");
+            let Some(header) = header else {
+                report.lost_blocks.push((i, height));
+                continue;
+            };
+            if cert.is_none_or(|c| c.value_id.0 != header.hash()) {
+                report.lost_blocks.push((i, height));
+            }
+            match &seen {
+                None => seen = Some(header),
+                Some(first) => {
+                    if first.hash() != header.hash() || first.state_root != header.state_root {
+                        report.forks.push(height);
+                    }
+                }
+            }
+        }
+    }
+    report.forks.dedup();
+    report
+}
+
+/// One validator signing two different things for the same slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoubleSign {
+    pub validator: String,
+    pub height: u64,
+    pub round: u32,
+    pub what: &'static str,
+}
+
+/// Scans every recorded consensus message (from all nodes) for a validator that signed two different votes of
+/// one kind, or two different proposals, for the same (height, round). Only validly signed messages count.
+pub fn find_double_signs(genesis: &Path, messages: &[ConsensusMessage]) -> Vec<DoubleSign> {
+    let genesis = Genesis::load(genesis).expect("genesis");
+    let chain_id = ChainId::new(genesis.chain_id.clone());
+    let keys: Vec<([u8; 32], VerifyingKey)> = genesis
+        .validator_ids()
+        .expect("validators")
+        .into_iter()
+        .map(|(id, _)| (id.0, VerifyingKey::from_bytes(&id.0).expect("genesis key")))
+        .collect();
+    let mut votes: BTreeMap<
+        ([u8; 32], u64, u32, cvm_consensus::VoteKind),
+        BTreeSet<Option<ValueId>>,
+    > = BTreeMap::new();
+    let mut proposals: BTreeMap<([u8; 32], u64, u32), BTreeSet<(ValueId, Option<u32>)>> =
+        BTreeMap::new();
+    let verify_vote = |v: &SignedVote| {
+        keys.iter()
+            .find(|(id, _)| *id == v.vote.validator.0)
+            .is_some_and(|(_, key)| v.verify(&chain_id, key, &Ed25519Verifier))
+    };
+    let signer_of = |p: &SignedProposal<BlockHeader>| {
+        keys.iter()
+            .find(|(_, key)| p.verify(&chain_id, key, &Ed25519Verifier))
+            .map(|(id, _)| *id)
+    };
+    for message in messages {
+        match message {
+            ConsensusMessage::Vote(v) if verify_vote(v) => {
+                votes
+                    .entry((
+                        v.vote.validator.0,
+                        v.vote.height.0,
+                        v.vote.round.0,
+                        v.vote.kind,
+                    ))
+                    .or_default()
+                    .insert(v.vote.value);
+            }
+            ConsensusMessage::Vote(_) => {}
+            ConsensusMessage::Proposal(p) => {
+                if let Some(signer) = signer_of(p) {
+                    use cvm_consensus::Value;
+                    proposals
+                        .entry((signer, p.proposal.height.0, p.proposal.round.0))
+                        .or_default()
+                        .insert((p.proposal.value.id(), p.proposal.pol_round.map(|r| r.0)));
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for ((validator, height, round, kind), values) in votes {
+        if values.len() > 1 {
+            found.push(DoubleSign {
+                validator: hex(&validator),
+                height,
+                round,
+                what: match kind {
+                    cvm_consensus::VoteKind::Prevote => "prevote",
+                    cvm_consensus::VoteKind::Precommit => "precommit",
+                },
+            });
+        }
+    }
+    for ((validator, height, round), values) in proposals {
+        if values.len() > 1 {
+            found.push(DoubleSign {
+                validator: hex(&validator),
+                height,
+                round,
+                what: "proposal",
+            });
+        }
+    }
+    found
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
