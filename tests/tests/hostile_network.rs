@@ -39,9 +39,10 @@ const PANIC_STORM: usize = 300;
 /// Liveness bound on the time between consecutive blocks while hostile records run. Not a performance goal:
 /// generous enough for a loaded two-core machine, far below "stalled".
 const MAX_BLOCK_GAP_MS: u64 = 5_000;
-/// Memory bound: a node's resident set may grow this much over the whole hostile run (it holds a 16 MiB wasm
-/// memory per executor thread, caches and the erc20 state; an unbounded leak would be hundreds of MiB).
-const MAX_RSS_GROWTH_KIB: u64 = 512 * 1024;
+/// Memory bound: a node's resident set may grow this much over the whole hostile run. It legitimately holds a
+/// 16 MiB wasm memory per executor thread, caches and the erc20 state (measured growth: ~15 MiB); keeping the
+/// 38 memory bombs' 16 MiB each, or the huge-state writes, would add over 600 MiB.
+const MAX_RSS_GROWTH_KIB: u64 = 256 * 1024;
 
 fn dev_key() -> ValidatorKey {
     ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
