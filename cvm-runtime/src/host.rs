@@ -57,8 +57,14 @@ impl LogLevel {
 /// Why a host function (or the memory limiter) stopped an invocation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostTrap {
-    #[error("out of fuel")]
-    OutOfFuel,
+    /// A host function's price is above the fuel left: names the call, so a receipt tells a huge write or emit
+    /// from a long computation (which ends in wasmtime's own out-of-fuel trap).
+    #[error("out of fuel in {call}: the call costs {cost}, {left} left")]
+    OutOfFuel {
+        call: &'static str,
+        cost: u64,
+        left: u64,
+    },
     #[error("memory access out of bounds: {0}")]
     OutOfBounds(&'static str),
     #[error("panicked at {file}:{line}:{column}: {message}")]
@@ -170,14 +176,19 @@ impl HostState {
 
 type Ctx<'a> = Caller<'a, HostState>;
 
-fn charge(caller: &mut Ctx<'_>, amount: u64) -> wasmtime::Result<()> {
+fn charge(caller: &mut Ctx<'_>, call: &'static str, amount: u64) -> wasmtime::Result<()> {
     if !caller.data().metered {
         return Ok(());
     }
     let left = caller.get_fuel()?;
     if left < amount {
         caller.set_fuel(0)?;
-        return Err(HostTrap::OutOfFuel.into());
+        return Err(HostTrap::OutOfFuel {
+            call,
+            cost: amount,
+            left,
+        }
+        .into());
     }
     caller.set_fuel(left - amount)?;
     Ok(())
@@ -185,11 +196,12 @@ fn charge(caller: &mut Ctx<'_>, amount: u64) -> wasmtime::Result<()> {
 
 fn charge_cost(
     caller: &mut Ctx<'_>,
+    call: &'static str,
     cost: impl Fn(&FuelSchedule) -> HostCost,
     bytes: u64,
 ) -> wasmtime::Result<()> {
     let amount = cost(&caller.data().fuel).cost(bytes);
-    charge(caller, amount)
+    charge(caller, call, amount)
 }
 
 fn memory(caller: &Ctx<'_>) -> wasmtime::Result<Memory> {
@@ -247,10 +259,11 @@ fn copy_out(
     value: &[u8],
     out_ptr: i32,
     out_cap: i32,
+    call: &'static str,
     per_byte: u64,
 ) -> wasmtime::Result<i32> {
     let copied = value.len().min(out_cap as u32 as usize);
-    charge(caller, per_byte.saturating_mul(copied as u64))?;
+    charge(caller, call, per_byte.saturating_mul(copied as u64))?;
     write(caller, out_ptr, &value[..copied], "output buffer")?;
     Ok(value.len() as i32)
 }
@@ -266,14 +279,19 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
          out_ptr: i32,
          out_cap: i32|
          -> wasmtime::Result<i32> {
-            charge_cost(&mut caller, |f| f.state_get, key_len as u32 as u64)?;
+            charge_cost(
+                &mut caller,
+                "state_get",
+                |f| f.state_get,
+                key_len as u32 as u64,
+            )?;
             check_len(key_len, caller.data().limits.max_key_len, "key")?;
             let key = state_key(&read(&caller, key_ptr, key_len, "key")?);
             match caller.data().state.get(&key).map_err(node_fault)? {
                 None => Ok(-1),
                 Some(value) => {
                     let per_byte = caller.data().fuel.state_get.per_byte;
-                    copy_out(&mut caller, &value, out_ptr, out_cap, per_byte)
+                    copy_out(&mut caller, &value, out_ptr, out_cap, "state_get", per_byte)
                 }
             }
         },
@@ -289,6 +307,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
          -> wasmtime::Result<()> {
             charge_cost(
                 &mut caller,
+                "state_set",
                 |f| f.state_set,
                 (key_len as u32 as u64) + (val_len as u32 as u64),
             )?;
@@ -305,7 +324,12 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
         "cvm",
         "state_remove",
         |mut caller: Ctx<'_>, key_ptr: i32, key_len: i32| -> wasmtime::Result<()> {
-            charge_cost(&mut caller, |f| f.state_remove, key_len as u32 as u64)?;
+            charge_cost(
+                &mut caller,
+                "state_remove",
+                |f| f.state_remove,
+                key_len as u32 as u64,
+            )?;
             check_len(key_len, caller.data().limits.max_key_len, "key")?;
             let key = state_key(&read(&caller, key_ptr, key_len, "key")?);
             caller.data_mut().state.remove(key);
@@ -326,6 +350,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             let after_bytes = if after_len < 0 { 0 } else { after_len as u64 };
             charge_cost(
                 &mut caller,
+                "state_next_key",
                 |f| f.state_next_key,
                 prefix_len as u32 as u64 + after_bytes,
             )?;
@@ -345,7 +370,11 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
                 .map_err(node_fault)?;
             // Each key shadowed by a deletion costs another seek: charge the base price again for it.
             let price = caller.data().fuel.state_next_key;
-            charge(&mut caller, skipped.saturating_mul(price.base))?;
+            charge(
+                &mut caller,
+                "state_next_key",
+                skipped.saturating_mul(price.base),
+            )?;
             let per_byte = price.per_byte;
             match next {
                 None => Ok(-1),
@@ -354,6 +383,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
                     &key[crate::state::STATE_PREFIX.len()..],
                     out_ptr,
                     out_cap,
+                    "state_next_key",
                     per_byte,
                 ),
             }
@@ -374,7 +404,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
                 .iter()
                 .map(|l| *l as u32 as u64)
                 .sum();
-            charge_cost(&mut caller, |f| f.emit, bytes)?;
+            charge_cost(&mut caller, "emit", |f| f.emit, bytes)?;
             let limits = caller.data().limits.clone();
             check_len(ds_len, limits.max_dataset_name_len, "dataset name")?;
             check_len(key_len, limits.max_key_len, "record key")?;
@@ -403,7 +433,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
         "cvm",
         "block_height",
         |mut caller: Ctx<'_>| -> wasmtime::Result<i64> {
-            charge_cost(&mut caller, |f| f.block_info, 0)?;
+            charge_cost(&mut caller, "block_height", |f| f.block_info, 0)?;
             Ok(caller.data().block.height as i64)
         },
     )?;
@@ -411,7 +441,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
         "cvm",
         "block_time",
         |mut caller: Ctx<'_>| -> wasmtime::Result<i64> {
-            charge_cost(&mut caller, |f| f.block_info, 0)?;
+            charge_cost(&mut caller, "block_time", |f| f.block_info, 0)?;
             Ok(caller.data().block.time_ms as i64)
         },
     )?;
@@ -419,7 +449,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
         "cvm",
         "log",
         |mut caller: Ctx<'_>, level: i32, ptr: i32, len: i32| -> wasmtime::Result<()> {
-            charge_cost(&mut caller, |f| f.log, len as u32 as u64)?;
+            charge_cost(&mut caller, "log", |f| f.log, len as u32 as u64)?;
             let shown = (len as u32).min(caller.data().limits.max_log_len) as i32;
             let message =
                 String::from_utf8_lossy(&read(&caller, ptr, shown, "log message")?).into_owned();
@@ -443,6 +473,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
          -> wasmtime::Result<()> {
             charge_cost(
                 &mut caller,
+                "abort",
                 |f| f.abort,
                 msg_len as u32 as u64 + file_len as u32 as u64,
             )?;

@@ -256,7 +256,7 @@ fn new_store(engine: &CvmEngine, data: HostState) -> Store<HostState> {
 fn classify(error: &wasmtime::Error) -> Result<InvocationOutcome, String> {
     if let Some(host) = error.downcast_ref::<HostTrap>() {
         let reason = match host {
-            HostTrap::OutOfFuel => FailureReason::OutOfFuel,
+            HostTrap::OutOfFuel { .. } => FailureReason::OutOfFuel,
             HostTrap::Panic { .. } => FailureReason::Panic,
             HostTrap::MemoryLimit { .. } | HostTrap::TableLimit { .. } => {
                 FailureReason::MemoryLimit
