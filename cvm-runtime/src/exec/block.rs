@@ -14,7 +14,7 @@ use super::overlay::ManuscriptOverlay;
 use crate::cache::{CacheError, CompiledManuscript};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, EmittedRecord, LogLine};
-use crate::receipt::{InvocationReceipt, TxReceipt, TxStatus};
+use crate::receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
 use crate::state::{
     H256, ManuscriptMeta, NodeStore, OverlayDb, StateChanges, StateError, StateRoot, TrieView,
     account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
@@ -76,6 +76,9 @@ pub struct BlockOutcome {
     pub changes: StateChanges,
     pub records: Vec<BlockRecord>,
     pub logs: Vec<ManuscriptLog>,
+    /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
+    /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
+    pub fuel_exhausted_at: Option<usize>,
 }
 
 /// A failure of this node (not of a transaction or manuscript): the block cannot be executed here.
@@ -128,12 +131,29 @@ impl BlockExecutor {
         &self.store
     }
 
-    /// Executes `txs` on top of `parent`. Does not write to the store: commit `outcome.changes` to keep it.
+    /// Executes `txs` on top of `parent` with no block fuel budget (see [`execute_block_within`]).
+    ///
+    /// [`execute_block_within`]: Self::execute_block_within
     pub fn execute_block(
         &self,
         parent: StateRoot,
         ctx: &BlockContext,
         txs: &[SignedTransaction],
+    ) -> Result<BlockOutcome, ExecError> {
+        self.execute_block_within(parent, ctx, txs, u64::MAX)
+    }
+
+    /// Executes `txs` on top of `parent`, spending at most `max_block_fuel` in all. Each record runs with
+    /// the smaller of its manuscript's per-record limit and what is left of the block's budget; an ingest
+    /// that runs out of the block's budget fails as a whole (its writes undone, its nonce consumed), and so
+    /// does every ingest after it. This bounds a block's execution time whatever its transactions ask for.
+    /// Does not write to the store: commit `outcome.changes` to keep it.
+    pub fn execute_block_within(
+        &self,
+        parent: StateRoot,
+        ctx: &BlockContext,
+        txs: &[SignedTransaction],
+        max_block_fuel: u64,
     ) -> Result<BlockOutcome, ExecError> {
         let signatures: Vec<Result<(), TxError>> = match &self.pool {
             Some(pool) => pool.install(|| txs.par_iter().map(|tx| tx.verify_signature()).collect()),
@@ -147,13 +167,22 @@ impl BlockExecutor {
         let mut receipts = Vec::with_capacity(txs.len());
         let mut records = Vec::new();
         let mut logs = Vec::new();
+        let mut fuel_left = max_block_fuel;
+        let mut fuel_exhausted_at = None;
         for (index, (tx, signature)) in txs.iter().zip(signatures).enumerate() {
             let mut out = TxOutput {
                 tx_index: index as u32,
                 records: &mut records,
                 logs: &mut logs,
+                fuel_left,
+                fuel_exhausted: false,
             };
-            receipts.push(self.apply_tx(&mut block, ctx, info, tx, signature, &mut out)?);
+            let receipt = self.apply_tx(&mut block, ctx, info, tx, signature, &mut out)?;
+            if out.fuel_exhausted {
+                fuel_exhausted_at.get_or_insert(index);
+            }
+            fuel_left = fuel_left.saturating_sub(receipt.fuel_used);
+            receipts.push(receipt);
         }
         let fuel_used = receipts.iter().map(|r| r.fuel_used).sum();
         let receipts_root = ordered_root(receipts.iter().map(Encode::encode));
@@ -166,6 +195,7 @@ impl BlockExecutor {
             changes,
             records,
             logs,
+            fuel_exhausted_at,
         })
     }
 
@@ -313,10 +343,14 @@ impl BlockExecutor {
         let subscribers = block.subscribers(source)?;
         let mut jobs = Vec::with_capacity(subscribers.len());
         for name in &subscribers {
-            let (meta, overlay) = block.take_manuscript(name)?;
+            let (meta, mut overlay) = block.take_manuscript(name)?;
+            overlay.begin_tx();
             let compiled = self.compiled(block, &meta)?;
             jobs.push((meta, compiled, overlay));
         }
+        let budget = out.fuel_left;
+        // Each subscriber may spend the whole budget left (they run in parallel, so the split must not depend
+        // on timing); their sum is checked against it afterwards.
         let run = |(meta, compiled, overlay): (
             ManuscriptMeta,
             Arc<CompiledManuscript>,
@@ -324,10 +358,30 @@ impl BlockExecutor {
         )| {
             let mut runner = ManuscriptRunner::new(self.engine.clone(), compiled, info, overlay);
             let mut results = Vec::with_capacity(records.len());
+            let mut left = budget;
+            let mut exhausted = false;
             for record in records {
-                results.push(runner.process(source, record, meta.fuel_limit_per_record)?);
+                let limit = meta.fuel_limit_per_record.min(left);
+                if limit == 0 {
+                    exhausted = true;
+                    break;
+                }
+                let result = runner.process(source, record, limit)?;
+                left = left.saturating_sub(result.fuel_used);
+                let out_of_fuel = matches!(
+                    result.outcome,
+                    InvocationOutcome::Failed {
+                        reason: FailureReason::OutOfFuel,
+                        ..
+                    }
+                );
+                results.push(result);
+                if out_of_fuel && limit < meta.fuel_limit_per_record {
+                    exhausted = true;
+                    break;
+                }
             }
-            Ok::<_, ExecutionFault>((meta, runner.into_overlay(), results))
+            Ok::<_, ExecutionFault>((meta, runner.into_overlay(), results, exhausted))
         };
         let done: Vec<Result<_, ExecutionFault>> = match &self.pool {
             Some(pool) if jobs.len() > 1 => {
@@ -335,10 +389,29 @@ impl BlockExecutor {
             }
             _ => jobs.into_iter().map(run).collect(),
         };
+        let done = done
+            .into_iter()
+            .collect::<Result<Vec<_>, ExecutionFault>>()?;
+        let spent: u64 = done
+            .iter()
+            .flat_map(|(_, _, results, _)| results.iter().map(|r| r.fuel_used))
+            .fold(0u64, u64::saturating_add);
+        if spent > budget || done.iter().any(|(_, _, _, exhausted)| *exhausted) {
+            for (meta, mut overlay, _, _) in done {
+                overlay.end_tx(false);
+                block.put_manuscript(meta, overlay);
+            }
+            out.fuel_exhausted = true;
+            let reason = format!(
+                "the block's fuel budget ran out: this ingest needs more than the {budget} fuel left in the \
+                 block (max_block_fuel in genesis); split it into smaller transactions"
+            );
+            return Ok((TxStatus::Failed { reason }, spent.min(budget)));
+        }
         let mut invocations = Vec::new();
         let mut fuel_used = 0u64;
-        for result in done {
-            let (meta, overlay, results) = result?;
+        for (meta, mut overlay, results, _) in done {
+            overlay.end_tx(true);
             for (record_index, result) in results.into_iter().enumerate() {
                 let record_index = record_index as u32;
                 fuel_used = fuel_used.saturating_add(result.fuel_used);
@@ -400,6 +473,10 @@ struct TxOutput<'a> {
     tx_index: u32,
     records: &'a mut Vec<BlockRecord>,
     logs: &'a mut Vec<ManuscriptLog>,
+    /// The block's fuel budget left when this transaction starts.
+    fuel_left: u64,
+    /// Set when this transaction failed because that budget ran out.
+    fuel_exhausted: bool,
 }
 
 /// The state being built by one block: main-trie changes and the manuscripts touched so far.

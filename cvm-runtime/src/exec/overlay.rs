@@ -12,6 +12,9 @@ pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
     block: Changes,
     pending: Changes,
+    /// While a transaction runs: each key it changed in `block`, with the value it had before, so a
+    /// transaction that fails as a whole (the block's fuel ran out) can be undone.
+    tx_undo: Option<BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>>,
 }
 
 impl ManuscriptOverlay {
@@ -20,6 +23,7 @@ impl ManuscriptOverlay {
             committed,
             block: Changes::new(),
             pending: Changes::new(),
+            tx_undo: None,
         }
     }
 
@@ -44,7 +48,41 @@ impl ManuscriptOverlay {
     /// Keeps the running invocation's writes.
     pub fn commit_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        self.block.extend(pending);
+        match &mut self.tx_undo {
+            None => self.block.extend(pending),
+            Some(undo) => {
+                for (key, value) in pending {
+                    let before = self.block.insert(key.clone(), value);
+                    undo.entry(key).or_insert(before);
+                }
+            }
+        }
+    }
+
+    /// Starts recording what a transaction changes, so [`end_tx`](Self::end_tx) can undo it.
+    pub fn begin_tx(&mut self) {
+        self.tx_undo = Some(BTreeMap::new());
+    }
+
+    /// Ends the transaction: keeps its writes, or restores the block's changes to what they were before it.
+    pub fn end_tx(&mut self, keep: bool) {
+        self.pending.clear();
+        let Some(undo) = self.tx_undo.take() else {
+            return;
+        };
+        if keep {
+            return;
+        }
+        for (key, before) in undo {
+            match before {
+                Some(value) => {
+                    self.block.insert(key, value);
+                }
+                None => {
+                    self.block.remove(&key);
+                }
+            }
+        }
     }
 
     /// Drops the running invocation's writes.

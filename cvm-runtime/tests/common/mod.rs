@@ -85,6 +85,11 @@ impl Chain {
 
     /// Executes and commits one block.
     pub fn block(&mut self, txs: &[SignedTransaction]) -> BlockOutcome {
+        self.block_within(txs, u64::MAX)
+    }
+
+    /// Executes and commits one block with a block fuel budget.
+    pub fn block_within(&mut self, txs: &[SignedTransaction], max_block_fuel: u64) -> BlockOutcome {
         self.height += 1;
         let ctx = BlockContext {
             chain_id: CHAIN.into(),
@@ -93,7 +98,7 @@ impl Chain {
         };
         let outcome = self
             .executor
-            .execute_block(self.root, &ctx, txs)
+            .execute_block_within(self.root, &ctx, txs, max_block_fuel)
             .expect("block executes");
         self.store.commit(&outcome.changes).expect("commit");
         self.root = outcome.state_root;

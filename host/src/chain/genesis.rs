@@ -26,7 +26,10 @@ impl Default for ChainParams {
     fn default() -> Self {
         Self {
             max_block_bytes: 8 * 1024 * 1024,
-            max_block_fuel: 50_000_000_000,
+            // About a third of a second of manuscript execution on one core: a block must execute well within
+            // the propose timeout on the proposer and again on every validator. Each record is also capped by
+            // its manuscript's own limit.
+            max_block_fuel: 1_000_000_000,
             max_tx_bytes: 2 * 1024 * 1024,
             part_size: 64 * 1024,
             max_time_drift_ms: 10_000,

@@ -168,7 +168,12 @@ impl App {
             height: header.height,
             time_ms: header.time_ms,
         };
-        Ok(self.executor.execute_block(parent.state_root, &ctx, txs)?)
+        Ok(self.executor.execute_block_within(
+            parent.state_root,
+            &ctx,
+            txs,
+            self.genesis.params.max_block_fuel,
+        )?)
     }
 
     /// Builds and executes the block this validator proposes at `parent.height + 1`.
@@ -201,15 +206,26 @@ impl App {
                 parts: PartSet::header_of(&body.encode(), params.part_size as usize),
             };
             let outcome = self.execute(&parent, &header, &body.txs)?;
-            if outcome.fuel_used > params.max_block_fuel && !body.txs.is_empty() {
-                // Too much work for one block: propose the first half, the rest waits for the next height.
-                let keep = body.txs.len() / 2;
+            if let Some(first_out) = outcome.fuel_exhausted_at
+                && first_out > 0
+            {
+                // The block's fuel ran out at this transaction: it and the rest wait for the next block (where,
+                // first in line, it gets the whole budget; if that is still not enough it fails there and its
+                // nonce is consumed, so it cannot hold up the chain).
                 debug!(
                     fuel = outcome.fuel_used,
-                    keep, "block over max_block_fuel; trimming"
+                    keep = first_out,
+                    "block fuel budget reached; the rest waits"
                 );
                 txs = body.txs;
-                txs.truncate(keep);
+                txs.truncate(first_out);
+                continue;
+            }
+            if let Some(0) = outcome.fuel_exhausted_at
+                && body.txs.len() > 1
+            {
+                txs = body.txs;
+                txs.truncate(1);
                 continue;
             }
             header.state_root = outcome.state_root.0;
