@@ -25,7 +25,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     };
     let mut out: Vec<(String, Vec<u8>)> = entries
         .map(|e| e.expect("readable directory").path())
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == "README.md"))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != "README.md"))
         .map(|p| {
             let bytes = std::fs::read(&p).expect("readable file");
             (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
