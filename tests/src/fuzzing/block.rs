@@ -144,7 +144,7 @@ pub(super) fn check_certificate(cert: &CommitCertificate) -> bool {
 }
 
 fn body_parts(input: &mut Input<'_>) -> Reached {
-    let part_size = 1 + usize::from(input.u8() % 64);
+    let part_size = 1 + usize::from(input.u8() % 96);
     let mutation = input.u16();
     let bytes = input.take(usize::MAX);
     let set = PartSet::from_bytes(bytes, part_size);
@@ -157,11 +157,24 @@ fn body_parts(input: &mut Input<'_>) -> Reached {
     };
     assert_eq!(header.total as usize, chunks.len());
 
-    // A part moved to another index, or with a flipped byte or proof node, verifies only if it still carries
-    // exactly the committed bytes of the index it claims.
+    // A part moved to another index, with a flipped byte or proof node, a shortened proof, or an inner node of
+    // the tree passed off as a part, verifies only if it still carries exactly the committed bytes of its index.
     let mut forged = set.parts()[usize::from(mutation >> 8) % set.parts().len()].clone();
-    match mutation % 4 {
+    match mutation % 5 {
         0 => forged.index = u32::from(mutation >> 2) % (header.total + 1),
+        4 if forged.proof.len() > 1 || header.total == 2 => {
+            // Second preimage: an inner node (two child hashes) presented as a part one level up the tree.
+            let pair = usize::from(mutation >> 3) % header.total.div_ceil(2) as usize;
+            let left = blake2_256(chunks[2 * pair]);
+            let right = chunks
+                .get(2 * pair + 1)
+                .map(|c| blake2_256(c))
+                .unwrap_or(left);
+            forged = set.parts()[2 * pair].clone();
+            forged.bytes = [left, right].concat();
+            forged.proof.remove(0);
+            forged.index = pair as u32;
+        }
         1 if !forged.bytes.is_empty() => {
             let i = usize::from(mutation >> 2) % forged.bytes.len();
             forged.bytes[i] ^= 1 << (mutation % 8);
