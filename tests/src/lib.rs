@@ -6,7 +6,9 @@
 //!   `cvm-test-node` binary (the CLI with the `test-hooks` feature) and record every consensus message.
 //! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
+//! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
 
 pub mod chaos;
 pub mod checks;
+pub mod fuzzing;
 pub mod localnet;

@@ -113,6 +113,11 @@ pub fn verify_part(header: &PartSetHeader, part: &Part, part_size: usize) -> Res
     if part.bytes.len() > part_size {
         return Err(PartError::Oversized(part.index, part_size));
     }
+    // binary-merkle-tree hashes leaves and inner nodes alike and does not check the proof's length: without this,
+    // an inner node (the 64 bytes of two child hashes) with a shortened proof verifies as a part.
+    if part.proof.len() != proof_len(header.total, part.index) {
+        return Err(PartError::BadProof(part.index));
+    }
     let root = sp_core::H256(header.root);
     let proof = part.proof.iter().map(|h| sp_core::H256(*h));
     if verify_proof::<Blake2Hasher, _, _>(&root, proof, header.total, part.index, &part.bytes) {
@@ -120,6 +125,20 @@ pub fn verify_part(header: &PartSetHeader, part: &Part, part_size: usize) -> Res
     } else {
         Err(PartError::BadProof(part.index))
     }
+}
+
+/// How many sibling hashes the proof of leaf `index` has in a tree of `total` leaves (binary-merkle-tree
+/// promotes the last node of an odd row to the next row without a sibling).
+fn proof_len(total: u32, index: u32) -> usize {
+    let (mut position, mut width, mut len) = (index, total, 0);
+    while width > 1 {
+        if !(position == width - 1 && width % 2 == 1) {
+            len += 1;
+        }
+        position /= 2;
+        width = width.div_ceil(2);
+    }
+    len
 }
 
 /// Collects verified parts until the body is complete.
@@ -180,6 +199,54 @@ impl PartSetBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proof_len_matches_the_proofs_built() {
+        for total in 1..=70u32 {
+            let set = PartSet::from_bytes(&vec![7u8; total as usize], 1);
+            for part in set.parts() {
+                assert_eq!(
+                    part.proof.len(),
+                    proof_len(total, part.index),
+                    "{total} {}",
+                    part.index
+                );
+            }
+        }
+    }
+
+    /// Found by the `block_decode` fuzz target: the two child hashes of an inner node, presented as a part with
+    /// the proof of its left child minus the first sibling, verified, so a peer could plant 64 bytes of garbage
+    /// in a body being assembled.
+    #[test]
+    fn an_inner_node_is_not_a_part() {
+        let bytes = body_bytes(3000);
+        let set = PartSet::from_bytes(&bytes, 1024);
+        assert_eq!(set.header().total, 3);
+        let leaf = |i: usize| Blake2Hasher::hash(&set.parts()[i].bytes).0;
+        let mut forged = set.parts()[0].clone();
+        forged.bytes = [leaf(0), leaf(1)].concat();
+        forged.proof.remove(0);
+        assert_eq!(
+            verify_part(&set.header(), &forged, 1024),
+            Err(PartError::BadProof(0))
+        );
+        // Two parts: the root itself is the hash of the two leaf hashes, so an empty proof is refused too.
+        let set = PartSet::from_bytes(&bytes[..2000], 1024);
+        let leaf = |i: usize| Blake2Hasher::hash(&set.parts()[i].bytes).0;
+        let forged = Part {
+            index: 0,
+            bytes: [leaf(0), leaf(1)].concat(),
+            proof: Vec::new(),
+        };
+        assert_eq!(
+            verify_part(&set.header(), &forged, 1024),
+            Err(PartError::BadProof(0))
+        );
+        for part in set.parts() {
+            assert_eq!(verify_part(&set.header(), part, 1024), Ok(()));
+        }
+    }
 
     fn body_bytes(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 % 251) as u8).collect()
