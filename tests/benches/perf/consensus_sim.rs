@@ -1,0 +1,89 @@
+//! Section `consensus-sim`: heights decided per second of wall clock by the consensus simulation (every
+//! validator's state machine, WAL and message handling in one process, network delays simulated), for n = 4 and
+//! n = 100 validators, with every node verifying every signature (what a real network pays) and without
+//! verification (the engine alone). The ratio shows what signature checks cost at each size; the n = 100 figure
+//! shows how the engine scales, which a 4-node localnet cannot.
+
+use std::time::{Duration, Instant};
+
+use cvm_consensus::TimeoutConfig;
+use cvm_consensus::sim::{self, Behaviour, NetworkModel, SimConfig, Verification};
+
+use crate::{Bench, Opts, Row};
+
+const SECTION: &str = "consensus-sim";
+
+/// All validators correct, synchronous network (GST = 0), 1–20 ms simulated delays.
+fn config(n: usize, heights: u64, verification: Verification) -> SimConfig {
+    SimConfig {
+        name: format!("perf-n{n}"),
+        seed: 7,
+        behaviours: vec![Behaviour::Correct; n],
+        heights,
+        network: NetworkModel {
+            gst_ms: 0,
+            pre_gst_max_delay_ms: 1,
+            post_gst_max_delay_ms: 20,
+            loss: 0.0,
+            partition: None,
+        },
+        timeouts: TimeoutConfig {
+            propose: Duration::from_millis(500),
+            propose_delta: Duration::from_millis(100),
+            prevote: Duration::from_millis(200),
+            prevote_delta: Duration::from_millis(100),
+            precommit: Duration::from_millis(200),
+            precommit_delta: Duration::from_millis(100),
+            block_interval: None,
+        },
+        verification,
+        crash_restart: false,
+        per_height_bound_ms: 10_000,
+        max_events: u64::MAX,
+    }
+}
+
+/// Best of `runs` wall-clock heights/s; each run decides `heights` heights from genesis.
+fn heights_per_sec(n: usize, heights: u64, verification: Verification, runs: usize) -> f64 {
+    let cfg = config(n, heights, verification);
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let report = sim::run(&cfg).expect("the benchmark simulation decides");
+            assert_eq!(report.decided.len() as u64, heights);
+            heights as f64 / start.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+pub fn run(bench: &mut Bench, opts: &Opts) {
+    // (n, heights per run, runs): a run of n = 100 with verification takes seconds.
+    let cases: [(usize, u64, usize); 2] = if opts.quick {
+        [(4, 10, 1), (100, 1, 1)]
+    } else {
+        [(4, 50, 3), (100, 3, 2)]
+    };
+    for (n, heights, runs) in cases {
+        // Alternate the two variants run by run, so load changes hit both.
+        let (mut with, mut without) = (0.0f64, 0.0f64);
+        for _ in 0..runs {
+            with = with.max(heights_per_sec(n, heights, Verification::PerNode, 1));
+            without = without.max(heights_per_sec(n, heights, Verification::Disabled, 1));
+        }
+        bench.row(Row::new(
+            SECTION,
+            format!("n = {n}, no signature verification ({heights} heights, best of {runs})"),
+            without,
+            "heights/s",
+        ));
+        bench.row(
+            Row::new(
+                SECTION,
+                format!("n = {n}, every node verifies every signature"),
+                with,
+                "heights/s",
+            )
+            .baseline("no verification", without),
+        );
+    }
+}
