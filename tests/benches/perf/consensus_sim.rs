@@ -2,12 +2,18 @@
 //! validator's state machine, WAL and message handling in one process, network delays simulated), for n = 4 and
 //! n = 100 validators, with every node verifying every signature (what a real network pays) and without
 //! verification (the engine alone). The ratio shows what signature checks cost at each size; the n = 100 figure
-//! shows how the engine scales, which a 4-node localnet cannot.
+//! shows how the engine scales, which a 4-node localnet cannot. Also ed25519 vote verification one by one vs
+//! in batches (what `Input::Votes` and certificate checks use).
 
 use std::time::{Duration, Instant};
 
-use cvm_consensus::TimeoutConfig;
+use std::hint::black_box;
+
 use cvm_consensus::sim::{self, Behaviour, NetworkModel, SimConfig, Verification};
+use cvm_consensus::{
+    ChainId, Ed25519Signer, Ed25519Verifier, Height, Round, SignatureVerifier, Signer,
+    TimeoutConfig, VerifyItem, Vote, VoteKind,
+};
 
 use crate::{Bench, Opts, Row};
 
@@ -86,4 +92,80 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
             .baseline("no verification", without),
         );
     }
+    vote_verification(bench, opts);
+}
+
+/// Votes/s verified one by one and in batches of 64 and of all votes.
+fn vote_verification(bench: &mut Bench, opts: &Opts) {
+    let votes = if opts.quick { 256 } else { 1024 };
+    let chain = ChainId::new("perf");
+    let signers: Vec<Ed25519Signer> = (0..100u8)
+        .map(|i| Ed25519Signer::from_seed([i; 32]))
+        .collect();
+    let keys: Vec<_> = signers.iter().map(|s| s.verifying_key()).collect();
+    let signed: Vec<_> = (0..votes)
+        .map(|i| {
+            let signer = &signers[i % signers.len()];
+            let vote = Vote::new(
+                VoteKind::Precommit,
+                Height(i as u64),
+                Round(0),
+                None,
+                signer.validator_id(),
+            )
+            .sign(&chain, signer);
+            let bytes = vote.vote.sign_bytes(&chain);
+            (vote, bytes, i % signers.len())
+        })
+        .collect();
+    let items: Vec<VerifyItem<'_>> = signed
+        .iter()
+        .map(|(vote, bytes, signer)| VerifyItem {
+            key: &keys[*signer],
+            message: bytes,
+            signature: &vote.signature,
+        })
+        .collect();
+    let verifier = Ed25519Verifier;
+    let n = votes as u64;
+    let mut single = || {
+        assert!(black_box(items.iter().all(|i| verifier.verify(
+            i.key,
+            i.message,
+            i.signature
+        ))));
+    };
+    let mut batch_64 = || {
+        assert!(black_box(
+            items.chunks(64).all(|c| verifier.verify_batch(c))
+        ))
+    };
+    let mut batch_all = || assert!(black_box(verifier.verify_batch(&items)));
+    let ns =
+        opts.measure_side_by_side(&mut [(n, &mut single), (n, &mut batch_64), (n, &mut batch_all)]);
+    let single = 1e9 / ns[0];
+    bench.row(Row::new(
+        SECTION,
+        "ed25519 vote verification, one by one",
+        single,
+        "votes/s",
+    ));
+    bench.row(
+        Row::new(
+            SECTION,
+            "ed25519 vote verification, batches of 64",
+            1e9 / ns[1],
+            "votes/s",
+        )
+        .baseline("one by one", single),
+    );
+    bench.row(
+        Row::new(
+            SECTION,
+            format!("ed25519 vote verification, one batch of {votes}"),
+            1e9 / ns[2],
+            "votes/s",
+        )
+        .baseline("one by one", single),
+    );
 }

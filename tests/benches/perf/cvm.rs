@@ -8,6 +8,8 @@
 //! - Cold compilation vs loading the precompiled module from the disk cache: what a node restart saves.
 //! - Trie commit of 1k / 10k / 100k updates: the cost of turning a block's writes into a state root.
 //! - Record proof generation and verification: what serving and checking one dataset record costs.
+//! - Block execution of the example workload (2 manuscripts on one source), parallel vs sequential: what the
+//!   executor's per-manuscript parallelism buys.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -17,7 +19,10 @@ use cvm_runtime::state::{
     MemoryNodeStore, NodeStore, OverlayDb, blake2_256, empty_root, prove_record, record_key,
     verify_record,
 };
-use cvm_runtime::{BlockInfo, CvmEngine, EmittedRecord, EngineConfig, ManuscriptRunner};
+use cvm_runtime::{
+    BlockExecutor, BlockInfo, CompiledManuscript, CvmEngine, EmittedRecord, EngineConfig,
+    ExecutorConfig, ManuscriptRunner, TxPayload,
+};
 use manuscript_sdk::testing::MockHost;
 use parity_scale_codec::Encode;
 
@@ -48,11 +53,12 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
     compile_vs_disk_cache(bench, opts);
     trie_commit(bench, opts);
     proofs(bench, opts, &records);
+    block_execution(bench, opts, &records);
 }
 
 /// One pass of the CVM over `records` from an empty state, as a block's ingest would run them.
-fn cvm_pass(engine: &Arc<CvmEngine>, records: &[Vec<u8>]) {
-    let compiled = engine.load(ERC20).expect("erc20 loads");
+fn cvm_pass(engine: &Arc<CvmEngine>, compiled: &Arc<CompiledManuscript>, records: &[Vec<u8>]) {
+    let compiled = compiled.clone();
     let store: Arc<dyn NodeStore> = Arc::new(MemoryNodeStore::new());
     let mut runner = ManuscriptRunner::standalone(
         engine.clone(),
@@ -94,8 +100,12 @@ fn throughput(
             black_box(host.process(&erc20_transfers::MANUSCRIPT, log));
         }
     };
-    let mut with_fuel = || cvm_pass(&fuel, records);
-    let mut without_fuel = || cvm_pass(&no_fuel, records);
+    let (fuel_code, no_fuel_code) = (
+        fuel.load(ERC20).expect("erc20 loads"),
+        no_fuel.load(ERC20).expect("erc20 loads"),
+    );
+    let mut with_fuel = || cvm_pass(&fuel, &fuel_code, records);
+    let mut without_fuel = || cvm_pass(&no_fuel, &no_fuel_code, records);
     let mut wasmi = || {
         let mut runner = peer.runner();
         for record in records {
@@ -412,4 +422,60 @@ fn proofs(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
         size,
         "bytes",
     ));
+}
+
+fn block_execution(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
+    let engine = engine(true);
+    let mut chain = MemChain::new(engine.clone());
+    chain.deploy(ERC20);
+    chain.deploy(manuscript_fixtures::TOKEN_VOLUME);
+    let parallel = BlockExecutor::new(
+        engine,
+        chain.store.clone(),
+        ExecutorConfig {
+            parallel: true,
+            threads: 0,
+        },
+    )
+    .expect("executor");
+    let ingest = [chain.tx(TxPayload::Ingest {
+        source: SOURCE.into(),
+        records: records.to_vec(),
+    })];
+    let ctx = chain.next_context();
+    let run = |executor: &BlockExecutor| {
+        executor
+            .execute_block(chain.root, &ctx, &ingest)
+            .expect("block executes")
+    };
+    let (sequential_root, parallel_root) =
+        (run(&chain.executor).state_root, run(&parallel).state_root);
+    assert_eq!(
+        sequential_root, parallel_root,
+        "parallel execution changes the result"
+    );
+    let n = records.len() as u64;
+    let mut sequential = || {
+        black_box(run(&chain.executor));
+    };
+    let mut in_parallel = || {
+        black_box(run(&parallel));
+    };
+    let ns = opts.measure_side_by_side(&mut [(n, &mut sequential), (n, &mut in_parallel)]);
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    bench.row(Row::new(
+        SECTION,
+        format!("block of {n} logs × 2 manuscripts (erc20, token-volume), sequential"),
+        1e9 / ns[0],
+        "records/s",
+    ));
+    bench.row(
+        Row::new(
+            SECTION,
+            format!("same block, manuscripts in parallel ({cores} cores)"),
+            1e9 / ns[1],
+            "records/s",
+        )
+        .baseline("sequential", 1e9 / ns[0]),
+    );
 }
