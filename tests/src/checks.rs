@@ -75,6 +75,11 @@ pub struct DoubleSign {
     pub what: &'static str,
 }
 
+/// (validator, height, round, kind): one vote allowed.
+type VoteSlot = ([u8; 32], u64, u32, cvm_consensus::VoteKind);
+/// (proposer, height, round): one proposal allowed.
+type ProposalSlot = ([u8; 32], u64, u32);
+
 /// Scans every recorded consensus message (from all nodes) for a validator that signed two different votes of
 /// one kind, or two different proposals, for the same (height, round). Only validly signed messages count.
 pub fn find_double_signs(genesis: &Path, messages: &[ConsensusMessage]) -> Vec<DoubleSign> {
@@ -86,12 +91,8 @@ pub fn find_double_signs(genesis: &Path, messages: &[ConsensusMessage]) -> Vec<D
         .into_iter()
         .map(|(id, _)| (id.0, VerifyingKey::from_bytes(&id.0).expect("genesis key")))
         .collect();
-    let mut votes: BTreeMap<
-        ([u8; 32], u64, u32, cvm_consensus::VoteKind),
-        BTreeSet<Option<ValueId>>,
-    > = BTreeMap::new();
-    let mut proposals: BTreeMap<([u8; 32], u64, u32), BTreeSet<(ValueId, Option<u32>)>> =
-        BTreeMap::new();
+    let mut votes: BTreeMap<VoteSlot, BTreeSet<Option<ValueId>>> = BTreeMap::new();
+    let mut proposals: BTreeMap<ProposalSlot, BTreeSet<(ValueId, Option<u32>)>> = BTreeMap::new();
     let verify_vote = |v: &SignedVote| {
         keys.iter()
             .find(|(id, _)| *id == v.vote.validator.0)

@@ -7,6 +7,8 @@ use std::ops::Bound;
 use crate::state::{StateError, TrieView};
 
 type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// Per key a transaction changed: the block-level entry it had before (`None`: no entry).
+type UndoLog = BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>;
 
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
@@ -14,7 +16,7 @@ pub(crate) struct ManuscriptOverlay {
     pending: Changes,
     /// While a transaction runs: each key it changed in `block`, with the value it had before, so a
     /// transaction that fails as a whole (the block's fuel ran out) can be undone.
-    tx_undo: Option<BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>>,
+    tx_undo: Option<UndoLog>,
 }
 
 impl ManuscriptOverlay {
@@ -61,7 +63,7 @@ impl ManuscriptOverlay {
 
     /// Starts recording what a transaction changes, so [`end_tx`](Self::end_tx) can undo it.
     pub fn begin_tx(&mut self) {
-        self.tx_undo = Some(BTreeMap::new());
+        self.tx_undo = Some(UndoLog::new());
     }
 
     /// Ends the transaction: keeps its writes, or restores the block's changes to what they were before it.
