@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use cvm_host::chain::{Genesis, ValidatorKey};
+use cvm_host::chain::Genesis;
 use cvm_host::client::Client;
 use cvm_host::records::{Schema, encode_records};
 use cvm_host::rpc::json::{InvocationJson, ReceiptJson, ReceiptOutcomeJson};
 use cvm_host::verify::verify_bundle;
-use cvm_runtime::{FailureReason, FuelSchedule, Limits, SignedTransaction, Transaction, TxPayload};
+use cvm_runtime::{FailureReason, FuelSchedule, Limits, TxPayload};
+use cvm_tests::chaos::{dev_key, sign};
 use cvm_tests::localnet::LocalNet;
 use manuscript_sdk::KvRecord;
 use manuscript_sdk::testing::MockHost;
@@ -43,20 +44,6 @@ const MAX_BLOCK_GAP_MS: u64 = 5_000;
 /// 16 MiB wasm memory per executor thread, caches and the erc20 state (measured growth: ~15 MiB); keeping the
 /// 38 memory bombs' 16 MiB each, or the huge-state writes, would add over 600 MiB.
 const MAX_RSS_GROWTH_KIB: u64 = 256 * 1024;
-
-fn dev_key() -> ValidatorKey {
-    ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
-}
-
-fn sign(chain_id: &str, key: &ValidatorKey, nonce: u64, payload: TxPayload) -> SignedTransaction {
-    Transaction {
-        chain_id: chain_id.into(),
-        signer: key.public_key(),
-        nonce,
-        payload,
-    }
-    .sign(&key.0)
-}
 
 /// The process ids of the `cvm start --home <home>` processes, found in /proc (one per node).
 fn node_pids(net: &LocalNet) -> Vec<u32> {

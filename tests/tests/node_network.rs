@@ -4,27 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use cvm_host::chain::ValidatorKey;
 use cvm_host::client::Client;
 use cvm_host::records::{Schema, encode_records};
-use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
+use cvm_runtime::TxPayload;
+use cvm_tests::chaos::{dev_key, sign};
 use cvm_tests::localnet::LocalNet;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-fn dev_key() -> ValidatorKey {
-    ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
-}
-
-fn sign(chain_id: &str, key: &ValidatorKey, nonce: u64, payload: TxPayload) -> SignedTransaction {
-    Transaction {
-        chain_id: chain_id.into(),
-        signer: key.public_key(),
-        nonce,
-        payload,
-    }
-    .sign(&key.0)
-}
 
 /// Deploys erc20-transfers and ingests the first `logs` example logs in batches; returns the last tx's height.
 fn deploy_and_ingest(client: &Client, chain_id: &str, logs: usize, batch: usize) -> u64 {
