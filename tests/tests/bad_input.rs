@@ -10,10 +10,13 @@
 //!   signed for another chain and absurd sync requests to four validators, which keep finalizing.
 //! - Disk full: a validator whose file writes start failing (RLIMIT_FSIZE) stops cleanly, and after a restart
 //!   without the limit its data is intact: `cvm replay` passes and it catches up to the same chain.
+//! - Big blocks: a validator that missed a block above 4 MiB catches up by sync.
 //!
 //! Modules (in `bad_input/`): `support` (shared helpers), `http`, `files` (config, genesis, keys, data
-//! directory), `p2p` with `raw_sync`, `disk_full`.
+//! directory), `p2p` with `raw_sync`, `disk_full`, `big_block`.
 
+#[path = "bad_input/big_block.rs"]
+mod big_block;
 #[path = "bad_input/disk_full.rs"]
 mod disk_full;
 #[path = "bad_input/files.rs"]

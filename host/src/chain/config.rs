@@ -15,7 +15,8 @@ pub struct P2pConfig {
     pub listen: String,
     /// Static peers as multiaddrs ending in `/p2p/<peer id>`.
     pub peers: Vec<String>,
-    /// Largest gossip or request-response message accepted or sent.
+    /// Largest gossip or request-response message accepted or sent. Sync sends a block in one message, so this
+    /// must exceed genesis `max_block_bytes` (the node refuses to start otherwise).
     pub max_message_bytes: usize,
 }
 
@@ -24,7 +25,8 @@ impl Default for P2pConfig {
         Self {
             listen: "/ip4/127.0.0.1/tcp/26656".into(),
             peers: Vec::new(),
-            max_message_bytes: 4 * 1024 * 1024,
+            // The default max_block_bytes (8 MiB) plus room for a block's header and certificate.
+            max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }

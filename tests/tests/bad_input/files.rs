@@ -77,6 +77,16 @@ fn broken_config_genesis_and_key_files_stop_start_with_the_file_and_the_cause() 
             &["p2p.max_message_bytes must be at least 65536", "fix it"],
         ),
         (
+            "sync limit below the block size",
+            Box::new(|h| edit_config(h, |c| c.p2p.max_message_bytes = 4 * 1024 * 1024)),
+            HomeLayout::config,
+            &[
+                "max_message_bytes in",
+                "max_block_bytes 8388608",
+                "Set max_message_bytes to at least",
+            ],
+        ),
+        (
             "genesis not JSON",
             Box::new(|h| edit(&h.genesis(), |t| t.replacen('{', "{{", 1))),
             HomeLayout::genesis,
