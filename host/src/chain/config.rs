@@ -15,7 +15,8 @@ pub struct P2pConfig {
     pub listen: String,
     /// Static peers as multiaddrs ending in `/p2p/<peer id>`.
     pub peers: Vec<String>,
-    /// Largest gossip or request-response message accepted or sent.
+    /// Largest gossip or request-response message accepted or sent. Sync sends a block in one message, so this
+    /// must exceed genesis `max_block_bytes` (the node refuses to start otherwise).
     pub max_message_bytes: usize,
 }
 
@@ -24,7 +25,8 @@ impl Default for P2pConfig {
         Self {
             listen: "/ip4/127.0.0.1/tcp/26656".into(),
             peers: Vec::new(),
-            max_message_bytes: 4 * 1024 * 1024,
+            // The default max_block_bytes (8 MiB) plus room for a block's header and certificate.
+            max_message_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -180,24 +182,31 @@ impl Default for NodeConfig {
     }
 }
 
+/// What to do about a config file that does not load.
+const CONFIG_HINT: &str =
+    "every field is optional; `cvm init --home <dir>` writes a complete example";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source} (create one with `cvm init --home <dir>`)")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("config {path} is not valid: {message}")]
+    #[error("cannot read config {path}: {cause} (create one with `cvm init --home <dir>`)")]
+    Read { path: String, cause: std::io::Error },
+    #[error("config {path} is not valid: {message}\nfix it ({CONFIG_HINT})")]
     Parse { path: String, message: String },
-    #[error("config: {field} {rule}")]
+    /// A well-formed file whose content breaks a rule ([`NodeConfig::validate`]); `cause` says which.
+    #[error("config {path} is not valid: {cause}; fix it ({CONFIG_HINT})")]
+    InFile {
+        path: String,
+        cause: Box<ConfigError>,
+    },
+    #[error("{field} {rule}")]
     Invalid { field: &'static str, rule: String },
 }
 
 impl NodeConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
@@ -207,7 +216,10 @@ impl NodeConfig {
             path: origin.to_string(),
             message: e.to_string(),
         })?;
-        config.validate()?;
+        config.validate().map_err(|cause| ConfigError::InFile {
+            path: origin.to_string(),
+            cause: Box::new(cause),
+        })?;
         Ok(config)
     }
 
@@ -303,15 +315,54 @@ mod tests {
         assert_eq!(NodeConfig::parse(&c.to_toml(), "mem").unwrap(), c);
     }
 
+    /// Parses `text` as `/h/config.toml`, expecting a refusal whose message names the file, `needle` and what to
+    /// do.
+    fn refused(text: &str, needle: &str) -> ConfigError {
+        let e = NodeConfig::parse(text, "/h/config.toml").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("/h/config.toml") && msg.contains(needle) && msg.contains("cvm init"),
+            "{text:?}: {msg}"
+        );
+        e
+    }
+
     #[test]
     fn unknown_field_bad_peer_and_bad_listen_are_named() {
-        let e = NodeConfig::parse("bogus = 1", "mem").unwrap_err();
-        assert!(e.to_string().contains("bogus"), "{e}");
-        let e = NodeConfig::parse("[p2p]\npeers = [\"/ip4/127.0.0.1/tcp/1\"]", "mem").unwrap_err();
-        assert!(e.to_string().contains("/p2p/"), "{e}");
-        let e = NodeConfig::parse("[p2p]\nlisten = \"nonsense\"", "mem").unwrap_err();
-        assert!(e.to_string().contains("p2p.listen"), "{e}");
-        let e = NodeConfig::parse("[rpc]\nlisten = 5", "mem").unwrap_err();
-        assert!(e.to_string().contains("listen"), "{e}");
+        refused("bogus = 1", "bogus");
+        refused("[p2p]\nbogus = 1", "bogus");
+        refused("[p2p]\npeers = [\"/ip4/127.0.0.1/tcp/1\"]", "/p2p/");
+        refused("[p2p]\nlisten = \"nonsense\"", "p2p.listen");
+        refused("[rpc]\nlisten = 5", "listen");
+        refused("[rpc]\nlisten = \"localhost\"", "listen");
+    }
+
+    #[test]
+    fn bad_toml_wrong_types_and_broken_rules_are_named() {
+        let e = refused("moniker = \"a\"\n[p2p\n", "line 2");
+        assert!(matches!(e, ConfigError::Parse { .. }), "{e:?}");
+        refused("validator = \"yes\"", "invalid type");
+        refused("[mempool]\nmax_txs = -1", "max_txs");
+        let e = refused("[p2p]\nmax_message_bytes = 10", "p2p.max_message_bytes");
+        assert!(
+            matches!(&e, ConfigError::InFile { cause, .. } if matches!(**cause, ConfigError::Invalid { field: "p2p.max_message_bytes", .. })),
+            "{e:?}"
+        );
+        refused("[mempool]\nmax_txs = 0", "mempool.max_txs");
+        refused("[consensus]\nprevote_ms = 0", "timeouts must be above 0");
+    }
+
+    #[test]
+    fn a_missing_file_says_how_to_create_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let e = NodeConfig::load(&path).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, ConfigError::Read { .. })
+                && msg.contains(&path.display().to_string())
+                && msg.contains("cvm init"),
+            "{msg}"
+        );
     }
 }

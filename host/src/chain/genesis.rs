@@ -60,31 +60,41 @@ pub struct Genesis {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisError {
-    #[error("cannot read genesis file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("genesis file {path} is not valid: {source}")]
+    #[error(
+        "cannot read genesis file {path}: {cause}; copy the chain's genesis.json there (every node of a chain \
+         uses the same file)"
+    )]
+    Read { path: String, cause: std::io::Error },
+    #[error(
+        "genesis file {path} is not valid: {cause}; fix it, or copy the chain's genesis.json from another node"
+    )]
     Parse {
         path: String,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
-    #[error("genesis: chain_id must be 1 to 64 characters of [A-Za-z0-9._-], found {0:?}")]
+    /// A well-formed file whose content breaks a rule ([`Genesis::validate`]); `cause` says which.
+    #[error(
+        "genesis file {path} is not valid: {cause}; fix it, or copy the chain's genesis.json from another node"
+    )]
+    Invalid {
+        path: String,
+        cause: Box<GenesisError>,
+    },
+    #[error("chain_id must be 1 to 64 characters of [A-Za-z0-9._-], found {0:?}")]
     ChainId(String),
-    #[error("genesis: validator {name:?} has a public key that is not 32 bytes of hex: {reason}")]
+    #[error("validator {name:?} has a public key that is not 32 bytes of hex: {reason}")]
     BadKey { name: String, reason: String },
-    #[error("genesis: validator {name:?} has voting power 0; remove it or give it power")]
+    #[error("validator {name:?} has voting power 0; remove it or give it power")]
     ZeroPower { name: String },
-    #[error("genesis: public key {key} is listed twice (validators {first:?} and {second:?})")]
+    #[error("public key {key} is listed twice (validators {first:?} and {second:?})")]
     DuplicateValidator {
         key: String,
         first: String,
         second: String,
     },
-    #[error("genesis: the validator set is invalid: {0}")]
+    #[error("the validator set is invalid: {0}")]
     Set(String),
-    #[error("genesis: params.{field} must be {rule}")]
+    #[error("params.{field} must be {rule}")]
     Param {
         field: &'static str,
         rule: &'static str,
@@ -93,20 +103,22 @@ pub enum GenesisError {
 
 impl Genesis {
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
-        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| GenesisError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(&text, &path.display().to_string())
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Self, GenesisError> {
-        let genesis: Genesis =
-            serde_json::from_str(text).map_err(|source| GenesisError::Parse {
-                path: origin.to_string(),
-                source,
-            })?;
-        genesis.validate()?;
+        let genesis: Genesis = serde_json::from_str(text).map_err(|cause| GenesisError::Parse {
+            path: origin.to_string(),
+            cause,
+        })?;
+        genesis.validate().map_err(|cause| GenesisError::Invalid {
+            path: origin.to_string(),
+            cause: Box::new(cause),
+        })?;
         Ok(genesis)
     }
 
@@ -241,44 +253,111 @@ mod tests {
         assert_eq!(back.validator_set().unwrap().len(), 4);
     }
 
+    /// The rule `g` breaks, checking that the error also names the file.
+    fn refusal(g: &Genesis) -> GenesisError {
+        let e = Genesis::parse(&g.to_json(), "/h/genesis.json").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("/h/genesis.json") && text.contains("fix it"),
+            "{text}"
+        );
+        let GenesisError::Invalid { cause, .. } = e else {
+            panic!("not a rule violation: {e:?}");
+        };
+        *cause
+    }
+
     #[test]
     fn duplicate_validator_is_named() {
         let mut g = genesis();
         g.validators[3].public_key = g.validators[1].public_key.clone();
-        let e = Genesis::parse(&g.to_json(), "mem").unwrap_err();
+        let e = refusal(&g);
         assert!(
             matches!(e, GenesisError::DuplicateValidator { ref first, ref second, .. } if first == "v2" && second == "v4"),
             "{e}"
         );
+        // The same key with and without `0x` is still the same validator.
+        let mut g = genesis();
+        g.validators[3].public_key = format!("0x{}", g.validators[1].public_key);
+        assert!(matches!(
+            refusal(&g),
+            GenesisError::DuplicateValidator { .. }
+        ));
     }
 
     #[test]
-    fn bad_key_zero_power_bad_chain_id_and_missing_field_are_named() {
+    fn bad_keys_zero_power_bad_chain_id_and_empty_set_are_named() {
+        let mut g = genesis();
+        g.validators[0].public_key = "zz".repeat(32);
+        let e = refusal(&g);
+        assert!(
+            matches!(e, GenesisError::BadKey { ref name, ref reason } if name == "v1" && reason.contains("Invalid character")),
+            "{e}"
+        );
         let mut g = genesis();
         g.validators[0].public_key = "abcd".into();
-        assert!(matches!(
-            Genesis::parse(&g.to_json(), "mem"),
-            Err(GenesisError::BadKey { .. })
-        ));
+        let e = refusal(&g);
+        assert!(e.to_string().contains("2 bytes, expected 32"), "{e}");
         let mut g = genesis();
         g.validators[0].power = 0;
-        assert!(matches!(
-            Genesis::parse(&g.to_json(), "mem"),
-            Err(GenesisError::ZeroPower { .. })
-        ));
+        let e = refusal(&g);
+        assert!(
+            matches!(e, GenesisError::ZeroPower { ref name } if name == "v1"),
+            "{e}"
+        );
         let mut g = genesis();
         g.chain_id = "bad chain!".into();
-        assert!(matches!(
-            Genesis::parse(&g.to_json(), "mem"),
-            Err(GenesisError::ChainId(_))
-        ));
-        let e = Genesis::parse(r#"{"chain_id":"x","validators":[]}"#, "mem").unwrap_err();
-        assert!(e.to_string().contains("genesis_time_ms"), "{e}");
+        assert!(matches!(refusal(&g), GenesisError::ChainId(_)));
         let mut g = genesis();
         g.validators.clear();
+        assert!(matches!(refusal(&g), GenesisError::Set(_)));
+        let mut g = genesis();
+        g.params.part_size = 10;
         assert!(matches!(
-            Genesis::parse(&g.to_json(), "mem"),
-            Err(GenesisError::Set(_))
+            refusal(&g),
+            GenesisError::Param {
+                field: "part_size",
+                ..
+            }
         ));
+    }
+
+    #[test]
+    fn malformed_json_missing_and_unknown_fields_name_the_file_and_the_place() {
+        for (text, needle) in [
+            (r#"{"chain_id":"x","validators":[]}"#, "genesis_time_ms"),
+            (
+                r#"{"chain_id":"x","genesis_time_ms":0,"validators":[],"extra":1}"#,
+                "extra",
+            ),
+            (
+                r#"{"chain_id":"x","genesis_time_ms":"soon","validators":[]}"#,
+                "invalid type",
+            ),
+            ("{\n  \"chain_id\": \"x\",\n  oops", "line 3"),
+            ("", "EOF"),
+        ] {
+            let e = Genesis::parse(text, "/h/genesis.json").unwrap_err();
+            assert!(matches!(e, GenesisError::Parse { .. }), "{text}: {e:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains("/h/genesis.json") && msg.contains(needle),
+                "{text}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("genesis.json");
+        let e = Genesis::load(&path).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, GenesisError::Read { .. }), "{e:?}");
+        assert!(
+            msg.contains(&path.display().to_string())
+                && msg.contains("copy the chain's genesis.json"),
+            "{msg}"
+        );
     }
 }

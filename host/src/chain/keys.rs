@@ -8,17 +8,14 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("cannot read key file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot write key file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("key file {path} is not valid: {reason}")]
+    #[error(
+        "cannot read key file {path}: {cause}; restore it from your backup (a new key would have to be added to \
+         genesis or to the other nodes' peer lists), or create a new home with `cvm init --home <dir>`"
+    )]
+    Read { path: String, cause: std::io::Error },
+    #[error("cannot write key file {path}: {cause}")]
+    Write { path: String, cause: std::io::Error },
+    #[error("key file {path} is not valid: {reason}; restore it from your backup")]
     Invalid { path: String, reason: String },
 }
 
@@ -34,13 +31,13 @@ fn read_key(path: &Path) -> Result<SigningKey, KeyError> {
         path: path.display().to_string(),
         reason,
     };
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| KeyError::Read {
         path: path.display().to_string(),
-        source,
+        cause,
     })?;
     let file: KeyFile = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
     let secret = hex::decode(file.secret_key.trim_start_matches("0x"))
-        .map_err(|e| invalid(e.to_string()))?;
+        .map_err(|e| invalid(format!("secret_key is not hex: {e}")))?;
     let secret: [u8; 32] = secret
         .try_into()
         .map_err(|b: Vec<u8>| invalid(format!("secret_key is {} bytes, expected 32", b.len())))?;
@@ -58,9 +55,9 @@ fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
         public_key: hex::encode(key.verifying_key().to_bytes()),
         secret_key: hex::encode(key.to_bytes()),
     };
-    let write_err = |source| KeyError::Write {
+    let write_err = |cause| KeyError::Write {
         path: path.display().to_string(),
-        source,
+        cause,
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(write_err)?;
@@ -157,5 +154,49 @@ mod tests {
         let nk = NodeKey::generate();
         nk.save(&path).unwrap();
         assert_eq!(NodeKey::load(&path).unwrap().peer_id(), nk.peer_id());
+    }
+
+    #[test]
+    fn bad_hex_wrong_length_bad_json_and_missing_files_name_the_file_and_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.json");
+        let public = hex::encode(ValidatorKey::generate().public_key());
+        let file = |secret: &str| format!(r#"{{"public_key":"{public}","secret_key":"{secret}"}}"#);
+        for (text, needle) in [
+            (file(&"zz".repeat(32)), "secret_key is not hex"),
+            (
+                file(&"ab".repeat(31)),
+                "secret_key is 31 bytes, expected 32",
+            ),
+            (file("abc"), "secret_key is not hex"),
+            (
+                r#"{"public_key":"00"}"#.to_string(),
+                "missing field `secret_key`",
+            ),
+            (
+                format!("{}, \"x\": 1}}", &file("00")[..file("00").len() - 1]),
+                "unknown field `x`",
+            ),
+            ("not json".to_string(), "expected ident"),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            let e = ValidatorKey::load(&path).err().unwrap();
+            let msg = e.to_string();
+            assert!(matches!(e, KeyError::Invalid { .. }), "{text}: {e:?}");
+            assert!(
+                msg.contains(&path.display().to_string())
+                    && msg.contains(needle)
+                    && msg.contains("backup"),
+                "{text}: {msg}"
+            );
+        }
+        let missing = dir.path().join("absent.json");
+        let e = NodeKey::load(&missing).err().unwrap();
+        let msg = e.to_string();
+        assert!(matches!(e, KeyError::Read { .. }), "{e:?}");
+        assert!(
+            msg.contains(&missing.display().to_string()) && msg.contains("cvm init"),
+            "{msg}"
+        );
     }
 }

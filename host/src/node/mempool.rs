@@ -375,4 +375,147 @@ mod tests {
         assert!(pool.contains(&txs[2].hash()));
         assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 1), 2);
     }
+
+    /// A 32-byte value that is not an ed25519 public key (found by search, so the test does not depend on a
+    /// hand-picked constant).
+    fn not_a_public_key() -> [u8; 32] {
+        (0..=255u8)
+            .map(|b| [b; 32])
+            .find(|k| ed25519_dalek::VerifyingKey::from_bytes(k).is_err())
+            .expect("some repeated byte is not a curve point")
+    }
+
+    /// Every refusal at admission: the variant, words of its message, and a pool left exactly as it was.
+    #[test]
+    fn every_refusal_is_named_and_leaves_the_pool_unchanged() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let mut pool = pool();
+        // The account's committed nonce is 3; nonce 3 is admitted first.
+        let committed = |_: &[u8; 32]| 3;
+        pool.admit(&tx(&key, 3, "c").encode(), committed).unwrap();
+        let before = (pool.len(), pool.bytes());
+
+        let valid = tx(&key, 4, "c");
+        let encoded = valid.encode();
+        // The payload's enum tag follows chain id, signer and nonce.
+        let tag_at = (&valid.tx.chain_id, valid.tx.signer, valid.tx.nonce)
+            .encode()
+            .len();
+        let mut unknown_kind = encoded.clone();
+        unknown_kind[tag_at] = 7;
+        let mut trailing = encoded.clone();
+        trailing.push(0);
+        let mut bad_sig = valid.clone();
+        bad_sig.signature[10] ^= 0x40;
+        let mut bad_signer = valid.clone();
+        bad_signer.tx.signer = not_a_public_key();
+        let other_payload_at_3 = Transaction {
+            chain_id: "c".into(),
+            signer: key.verifying_key().to_bytes(),
+            nonce: 3,
+            payload: TxPayload::Ingest {
+                source: "other".into(),
+                records: vec![],
+            },
+        }
+        .sign(&key)
+        .encode();
+        let oversized = Transaction {
+            chain_id: "c".into(),
+            signer: key.verifying_key().to_bytes(),
+            nonce: 4,
+            payload: TxPayload::Ingest {
+                source: "s".into(),
+                records: vec![vec![0; 1_000]],
+            },
+        }
+        .sign(&key)
+        .encode();
+
+        let cases: Vec<(&str, Vec<u8>, &str, &[&str])> = vec![
+            (
+                "nonce too low",
+                tx(&key, 1, "c").encode(),
+                "wrong_nonce",
+                &["expected 4, found 1"],
+            ),
+            (
+                "pending nonce reused",
+                other_payload_at_3,
+                "wrong_nonce",
+                &["expected 4, found 3"],
+            ),
+            (
+                "nonce gap",
+                tx(&key, 6, "c").encode(),
+                "wrong_nonce",
+                &["expected 4, found 6"],
+            ),
+            (
+                "wrong chain id",
+                tx(&key, 4, "other").encode(),
+                "wrong_chain",
+                &["\"other\"", "\"c\""],
+            ),
+            (
+                "bad signature",
+                bad_sig.encode(),
+                "bad_signature",
+                &["invalid signature"],
+            ),
+            (
+                "signer not a key",
+                bad_signer.encode(),
+                "bad_signature",
+                &["not a valid ed25519 public key"],
+            ),
+            (
+                "oversized",
+                oversized,
+                "too_large",
+                &["max_tx_bytes of 1000", "smaller batches"],
+            ),
+            (
+                "unknown payload kind",
+                unknown_kind,
+                "undecodable",
+                &["TxPayload", "not valid SCALE"],
+            ),
+            (
+                "trailing bytes",
+                trailing,
+                "undecodable",
+                &["not valid SCALE"],
+            ),
+            (
+                "truncated",
+                encoded[..encoded.len() - 1].to_vec(),
+                "undecodable",
+                &["not valid SCALE"],
+            ),
+            ("empty", vec![], "undecodable", &["not valid SCALE"]),
+            (
+                "garbage",
+                b"\xff\xff\xff\xff garbage".to_vec(),
+                "undecodable",
+                &["not valid SCALE"],
+            ),
+        ];
+        for (what, input, class, needles) in cases {
+            let e = pool.admit(&input, committed).unwrap_err();
+            assert_eq!(e.class(), class, "{what}: {e}");
+            let msg = e.to_string();
+            for needle in needles {
+                assert!(msg.contains(needle), "{what}: {msg:?} lacks {needle:?}");
+            }
+            assert_eq!(
+                (pool.len(), pool.bytes()),
+                before,
+                "{what} changed the pool"
+            );
+        }
+        // The valid next transaction still goes in after all that.
+        pool.admit(&encoded, committed).unwrap();
+        assert_eq!(pool.len(), 2);
+    }
 }

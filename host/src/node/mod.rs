@@ -57,6 +57,18 @@ impl NodeSetup {
         let config = NodeConfig::load(&home.config())?;
         let genesis = Genesis::load(&home.genesis())?;
         let node_key = NodeKey::load(&home.node_key())?;
+        let needed =
+            genesis.params.max_block_bytes as usize + sync_margin(genesis.validators.len());
+        if config.p2p.max_message_bytes < needed {
+            bail!(
+                "[p2p] max_message_bytes in {} is {}, below the {needed} bytes sync needs to send the largest block \
+                 genesis allows (max_block_bytes {} plus header, commit certificate and framing): a node that missed \
+                 such a block could never catch up. Set max_message_bytes to at least {needed}",
+                home.config().display(),
+                config.p2p.max_message_bytes,
+                genesis.params.max_block_bytes,
+            );
+        }
         let validator_key = if config.validator {
             let key = ValidatorKey::load(&home.validator_key())?;
             let id = ValidatorId(key.public_key());
@@ -79,6 +91,12 @@ impl NodeSetup {
             node_key,
         })
     }
+}
+
+/// What a sync response holding one block needs beyond the block body: the header, the commit certificate
+/// (under 128 bytes a validator), the response framing and the 1 KiB the responder keeps spare.
+pub fn sync_margin(validators: usize) -> usize {
+    8 * 1024 + 128 * validators
 }
 
 /// The validator set at `height`: genesis priorities advanced once per earlier height.

@@ -478,3 +478,184 @@ async fn metrics_are_served_as_text() {
     assert!(text.contains("cvm_peers 4"), "{text}");
     assert!(text.contains("# TYPE cvm_height gauge"), "{text}");
 }
+
+#[tokio::test]
+async fn more_malformed_submit_bodies_are_4xx_json_naming_the_cause() {
+    let (app, _) = app(FakeNode::new(None));
+    let deep = "[".repeat(LIMIT / 2);
+    let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
+        (b"[1, 2]".to_vec(), StatusCode::BAD_REQUEST, "invalid type"),
+        (b"null".to_vec(), StatusCode::BAD_REQUEST, "invalid type"),
+        (
+            br#"{"tx": null}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid type",
+        ),
+        (
+            br#"{"tx": ["00"]}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "invalid type",
+        ),
+        (
+            br#"{"tx": "00", "tx": "00"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "duplicate field",
+        ),
+        (
+            br#"{"tx": "00"} trailing"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "trailing characters",
+        ),
+        (
+            vec![0xff, 0xfe, 0x00, 0x7b],
+            StatusCode::BAD_REQUEST,
+            "body must be JSON",
+        ),
+        (
+            deep.into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "body must be JSON",
+        ),
+        (
+            br#"{"tx": "0x123"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not valid hex",
+        ),
+        (
+            br#"{"tx": "0x"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "transaction rejected",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+        let (s, v) = post_json(&app, "/txs", body).await;
+        assert_eq!(s, status, "{shown}: {v}");
+        assert!(error_of(&v).contains(needle), "{shown}: {v}");
+    }
+}
+
+/// A body streamed without a length is cut off at the limit just like one that announces its size.
+#[tokio::test]
+async fn an_unannounced_oversized_body_is_413() {
+    let (app, metrics) = app(FakeNode::new(None));
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..LIMIT / 64 + 2).map(|_| Ok(vec![b' '; 128])).collect();
+    let body = Body::from_stream(futures::stream::iter(chunks));
+    let (s, v) = post_json(&app, "/txs", body).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert!(
+        error_of(&v).contains(&format!("limit is {LIMIT} bytes")),
+        "{v}"
+    );
+    assert!(
+        metrics
+            .encode()
+            .contains("cvm_txs_rejected_total{reason=\"too_large\"} 1")
+    );
+}
+
+#[tokio::test]
+async fn oversized_names_keys_bad_paths_and_other_methods_are_4xx_json() {
+    let (app, _) = app(FakeNode::new(None));
+    let long_name = "m".repeat(257);
+    let long_key = "ab".repeat(4097);
+    let cases: Vec<(&str, String, StatusCode, &str)> = vec![
+        (
+            "GET",
+            format!("/records/{long_name}/d/00"),
+            StatusCode::BAD_REQUEST,
+            "manuscript name must be 1 to 256 bytes",
+        ),
+        (
+            "GET",
+            format!("/records/m/{long_name}/00"),
+            StatusCode::BAD_REQUEST,
+            "dataset name must be 1 to 256 bytes",
+        ),
+        (
+            "GET",
+            format!("/records/m/d/{long_key}"),
+            StatusCode::BAD_REQUEST,
+            "longer than 4096 bytes",
+        ),
+        (
+            "GET",
+            "/records/m/d/0x123".into(),
+            StatusCode::BAD_REQUEST,
+            "record key: not valid hex",
+        ),
+        (
+            "GET",
+            format!("/txs/{}", "ab".repeat(33)),
+            StatusCode::BAD_REQUEST,
+            "33 bytes, expected 32",
+        ),
+        (
+            "GET",
+            format!("/accounts/{}", "ab".repeat(31)),
+            StatusCode::BAD_REQUEST,
+            "31 bytes, expected 32",
+        ),
+        (
+            "GET",
+            "/blocks/%FF".into(),
+            StatusCode::BAD_REQUEST,
+            "bad path",
+        ),
+        (
+            "GET",
+            "/blocks/1.5".into(),
+            StatusCode::BAD_REQUEST,
+            "not a number",
+        ),
+        (
+            "GET",
+            "/commits/latest/extra".into(),
+            StatusCode::NOT_FOUND,
+            "no such route",
+        ),
+        (
+            "PUT",
+            "/txs".into(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ),
+        (
+            "PATCH",
+            "/blocks/1".into(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ),
+        (
+            "DELETE",
+            "/status".into(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+        ),
+        (
+            "POST",
+            "/nope".into(),
+            StatusCode::NOT_FOUND,
+            "no such route",
+        ),
+    ];
+    for (method, uri, status, needle) in cases {
+        let request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let shown = &uri[..uri.len().min(60)];
+        assert_eq!(response.status(), status, "{method} {shown}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{method} {shown}"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(error_of(&v).contains(needle), "{method} {shown}: {v}");
+    }
+}
