@@ -558,6 +558,12 @@ impl Runner {
                 if proposal.proposal.value.height != proposal.proposal.height.0 {
                     return Verdict::Reject;
                 }
+                if proposal.proposal.height == self.driver.height()
+                    && !self.proposal_signature_ok(&proposal)
+                {
+                    // Not signed by this round's proposer for this chain: never relay it.
+                    return Verdict::Reject;
+                }
                 self.hooks.observed_proposal(&proposal);
                 if self.beyond_window(proposal.proposal.height, proposal.proposal.round) {
                     return Verdict::Ignore;
@@ -580,6 +586,18 @@ impl Runner {
                         .round()
                         .0
                         .saturating_add(config.max_future_rounds))
+    }
+
+    fn proposal_signature_ok(&self, proposal: &cvm_consensus::SignedProposal<BlockHeader>) -> bool {
+        let index = self.validators.proposer(proposal.proposal.round);
+        let Some((_, key)) = self.validators.get(index) else {
+            return false;
+        };
+        proposal.verify(
+            &cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()),
+            key,
+            self.verifier.as_ref(),
+        )
     }
 
     fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
