@@ -26,7 +26,13 @@ use crate::{Bench, Opts, Row, fmt_num, markdown_table};
 
 const SECTION: &str = "calibration";
 const SOURCE: &str = "calib";
-const WAT: &str = include_str!("calibration.wat");
+/// The calibration manuscript (also used by the `cvm` section for a compute-only comparison with wasmi).
+pub const WAT: &str = include_str!("calibration.wat");
+/// Its source id and its dataset.
+pub const CALIB_SOURCE: &str = SOURCE;
+pub const CALIB_DATASET: &str = "d";
+/// The op of calibration.wat that runs the integer arithmetic loop.
+pub const OP_ARITHMETIC: u32 = 1;
 
 /// Large payload of the per-byte cases.
 const LARGE: u32 = 16 * 1024;
@@ -113,7 +119,7 @@ fn cases(m: u32) -> Vec<Case> {
     };
     let large = u64::from(LARGE);
     vec![
-        wasm("arithmetic loop (i64 mul/add/xor/rotl)", 1),
+        wasm("arithmetic loop (i64 mul/add/xor/rotl)", OP_ARITHMETIC),
         wasm("memory loads and stores", 2),
         wasm("direct calls", 3),
         wasm("indirect calls", 4),
@@ -224,7 +230,8 @@ fn cases(m: u32) -> Vec<Case> {
     ]
 }
 
-fn record(op: u32, n: u32, a: u32, b: u32) -> Vec<u8> {
+/// A record of calibration.wat: run `op` for `n` iterations with arguments `a`, `b`.
+pub fn record(op: u32, n: u32, a: u32, b: u32) -> Vec<u8> {
     [op, n, a, b].iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
@@ -455,7 +462,7 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
         .map(|s| {
             vec![
                 s.function.to_string(),
-                s.current.base.to_string(),
+                fmt_num(s.current.base as f64),
                 s.current.per_byte.to_string(),
                 fmt_num(s.base),
                 s.per_byte.map(fmt_num).unwrap_or_else(|| "–".into()),

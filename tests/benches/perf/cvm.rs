@@ -3,7 +3,8 @@
 //! - erc20-transfers throughput (records/s) over the example logs: the manuscript crate compiled natively against
 //!   the SDK's mock host (the ceiling: no wasm at all), the CVM with fuel (what a chain runs), the CVM without
 //!   fuel (what metering costs), and the wasmi interpreter with fuel (the usual deterministic alternative). The
-//!   wasmi peer is first checked to produce exactly the CVM's emitted records and state.
+//!   wasmi peer is first checked to produce exactly the CVM's emitted records and state. erc20 spends much of
+//!   its time in host functions, so a compute-only loop (calibration.wat's arithmetic) is compared too.
 //! - Warm instantiation + an empty call: the fixed cost every manuscript pays per ingest transaction.
 //! - Cold compilation vs loading the precompiled module from the disk cache: what a node restart saves.
 //! - Trie commit of 1k / 10k / 100k updates: the cost of turning a block's writes into a state root.
@@ -162,6 +163,56 @@ fn throughput(
         )
         .baseline("wasmi", wasmi)
         .goal(Goal::RatioAtLeast(15.0)),
+    );
+    compute_vs_wasmi(bench, opts);
+}
+
+/// Pure wasm compute, no host calls: calibration.wat's arithmetic loop in the CVM and in wasmi, both with fuel.
+fn compute_vs_wasmi(bench: &mut Bench, opts: &Opts) {
+    use crate::calibration::{CALIB_DATASET, CALIB_SOURCE, OP_ARITHMETIC, WAT, record};
+    let wasm = wat::parse_str(WAT).expect("calibration.wat parses");
+    let iterations = if opts.quick { 100_000 } else { 1_000_000 };
+    let loop_record = record(OP_ARITHMETIC, iterations, 0, 0);
+    let engine = engine(true);
+    let compiled = engine.load(&wasm).expect("calibration manuscript loads");
+    let mut cvm = ManuscriptRunner::standalone(
+        engine,
+        compiled,
+        BlockInfo::default(),
+        Arc::new(MemoryNodeStore::new()),
+        empty_root(),
+    );
+    let peer = WasmiPeer::new(&wasm, &[CALIB_DATASET]);
+    let mut wasmi = peer.runner();
+    let cvm_result = cvm
+        .process(CALIB_SOURCE, &loop_record, FUEL_LIMIT)
+        .expect("no fault");
+    assert!(cvm_result.outcome.is_ok(), "{:?}", cvm_result.outcome);
+    assert_eq!(
+        wasmi
+            .process(&peer, CALIB_SOURCE, &loop_record, FUEL_LIMIT)
+            .status,
+        Ok(0)
+    );
+    let n = u64::from(iterations);
+    let mut in_cvm = || {
+        black_box(
+            cvm.process(CALIB_SOURCE, &loop_record, FUEL_LIMIT)
+                .expect("no fault"),
+        );
+    };
+    let mut in_wasmi = || {
+        black_box(wasmi.process(&peer, CALIB_SOURCE, &loop_record, FUEL_LIMIT));
+    };
+    let ns = opts.measure_side_by_side(&mut [(n, &mut in_cvm), (n, &mut in_wasmi)]);
+    bench.row(
+        Row::new(
+            SECTION,
+            "arithmetic loop, no host calls: CVM (fuel on) vs wasmi (fuel on)",
+            1e9 / ns[0],
+            "iterations/s",
+        )
+        .baseline("wasmi", 1e9 / ns[1]),
     );
 }
 

@@ -1,8 +1,8 @@
 //! The same manuscript run by the `wasmi` interpreter, as a peer of the CVM: what an interpreter-based runtime
 //! (the usual alternative to a JIT for deterministic execution) would deliver on the same workload.
 //!
-//! Only the host imports the erc20-transfers manuscript uses are provided (`state_get`, `state_set`, `emit`,
-//! `log`, `abort`), over an in-memory map, with the CVM's semantics: fuel charged from the [`FuelSchedule`]
+//! Only the host imports the erc20-transfers manuscript uses are implemented (`state_get`, `state_set`, `emit`,
+//! `log`, `abort`; the others trap, so modules importing them still instantiate), over an in-memory map, with the CVM's semantics: fuel charged from the [`FuelSchedule`]
 //! before the work, the same key layout (`s/<key>` for state, `d/<dataset>/<key>` for records, so the final map
 //! compares with the CVM's child trie entry by entry), writes kept only when `cvm_process` returns 0.
 
@@ -321,4 +321,38 @@ fn link(linker: &mut Linker<Host>) {
             },
         )
         .expect("link abort");
+    // Not used by erc20-transfers: linked so that other modules (the calibration loops) instantiate; trap if called.
+    let missing = |name: &str| Error::new(format!("{name} is not provided by the wasmi peer"));
+    linker
+        .func_wrap(
+            "cvm",
+            "state_remove",
+            move |_: Caller<'_, Host>, _: i32, _: i32| -> Result<(), Error> {
+                Err(missing("state_remove"))
+            },
+        )
+        .expect("link state_remove");
+    linker
+        .func_wrap(
+            "cvm",
+            "state_next_key",
+            move |_: Caller<'_, Host>,
+                  _: i32,
+                  _: i32,
+                  _: i32,
+                  _: i32,
+                  _: i32,
+                  _: i32|
+                  -> Result<i32, Error> { Err(missing("state_next_key")) },
+        )
+        .expect("link state_next_key");
+    for name in ["block_height", "block_time"] {
+        linker
+            .func_wrap(
+                "cvm",
+                name,
+                move |_: Caller<'_, Host>| -> Result<i64, Error> { Err(missing(name)) },
+            )
+            .expect("link block info");
+    }
 }
