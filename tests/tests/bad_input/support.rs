@@ -7,31 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use cvm_host::chain::ValidatorKey;
 use cvm_host::ops::testnet::{TestnetSpec, generate};
-use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
+use cvm_runtime::TxPayload;
+pub use cvm_tests::chaos::{dev_key, sign};
 use cvm_tests::localnet::{LocalNet, cvm_binary};
 
 pub const WAIT: Duration = Duration::from_secs(60);
-
-pub fn dev_key() -> ValidatorKey {
-    ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
-}
-
-pub fn sign(
-    chain_id: &str,
-    key: &ValidatorKey,
-    nonce: u64,
-    payload: TxPayload,
-) -> SignedTransaction {
-    Transaction {
-        chain_id: chain_id.into(),
-        signer: key.public_key(),
-        nonce,
-        payload,
-    }
-    .sign(&key.0)
-}
 
 pub fn ingest(records: Vec<Vec<u8>>) -> TxPayload {
     TxPayload::Ingest {
