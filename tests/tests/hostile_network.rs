@@ -45,47 +45,6 @@ const MAX_BLOCK_GAP_MS: u64 = 5_000;
 /// 38 memory bombs' 16 MiB each, or the huge-state writes, would add over 600 MiB.
 const MAX_RSS_GROWTH_KIB: u64 = 256 * 1024;
 
-/// The process ids of the `cvm start --home <home>` processes, found in /proc (one per node).
-fn node_pids(net: &LocalNet) -> Vec<u32> {
-    let mut pids = vec![None; net.nodes.len()];
-    for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        if args.get(1) != Some(&&b"start"[..]) {
-            continue;
-        }
-        for (i, node) in net.nodes.iter().enumerate() {
-            let home = node.home.as_os_str().as_encoded_bytes();
-            if args.windows(2).any(|w| w[0] == b"--home" && w[1] == home) {
-                pids[i] = Some(pid);
-            }
-        }
-    }
-    pids.into_iter()
-        .enumerate()
-        .map(|(i, p)| p.unwrap_or_else(|| panic!("no process found for node{i}")))
-        .collect()
-}
-
-/// VmRSS of `pid` in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("process status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line")
-}
-
 /// Watches every node's height from outside; the longest wall-clock time any node went without committing.
 struct HeightWatch {
     stop: Arc<AtomicBool>,
@@ -293,8 +252,13 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
         );
     }
 
-    let pids = node_pids(&net);
-    let rss_before: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let rss = |net: &LocalNet| -> Vec<u64> {
+        net.nodes
+            .iter()
+            .map(|n| n.rss_kib().expect("node process memory"))
+            .collect()
+    };
+    let rss_before = rss(&net);
 
     // Sign everything first, then submit back to back so erc20 and hostile transactions share blocks.
     let text =
@@ -357,7 +321,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
         net.wait_height(i, last + 2, WAIT);
     }
     let worst_wall = watch.finish();
-    let rss_after: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let rss_after = rss(&net);
 
     // Receipts carry the reasons; erc20 invocations all succeed.
     let mut ok_values = Vec::new(); // emitted `out` keys of successful `ok` records, in execution order
@@ -510,8 +474,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
     );
     for (i, (before, after)) in rss_before.iter().zip(&rss_after).enumerate() {
         eprintln!(
-            "node{i} (pid {}): VmRSS {} MiB before, {} MiB after",
-            pids[i],
+            "node{i}: VmRSS {} MiB before, {} MiB after",
             before / 1024,
             after / 1024
         );

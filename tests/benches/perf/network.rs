@@ -192,7 +192,7 @@ fn end_to_end(bench: &mut Bench, opts: &Opts, net: &LocalNet) {
         "ms",
     ));
     let peaks: Vec<f64> = (0..VALIDATORS)
-        .filter_map(|i| peak_rss_kib(net, i))
+        .filter_map(|i| net.nodes[i].peak_rss_kib())
         .map(|k| k as f64 / 1024.0)
         .collect();
     bench.row(
@@ -215,15 +215,6 @@ fn end_to_end(bench: &mut Bench, opts: &Opts, net: &LocalNet) {
                 .join(", ")
         ),
     );
-}
-
-/// Peak resident memory of node `i` since it started (VmHWM).
-fn peak_rss_kib(net: &LocalNet, i: usize) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", net.nodes[i].pid()?)).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// A figure another section measured in this run (by section and the start of its row name).
