@@ -113,6 +113,21 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// The whole `cvm` program: parse the command line, set up logging, run, print the error chain on failure.
+/// Shared by the `cvm` binary and the test build `cvm-test-node`.
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    crate::logging::init(cli.verbose);
+    match cli.run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 impl Cli {
     pub fn run(self) -> anyhow::Result<ExitCode> {
         match self.command {
