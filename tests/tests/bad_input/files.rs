@@ -244,7 +244,17 @@ fn unwritable_or_obstructed_data_directory_is_refused_at_start() {
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let mut command = Command::new(cvm_binary());
+    // `nobody` may not be able to reach the build's binary (CI's target directory lives under /root, mode
+    // 0700), so as root it runs a copy inside the temporary directory it owns.
+    let binary = if root {
+        let copy = dir.path().join("cvm");
+        std::fs::copy(cvm_binary(), &copy).expect("copy the cvm binary for nobody");
+        std::os::unix::fs::chown(&copy, Some(NOBODY), Some(NOBODY)).unwrap();
+        copy
+    } else {
+        cvm_binary()
+    };
+    let mut command = Command::new(binary);
     command
         .args(["start", "--home"])
         .arg(&home.root)
