@@ -18,6 +18,8 @@ use super::{
     SyncResponse, Topic, Verdict,
 };
 
+/// How often gossip peer state is logged (debug level).
+const GOSSIP_REPORT_TICK: Duration = Duration::from_secs(2);
 /// How often due redials are checked.
 const REDIAL_TICK: Duration = Duration::from_millis(100);
 /// First wait before redialing a static peer; doubles on each failure up to [`MAX_BACKOFF`].
@@ -101,6 +103,8 @@ impl SwarmTask {
     pub(crate) async fn run(mut self) {
         let mut redial = tokio::time::interval(REDIAL_TICK);
         redial.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut report = tokio::time::interval(GOSSIP_REPORT_TICK);
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let ack = loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
@@ -110,6 +114,7 @@ impl SwarmTask {
                     Some(command) => self.on_command(command),
                 },
                 _ = redial.tick() => self.redial_due_peers(),
+                _ = report.tick() => self.log_gossip_peers(),
             }
         };
         for (_, (_, reply)) in self.pending_requests.drain() {
@@ -120,6 +125,26 @@ impl SwarmTask {
         tracing::info!(peer_id = %local, "p2p stopped");
         if let Some(ack) = ack {
             let _ = ack.send(());
+        }
+    }
+
+    /// Each gossip peer's score, topics and mesh membership, at debug level: what to look at when messages
+    /// between two connected peers stop arriving.
+    fn log_gossip_peers(&self) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let consensus = Topic::Consensus.ident(&self.chain_id).hash();
+        let mesh: Vec<PeerId> = gossipsub.mesh_peers(&consensus).copied().collect();
+        for (peer, topics) in gossipsub.all_peers() {
+            tracing::debug!(
+                %peer,
+                score = ?gossipsub.peer_score(peer),
+                topics = topics.len(),
+                in_consensus_mesh = mesh.contains(peer),
+                "gossip peer"
+            );
         }
     }
 

@@ -235,6 +235,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         waiting_for_body: Default::default(),
         own_messages: Vec::new(),
         resend: 0,
+        stall: runner::StallWatch::new(),
         last_commit,
         pending_decision: None,
         height_started: Instant::now(),

@@ -77,6 +77,7 @@ pub struct Runner {
     /// What this node signed at the current height, re-sent when the height stalls.
     pub(super) own_messages: Vec<ConsensusMessage>,
     pub(super) resend: u32,
+    pub(super) stall: StallWatch,
     pub(super) last_commit: Option<CommitCertificate>,
     /// A decision whose body is not here yet (comes by sync).
     pub(super) pending_decision: Option<(BlockHeader, CommitCertificate)>,
@@ -92,6 +93,46 @@ pub struct Runner {
     pub(super) commits_tx: tokio::sync::broadcast::Sender<Arc<crate::chain::Block>>,
     /// Injected faults (feature `test-hooks`; nothing otherwise).
     pub(super) hooks: super::test_hooks::TestHooks,
+}
+
+/// Notices a height whose consensus state (height, round, step) has not moved for a while. Timers alone do not
+/// guarantee progress: a node waiting for 2f+1 votes of any kind has no timer running, so if the votes it needs
+/// were lost (a peer restarting, a dropped connection) nobody would send them again. The paper assumes gossip
+/// eventually delivers every message; re-broadcasting what we signed on a stall is how this node provides that.
+pub(super) struct StallWatch {
+    state: (u64, u32, cvm_consensus::Step),
+    since: Instant,
+    wait: Duration,
+}
+
+impl StallWatch {
+    /// First re-broadcast after this long without progress, then doubling up to [`Self::MAX_WAIT`].
+    const FIRST_WAIT: Duration = Duration::from_secs(1);
+    const MAX_WAIT: Duration = Duration::from_secs(8);
+
+    pub(super) fn new() -> Self {
+        Self {
+            state: (0, 0, cvm_consensus::Step::Propose),
+            since: Instant::now(),
+            wait: Self::FIRST_WAIT,
+        }
+    }
+
+    /// Whether to re-broadcast now, given the current consensus state.
+    fn due(&mut self, state: (u64, u32, cvm_consensus::Step), now: Instant) -> bool {
+        if state != self.state {
+            self.state = state;
+            self.since = now;
+            self.wait = Self::FIRST_WAIT;
+            return false;
+        }
+        if now.duration_since(self.since) < self.wait {
+            return false;
+        }
+        self.since = now;
+        self.wait = (self.wait * 2).min(Self::MAX_WAIT);
+        true
+    }
 }
 
 impl Runner {
@@ -137,6 +178,7 @@ impl Runner {
                         proposal.proposal.height.0,
                         proposal.proposal.round.0,
                         &body,
+                        0,
                     );
                 }
                 self.broadcast_own(ConsensusMessage::Proposal(Box::new(proposal)));
@@ -206,7 +248,7 @@ impl Runner {
         }
     }
 
-    fn publish_parts(&self, height: u64, round: u32, body: &BlockBody) {
+    fn publish_parts(&self, height: u64, round: u32, body: &BlockBody, resend: u32) {
         if !self.hooks.sends_parts() {
             return;
         }
@@ -217,6 +259,7 @@ impl Runner {
                 round,
                 parts: set.header(),
                 part: part.clone(),
+                resend,
             };
             if let Err(e) = self.net.try_publish(Topic::ProposalParts, msg.encode()) {
                 debug!(error = %e, "part publish");
@@ -232,7 +275,7 @@ impl Runner {
             if let ConsensusMessage::Proposal(p) = message
                 && let Some(body) = self.parts.body(&p.proposal.value.parts)
             {
-                self.publish_parts(p.proposal.height.0, p.proposal.round.0, body);
+                self.publish_parts(p.proposal.height.0, p.proposal.round.0, body, self.resend);
             }
             self.publish_consensus(message, self.resend);
         }
@@ -705,6 +748,19 @@ impl Runner {
     /// Asks a random peer how far it is; called on a timer.
     pub fn sync_tick(&mut self) {
         self.hooks.tick(self.driver.height().0, &self.net);
+        let state = (
+            self.driver.height().0,
+            self.driver.round().0,
+            self.driver.step(),
+        );
+        if self.stall.due(state, Instant::now()) {
+            debug!(
+                height = state.0,
+                round = state.1,
+                "no consensus progress; re-broadcasting what this node signed"
+            );
+            self.resend_own();
+        }
         if self.sync_in_flight {
             return;
         }
@@ -824,5 +880,32 @@ impl Runner {
         while let Some(input) = queue.pop_front() {
             self.feed(input);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cvm_consensus::Step;
+
+    #[test]
+    fn stall_watch_rebroadcasts_only_without_progress_and_backs_off() {
+        let mut watch = StallWatch::new();
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let a = (5, 0, Step::Prevote);
+        assert!(!watch.due(a, at(0)), "a new state is progress");
+        assert!(!watch.due(a, at(900)));
+        assert!(watch.due(a, at(1000)), "stalled for the first wait");
+        assert!(!watch.due(a, at(2500)), "the wait doubled to 2 s");
+        assert!(watch.due(a, at(3000)));
+        assert!(!watch.due(a, at(6900)));
+        assert!(watch.due(a, at(7000)), "then 4 s");
+        for i in 0..5 {
+            assert!(watch.due(a, at(7000 + 8000 * (i + 1))), "capped at 8 s");
+        }
+        let b = (5, 0, Step::Precommit);
+        assert!(!watch.due(b, at(60_000)), "a step change resets");
+        assert!(watch.due(b, at(61_000)), "back to the first wait");
     }
 }

@@ -19,13 +19,15 @@ pub struct ConsensusEnvelope {
     pub message: ConsensusMessage,
 }
 
-/// One part of a proposed block's body.
+/// One part of a proposed block's body. `resend` plays the role it has in [`ConsensusEnvelope`]: without it a
+/// re-broadcast part is byte-identical to the first copy and gossipsub refuses to publish it again.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct PartMessage {
     pub height: u64,
     pub round: u32,
     pub parts: PartSetHeader,
     pub part: Part,
+    pub resend: u32,
 }
 
 pub fn decode<T: Decode>(bytes: &[u8]) -> Result<T, String> {

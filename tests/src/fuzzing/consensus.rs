@@ -177,6 +177,7 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
             round: 1,
             parts,
             part: set.parts()[i].clone(),
+            resend: 0,
         }
         .encode()
     };
@@ -202,6 +203,7 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
                     round: 0,
                     parts: single.header(),
                     part: single.parts()[0].clone(),
+                    resend: 0,
                 }
                 .encode(),
             ),
