@@ -38,12 +38,20 @@ pub fn cvm_binary() -> PathBuf {
     bin
 }
 
-/// A base port such that `count` consecutive ports are free now.
+/// A base port such that `count` consecutive ports are free now and were not handed to another network of
+/// this process: tests run in parallel, and a range that looks free only because its network has a node
+/// stopped must not be given out again (the stopped node could not restart on its port).
 fn free_base_port(count: u16) -> u16 {
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let seed = std::process::id() as u16;
     for attempt in 0..200u16 {
         let base = 20_000 + ((seed.wrapping_mul(7).wrapping_add(attempt * 97)) % 2_000) * 20;
+        if handed_out.contains(&base) {
+            continue;
+        }
         if (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            handed_out.push(base);
             return base;
         }
     }

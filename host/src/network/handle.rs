@@ -38,6 +38,7 @@ pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     PeerScore(PeerId, oneshot::Sender<Option<f64>>),
     SetBlockedPeers(Vec<PeerId>),
+    ReconnectAll,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -268,6 +269,13 @@ impl NetworkHandle {
     /// misbehaving peer, and how tests cut the network into partitions.
     pub fn set_blocked_peers(&self, peers: Vec<PeerId>) -> Result<(), NetworkError> {
         self.try_send(Command::SetBlockedPeers(peers))
+    }
+
+    /// Closes every connection; static peers are redialed at once (and others redial us). Fresh connections
+    /// start gossipsub afresh (subscriptions, mesh, send queues) on both ends: what a stalled consensus asks
+    /// for when messages between connected peers stop arriving.
+    pub fn reconnect_all(&self) -> Result<(), NetworkError> {
+        self.try_send(Command::ReconnectAll)
     }
 
     /// Stops the task and waits until its listeners and connections are closed. Calling it again is harmless.

@@ -200,6 +200,25 @@ pub enum NetworkError {
 
 /// Builds the swarm, starts listening, and runs it in a tokio task that dials the static peers.
 ///
+/// An error with its sources, skipping empty messages (libp2p's transport errors often wrap the `io::Error`
+/// that says what happened, e.g. "Address already in use", under an empty or generic top level).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.contains(&text) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        format!("{error:?}")
+    } else {
+        parts.join(": ")
+    }
+}
+
 /// Returns once the listener is up, so [`NetworkHandle::listen_addrs`] already has the real address (useful with
 /// port 0). The task runs until [`NetworkHandle::shutdown`] or until every handle is dropped.
 pub async fn spawn(
@@ -239,16 +258,16 @@ pub async fn spawn(
     };
     swarm
         .listen_on(config.listen.clone())
-        .map_err(|e| listen_error(e.to_string()))?;
+        .map_err(|e| listen_error(error_chain(&e)))?;
     let first_addr = tokio::time::timeout(LISTEN_TIMEOUT, async {
         loop {
             match swarm.select_next_some().await {
                 SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
-                SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
+                SwarmEvent::ListenerError { error, .. } => return Err(error_chain(&error)),
                 SwarmEvent::ListenerClosed { reason, .. } => {
                     return Err(reason
                         .err()
-                        .map_or("listener closed".into(), |e| e.to_string()));
+                        .map_or("listener closed".into(), |e| error_chain(&e)));
                 }
                 _ => {}
             }

@@ -167,6 +167,18 @@ impl SwarmTask {
         }
     }
 
+    fn reconnect_all(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        tracing::info!(peers = peers.len(), "reconnecting to every peer");
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+            if let Some(sp) = self.static_peer(&peer) {
+                sp.backoff = INITIAL_BACKOFF;
+                sp.next_dial = Instant::now();
+            }
+        }
+    }
+
     fn set_blocked_peers(&mut self, peers: Vec<PeerId>) {
         let wanted: std::collections::HashSet<PeerId> = peers.into_iter().collect();
         let blocked = self.swarm.behaviour_mut().blocked.blocked_peers().clone();
@@ -458,6 +470,7 @@ impl SwarmTask {
             }
             // Handled by the loop in `run`.
             Command::SetBlockedPeers(peers) => self.set_blocked_peers(peers),
+            Command::ReconnectAll => self.reconnect_all(),
             Command::Shutdown(_) => {}
         }
     }

@@ -495,6 +495,18 @@ async fn bad_peer_addresses_unbindable_listen_addresses_and_use_after_shutdown_a
         .unwrap_err();
     assert!(matches!(err, NetworkError::Listen { .. }), "{err}");
 
+    // A port another process holds: the message says so (libp2p hides the io error under an empty one).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let busy: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().expect("valid");
+    let err = spawn(config("x", Keypair::generate_ed25519(), busy, vec![]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, NetworkError::Listen { .. }) && err.to_string().contains("in use"),
+        "{err}"
+    );
+
     let first = node("x", vec![]).await;
     first.h.shutdown().await;
     assert!(matches!(

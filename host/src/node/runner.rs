@@ -99,39 +99,60 @@ pub struct Runner {
 /// guarantee progress: a node waiting for 2f+1 votes of any kind has no timer running, so if the votes it needs
 /// were lost (a peer restarting, a dropped connection) nobody would send them again. The paper assumes gossip
 /// eventually delivers every message; re-broadcasting what we signed on a stall is how this node provides that.
+/// If that does not help either, the gossip links themselves are suspect (seen after a validator restart:
+/// connected peers whose messages stopped arriving both ways), so the node reconnects to its peers.
 pub(super) struct StallWatch {
     state: (u64, u32, cvm_consensus::Step),
     since: Instant,
     wait: Duration,
+    /// Re-broadcasts since the state last moved.
+    attempts: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum StallAction {
+    None,
+    Rebroadcast,
+    /// Re-broadcast after reconnecting to every peer.
+    Reconnect,
 }
 
 impl StallWatch {
     /// First re-broadcast after this long without progress, then doubling up to [`Self::MAX_WAIT`].
     const FIRST_WAIT: Duration = Duration::from_secs(1);
     const MAX_WAIT: Duration = Duration::from_secs(8);
+    /// Re-broadcasts tried before reconnecting.
+    const REBROADCASTS_BEFORE_RECONNECT: u32 = 2;
 
     pub(super) fn new() -> Self {
         Self {
             state: (0, 0, cvm_consensus::Step::Propose),
             since: Instant::now(),
             wait: Self::FIRST_WAIT,
+            attempts: 0,
         }
     }
 
-    /// Whether to re-broadcast now, given the current consensus state.
-    fn due(&mut self, state: (u64, u32, cvm_consensus::Step), now: Instant) -> bool {
+    /// What to do now, given the current consensus state.
+    fn check(&mut self, state: (u64, u32, cvm_consensus::Step), now: Instant) -> StallAction {
         if state != self.state {
             self.state = state;
             self.since = now;
             self.wait = Self::FIRST_WAIT;
-            return false;
+            self.attempts = 0;
+            return StallAction::None;
         }
         if now.duration_since(self.since) < self.wait {
-            return false;
+            return StallAction::None;
         }
         self.since = now;
         self.wait = (self.wait * 2).min(Self::MAX_WAIT);
-        true
+        self.attempts += 1;
+        if self.attempts > Self::REBROADCASTS_BEFORE_RECONNECT {
+            StallAction::Reconnect
+        } else {
+            StallAction::Rebroadcast
+        }
     }
 }
 
@@ -753,13 +774,27 @@ impl Runner {
             self.driver.round().0,
             self.driver.step(),
         );
-        if self.stall.due(state, Instant::now()) {
-            debug!(
-                height = state.0,
-                round = state.1,
-                "no consensus progress; re-broadcasting what this node signed"
-            );
-            self.resend_own();
+        match self.stall.check(state, Instant::now()) {
+            StallAction::None => {}
+            StallAction::Rebroadcast => {
+                debug!(
+                    height = state.0,
+                    round = state.1,
+                    "no consensus progress; re-broadcasting what this node signed"
+                );
+                self.resend_own();
+            }
+            StallAction::Reconnect => {
+                info!(
+                    height = state.0,
+                    round = state.1,
+                    "consensus stalled despite re-broadcasts; reconnecting to peers"
+                );
+                if let Err(e) = self.net.reconnect_all() {
+                    debug!(error = %e, "reconnect");
+                }
+                self.resend_own();
+            }
         }
         if self.sync_in_flight {
             return;
@@ -889,23 +924,40 @@ mod tests {
     use cvm_consensus::Step;
 
     #[test]
-    fn stall_watch_rebroadcasts_only_without_progress_and_backs_off() {
+    fn stall_watch_rebroadcasts_then_reconnects_and_backs_off() {
+        use StallAction::*;
         let mut watch = StallWatch::new();
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let a = (5, 0, Step::Prevote);
-        assert!(!watch.due(a, at(0)), "a new state is progress");
-        assert!(!watch.due(a, at(900)));
-        assert!(watch.due(a, at(1000)), "stalled for the first wait");
-        assert!(!watch.due(a, at(2500)), "the wait doubled to 2 s");
-        assert!(watch.due(a, at(3000)));
-        assert!(!watch.due(a, at(6900)));
-        assert!(watch.due(a, at(7000)), "then 4 s");
+        assert_eq!(watch.check(a, at(0)), None, "a new state is progress");
+        assert_eq!(watch.check(a, at(900)), None);
+        assert_eq!(
+            watch.check(a, at(1000)),
+            Rebroadcast,
+            "stalled for the first wait"
+        );
+        assert_eq!(watch.check(a, at(2500)), None, "the wait doubled to 2 s");
+        assert_eq!(watch.check(a, at(3000)), Rebroadcast);
+        assert_eq!(watch.check(a, at(6900)), None);
+        assert_eq!(
+            watch.check(a, at(7000)),
+            Reconnect,
+            "then 4 s, and re-broadcasts did not help"
+        );
         for i in 0..5 {
-            assert!(watch.due(a, at(7000 + 8000 * (i + 1))), "capped at 8 s");
+            assert_eq!(
+                watch.check(a, at(7000 + 8000 * (i + 1))),
+                Reconnect,
+                "capped at 8 s"
+            );
         }
         let b = (5, 0, Step::Precommit);
-        assert!(!watch.due(b, at(60_000)), "a step change resets");
-        assert!(watch.due(b, at(61_000)), "back to the first wait");
+        assert_eq!(watch.check(b, at(60_000)), None, "a step change resets");
+        assert_eq!(
+            watch.check(b, at(61_000)),
+            Rebroadcast,
+            "back to the first wait, and to re-broadcasting"
+        );
     }
 }
