@@ -1,14 +1,26 @@
 //! The mempool: bounded, deduplicated, with signature, chain id, size and nonce checked at admission, so a
 //! rejected transaction gets its reason at submit time rather than a failed receipt later.
 //!
-//! Transactions of one account are kept in nonce order and must be gapless from the account's committed nonce;
-//! across accounts, blocks take transactions in arrival order.
+//! A client's transaction must carry the account's next nonce (counting its pending transactions), so a mistake
+//! is named at submit time. Transactions relayed by gossip may arrive out of order (several paths, a reconnect),
+//! so they are admitted up to [`RELAY_NONCE_WINDOW`] nonces ahead and wait for the gap to fill. Blocks take each
+//! account's transactions in nonce order from its committed nonce, and accounts in arrival order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use cvm_runtime::{SignedTransaction, TxError};
 
 pub type TxHash = [u8; 32];
+
+/// How far past an account's next nonce a relayed transaction may be and still wait in the pool.
+pub const RELAY_NONCE_WINDOW: u64 = 1024;
+
+/// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Client,
+    Relayed,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitError {
@@ -97,17 +109,35 @@ impl Mempool {
         self.entries.contains_key(hash)
     }
 
-    /// The nonce the account's next transaction must carry, given its committed nonce.
+    /// The nonce the account's next transaction must carry, given its committed nonce: the first one neither
+    /// committed nor pending.
     pub fn next_nonce(&self, account: &[u8; 32], committed: u64) -> u64 {
-        match self.accounts.get(account).and_then(|m| m.last_key_value()) {
-            Some((last, _)) => last + 1,
-            None => committed,
+        let mut next = committed;
+        if let Some(pending) = self.accounts.get(account) {
+            for nonce in pending.range(committed..).map(|(n, _)| *n) {
+                if nonce != next {
+                    break;
+                }
+                next += 1;
+            }
         }
+        next
     }
 
-    /// Checks and admits raw transaction bytes. `committed_nonce` is the account's nonce in the latest state.
+    /// Checks and admits raw transaction bytes from a client. `committed_nonce` is the account's nonce in the
+    /// latest state.
     pub fn admit(
         &mut self,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        self.admit_from(Origin::Client, bytes, committed_nonce)
+    }
+
+    /// [`admit`](Self::admit) for a transaction of the given origin.
+    pub fn admit_from(
+        &mut self,
+        origin: Origin,
         bytes: &[u8],
         committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
     ) -> Result<TxHash, AdmitError> {
@@ -121,11 +151,12 @@ impl Mempool {
             TxError::Decode(m) => AdmitError::Undecodable(m),
             other => AdmitError::Undecodable(other.to_string()),
         })?;
-        self.admit_decoded(tx, bytes.len(), committed_nonce)
+        self.admit_decoded(origin, tx, bytes.len(), committed_nonce)
     }
 
     pub fn admit_decoded(
         &mut self,
+        origin: Origin,
         tx: SignedTransaction,
         size: usize,
         committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
@@ -144,10 +175,22 @@ impl Mempool {
             .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
         let signer = tx.tx.signer;
         let expected = self.next_nonce(&signer, committed_nonce(&signer));
-        if tx.tx.nonce != expected {
+        let nonce = tx.tx.nonce;
+        let acceptable = match origin {
+            Origin::Client => nonce == expected,
+            Origin::Relayed => {
+                nonce >= expected
+                    && nonce < expected.saturating_add(RELAY_NONCE_WINDOW)
+                    && !self
+                        .accounts
+                        .get(&signer)
+                        .is_some_and(|m| m.contains_key(&nonce))
+            }
+        };
+        if !acceptable {
             return Err(AdmitError::WrongNonce {
                 expected,
-                found: tx.tx.nonce,
+                found: nonce,
             });
         }
         if self.entries.len() >= self.max_txs || self.bytes + size > self.max_bytes {
@@ -166,10 +209,15 @@ impl Mempool {
         Ok(hash)
     }
 
-    /// Transactions for a block: arrival order, each account's in nonce order, within `max_bytes`
-    /// (encoded sizes) and `max_txs`.
-    pub fn reap(&self, max_bytes: usize, max_txs: usize) -> Vec<SignedTransaction> {
-        self.reap_within(max_bytes, max_txs, usize::MAX)
+    /// Transactions for a block: accounts in arrival order, each account's transactions in nonce order from
+    /// its committed nonce (`committed_nonce`) without gaps, within `max_bytes` (encoded sizes) and `max_txs`.
+    pub fn reap(
+        &self,
+        max_bytes: usize,
+        max_txs: usize,
+        committed_nonce: impl Fn(&[u8; 32]) -> u64,
+    ) -> Vec<SignedTransaction> {
+        self.reap_within(max_bytes, max_txs, usize::MAX, committed_nonce)
     }
 
     /// [`reap`](Self::reap) that also stops before the block's ingested source records exceed `max_records`
@@ -179,39 +227,51 @@ impl Mempool {
         max_bytes: usize,
         max_txs: usize,
         max_records: usize,
+        committed_nonce: impl Fn(&[u8; 32]) -> u64,
     ) -> Vec<SignedTransaction> {
         let mut out = Vec::new();
         let mut used = 0usize;
         let mut records = 0usize;
-        let mut taken: HashMap<[u8; 32], u64> = HashMap::new();
-        // Admission requires each account's next nonce, so arrival order is nonce order per account.
+        // Per account: the next nonce a block may take.
+        let mut next: HashMap<[u8; 32], u64> = HashMap::new();
+        // Passed over while an earlier nonce of their account was missing (relayed out of order): they go in
+        // right after that nonce, where their arrival already entitled them to be.
+        let mut skipped: std::collections::HashSet<TxHash> = Default::default();
         for hash in &self.arrival {
             let Some(entry) = self.entries.get(hash) else {
                 continue;
             };
             let account = entry.tx.tx.signer;
-            let first = *self.accounts[&account]
-                .first_key_value()
-                .expect("indexed")
-                .0;
-            let next = taken.get(&account).copied().unwrap_or(first);
-            if entry.tx.tx.nonce != next {
+            let nonce = next
+                .entry(account)
+                .or_insert_with(|| committed_nonce(&account));
+            if entry.tx.tx.nonce != *nonce {
+                if entry.tx.tx.nonce > *nonce {
+                    skipped.insert(*hash);
+                }
                 continue;
             }
-            let tx_records = match &entry.tx.tx.payload {
-                cvm_runtime::TxPayload::Ingest { records, .. } => records.len(),
-                cvm_runtime::TxPayload::Deploy { .. } => 1,
-            };
-            if used + entry.size > max_bytes
-                || out.len() >= max_txs
-                || (!out.is_empty() && records + tx_records > max_records)
-            {
-                break;
+            let mut take = Some(entry);
+            while let Some(tx) = take {
+                let tx_records = match &tx.tx.tx.payload {
+                    cvm_runtime::TxPayload::Ingest { records, .. } => records.len(),
+                    cvm_runtime::TxPayload::Deploy { .. } => 1,
+                };
+                if used + tx.size > max_bytes
+                    || out.len() >= max_txs
+                    || (!out.is_empty() && records + tx_records > max_records)
+                {
+                    return out;
+                }
+                records += tx_records;
+                used += tx.size;
+                *nonce += 1;
+                out.push(tx.tx.clone());
+                take = self.accounts[&account]
+                    .get(&*nonce)
+                    .filter(|h| skipped.remove(*h))
+                    .map(|h| &self.entries[h]);
             }
-            records += tx_records;
-            used += entry.size;
-            taken.insert(account, next + 1);
-            out.push(entry.tx.clone());
         }
         out
     }
@@ -232,27 +292,7 @@ impl Mempool {
             for hash in stale {
                 self.remove(&hash);
             }
-            // A gap (an earlier nonce never committed) leaves the rest unusable: drop them, clients resubmit.
-            let mut expected = committed;
-            let gapped: Vec<TxHash> = self
-                .accounts
-                .get(&account)
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(n, h)| {
-                            if *n == expected {
-                                expected += 1;
-                                None
-                            } else {
-                                Some(*h)
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            for hash in gapped {
-                self.remove(&hash);
-            }
+            // Later nonces past a gap stay: the missing transaction may still arrive (relayed out of order).
         }
         if self.arrival.len() > 2 * self.entries.len() + 64 {
             let entries = &self.entries;
@@ -362,18 +402,92 @@ mod tests {
         for t in &txs {
             pool.admit(&t.encode(), |_| 0).unwrap();
         }
-        assert_eq!(pool.reap(usize::MAX, 100), txs.to_vec());
-        assert_eq!(pool.reap(usize::MAX, 2), txs[..2].to_vec());
+        assert_eq!(pool.reap(usize::MAX, 100, |_| 0), txs.to_vec());
+        assert_eq!(pool.reap(usize::MAX, 2, |_| 0), txs[..2].to_vec());
         let one = txs[0].encode().len();
-        assert_eq!(pool.reap(one, 100), txs[..1].to_vec());
+        assert_eq!(pool.reap(one, 100, |_| 0), txs[..1].to_vec());
         // One record each: a budget of 2 records takes two transactions; a budget of 0 still takes the first.
-        assert_eq!(pool.reap_within(usize::MAX, 100, 2), txs[..2].to_vec());
-        assert_eq!(pool.reap_within(usize::MAX, 100, 0), txs[..1].to_vec());
+        assert_eq!(
+            pool.reap_within(usize::MAX, 100, 2, |_| 0),
+            txs[..2].to_vec()
+        );
+        assert_eq!(
+            pool.reap_within(usize::MAX, 100, 0, |_| 0),
+            txs[..1].to_vec()
+        );
         // Block included a's nonce 0 only; b's committed nonce moved on by another node's tx.
         pool.update(&[txs[0].hash()], |_| 1);
         assert_eq!(pool.len(), 1);
         assert!(pool.contains(&txs[2].hash()));
         assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 1), 2);
+    }
+
+    #[test]
+    fn relayed_transactions_may_arrive_out_of_order_and_wait_for_the_gap() {
+        let a = SigningKey::from_bytes(&[1; 32]);
+        let b = SigningKey::from_bytes(&[2; 32]);
+        let mut pool = Mempool::new("c".into(), 100, 100_000, 1_000);
+        let a_txs: Vec<_> = (0..4).map(|n| tx(&a, n, "c")).collect();
+        let b0 = tx(&b, 0, "c");
+        let relay_at = |pool: &mut Mempool, t: &SignedTransaction, committed: u64| {
+            pool.admit_from(Origin::Relayed, &t.encode(), |_| committed)
+        };
+        let relay = |pool: &mut Mempool, t: &SignedTransaction| relay_at(pool, t, 0);
+        // a's 2 and 3 arrive before its 0 and 1; a client could not do that.
+        relay(&mut pool, &a_txs[2]).unwrap();
+        relay(&mut pool, &a_txs[3]).unwrap();
+        assert!(matches!(
+            pool.admit(&tx(&a, 5, "c").encode(), |_| 0),
+            Err(AdmitError::WrongNonce {
+                expected: 0,
+                found: 5
+            })
+        ));
+        relay(&mut pool, &b0).unwrap();
+        assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 0), 0);
+        assert_eq!(
+            pool.reap(usize::MAX, 100, |_| 0),
+            vec![b0.clone()],
+            "a waits for its nonce 0"
+        );
+        relay(&mut pool, &a_txs[0]).unwrap();
+        assert_eq!(
+            pool.reap(usize::MAX, 100, |_| 0),
+            vec![b0.clone(), a_txs[0].clone()],
+            "a's 2 and 3 still wait for 1"
+        );
+        relay(&mut pool, &a_txs[1]).unwrap();
+        assert_eq!(pool.next_nonce(&a.verifying_key().to_bytes(), 0), 4);
+        // Arrival order, except that a's 2 and 3 (which came first) follow a's 1 at once.
+        assert_eq!(
+            pool.reap(usize::MAX, 100, |_| 0),
+            [vec![b0.clone()], a_txs.clone()].concat()
+        );
+        // A nonce already pending, a stale one and one beyond the window are refused.
+        let other_2 = Transaction {
+            chain_id: "c".into(),
+            signer: a.verifying_key().to_bytes(),
+            nonce: 2,
+            payload: TxPayload::Ingest {
+                source: "other".into(),
+                records: vec![],
+            },
+        }
+        .sign(&a);
+        assert!(relay(&mut pool, &other_2).is_err());
+        pool.update(&[a_txs[0].hash()], |_| 1);
+        assert!(relay_at(&mut pool, &a_txs[0], 1).is_err(), "stale");
+        assert!(relay_at(&mut pool, &tx(&a, 4 + RELAY_NONCE_WINDOW, "c"), 1).is_err());
+        assert!(
+            relay_at(&mut pool, &tx(&a, 4, "c"), 1).is_ok(),
+            "next after the pending run"
+        );
+        // A gap left after a commit does not drop what waits behind it.
+        let mut gapped = Mempool::new("c".into(), 100, 100_000, 1_000);
+        relay_at(&mut gapped, &a_txs[3], 1).unwrap();
+        gapped.update(&[], |_| 1);
+        assert_eq!(gapped.len(), 1);
+        assert!(gapped.reap(usize::MAX, 100, |_| 1).is_empty());
     }
 
     /// A 32-byte value that is not an ed25519 public key (found by search, so the test does not depend on a

@@ -23,7 +23,8 @@ pub struct PartsPool {
     part_size: usize,
     max_parts: u32,
     sets: BTreeMap<u64, HashMap<[u8; 32], PartSetBuilder>>,
-    bodies: HashMap<[u8; 32], BlockBody>,
+    /// Complete bodies by part-set root, with the height they were proposed at (pruned by it).
+    bodies: HashMap<[u8; 32], (u64, BlockBody)>,
 }
 
 impl PartsPool {
@@ -77,7 +78,7 @@ impl PartsPool {
             None => Ok(PartOutcome::Added),
             Some(Ok(body)) => {
                 sets.remove(&header.root);
-                self.bodies.insert(header.root, body);
+                self.bodies.insert(header.root, (height, body));
                 Ok(PartOutcome::Completed)
             }
             Some(Err(e)) => {
@@ -87,21 +88,26 @@ impl PartsPool {
         }
     }
 
-    /// Inserts a body known whole (our own proposal, or fetched by sync).
-    pub fn insert_body(&mut self, header: PartSetHeader, body: BlockBody) {
-        self.bodies.insert(header.root, body);
+    /// Inserts a body known whole (our own proposal, or fetched by sync) for a block at `height`.
+    pub fn insert_body(&mut self, height: u64, header: PartSetHeader, body: BlockBody) {
+        self.bodies.insert(header.root, (height, body));
     }
 
     pub fn body(&self, header: &PartSetHeader) -> Option<&BlockBody> {
-        self.bodies.get(&header.root)
+        self.bodies.get(&header.root).map(|(_, body)| body)
     }
 
-    /// Forgets part sets at or below a committed height, and the bodies once more than 64 accumulate.
+    /// Forgets part sets and bodies at or below a committed height: a committed body is in storage, and
+    /// keeping megabytes of bodies per height around is what made a loaded validator's memory grow.
     pub fn prune(&mut self, committed: u64) {
         self.sets = self.sets.split_off(&(committed + 1));
-        if self.bodies.len() > 64 {
-            self.bodies.clear();
-        }
+        self.bodies.retain(|_, (height, _)| *height > committed);
+    }
+
+    /// Bodies held (complete, not yet committed).
+    #[cfg(test)]
+    pub fn bodies_held(&self) -> usize {
+        self.bodies.len()
     }
 }
 
@@ -138,5 +144,16 @@ mod tests {
             pool.add(5, 6, huge, other.parts()[0].clone()),
             Err(PartError::TooManyParts(_))
         ));
+        pool.insert_body(6, other.header(), body.clone());
+        assert_eq!(pool.bodies_held(), 2);
+        pool.prune(5);
+        assert_eq!(
+            pool.bodies_held(),
+            1,
+            "the height-5 body goes with its height"
+        );
+        assert!(pool.body(&other.header()).is_some());
+        pool.prune(6);
+        assert_eq!(pool.bodies_held(), 0);
     }
 }

@@ -306,12 +306,13 @@ impl Runner {
         let params = self.app.params().clone();
         let budget = (params.max_block_bytes as usize)
             .saturating_sub(App::body_overhead(&self.last_commit) + 1024);
+        let app = self.app.clone();
         let txs = self.mempool.lock().reap_within(
             budget,
             self.proposer.max_txs,
             self.proposer.max_records,
+            |acct| app.committed_nonce(acct),
         );
-        let app = self.app.clone();
         let last_commit = self.last_commit.clone();
         let proposer = self.my_key;
         let tx = self.events_tx.clone();
@@ -496,7 +497,7 @@ impl Runner {
                     let mut header = executed.block.header.clone();
                     self.hooks.tamper_built(&mut header);
                     self.parts
-                        .insert_body(header.parts, executed.block.body.clone());
+                        .insert_body(height, header.parts, executed.block.body.clone());
                     self.feed(Input::ProposeValue {
                         height: Height(height),
                         round,
@@ -715,10 +716,12 @@ impl Runner {
 
     fn on_tx_bytes(&mut self, data: &[u8]) -> Verdict {
         let app = self.app.clone();
-        let result = self
-            .mempool
-            .lock()
-            .admit(data, |acct| app.committed_nonce(acct));
+        let result =
+            self.mempool
+                .lock()
+                .admit_from(super::mempool::Origin::Relayed, data, |acct| {
+                    app.committed_nonce(acct)
+                });
         use super::mempool::AdmitError as E;
         match result {
             Ok(_) => Verdict::Accept,
@@ -874,7 +877,7 @@ impl Runner {
                 break;
             }
             self.parts
-                .insert_body(block.header.parts, block.body.clone());
+                .insert_body(block.header.height, block.header.parts, block.body.clone());
             if let Some((header, cert)) = self.pending_decision.clone()
                 && header.hash() == block.hash()
             {

@@ -62,7 +62,7 @@ fn raw(bytes: &[u8]) -> Reached {
                 pool.admit(bytes, |_| 0),
                 Err(AdmitError::Duplicate(_))
             ));
-            assert_eq!(pool.reap(usize::MAX, usize::MAX), vec![tx]);
+            assert_eq!(pool.reap(usize::MAX, usize::MAX, |_| 0), vec![tx]);
             "admitted"
         }
         Err(AdmitError::TooLarge { size, max }) => {
@@ -246,14 +246,15 @@ fn sequence(input: &mut Input<'_>) -> Reached {
                 let max_bytes = usize::from(input.u16());
                 let max_txs = usize::from(input.u8() % 8);
                 let max_records = usize::from(input.u8() % 16);
-                let reaped = pool.reap_within(max_bytes, max_txs, max_records);
+                let reaped =
+                    pool.reap_within(max_bytes, max_txs, max_records, |a| model.committed(a));
                 check_reaped(&model, &reaped, max_bytes, max_txs, max_records);
                 if !reaped.is_empty() {
                     deepest = deepest.max(2);
                 }
             }
             _ => {
-                let reaped = pool.reap(usize::MAX, usize::MAX);
+                let reaped = pool.reap(usize::MAX, usize::MAX, |a| model.committed(a));
                 let included = &reaped[..usize::from(input.u8()) % (reaped.len() + 1)];
                 let bumps: Vec<([u8; 32], u64)> = (0..input.u8() % 3)
                     .map(|_| {
