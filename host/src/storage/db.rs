@@ -10,8 +10,8 @@ use cvm_runtime::{BlockRecord, StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
-    WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
+    Options, WriteBatch, WriteBufferManager, WriteOptions,
 };
 
 use super::StorageError;
@@ -19,7 +19,7 @@ use super::keys::{
     ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_DATASETS, CF_META, CF_RECEIPTS, HEAD_KEY, block_hash_key,
     dataset_key, dataset_prefix, height_key, parse_height_key,
 };
-use super::node_store::{RocksNodeStore, put_nodes};
+use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
 use crate::chain::{Block, BlockHash, BlockHeader};
 
 /// The last committed block: where a restarted node resumes.
@@ -59,6 +59,8 @@ pub struct Storage {
     path: PathBuf,
     /// Serialises `commit_block` so two commits cannot both pass the head + 1 check.
     commit_lock: Arc<Mutex<()>>,
+    /// Trie nodes recently read or committed, shared by every node store handed out.
+    nodes: NodeCache,
 }
 
 impl std::fmt::Debug for Storage {
@@ -91,13 +93,58 @@ fn is_rejected(receipt: &TxReceipt) -> bool {
     matches!(receipt.status, TxStatus::Rejected { .. })
 }
 
+/// RocksDB's memory, bounded for the whole database. Its defaults are per column family (a 64 MiB memtable, up
+/// to two of them, and a block cache each): with seven families a loaded validator's memory grew by hundreds of
+/// MiB. One block cache and one memtable budget are shared by all families instead.
+const BLOCK_CACHE_BYTES: usize = 32 << 20;
+const MEMTABLE_BUDGET_BYTES: usize = 32 << 20;
+const MEMTABLE_BYTES: usize = 8 << 20;
+/// Old WAL files keep every family's memtable alive; past this size RocksDB flushes so they can go.
+const MAX_TOTAL_WAL_BYTES: u64 = 64 << 20;
+
+/// Options shared by the database and each column family (one cache, one memtable budget).
+struct MemoryBudget {
+    cache: Cache,
+    write_buffers: WriteBufferManager,
+}
+
+impl MemoryBudget {
+    fn new() -> Self {
+        Self {
+            cache: Cache::new_lru_cache(BLOCK_CACHE_BYTES),
+            write_buffers: WriteBufferManager::new_write_buffer_manager(
+                MEMTABLE_BUDGET_BYTES,
+                false,
+            ),
+        }
+    }
+
+    fn db_options(&self) -> Options {
+        let mut opts = self.cf_options();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_write_buffer_manager(&self.write_buffers);
+        opts.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
+        opts
+    }
+
+    fn cf_options(&self) -> Options {
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&self.cache);
+        let mut opts = Options::default();
+        opts.set_block_based_table_factory(&table);
+        opts.set_write_buffer_size(MEMTABLE_BYTES);
+        opts.set_max_write_buffer_number(2);
+        opts
+    }
+}
+
 impl Storage {
     /// Opens (or creates) the database at `path`, creating any missing column family.
     pub fn open(path: impl AsRef<Path>) -> Result<Storage, StorageError> {
         let path = path.as_ref().to_path_buf();
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
+        let budget = MemoryBudget::new();
+        let opts = budget.db_options();
         // Column families of a newer version must be opened too, or RocksDB refuses to open at all.
         let mut names: Vec<String> = ALL_CFS.iter().map(|s| s.to_string()).collect();
         if let Ok(existing) = DB::list_cf(&Options::default(), &path) {
@@ -109,13 +156,14 @@ impl Storage {
         }
         let descriptors = names
             .into_iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+            .map(|name| ColumnFamilyDescriptor::new(name, budget.cf_options()));
         let db = DB::open_cf_descriptors(&opts, &path, descriptors)
             .map_err(|e| StorageError::open(path.clone(), e))?;
         let storage = Storage {
             db: Arc::new(db),
             path,
             commit_lock: Arc::new(Mutex::new(())),
+            nodes: NodeCache::new(),
         };
         let head = storage.head()?;
         tracing::info!(
@@ -132,7 +180,7 @@ impl Storage {
 
     /// The archival trie node store the block executor reads and (outside block commits) writes.
     pub fn node_store(&self) -> Arc<dyn NodeStore> {
-        Arc::new(RocksNodeStore::new(self.db.clone()))
+        Arc::new(RocksNodeStore::new(self.db.clone(), self.nodes.clone()))
     }
 
     /// Stores a decided block, its certificate, trie nodes, receipts, dataset index and the new head in one
@@ -196,6 +244,7 @@ impl Storage {
         };
         batch.put_cf(meta, HEAD_KEY, new_head.encode());
         sync_write(db, batch, &format!("commit of block {height}"))?;
+        self.nodes.insert_all(c.changes);
         tracing::debug!(
             height,
             hash = %hex::encode(hash),
