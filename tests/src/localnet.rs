@@ -46,7 +46,8 @@ fn free_base_port(count: u16) -> u16 {
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
     let seed = std::process::id() as u16;
     for attempt in 0..200u16 {
-        let base = 20_000 + ((seed.wrapping_mul(7).wrapping_add(attempt * 97)) % 2_000) * 20;
+        // Below Linux's ephemeral range (32768..), where outgoing connections would take our ports.
+        let base = 20_000 + ((seed.wrapping_mul(7).wrapping_add(attempt * 97)) % 600) * 20;
         if handed_out.contains(&base) {
             continue;
         }
@@ -341,8 +342,8 @@ impl Drop for LocalNet {
         for i in 0..self.nodes.len() {
             self.kill(i);
         }
-        if std::thread::panicking() {
-            // Keep the homes and logs of a failed run for inspection.
+        if std::thread::panicking() || std::env::var_os("CVM_KEEP_LOCALNET").is_some() {
+            // Keep the homes and logs of a failed run (or when asked) for inspection.
             let kept = self.dir.path().to_path_buf();
             eprintln!("localnet homes kept at {}", kept.display());
             std::mem::forget(std::mem::replace(
