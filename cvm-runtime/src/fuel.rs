@@ -36,16 +36,21 @@ pub struct FuelSchedule {
 }
 
 impl Default for FuelSchedule {
+    /// Calibrated so that a unit of fuel costs about as long as one plain wasm instruction (≈ 0.12 ns on the
+    /// reference machine) whatever it pays for: `cargo bench -p cvm-tests --bench perf -- --only calibration`
+    /// measures each host function and prints the schedule that would do it (docs/BENCHMARKS.md). Host calls
+    /// were priced 4–15× below their time before, so a loop of them could hold a block for seconds within
+    /// `max_block_fuel`.
     fn default() -> Self {
         Self {
-            state_get: HostCost::new(2_000, 10),
-            state_set: HostCost::new(3_000, 20),
-            state_remove: HostCost::new(2_000, 10),
-            state_next_key: HostCost::new(3_000, 10),
-            emit: HostCost::new(3_000, 20),
-            block_info: HostCost::new(50, 0),
-            log: HostCost::new(500, 5),
-            abort: HostCost::new(100, 1),
+            state_get: HostCost::new(21_000, 1),
+            state_set: HostCost::new(14_000, 12),
+            state_remove: HostCost::new(11_000, 1),
+            state_next_key: HostCost::new(47_000, 3),
+            emit: HostCost::new(17_000, 16),
+            block_info: HostCost::new(100, 0),
+            log: HostCost::new(1_500, 4),
+            abort: HostCost::new(93_000, 1),
         }
     }
 }

@@ -225,7 +225,7 @@ fn host_function_fuel_is_charged_and_limited() {
         Ok(())
     })
     .expect_success();
-    assert_eq!(host.last_fuel_used(), 3_000 + 20 * 8);
+    assert_eq!(host.last_fuel_used(), 14_000 + 12 * 8);
     let mut host = MockHost::new().with_fuel_limit(10_000);
     let outcome = host.call(|ctx| {
         for i in 0u32.. {

@@ -20,13 +20,13 @@ pub(crate) const MAX_EMITS: usize = 1024;
 
 /// Host-function fuel: `(base, per byte)` from the default `FuelSchedule`.
 pub(crate) mod fuel {
-    pub const STATE_GET: (u64, u64) = (2_000, 10);
-    pub const STATE_SET: (u64, u64) = (3_000, 20);
-    pub const STATE_REMOVE: (u64, u64) = (2_000, 10);
-    pub const STATE_NEXT_KEY: (u64, u64) = (3_000, 10);
-    pub const EMIT: (u64, u64) = (3_000, 20);
-    pub const BLOCK: (u64, u64) = (50, 0);
-    pub const LOG: (u64, u64) = (500, 5);
+    pub const STATE_GET: (u64, u64) = (21_000, 1);
+    pub const STATE_SET: (u64, u64) = (14_000, 12);
+    pub const STATE_REMOVE: (u64, u64) = (11_000, 1);
+    pub const STATE_NEXT_KEY: (u64, u64) = (47_000, 3);
+    pub const EMIT: (u64, u64) = (17_000, 16);
+    pub const BLOCK: (u64, u64) = (100, 0);
+    pub const LOG: (u64, u64) = (1_500, 4);
 }
 
 /// A trap raised by the mock host (the payload of the unwinding panic).
