@@ -43,6 +43,9 @@ fn p2p_addresses(net: &LocalNet) -> Vec<(PeerId, Multiaddr)> {
         .collect()
 }
 
+/// How long the attacker listens for every node before reconnecting.
+const HEAR_EVERY_NODE_WITHIN: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A peer with a fresh identity, run by this crate's own network layer, connected to every node, that has heard
 /// gossip from each (so it knows their subscriptions and its own publishes reach them). Its events are
 /// drained and its sync requests left unanswered. `max_message_bytes` may exceed the nodes' limit.
@@ -64,18 +67,31 @@ async fn attacker(
     .await
     .expect("attacker network starts");
     let mut heard = std::collections::HashSet::new();
-    tokio::time::timeout(WAIT, async {
-        while heard.len() < nodes.len() {
-            match events.recv().await.expect("attacker network runs") {
-                NetworkEvent::Message { source, .. } => {
+    // A gossip link can come up dead (messages stop one way on a live connection; the nodes' stall watch
+    // reconnects for the same reason): after a while without hearing some node, reconnect and listen again.
+    let mut attempts = 0;
+    while heard.len() < nodes.len() {
+        attempts += 1;
+        assert!(
+            attempts <= WAIT.as_secs() / HEAR_EVERY_NODE_WITHIN.as_secs(),
+            "the attacker did not hear gossip from every node in {WAIT:?} (heard {} of {})",
+            heard.len(),
+            nodes.len()
+        );
+        if attempts > 1 {
+            handle.reconnect_all().expect("attacker network runs");
+        }
+        let _ = tokio::time::timeout(HEAR_EVERY_NODE_WITHIN, async {
+            while heard.len() < nodes.len() {
+                if let NetworkEvent::Message { source, .. } =
+                    events.recv().await.expect("attacker network runs")
+                {
                     heard.insert(source);
                 }
-                _ => continue,
             }
-        }
-    })
-    .await
-    .expect("the attacker hears gossip from every node");
+        })
+        .await;
+    }
     tokio::spawn(async move { while events.recv().await.is_some() {} });
     handle
 }
