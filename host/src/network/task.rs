@@ -172,10 +172,15 @@ impl SwarmTask {
         tracing::info!(peers = peers.len(), "reconnecting to every peer");
         for peer in peers {
             let _ = self.swarm.disconnect_peer_id(peer);
-            if let Some(sp) = self.static_peer(&peer) {
-                sp.backoff = INITIAL_BACKOFF;
-                sp.next_dial = Instant::now();
-            }
+            self.redial_now(&peer);
+        }
+    }
+
+    /// A static peer's next dial is due now, with its backoff reset (no-op for other peers).
+    fn redial_now(&mut self, peer: &PeerId) {
+        if let Some(sp) = self.static_peer(peer) {
+            sp.backoff = INITIAL_BACKOFF;
+            sp.next_dial = Instant::now();
         }
     }
 
@@ -184,10 +189,7 @@ impl SwarmTask {
         let blocked = self.swarm.behaviour_mut().blocked.blocked_peers().clone();
         for peer in blocked.difference(&wanted) {
             self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
-            if let Some(sp) = self.static_peer(peer) {
-                sp.backoff = INITIAL_BACKOFF;
-                sp.next_dial = Instant::now();
-            }
+            self.redial_now(peer);
             tracing::info!(%peer, "peer unblocked");
         }
         for peer in wanted.difference(&blocked) {
