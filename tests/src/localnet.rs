@@ -90,6 +90,20 @@ impl NodeProc {
         self.proc_status_kib("VmHWM:")
     }
 
+    /// CPU time (user + system) the running process has used so far, from /proc/<pid>/stat.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;
+        // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are
+        // fields 14 and 15, in clock ticks.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Some(Duration::from_secs_f64(ticks as f64 / hz as f64))
+    }
+
     /// A `kB` field of /proc/<pid>/status.
     fn proc_status_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;

@@ -1,5 +1,6 @@
 //! A manuscript's view of its child trie during a block: the committed trie at the block's start, the writes of
-//! earlier successful invocations in this block, and the writes of the running invocation (dropped if it fails).
+//! earlier transactions in this block, the writes of the running transaction's earlier records, and the writes
+//! of the running invocation (dropped if it fails).
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -7,16 +8,15 @@ use std::ops::Bound;
 use crate::state::{StateError, TrieView};
 
 type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
-/// Per key a transaction changed: the block-level entry it had before (`None`: no entry).
-type UndoLog = BTreeMap<Vec<u8>, Option<Option<Vec<u8>>>>;
 
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
     block: Changes,
+    /// While a transaction runs: what its finished invocations wrote. A layer of its own (rather than an undo
+    /// log over `block`) so that keeping a record's writes moves its keys once, and dropping a transaction that
+    /// failed as a whole (the block's fuel ran out) is dropping the layer.
+    tx: Option<Changes>,
     pending: Changes,
-    /// While a transaction runs: each key it changed in `block`, with the value it had before, so a
-    /// transaction that fails as a whole (the block's fuel ran out) can be undone.
-    tx_undo: Option<UndoLog>,
 }
 
 impl ManuscriptOverlay {
@@ -24,13 +24,16 @@ impl ManuscriptOverlay {
         Self {
             committed,
             block: Changes::new(),
+            tx: None,
             pending: Changes::new(),
-            tx_undo: None,
         }
     }
 
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.tx.as_ref().and_then(|tx| tx.get(key)) {
             return Ok(v.clone());
         }
         if let Some(v) = self.block.get(key) {
@@ -50,40 +53,21 @@ impl ManuscriptOverlay {
     /// Keeps the running invocation's writes.
     pub fn commit_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        match &mut self.tx_undo {
-            None => self.block.extend(pending),
-            Some(undo) => {
-                for (key, value) in pending {
-                    let before = self.block.insert(key.clone(), value);
-                    undo.entry(key).or_insert(before);
-                }
-            }
-        }
+        self.tx.as_mut().unwrap_or(&mut self.block).extend(pending);
     }
 
-    /// Starts recording what a transaction changes, so [`end_tx`](Self::end_tx) can undo it.
+    /// Starts a transaction: its writes stay apart until [`end_tx`](Self::end_tx).
     pub fn begin_tx(&mut self) {
-        self.tx_undo = Some(UndoLog::new());
+        self.tx = Some(Changes::new());
     }
 
-    /// Ends the transaction: keeps its writes, or restores the block's changes to what they were before it.
+    /// Ends the transaction: keeps its writes, or drops them.
     pub fn end_tx(&mut self, keep: bool) {
         self.pending.clear();
-        let Some(undo) = self.tx_undo.take() else {
-            return;
-        };
-        if keep {
-            return;
-        }
-        for (key, before) in undo {
-            match before {
-                Some(value) => {
-                    self.block.insert(key, value);
-                }
-                None => {
-                    self.block.remove(&key);
-                }
-            }
+        if let Some(tx) = self.tx.take()
+            && keep
+        {
+            self.block.extend(tx);
         }
     }
 
@@ -94,7 +78,7 @@ impl ManuscriptOverlay {
 
     /// The block's changes to the child trie, for computing its new root.
     pub fn into_changes(mut self) -> Changes {
-        self.discard_pending();
+        self.end_tx(false);
         self.block
     }
 
@@ -123,6 +107,7 @@ impl ManuscriptOverlay {
             };
             let candidates = [
                 in_layer(&self.pending),
+                self.tx.as_ref().and_then(in_layer),
                 in_layer(&self.block),
                 self.committed.next_key(prefix, &from, exclusive)?,
             ];
@@ -175,6 +160,8 @@ mod tests {
         Remove(Vec<u8>),
         Commit,
         Discard,
+        BeginTx,
+        EndTx(bool),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -183,12 +170,15 @@ mod tests {
             key().prop_map(Op::Remove),
             Just(Op::Commit),
             Just(Op::Discard),
+            Just(Op::BeginTx),
+            any::<bool>().prop_map(Op::EndTx),
         ]
     }
 
     proptest! {
-        /// The three-layer view (committed trie, block writes, pending writes) reads and iterates exactly like
-        /// one map with the same operations applied.
+        /// The layered view (committed trie, block writes, transaction writes, pending writes) reads and iterates
+        /// exactly like one map with the same operations applied, a dropped transaction restoring the map as it
+        /// was when the transaction began.
         #[test]
         fn layered_view_matches_a_plain_map(
             initial in proptest::collection::btree_map(key(), proptest::collection::vec(any::<u8>(), 1..3), 0..12),
@@ -198,12 +188,26 @@ mod tests {
             let mut overlay = ManuscriptOverlay::new(committed(&initial));
             let mut kept = initial.clone();
             let mut pending = kept.clone();
+            let mut tx_start: Option<Model> = None;
             for op in ops {
                 match op {
                     Op::Set(k, v) => { overlay.set(k.clone(), v.clone()); pending.insert(k, v); }
                     Op::Remove(k) => { overlay.remove(k.clone()); pending.remove(&k); }
                     Op::Commit => { overlay.commit_pending(); kept = pending.clone(); }
                     Op::Discard => { overlay.discard_pending(); pending = kept.clone(); }
+                    Op::BeginTx => {
+                        if tx_start.is_none() {
+                            overlay.begin_tx();
+                            tx_start = Some(kept.clone());
+                        }
+                    }
+                    Op::EndTx(keep) => {
+                        overlay.end_tx(keep);
+                        if let Some(start) = tx_start.take() && !keep {
+                            kept = start;
+                        }
+                        pending = kept.clone();
+                    }
                 }
             }
             for (k, v) in &pending {
