@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cli_client;
 pub mod client;
 pub mod logging;
+pub mod malloc;
 pub mod manuscript;
 pub mod metrics;
 pub mod network;

@@ -346,12 +346,14 @@ impl App {
         self.cache.lock().get(hash).cloned()
     }
 
-    /// Stores a decided block with its certificate in one batch. Uses the cached execution when there is one.
+    /// Stores a decided block with its certificate in one batch (fsynced when `durable`; see
+    /// [`Storage::commit_block_with`]). Uses the cached execution when there is one.
     pub fn commit(
         &self,
         header: &BlockHeader,
         body: Option<BlockBody>,
         certificate: &CommitCertificate,
+        durable: bool,
     ) -> Result<Arc<Executed>, AppError> {
         let hash = header.hash();
         let executed = match self.cached(&hash) {
@@ -385,13 +387,16 @@ impl App {
             }
         };
         self.storage
-            .commit_block(&CommittedBlock {
-                block: &executed.block,
-                certificate,
-                changes: &executed.outcome.changes,
-                receipts: &executed.outcome.receipts,
-                records: &executed.outcome.records,
-            })
+            .commit_block_with(
+                &CommittedBlock {
+                    block: &executed.block,
+                    certificate,
+                    changes: &executed.outcome.changes,
+                    receipts: &executed.outcome.receipts,
+                    records: &executed.outcome.records,
+                },
+                durable,
+            )
             .map_err(|e| AppError::Storage(e.to_string()))?;
         self.cache
             .lock()

@@ -243,6 +243,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         best_peer_height: 0,
         sync_in_flight: false,
         wal_dirty: false,
+        durable_commits: true,
         halted: None,
         peers: Default::default(),
         proposer: config.proposer.clone(),

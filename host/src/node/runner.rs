@@ -86,6 +86,9 @@ pub struct Runner {
     pub(super) best_peer_height: u64,
     pub(super) sync_in_flight: bool,
     pub(super) wal_dirty: bool,
+    /// Whether a commit is fsynced before the next step (false inside a batch of synced blocks: the batch is
+    /// made durable once at its end).
+    pub(super) durable_commits: bool,
     pub(super) halted: Option<String>,
     pub(super) peers: std::collections::BTreeSet<libp2p::PeerId>,
     pub(super) proposer: crate::chain::config::ProposerConfig,
@@ -376,9 +379,21 @@ impl Runner {
     ) -> Option<Input<BlockHeader>> {
         let body = self.parts.body(&header.parts).cloned();
         let app = self.app.clone();
-        let result = tokio::task::block_in_place(|| app.commit(&header, body, &certificate));
+        let durable = self.durable_commits;
+        let result =
+            tokio::task::block_in_place(|| app.commit(&header, body, &certificate, durable));
         match result {
-            Ok(executed) => Some(self.after_commit(&executed, certificate)),
+            Ok(executed) => {
+                let next = self.after_commit(&executed, certificate);
+                let carried_txs = !executed.block.body.txs.is_empty();
+                drop(executed);
+                if carried_txs {
+                    // Off the event loop: trimming walks every heap. Empty blocks free too little to bother
+                    // (and come a thousand a second in sync).
+                    tokio::task::spawn_blocking(crate::malloc::release_free_memory);
+                }
+                Some(next)
+            }
             Err(AppError::MissingBody { height, .. }) => {
                 info!(
                     height,
@@ -402,7 +417,7 @@ impl Runner {
     ) -> Input<BlockHeader> {
         let header = &executed.block.header;
         let height = header.height;
-        if let Err(e) = Wal::<BlockHeader>::clear(&mut self.wal) {
+        if let Err(e) = self.wal.clear_with(self.durable_commits) {
             self.halt(format!("cannot clear the consensus WAL: {e}"));
         }
         self.wal_dirty = false;
@@ -853,6 +868,18 @@ impl Runner {
     }
 
     fn apply_synced(&mut self, blocks: Vec<SyncedBlock>) {
+        let from = self.committed_height();
+        self.durable_commits = false;
+        self.apply_synced_batch(blocks);
+        self.durable_commits = true;
+        if self.committed_height() > from
+            && let Err(e) = self.app.storage().sync()
+        {
+            self.halt(format!("cannot make synced blocks durable: {e}"));
+        }
+    }
+
+    fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>) {
         for SyncedBlock { block, certificate } in blocks {
             let committed = self.committed_height();
             if block.header.height <= committed {

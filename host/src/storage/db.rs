@@ -79,8 +79,14 @@ pub(super) fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily,
 
 /// Writes `batch` atomically and durably (fsynced WAL) before returning.
 pub(super) fn sync_write(db: &DB, batch: WriteBatch, op: &str) -> Result<(), StorageError> {
+    write(db, batch, op, true)
+}
+
+/// Writes `batch` atomically; durably before returning when `sync`, otherwise at the next synced write (a
+/// crash before it loses a suffix of such writes, never one in the middle).
+pub(super) fn write(db: &DB, batch: WriteBatch, op: &str, sync: bool) -> Result<(), StorageError> {
     let mut opts = WriteOptions::default();
-    opts.set_sync(true);
+    opts.set_sync(sync);
     db.write_opt(batch, &opts)
         .map_err(|e| StorageError::db(op, e))
 }
@@ -199,6 +205,13 @@ impl Storage {
         Ok(storage)
     }
 
+    /// Makes every write so far durable (fsyncs RocksDB's log).
+    pub fn sync(&self) -> Result<(), StorageError> {
+        self.db
+            .flush_wal(true)
+            .map_err(|e| StorageError::db("syncing the log", e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -212,6 +225,17 @@ impl Storage {
     /// synced write batch. Refuses (writing nothing) a height other than head + 1, a parent hash other than the
     /// head's, a certificate for another block, or a receipt count other than the transaction count.
     pub fn commit_block(&self, c: &CommittedBlock<'_>) -> Result<(), StorageError> {
+        self.commit_block_with(c, true)
+    }
+
+    /// [`commit_block`](Self::commit_block), fsynced before returning only when `durable`. Catching up applies
+    /// already-final blocks in batches and makes each batch durable once ([`sync`](Self::sync)): a crash in
+    /// between loses only the batch's unsynced tail, which is fetched again.
+    pub fn commit_block_with(
+        &self,
+        c: &CommittedBlock<'_>,
+        durable: bool,
+    ) -> Result<(), StorageError> {
         let _guard = self.commit_lock.lock();
         let header = &c.block.header;
         let height = header.height;
@@ -268,7 +292,7 @@ impl Storage {
             time_ms: header.time_ms,
         };
         batch.put_cf(meta, HEAD_KEY, new_head.encode());
-        sync_write(db, batch, &format!("commit of block {height}"))?;
+        write(db, batch, &format!("commit of block {height}"), durable)?;
         self.nodes.insert_all(c.changes);
         tracing::debug!(
             height,
