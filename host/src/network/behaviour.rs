@@ -46,10 +46,7 @@ impl Behaviour {
             .with_max_established_per_peer(Some(MAX_ESTABLISHED_PER_PEER));
 
         let mut gossipsub = gossipsub::Behaviour::new(
-            // Unsigned envelopes: every payload carries its own authentication (signed transactions, votes and
-            // proposals; parts proven against the signed header), so gossipsub's signature over each message
-            // was a second ed25519 sign/verify over every byte gossiped (~5 % of a loaded validator's CPU).
-            gossipsub::MessageAuthenticity::Anonymous,
+            gossipsub::MessageAuthenticity::Signed(keypair.clone()),
             gossipsub_config(config.max_message_bytes)?,
         )
         .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
@@ -96,7 +93,7 @@ fn gossipsub_config(max_message_bytes: usize) -> Result<gossipsub::Config, Netwo
     gossipsub::ConfigBuilder::default()
         .max_transmit_size(max_message_bytes + GOSSIP_ENVELOPE_BYTES)
         .message_id_fn(message_id)
-        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
         // A mesh that works with 2 to 10 validators.
         .mesh_n_low(1)
