@@ -18,6 +18,19 @@ pub struct CompiledManuscript {
     pub code_hash: [u8; 32],
     pub manifest: Manifest,
     pub(crate) instance_pre: InstancePre<HostState>,
+    /// The manifest's datasets, shared by every instance (not copied per runner).
+    pub(crate) datasets: Arc<[String]>,
+}
+
+impl CompiledManuscript {
+    fn new(code_hash: [u8; 32], manifest: Manifest, instance_pre: InstancePre<HostState>) -> Self {
+        Self {
+            code_hash,
+            datasets: manifest.datasets.clone().into(),
+            manifest,
+            instance_pre,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,11 +123,7 @@ impl ModuleCache {
             .ok()
             .and_then(|bytes| Manifest::decode_section(&bytes).ok())?;
         let instance_pre = linker.instantiate_pre(&module).ok()?;
-        let compiled = Arc::new(CompiledManuscript {
-            code_hash: *code_hash,
-            manifest,
-            instance_pre,
-        });
+        let compiled = Arc::new(CompiledManuscript::new(*code_hash, manifest, instance_pre));
         self.memory.write().insert(*code_hash, compiled.clone());
         self.stats.write().disk_hits += 1;
         Some(compiled)
@@ -139,11 +148,11 @@ impl ModuleCache {
         let instance_pre = linker
             .instantiate_pre(&module)
             .map_err(|e| CacheError::Link(format!("{e:#}")))?;
-        let compiled = Arc::new(CompiledManuscript {
-            code_hash: validated.code_hash,
-            manifest: validated.manifest,
+        let compiled = Arc::new(CompiledManuscript::new(
+            validated.code_hash,
+            validated.manifest,
             instance_pre,
-        });
+        ));
         self.memory
             .write()
             .insert(validated.code_hash, compiled.clone());

@@ -50,8 +50,9 @@ pub struct CvmEngine {
     engine: Engine,
     linker: Linker<HostState>,
     cache: ModuleCache,
-    limits: Limits,
-    fuel: FuelSchedule,
+    /// Shared with every runner's host state (an `Arc` clone per instance, not a copy).
+    limits: Arc<Limits>,
+    fuel: Arc<FuelSchedule>,
     metering: bool,
 }
 
@@ -66,8 +67,8 @@ impl CvmEngine {
             engine,
             linker,
             cache,
-            limits: config.limits,
-            fuel: config.fuel,
+            limits: Arc::new(config.limits),
+            fuel: Arc::new(config.fuel),
             metering: config.metering,
         }))
     }
@@ -78,6 +79,14 @@ impl CvmEngine {
 
     pub fn fuel_schedule(&self) -> &FuelSchedule {
         &self.fuel
+    }
+
+    pub(crate) fn shared_limits(&self) -> Arc<Limits> {
+        self.limits.clone()
+    }
+
+    pub(crate) fn shared_fuel_schedule(&self) -> Arc<FuelSchedule> {
+        self.fuel.clone()
     }
 
     pub fn metering(&self) -> bool {
@@ -109,6 +118,10 @@ impl CvmEngine {
         &self.cache
     }
 }
+
+/// Bytes of each pooled linear memory (and table) kept mapped between instances; see `wasmtime_config`.
+const KEEP_RESIDENT_MEMORY_BYTES: usize = 1 << 20;
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 
 /// The determinism-relevant wasmtime configuration. Threads, GC, function references, exceptions and the
 /// component model are compiled out (cargo features off), so they cannot be enabled at all.
@@ -142,7 +155,12 @@ fn wasmtime_config(config: &EngineConfig) -> Config {
         .max_memories_per_module(1)
         .max_tables_per_module(1)
         .table_elements(config.limits.max_table_elements as usize)
-        .max_memory_size(config.limits.max_memory_bytes as usize);
+        .max_memory_size(config.limits.max_memory_bytes as usize)
+        // A freed slot is reset by writing back its low pages rather than unmapping them, so the next instance
+        // of a small manuscript takes no page faults (PAGEMAP_SCAN, Linux 6.7+, finds the pages it touched).
+        .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY_BYTES)
+        .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     c
 }

@@ -52,10 +52,10 @@ impl ManuscriptRunner {
         state: ManuscriptOverlay,
     ) -> Self {
         let data = HostState::new(
-            Arc::new(engine.fuel_schedule().clone()),
-            Arc::new(engine.limits().clone()),
+            engine.shared_fuel_schedule(),
+            engine.shared_limits(),
             block,
-            compiled.manifest.datasets.clone().into(),
+            compiled.datasets.clone(),
             state,
         );
         let mut data = data;
