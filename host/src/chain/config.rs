@@ -116,6 +116,9 @@ impl Default for ProposerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct MempoolConfig {
     pub max_txs: usize,
+    /// Encoded bytes held, at most. A full mempool answers submissions "mempool full" (retry later): the
+    /// backpressure that keeps a validator's memory bounded when clients submit faster than blocks finalize.
+    /// The default holds about a dozen blocks of 4,000 records.
     pub max_bytes: usize,
 }
 
@@ -123,7 +126,7 @@ impl Default for MempoolConfig {
     fn default() -> Self {
         Self {
             max_txs: 10_000,
-            max_bytes: 256 * 1024 * 1024,
+            max_bytes: 16 * 1024 * 1024,
         }
     }
 }
