@@ -1,5 +1,6 @@
 //! The state root, receipts and fuel counts of the example workload do not depend on the module cache (cold,
-//! warm, from disk), on parallel versus sequential execution, on the thread count, or on the run.
+//! warm, from disk), on the executor's value cache (warm across blocks or cold each block), on parallel versus
+//! sequential execution, on the thread count, or on the run.
 
 mod common;
 
@@ -17,22 +18,44 @@ struct Run {
 
 /// Deploys erc20-transfers and token-volume (both subscribe to ethereum.logs), then ingests the example data.
 fn run(engine: Arc<CvmEngine>, parallel: bool, threads: usize) -> Run {
+    run_with(engine, parallel, threads, false)
+}
+
+/// [`run`], optionally with a new executor (so a cold value cache) for every block.
+fn run_with(
+    engine: Arc<CvmEngine>,
+    parallel: bool,
+    threads: usize,
+    fresh_executor_per_block: bool,
+) -> Run {
     let mut chain = Chain::new(engine.clone(), parallel);
-    chain.executor = cvm_runtime::BlockExecutor::new(
-        engine,
-        chain.store.clone(),
-        cvm_runtime::ExecutorConfig { parallel, threads },
-    )
-    .unwrap();
+    let store: Arc<dyn cvm_runtime::state::NodeStore> = chain.store.clone();
+    let executor = || {
+        cvm_runtime::BlockExecutor::new(
+            engine.clone(),
+            store.clone(),
+            cvm_runtime::ExecutorConfig { parallel, threads },
+        )
+        .unwrap()
+    };
+    chain.executor = executor();
     assert_deployed(&chain.deploy(manuscript_fixtures::ERC20_TRANSFERS, 10_000_000));
     assert_deployed(&chain.deploy(manuscript_fixtures::TOKEN_VOLUME, 10_000_000));
     let records = erc20_records();
     let mut receipts = Vec::new();
     let mut fuel = 0;
     for batch in records.chunks(1000) {
+        if fresh_executor_per_block {
+            chain.executor = executor();
+        }
         let outcome = chain.ingest("ethereum.logs", batch.to_vec());
         fuel += outcome.fuel_used;
         receipts.extend(outcome.receipts);
+    }
+    let cache = chain.executor.value_cache_stats();
+    if !fresh_executor_per_block {
+        // Later blocks read balances the earlier ones wrote: the cache must have served them.
+        assert!(cache.hits > 0, "value cache never hit: {cache:?}");
     }
     Run {
         root: chain.root,
@@ -67,6 +90,8 @@ fn example_workload_is_deterministic_across_cache_parallelism_and_runs() {
     );
     let warm = run(engine.clone(), true, 2);
     assert_same(&cold, &warm, "warm cache");
+    let cold_values = run_with(engine.clone(), true, 2, true);
+    assert_same(&cold, &cold_values, "value cache cold at every block");
     let sequential = run(engine.clone(), false, 1);
     assert_same(&cold, &sequential, "sequential");
     let one_thread = run(engine, true, 1);
@@ -116,4 +141,54 @@ fn corrupt_disk_cache_entry_is_recompiled_not_trusted() {
         .load(manuscript_fixtures::ERC20_TRANSFERS)
         .expect("recompiles");
     assert_eq!(restarted.cache().stats().compiles, 1);
+}
+
+/// A validator may execute two different blocks on the same parent (a second round's proposal after the first was
+/// not decided). What the first wrote must not show through the value cache in the second: the second block's
+/// outcome equals a fresh executor's.
+#[test]
+fn an_undecided_block_does_not_leak_into_another_on_the_same_parent() {
+    let engine = engine();
+    let mut chain = Chain::new(engine.clone(), true);
+    assert_deployed(&chain.deploy(manuscript_fixtures::ERC20_TRANSFERS, 10_000_000));
+    let records = erc20_records();
+    chain.ingest("ethereum.logs", records[..500].to_vec());
+    let parent = chain.root;
+    let ctx = |height| cvm_runtime::BlockContext {
+        chain_id: common::CHAIN.into(),
+        height,
+        time_ms: 1_000_000 * height,
+    };
+    let height = chain.height + 1;
+    // Round 0: the same logs again (balances change), executed but never committed.
+    let first = chain.tx(cvm_runtime::TxPayload::Ingest {
+        source: "ethereum.logs".into(),
+        records: records[..500].to_vec(),
+    });
+    chain
+        .executor
+        .execute_block(parent, &ctx(height), &[first])
+        .unwrap();
+    // Round 1: another block on the same parent, reusing the nonce.
+    chain.nonce -= 1;
+    let second = chain.tx(cvm_runtime::TxPayload::Ingest {
+        source: "ethereum.logs".into(),
+        records: records[250..750].to_vec(),
+    });
+    let warm = chain
+        .executor
+        .execute_block(parent, &ctx(height), std::slice::from_ref(&second))
+        .unwrap();
+    let fresh = cvm_runtime::BlockExecutor::new(
+        engine,
+        chain.store.clone(),
+        cvm_runtime::ExecutorConfig::default(),
+    )
+    .unwrap()
+    .execute_block(parent, &ctx(height), &[second])
+    .unwrap();
+    assert!(chain.executor.value_cache_stats().hits > 0);
+    assert_eq!(warm.state_root, fresh.state_root);
+    assert_eq!(warm.receipts, fresh.receipts);
+    assert_eq!(warm.fuel_used, fresh.fuel_used);
 }

@@ -11,13 +11,14 @@ use rayon::prelude::*;
 
 use super::invoke::{ExecutionFault, ManuscriptRunner};
 use super::overlay::ManuscriptOverlay;
+use super::value_cache::{ValueCache, ValueCacheStats};
 use crate::cache::{CacheError, CompiledManuscript};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, EmittedRecord, LogLine};
 use crate::receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
 use crate::state::{
-    H256, ManuscriptMeta, NodeStore, OverlayDb, StateChanges, StateError, StateRoot, TrieView,
-    account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
+    H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
+    TrieView, account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
 };
 use crate::tx::{SignedTransaction, TxError, TxPayload};
 
@@ -98,6 +99,7 @@ pub struct BlockExecutor {
     engine: Arc<CvmEngine>,
     store: Arc<dyn NodeStore>,
     pool: Option<rayon::ThreadPool>,
+    values: Arc<ValueCache>,
 }
 
 impl BlockExecutor {
@@ -120,7 +122,13 @@ impl BlockExecutor {
             engine,
             store,
             pool,
+            values: Arc::new(ValueCache::new()),
         })
+    }
+
+    /// Reads of committed manuscript state served by the executor's value cache, and those that walked a trie.
+    pub fn value_cache_stats(&self) -> ValueCacheStats {
+        self.values.stats()
     }
 
     pub fn engine(&self) -> &Arc<CvmEngine> {
@@ -159,7 +167,7 @@ impl BlockExecutor {
             Some(pool) => pool.install(|| txs.par_iter().map(|tx| tx.verify_signature()).collect()),
             None => txs.iter().map(|tx| tx.verify_signature()).collect(),
         };
-        let mut block = BlockState::new(self.store.clone(), parent);
+        let mut block = BlockState::new(self.store.clone(), parent, self.values.clone());
         let info = BlockInfo {
             height: ctx.height,
             time_ms: ctx.time_ms,
@@ -482,6 +490,7 @@ struct TxOutput<'a> {
 /// The state being built by one block: main-trie changes and the manuscripts touched so far.
 struct BlockState {
     store: Arc<dyn NodeStore>,
+    values: Arc<ValueCache>,
     main: TrieView,
     main_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Manuscripts whose state this block touched; `None` while one is out running.
@@ -489,10 +498,11 @@ struct BlockState {
 }
 
 impl BlockState {
-    fn new(store: Arc<dyn NodeStore>, parent: StateRoot) -> Self {
+    fn new(store: Arc<dyn NodeStore>, parent: StateRoot, values: Arc<ValueCache>) -> Self {
         Self {
             main: TrieView::new(store.clone(), parent),
             store,
+            values,
             main_changes: BTreeMap::new(),
             manuscripts: BTreeMap::new(),
         }
@@ -548,7 +558,10 @@ impl BlockState {
             reason: "subscribed manuscript has no metadata".into(),
         })?;
         let view = TrieView::new(self.store.clone(), H256::from(meta.child_root));
-        Ok((meta, ManuscriptOverlay::new(view)))
+        Ok((
+            meta,
+            ManuscriptOverlay::new(view, Some(self.values.clone())),
+        ))
     }
 
     fn put_manuscript(&mut self, meta: ManuscriptMeta, overlay: ManuscriptOverlay) {
@@ -570,9 +583,15 @@ impl BlockState {
             }
             let mut meta = meta;
             let delta = changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
-            meta.child_root = db
-                .apply(H256::from(meta.child_root), delta)?
-                .to_fixed_bytes();
+            let child_root = db.apply(H256::from(meta.child_root), delta)?;
+            // The next block reads this root: file the state this block wrote under it (not dataset records,
+            // which manuscripts never read back).
+            for (key, value) in changes {
+                if key.starts_with(STATE_PREFIX) {
+                    self.values.insert(child_root, key, value);
+                }
+            }
+            meta.child_root = child_root.to_fixed_bytes();
             self.main_set(manuscript_key(&meta.name), meta.encode());
         }
         let delta = self

@@ -77,7 +77,7 @@ impl ManuscriptRunner {
         store: Arc<dyn crate::state::NodeStore>,
         child_root: crate::state::H256,
     ) -> Self {
-        let overlay = ManuscriptOverlay::new(crate::state::TrieView::new(store, child_root));
+        let overlay = ManuscriptOverlay::new(crate::state::TrieView::new(store, child_root), None);
         Self::new(engine, compiled, block, overlay)
     }
 

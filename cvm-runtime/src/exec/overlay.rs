@@ -4,13 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
+use super::value_cache::ValueCache;
 use crate::state::{StateError, TrieView};
 
 type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
+    /// Values of committed tries already read, shared across blocks (absent outside a block executor).
+    values: Option<Arc<ValueCache>>,
     block: Changes,
     /// While a transaction runs: what its finished invocations wrote. A layer of its own (rather than an undo
     /// log over `block`) so that keeping a record's writes moves its keys once, and dropping a transaction that
@@ -20,9 +24,10 @@ pub(crate) struct ManuscriptOverlay {
 }
 
 impl ManuscriptOverlay {
-    pub fn new(committed: TrieView) -> Self {
+    pub fn new(committed: TrieView, values: Option<Arc<ValueCache>>) -> Self {
         Self {
             committed,
+            values,
             block: Changes::new(),
             tx: None,
             pending: Changes::new(),
@@ -39,7 +44,16 @@ impl ManuscriptOverlay {
         if let Some(v) = self.block.get(key) {
             return Ok(v.clone());
         }
-        self.committed.get(key)
+        let Some(values) = &self.values else {
+            return self.committed.get(key);
+        };
+        let root = self.committed.root();
+        if let Some(v) = values.get(root, key) {
+            return Ok(v);
+        }
+        let v = self.committed.get(key)?;
+        values.insert(root, key.to_vec(), v.clone());
+        Ok(v)
     }
 
     pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -185,7 +199,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 0..40),
             prefix in key(),
         ) {
-            let mut overlay = ManuscriptOverlay::new(committed(&initial));
+            let mut overlay = ManuscriptOverlay::new(committed(&initial), None);
             let mut kept = initial.clone();
             let mut pending = kept.clone();
             let mut tx_start: Option<Model> = None;
