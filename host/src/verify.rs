@@ -266,8 +266,7 @@ pub(crate) mod fixture {
     };
     use cvm_runtime::state::{MemoryNodeStore, NodeStore as _, empty_root, prove_record};
     use cvm_runtime::{
-        BlockContext, BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig, Transaction,
-        TxPayload,
+        BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload,
     };
     use ed25519_dalek::SigningKey;
     use manuscript_sdk::KvRecord;
@@ -327,15 +326,7 @@ pub(crate) mod fixture {
     pub fn bundle() -> RecordBundle {
         let engine: Arc<CvmEngine> = CvmEngine::new(EngineConfig::default()).unwrap();
         let store = Arc::new(MemoryNodeStore::new());
-        let executor = BlockExecutor::new(
-            engine,
-            store.clone(),
-            ExecutorConfig {
-                parallel: false,
-                threads: 1,
-            },
-        )
-        .unwrap();
+        let executor = BlockExecutor::sequential(engine, store.clone());
         let user = SigningKey::from_bytes(&[42; 32]);
         let mut root = empty_root();
         let payloads = [

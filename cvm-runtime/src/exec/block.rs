@@ -126,6 +126,16 @@ impl BlockExecutor {
         })
     }
 
+    /// An executor that runs manuscripts one after another on the calling thread (tools, tests, benchmarks).
+    pub fn sequential(engine: Arc<CvmEngine>, store: Arc<dyn NodeStore>) -> Self {
+        Self {
+            engine,
+            store,
+            pool: None,
+            values: Arc::new(ValueCache::new()),
+        }
+    }
+
     /// Reads of committed manuscript state served by the executor's value cache, and those that walked a trie.
     pub fn value_cache_stats(&self) -> ValueCacheStats {
         self.values.stats()

@@ -8,8 +8,8 @@ use cvm_runtime::state::{
     next_key, read_value,
 };
 use cvm_runtime::{
-    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
-    SignedTransaction, Transaction, TxPayload, TxStatus,
+    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, SignedTransaction,
+    Transaction, TxPayload, TxStatus,
 };
 use ed25519_dalek::SigningKey;
 use manuscript_sdk::EthLog;
@@ -53,15 +53,7 @@ pub struct MemChain {
 impl MemChain {
     pub fn new(engine: Arc<CvmEngine>) -> Self {
         let store = Arc::new(MemoryNodeStore::new());
-        let executor = BlockExecutor::new(
-            engine,
-            store.clone(),
-            ExecutorConfig {
-                parallel: false,
-                threads: 1,
-            },
-        )
-        .expect("executor");
+        let executor = BlockExecutor::sequential(engine, store.clone());
         MemChain {
             executor,
             store,

@@ -16,8 +16,7 @@ use cvm_runtime::state::{
     manuscript_key, prove_record, read_value, record_key, verify_record,
 };
 use cvm_runtime::{
-    BlockContext, BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig, Transaction, TxPayload,
-    TxStatus,
+    BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload, TxStatus,
 };
 use ed25519_dalek::SigningKey;
 use manuscript_sdk::KvRecord;
@@ -44,15 +43,7 @@ fn build_fixture() -> Fixture {
     })
     .expect("the CVM engine starts");
     let store = Arc::new(MemoryNodeStore::new());
-    let executor = BlockExecutor::new(
-        engine,
-        store.clone(),
-        ExecutorConfig {
-            parallel: false,
-            threads: 1,
-        },
-    )
-    .expect("executor");
+    let executor = BlockExecutor::sequential(engine, store.clone());
     let key = SigningKey::from_bytes(&[9; 32]);
     let tx = |nonce, payload| {
         Transaction {
