@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::state::H256;
 
 /// Bytes of keys and values kept.
-const CAPACITY_BYTES: u64 = 16 << 20;
+const CAPACITY_BYTES: u64 = 4 << 20;
 /// Bookkeeping per entry, on top of its key and value.
 const ENTRY_OVERHEAD_BYTES: u64 = 96;
 
