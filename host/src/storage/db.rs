@@ -91,6 +91,11 @@ pub(super) fn write(db: &DB, batch: WriteBatch, op: &str, sync: bool) -> Result<
         .map_err(|e| StorageError::db(op, e))
 }
 
+/// Makes every write so far durable: fsyncs RocksDB's log (one log for all column families).
+pub(super) fn sync_log(db: &DB, op: &str) -> Result<(), StorageError> {
+    db.flush_wal(true).map_err(|e| StorageError::db(op, e))
+}
+
 fn decode<T: Decode>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {
     T::decode_all(&mut &bytes[..]).map_err(|e| StorageError::decode(what(), e))
 }
@@ -207,9 +212,7 @@ impl Storage {
 
     /// Makes every write so far durable (fsyncs RocksDB's log).
     pub fn sync(&self) -> Result<(), StorageError> {
-        self.db
-            .flush_wal(true)
-            .map_err(|e| StorageError::db("syncing the log", e))
+        sync_log(&self.db, "syncing the log")
     }
 
     pub fn path(&self) -> &Path {

@@ -12,7 +12,7 @@ use cvm_consensus::wal::{Wal, WalEntry};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 
-use super::db::{cf, write};
+use super::db::{cf, sync_log, write};
 use super::keys::{CF_WAL, height_key, parse_height_key};
 use super::{Storage, StorageError};
 
@@ -77,6 +77,18 @@ impl RocksWal {
     pub fn next_seq(&self) -> u64 {
         self.next_seq
     }
+
+    /// Drops every record; fsynced before returning only when `durable` (see
+    /// [`Storage::commit_block_with`](super::Storage::commit_block_with)).
+    pub fn clear_with(&mut self, durable: bool) -> Result<(), WalError> {
+        let wal = cf(&self.db, CF_WAL).map_err(wal_io)?;
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(wal, height_key(0), height_key(u64::MAX));
+        // `u64::MAX` itself is never reached by a sequence number, so the exclusive end covers everything.
+        write(&self.db, batch, "WAL clear", durable).map_err(wal_io)?;
+        // Keep numbering upwards: a record appended after a clear never reuses a deleted key.
+        Ok(())
+    }
 }
 
 impl<V: Encode> Wal<V> for RocksWal {
@@ -96,26 +108,10 @@ impl<V: Encode> Wal<V> for RocksWal {
     }
 
     fn sync(&mut self) -> Result<(), WalError> {
-        self.db
-            .flush_wal(true)
-            .map_err(|e| wal_io(format!("WAL sync: {e}")))
+        sync_log(&self.db, "WAL sync").map_err(wal_io)
     }
 
     fn clear(&mut self) -> Result<(), WalError> {
         self.clear_with(true)
-    }
-}
-
-impl RocksWal {
-    /// Drops every record; fsynced before returning only when `durable` (see
-    /// [`Storage::commit_block_with`](super::Storage::commit_block_with)).
-    pub fn clear_with(&mut self, durable: bool) -> Result<(), WalError> {
-        let wal = cf(&self.db, CF_WAL).map_err(wal_io)?;
-        let mut batch = WriteBatch::default();
-        batch.delete_range_cf(wal, height_key(0), height_key(u64::MAX));
-        // `u64::MAX` itself is never reached by a sequence number, so the exclusive end covers everything.
-        write(&self.db, batch, "WAL clear", durable).map_err(wal_io)?;
-        // Keep numbering upwards: a record appended after a clear never reuses a deleted key.
-        Ok(())
     }
 }
