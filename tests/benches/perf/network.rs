@@ -140,12 +140,13 @@ fn end_to_end(bench: &mut Bench, opts: &Opts, net: &LocalNet) {
     let first_height = client.status().expect("status").height + 1;
     let cpu_before = validators_cpu(net);
     let started = Instant::now();
-    let mut pending: Vec<([u8; 32], Instant)> = Vec::new();
+    // By hash as the block API prints it, so watching commits compares strings without re-encoding.
+    let mut pending: Vec<(String, Instant)> = Vec::new();
     for tx in &txs {
         loop {
             match client.submit_tx(tx) {
                 Ok(hash) => {
-                    pending.push((hash, Instant::now()));
+                    pending.push((to_hex(hash), Instant::now()));
                     break;
                 }
                 Err(e) if e.to_string().contains("full") => {
@@ -167,7 +168,7 @@ fn end_to_end(bench: &mut Bench, opts: &Opts, net: &LocalNet) {
         for h in next_height..=height {
             let block = client.block(Some(h)).expect("block");
             for tx in &block.txs {
-                if let Some(i) = pending.iter().position(|(hash, _)| to_hex(hash) == tx.hash) {
+                if let Some(i) = pending.iter().position(|(hash, _)| *hash == tx.hash) {
                     latencies.push(pending.swap_remove(i).1.elapsed().as_secs_f64() * 1e3);
                 }
             }
