@@ -36,11 +36,12 @@ pub struct FuelSchedule {
 }
 
 impl Default for FuelSchedule {
-    /// Calibrated so that a unit of fuel costs about as long as one plain wasm instruction (≈ 0.12 ns on the
+    /// Calibrated so that a unit of fuel costs no less time than plain wasm's (≈ 0.1–0.4 ns per unit on the
     /// reference machine) whatever it pays for: `cargo bench -p cvm-tests --bench perf -- --only calibration`
-    /// measures each host function and prints the schedule that would do it (docs/BENCHMARKS.md). Host calls
-    /// were priced 4–15× below their time before, so a loop of them could hold a block for seconds within
-    /// `max_block_fuel`.
+    /// measures each host function and prints the schedule that would match plain wasm exactly
+    /// (docs/BENCHMARKS.md). In the last run host functions cost 0.5–0.8× plain wasm per unit (overcharged, the
+    /// safe side: `max_block_fuel` still bounds a block's time). Host calls were once priced 4–15× below their
+    /// time, so a loop of them could hold a block for seconds within `max_block_fuel`.
     fn default() -> Self {
         Self {
             state_get: HostCost::new(21_000, 1),
