@@ -77,6 +77,42 @@ struct RejectLabels {
     reason: RejectClass,
 }
 
+/// A part of the node's memory that `cvm_memory_bytes` reports.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum MemoryPart {
+    /// The whole process (resident set, from `/proc/self/statm`).
+    Resident,
+    RocksdbMemtables,
+    RocksdbTableReaders,
+    RocksdbBlockCache,
+    TrieNodeCache,
+    StateValueCache,
+}
+
+impl MemoryPart {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Resident => "resident",
+            Self::RocksdbMemtables => "rocksdb_memtables",
+            Self::RocksdbTableReaders => "rocksdb_table_readers",
+            Self::RocksdbBlockCache => "rocksdb_block_cache",
+            Self::TrieNodeCache => "trie_node_cache",
+            Self::StateValueCache => "state_value_cache",
+        }
+    }
+}
+
+impl EncodeLabelValue for MemoryPart {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemoryLabels {
+    part: MemoryPart,
+}
+
 /// What the node knows when it commits a block.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CommittedBlock {
@@ -110,6 +146,7 @@ pub struct Metrics {
     mempool_txs: Gauge,
     mempool_bytes: Gauge,
     txs_rejected: Family<RejectLabels, Counter>,
+    memory: Family<MemoryLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -155,6 +192,7 @@ impl Metrics {
             mempool_txs: Gauge::default(),
             mempool_bytes: Gauge::default(),
             txs_rejected: Family::default(),
+            memory: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -224,6 +262,11 @@ impl Metrics {
             "Transactions refused at submit, by reason class",
             m.txs_rejected.clone(),
         );
+        r.register(
+            "memory_bytes",
+            "Bytes in memory: the process's resident set and the caches and buffers within it, by part",
+            m.memory.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -256,6 +299,12 @@ impl Metrics {
     pub fn set_mempool(&self, txs: usize, bytes: usize) {
         self.mempool_txs.set(clamp(txs as u64));
         self.mempool_bytes.set(clamp(bytes as u64));
+    }
+
+    pub fn set_memory(&self, part: MemoryPart, bytes: u64) {
+        self.memory
+            .get_or_create(&MemoryLabels { part })
+            .set(clamp(bytes));
     }
 
     pub fn on_tx_rejected(&self, class: RejectClass) {
@@ -298,6 +347,7 @@ mod tests {
         m.on_tx_rejected(RejectClass::Nonce);
         m.on_tx_rejected(RejectClass::Nonce);
         m.on_tx_rejected(RejectClass::Decode);
+        m.set_memory(MemoryPart::RocksdbMemtables, 8 << 20);
         let text = m.encode();
         for line in [
             "cvm_height 7",
@@ -315,6 +365,7 @@ mod tests {
             "cvm_mempool_bytes 4096",
             "cvm_txs_rejected_total{reason=\"nonce\"} 2",
             "cvm_txs_rejected_total{reason=\"decode\"} 1",
+            "cvm_memory_bytes{part=\"rocksdb_memtables\"} 8388608",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -32,6 +32,8 @@ impl quick_cache::Weighter<Key, Value> for EntryWeight {
 pub struct ValueCacheStats {
     pub hits: u64,
     pub misses: u64,
+    /// What the cached entries weigh (keys, values and bookkeeping).
+    pub bytes: u64,
 }
 
 pub(crate) struct ValueCache {
@@ -74,6 +76,7 @@ impl ValueCache {
         ValueCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
+            bytes: self.entries.weight(),
         }
     }
 }

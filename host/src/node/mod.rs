@@ -240,6 +240,7 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         pending_decision: None,
         height_started: Instant::now(),
         last_commit_at: None,
+        memory_sampled_at: Instant::now(),
         best_peer_height: 0,
         sync_in_flight: false,
         wal_dirty: false,

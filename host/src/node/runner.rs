@@ -58,6 +58,28 @@ pub enum LoopEvent {
     SyncFailed,
 }
 
+/// How often the memory gauges are refreshed while blocks are empty.
+const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Sets the `cvm_memory_bytes` gauges from the process, the storage and the executor's caches.
+fn sample_memory(app: &App, metrics: &Metrics) {
+    use crate::metrics::MemoryPart;
+    if let Some(bytes) = crate::malloc::resident_bytes() {
+        metrics.set_memory(MemoryPart::Resident, bytes);
+    }
+    match app.storage().memory() {
+        Ok(m) => {
+            metrics.set_memory(MemoryPart::RocksdbMemtables, m.memtables);
+            metrics.set_memory(MemoryPart::RocksdbTableReaders, m.table_readers);
+            metrics.set_memory(MemoryPart::RocksdbBlockCache, m.block_cache);
+            metrics.set_memory(MemoryPart::TrieNodeCache, m.trie_node_cache);
+        }
+        Err(e) => tracing::debug!(error = %e, "cannot read the storage's memory usage"),
+    }
+    let values = app.executor().value_cache_stats();
+    metrics.set_memory(MemoryPart::StateValueCache, values.bytes);
+}
+
 pub struct Runner {
     pub(super) driver: Driver<BlockHeader>,
     pub(super) wal: RocksWal,
@@ -83,6 +105,8 @@ pub struct Runner {
     pub(super) pending_decision: Option<(BlockHeader, CommitCertificate)>,
     pub(super) height_started: Instant,
     pub(super) last_commit_at: Option<Instant>,
+    /// When the memory gauges were last refreshed.
+    pub(super) memory_sampled_at: Instant,
     pub(super) best_peer_height: u64,
     pub(super) sync_in_flight: bool,
     pub(super) wal_dirty: bool,
@@ -387,10 +411,17 @@ impl Runner {
                 let next = self.after_commit(&executed, certificate);
                 let carried_txs = !executed.block.body.txs.is_empty();
                 drop(executed);
-                if carried_txs {
-                    // Off the event loop: trimming walks every heap. Empty blocks free too little to bother
-                    // (and come a thousand a second in sync).
-                    tokio::task::spawn_blocking(crate::malloc::release_free_memory);
+                // Off the event loop: trimming walks every heap. Empty blocks free too little to bother (and come
+                // a thousand a second in sync); they refresh the memory gauges now and then.
+                if carried_txs || self.memory_sampled_at.elapsed() >= MEMORY_SAMPLE_INTERVAL {
+                    self.memory_sampled_at = Instant::now();
+                    let (app, metrics) = (self.app.clone(), self.metrics.clone());
+                    tokio::task::spawn_blocking(move || {
+                        if carried_txs {
+                            crate::malloc::release_free_memory();
+                        }
+                        sample_memory(&app, &metrics);
+                    });
                 }
                 Some(next)
             }

@@ -61,6 +61,19 @@ pub struct Storage {
     commit_lock: Arc<Mutex<()>>,
     /// Trie nodes recently read or committed, shared by every node store handed out.
     nodes: NodeCache,
+    /// RocksDB's block cache, shared by every column family.
+    block_cache: Cache,
+}
+
+/// Bytes the storage layer holds in memory, by part (RocksDB's own accounting, approximate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StorageMemory {
+    /// Memtables of every column family, flushed or not yet released.
+    pub memtables: u64,
+    /// Index and filter blocks of open table files.
+    pub table_readers: u64,
+    pub block_cache: u64,
+    pub trie_node_cache: u64,
 }
 
 impl std::fmt::Debug for Storage {
@@ -200,6 +213,7 @@ impl Storage {
             path,
             commit_lock: Arc::new(Mutex::new(())),
             nodes: NodeCache::new(),
+            block_cache: budget.cache.clone(),
         };
         let head = storage.head()?;
         tracing::info!(
@@ -208,6 +222,19 @@ impl Storage {
             "storage opened"
         );
         Ok(storage)
+    }
+
+    /// What the database and the trie-node cache hold in memory now.
+    pub fn memory(&self) -> Result<StorageMemory, StorageError> {
+        let usage =
+            rocksdb::perf::get_memory_usage_stats(Some(&[&*self.db]), Some(&[&self.block_cache]))
+                .map_err(|e| StorageError::db("reading memory usage", e))?;
+        Ok(StorageMemory {
+            memtables: usage.mem_table_total,
+            table_readers: usage.mem_table_readers_total,
+            block_cache: usage.cache_total,
+            trie_node_cache: self.nodes.bytes(),
+        })
     }
 
     /// Makes every write so far durable (fsyncs RocksDB's log).

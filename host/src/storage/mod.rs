@@ -19,7 +19,7 @@ mod wal;
 #[cfg(test)]
 mod tests;
 
-pub use db::{ChainHead, CommittedBlock, Storage, StoredReceipt};
+pub use db::{ChainHead, CommittedBlock, Storage, StorageMemory, StoredReceipt};
 pub use error::StorageError;
 pub use node_store::RocksNodeStore;
 pub use replay::{Mismatch, MismatchKind, ReplayError, ReplayReport, replay};

@@ -41,6 +41,11 @@ impl NodeCache {
         )))
     }
 
+    /// What the cached nodes weigh.
+    pub(super) fn bytes(&self) -> u64 {
+        self.0.weight()
+    }
+
     /// Remembers nodes just written (the next block reads its parent's new nodes first).
     pub(super) fn insert_all(&self, changes: &StateChanges) {
         for (hash, node) in &changes.nodes {

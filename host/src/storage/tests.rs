@@ -397,6 +397,23 @@ fn refused_commits_write_nothing() {
 /// Catch-up commits without fsync: the blocks are readable at once and a process restart keeps them (RocksDB's
 /// log is written; only a machine crash before the batch's `sync` could lose its tail).
 #[test]
+fn memory_reports_memtables_and_the_node_cache_after_commits() {
+    let dir = TempDir::new().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    let empty = storage.memory().expect("memory of an empty database");
+    assert_eq!(empty.trie_node_cache, 0);
+    let mut chain = TestChain::new(storage.clone(), engine());
+    chain.deploy_counter();
+    chain.ingest(&["a", "b"]);
+    let loaded = storage.memory().expect("memory after commits");
+    assert!(
+        loaded.memtables > empty.memtables,
+        "{empty:?} -> {loaded:?}"
+    );
+    assert!(loaded.trie_node_cache > 0, "{loaded:?}");
+}
+
+#[test]
 fn unsynced_commits_are_readable_and_survive_a_process_restart() {
     let dir = TempDir::new().unwrap();
     let engine = engine();
