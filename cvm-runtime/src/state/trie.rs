@@ -6,14 +6,14 @@ use std::sync::Arc;
 use hash_db::{AsHashDB, HashDB as HashDBT, HashDBRef, Prefix};
 use sp_core::{Blake2Hasher, H256, Hasher};
 use sp_trie::{
-    DBValue, LayoutV1, MemoryDB, Trie, TrieDBBuilder, TrieDBMutBuilder, TrieLayout, TrieMut,
+    DBValue, LayoutV0, MemoryDB, Trie, TrieDBBuilder, TrieDBMutBuilder, TrieLayout, TrieMut,
 };
 use trie_db::NodeCodec as _;
 
 use super::{NodeStore, StateChanges, StateError};
 
-/// The trie layout of all CVM state: sp-trie `LayoutV1` with Blake2-256.
-pub type Layout = LayoutV1<Blake2Hasher>;
+/// The trie layout of all CVM state: sp-trie `LayoutV0` with Blake2-256.
+pub type Layout = LayoutV0<Blake2Hasher>;
 
 /// Root of the empty trie.
 pub fn empty_root() -> H256 {
