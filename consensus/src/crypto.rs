@@ -4,9 +4,6 @@
 //! [`SignatureVerifier`]), so it can use an HSM, batch verification or a cache. ed25519-dalek
 //! implementations of both are provided.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use parity_scale_codec::{Decode, Encode};
 
@@ -36,6 +33,7 @@ pub trait Signer: Send + Sync {
 }
 
 /// One item of a batch: key, signed bytes, signature.
+#[derive(Clone, Copy)]
 pub struct VerifyItem<'a> {
     pub key: &'a VerifyingKey,
     pub message: &'a [u8],
@@ -111,36 +109,78 @@ impl SignatureVerifier for Ed25519Verifier {
 /// (public key, signature, signed bytes) of one check.
 type CacheKey = ([u8; 32], SignatureBytes, Vec<u8>);
 
-/// Memoises verification results of an inner verifier. Every distinct (key, message,
-/// signature) is still checked once for real; used by the simulation where N nodes receive
-/// the same signed message.
-#[derive(Default)]
+/// Memoises the valid signatures an inner verifier has checked, so a signature seen again (a
+/// vote verified on arrival and again inside the commit certificate of the next block's
+/// `last_commit`, or N simulated nodes receiving one message) is checked once for real.
+/// Bounded: the least useful entries are evicted past `capacity`. Invalid signatures are not
+/// remembered, so garbage cannot crowd out the valid ones.
 pub struct CachingVerifier<V: SignatureVerifier> {
     inner: V,
-    cache: Mutex<HashMap<CacheKey, bool>>,
+    valid: quick_cache::sync::Cache<CacheKey, ()>,
+}
+
+impl<V: SignatureVerifier + Default> Default for CachingVerifier<V> {
+    fn default() -> Self {
+        Self::new(V::default())
+    }
 }
 
 impl<V: SignatureVerifier> CachingVerifier<V> {
+    /// Signatures remembered by [`new`](Self::new): several heights of votes of a large
+    /// validator set (a few hundred bytes each).
+    pub const DEFAULT_CAPACITY: usize = 16_384;
+
     pub fn new(inner: V) -> Self {
+        Self::with_capacity(inner, Self::DEFAULT_CAPACITY)
+    }
+
+    pub fn with_capacity(inner: V, capacity: usize) -> Self {
         CachingVerifier {
             inner,
-            cache: Mutex::new(HashMap::new()),
+            valid: quick_cache::sync::Cache::new(capacity.max(1)),
         }
     }
+
+    /// Valid signatures currently remembered.
+    pub fn cached(&self) -> usize {
+        self.valid.len()
+    }
+}
+
+fn cache_key(key: &VerifyingKey, message: &[u8], signature: &SignatureBytes) -> CacheKey {
+    (key.to_bytes(), *signature, message.to_vec())
 }
 
 impl<V: SignatureVerifier> SignatureVerifier for CachingVerifier<V> {
     fn verify(&self, key: &VerifyingKey, message: &[u8], signature: &SignatureBytes) -> bool {
-        let k = (key.to_bytes(), *signature, message.to_vec());
-        if let Some(ok) = self.cache.lock().expect("verifier cache poisoned").get(&k) {
-            return *ok;
+        let k = cache_key(key, message, signature);
+        if self.valid.get(&k).is_some() {
+            return true;
         }
         let ok = self.inner.verify(key, message, signature);
-        self.cache
-            .lock()
-            .expect("verifier cache poisoned")
-            .insert(k, ok);
+        if ok {
+            self.valid.insert(k, ());
+        }
         ok
+    }
+
+    /// Checks only the items not already known valid, as one batch of the inner verifier.
+    fn verify_batch(&self, items: &[VerifyItem<'_>]) -> bool {
+        let (mut keys, mut unknown) = (Vec::new(), Vec::new());
+        for item in items {
+            let k = cache_key(item.key, item.message, item.signature);
+            if self.valid.get(&k).is_none() {
+                keys.push(k);
+                unknown.push(*item);
+            }
+        }
+        if !self.inner.verify_batch(&unknown) {
+            return false;
+        }
+        for k in keys {
+            self.valid.insert(k, ());
+        }
+        true
     }
 }
 
@@ -151,5 +191,101 @@ pub struct AcceptAllVerifier;
 impl SignatureVerifier for AcceptAllVerifier {
     fn verify(&self, _: &VerifyingKey, _: &[u8], _: &SignatureBytes) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Ed25519 checks, counted.
+    #[derive(Default)]
+    struct Counting {
+        singles: AtomicUsize,
+        batched: AtomicUsize,
+    }
+
+    impl SignatureVerifier for Counting {
+        fn verify(&self, key: &VerifyingKey, message: &[u8], signature: &SignatureBytes) -> bool {
+            self.singles.fetch_add(1, Ordering::Relaxed);
+            Ed25519Verifier.verify(key, message, signature)
+        }
+
+        fn verify_batch(&self, items: &[VerifyItem<'_>]) -> bool {
+            self.batched.fetch_add(items.len(), Ordering::Relaxed);
+            Ed25519Verifier.verify_batch(items)
+        }
+    }
+
+    fn signed(seed: u8, message: &[u8]) -> (VerifyingKey, SignatureBytes) {
+        let signer = Ed25519Signer::from_seed([seed; 32]);
+        (signer.verifying_key(), signer.sign(message))
+    }
+
+    #[test]
+    fn a_valid_signature_is_checked_once_and_an_invalid_one_every_time() {
+        let v = CachingVerifier::new(Counting::default());
+        let (key, sig) = signed(1, b"vote");
+        assert!(v.verify(&key, b"vote", &sig));
+        assert!(v.verify(&key, b"vote", &sig));
+        assert_eq!(v.inner.singles.load(Ordering::Relaxed), 1);
+        assert!(!v.verify(&key, b"another vote", &sig));
+        assert!(!v.verify(&key, b"another vote", &sig));
+        assert_eq!(v.inner.singles.load(Ordering::Relaxed), 3);
+        assert_eq!(v.cached(), 1);
+    }
+
+    #[test]
+    fn a_batch_checks_only_what_is_not_known_valid_and_remembers_nothing_if_it_fails() {
+        let v = CachingVerifier::new(Counting::default());
+        let votes: Vec<_> = (1..=3).map(|i| signed(i, b"precommit")).collect();
+        let (k1, s1) = &votes[0];
+        assert!(v.verify(k1, b"precommit", s1));
+        let items: Vec<_> = votes
+            .iter()
+            .map(|(key, signature)| VerifyItem {
+                key,
+                message: b"precommit",
+                signature,
+            })
+            .collect();
+        assert!(v.verify_batch(&items));
+        assert_eq!(v.inner.batched.load(Ordering::Relaxed), 2);
+        assert!(v.verify_batch(&items));
+        assert_eq!(
+            v.inner.batched.load(Ordering::Relaxed),
+            2,
+            "all known valid now"
+        );
+
+        let (k4, s4) = signed(4, b"precommit");
+        let bad = SignatureBytes([7; 64]);
+        let mixed = [
+            VerifyItem {
+                key: &k4,
+                message: b"precommit",
+                signature: &s4,
+            },
+            VerifyItem {
+                key: &k4,
+                message: b"precommit",
+                signature: &bad,
+            },
+        ];
+        assert!(!v.verify_batch(&mixed));
+        assert_eq!(v.cached(), 3, "a failed batch adds nothing");
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let v = CachingVerifier::with_capacity(Ed25519Verifier, 8);
+        let signer = Ed25519Signer::from_seed([9; 32]);
+        for i in 0..100u32 {
+            let message = i.to_le_bytes();
+            assert!(v.verify(&signer.verifying_key(), &message, &signer.sign(&message)));
+        }
+        assert!(v.cached() <= 8, "{} cached", v.cached());
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cvm_consensus::{ChainId, CommitCertificate, Ed25519Verifier, ValidatorSet};
+use cvm_consensus::{ChainId, CommitCertificate, SignatureVerifier, ValidatorSet};
 use cvm_runtime::state::{StateRoot, TrieView, account_key, empty_root};
 use cvm_runtime::{BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxStatus};
 use parity_scale_codec::{Decode, Encode};
@@ -72,6 +72,9 @@ pub struct App {
     chain_id: ChainId,
     /// Membership and power for certificate checks (constant: no validator-set changes yet).
     validators: ValidatorSet,
+    /// The node's verifier, shared with consensus: a block's `last_commit` carries the precommits this node
+    /// already checked as votes, which the verifier remembers.
+    verifier: Arc<dyn SignatureVerifier>,
     storage: Storage,
     executor: BlockExecutor,
     cache: Mutex<HashMap<BlockHash, Arc<Executed>>>,
@@ -91,6 +94,7 @@ impl App {
         genesis: Genesis,
         storage: Storage,
         executor: BlockExecutor,
+        verifier: Arc<dyn SignatureVerifier>,
     ) -> Result<Self, AppError> {
         let validators = genesis
             .validator_set()
@@ -99,6 +103,7 @@ impl App {
             chain_id: ChainId::new(genesis.chain_id.clone()),
             genesis,
             validators,
+            verifier,
             storage,
             executor,
             cache: Mutex::new(HashMap::new()),
@@ -337,7 +342,7 @@ impl App {
 
     /// Checks a commit certificate against the validator set.
     pub fn verify_certificate(&self, cert: &CommitCertificate) -> Result<(), String> {
-        cert.verify(&self.validators, &self.chain_id, &Ed25519Verifier)
+        cert.verify(&self.validators, &self.chain_id, &*self.verifier)
             .map_err(|e| e.to_string())
     }
 

@@ -168,7 +168,14 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
             threads,
         },
     )?;
-    let app = Arc::new(App::new(genesis.clone(), storage.clone(), executor)?);
+    // One verifier for consensus and block checks, so a signature is checked once (see `CachingVerifier`).
+    let verifier: Arc<dyn SignatureVerifier> = Arc::new(CachingVerifier::new(Ed25519Verifier));
+    let app = Arc::new(App::new(
+        genesis.clone(),
+        storage.clone(),
+        executor,
+        verifier.clone(),
+    )?);
     let parent = app.parent()?;
     info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
@@ -187,7 +194,6 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         }
     };
     let signer: Arc<Ed25519Signer> = signer;
-    let verifier: Arc<dyn SignatureVerifier> = Arc::new(CachingVerifier::new(Ed25519Verifier));
     let mut driver_config = DriverConfig::new(ChainId::new(genesis.chain_id.clone()));
     driver_config.timeouts = config.consensus.to_engine();
     let driver = Driver::<BlockHeader>::new(driver_config, signer, verifier.clone());
