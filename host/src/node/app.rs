@@ -398,7 +398,6 @@ impl App {
                     certificate,
                     changes: &executed.outcome.changes,
                     receipts: &executed.outcome.receipts,
-                    records: &executed.outcome.records,
                 },
                 durable,
             )

@@ -6,18 +6,18 @@ use std::sync::Arc;
 
 use cvm_consensus::CommitCertificate;
 use cvm_runtime::state::NodeStore;
-use cvm_runtime::{BlockRecord, StateChanges, TxReceipt, TxStatus};
+use cvm_runtime::{StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
-    MemtableFactory, Options, SliceTransform, WriteBatch, WriteBufferManager, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, MemtableFactory, Options,
+    SliceTransform, WriteBatch, WriteBufferManager, WriteOptions,
 };
 
 use super::StorageError;
 use super::keys::{
-    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_DATASETS, CF_META, CF_RECEIPTS, CF_TRIE, HEAD_KEY,
-    block_hash_key, dataset_key, dataset_prefix, height_key, parse_height_key,
+    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_META, CF_RECEIPTS, CF_TRIE, HEAD_KEY, block_hash_key,
+    height_key, parse_height_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
 use crate::chain::{Block, BlockHash, BlockHeader};
@@ -48,8 +48,6 @@ pub struct CommittedBlock<'a> {
     pub changes: &'a StateChanges,
     /// One per transaction, in block order.
     pub receipts: &'a [TxReceipt],
-    /// Dataset records emitted by the block, for the dataset index.
-    pub records: &'a [BlockRecord],
 }
 
 /// The node's database. Cheap to clone: every clone shares one RocksDB handle.
@@ -310,11 +308,6 @@ impl Storage {
         batch.put_cf(meta, block_hash_key(&hash), key);
         put_nodes(db, &mut batch, c.changes)?;
         self.put_receipts(&mut batch, height, c.receipts)?;
-        let datasets = cf(db, CF_DATASETS)?;
-        for r in c.records {
-            let k = dataset_key(&r.manuscript, &r.record.dataset, &r.record.key);
-            batch.put_cf(datasets, k, key);
-        }
         let new_head = ChainHead {
             height,
             block_hash: hash,
@@ -329,7 +322,6 @@ impl Storage {
             hash = %hex::encode(hash),
             nodes = c.changes.nodes.len(),
             receipts = c.receipts.len(),
-            records = c.records.len(),
             "block committed"
         );
         Ok(())
@@ -425,60 +417,5 @@ impl Storage {
         self.get(CF_RECEIPTS, tx_hash)?
             .map(|b| decode(&b, || format!("receipt of tx {}", hex::encode(tx_hash))))
             .transpose()
-    }
-
-    /// Up to `limit` record keys of a dataset, in key order, strictly after `after` when given, each with the
-    /// height it was last written at.
-    pub fn dataset_keys(
-        &self,
-        manuscript: &str,
-        dataset: &str,
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, u64)>, StorageError> {
-        let prefix = dataset_prefix(manuscript, dataset);
-        let start = match after {
-            Some(after) => dataset_key(manuscript, dataset, after),
-            None => prefix.clone(),
-        };
-        let iter = self.db.iterator_cf(
-            cf(&self.db, CF_DATASETS)?,
-            IteratorMode::From(&start, Direction::Forward),
-        );
-        let mut out = Vec::new();
-        for item in iter {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = item.map_err(|e| StorageError::db("dataset index scan", e))?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
-            if after.is_some() && *k == *start {
-                continue;
-            }
-            let height = parse_height_key(&v).ok_or_else(|| StorageError::BadKey {
-                what: "dataset index value",
-                key: hex::encode(&k),
-            })?;
-            out.push((k[prefix.len()..].to_vec(), height));
-        }
-        Ok(out)
-    }
-
-    /// The height a record was last written at, `None` if it was never emitted.
-    pub fn record_height(
-        &self,
-        manuscript: &str,
-        dataset: &str,
-        key: &[u8],
-    ) -> Result<Option<u64>, StorageError> {
-        match self.get(CF_DATASETS, &dataset_key(manuscript, dataset, key))? {
-            None => Ok(None),
-            Some(v) => parse_height_key(&v).map(Some).ok_or(StorageError::BadKey {
-                what: "dataset index value",
-                key: hex::encode(key),
-            }),
-        }
     }
 }

@@ -8,23 +8,14 @@ pub const CF_COMMITS: &str = "commits";
 pub const CF_TRIE: &str = "trie";
 /// Receipts by 32-byte transaction hash, SCALE `StoredReceipt`.
 pub const CF_RECEIPTS: &str = "receipts";
-/// Dataset index (`dataset_key`) → height the record was last written at (`height_key` bytes).
-pub const CF_DATASETS: &str = "datasets";
 /// Consensus WAL by sequence number (`height_key` encoding of the sequence), SCALE `WalEntry`.
 pub const CF_WAL: &str = "wal";
 /// Chain head and the block-hash index.
 pub const CF_META: &str = "meta";
 
-/// Every column family this version uses.
-pub const ALL_CFS: [&str; 7] = [
-    CF_BLOCKS,
-    CF_COMMITS,
-    CF_TRIE,
-    CF_RECEIPTS,
-    CF_DATASETS,
-    CF_WAL,
-    CF_META,
-];
+/// Every column family this version uses. (Databases of earlier versions also hold `datasets`, an index of
+/// record keys that nothing read; it is opened and left alone.)
+pub const ALL_CFS: [&str; 6] = [CF_BLOCKS, CF_COMMITS, CF_TRIE, CF_RECEIPTS, CF_WAL, CF_META];
 
 /// Meta key of the chain head.
 pub const HEAD_KEY: &[u8] = b"head";
@@ -45,38 +36,9 @@ pub fn block_hash_key(hash: &[u8; 32]) -> Vec<u8> {
     [BLOCK_HASH_PREFIX, hash.as_slice()].concat()
 }
 
-/// The common prefix of every index key of one (manuscript, dataset): both names length-prefixed (u32
-/// big-endian), so no pair of names can produce the prefix of another pair.
-pub fn dataset_prefix(manuscript: &str, dataset: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + manuscript.len() + dataset.len());
-    for part in [manuscript.as_bytes(), dataset.as_bytes()] {
-        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        out.extend_from_slice(part);
-    }
-    out
-}
-
-/// Index key of one record: the prefix followed by the raw record key, so keys of one dataset sort as the
-/// record keys do.
-pub fn dataset_key(manuscript: &str, dataset: &str, key: &[u8]) -> Vec<u8> {
-    let mut out = dataset_prefix(manuscript, dataset);
-    out.extend_from_slice(key);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dataset_keys_are_unambiguous_and_ordered() {
-        // Same concatenated bytes, different split: different keys.
-        assert_ne!(dataset_key("ab", "c", b"k"), dataset_key("a", "bc", b"k"));
-        assert_ne!(dataset_key("a", "b", b"ck"), dataset_key("a", "bc", b"k"));
-        assert!(dataset_key("m", "d", b"a") < dataset_key("m", "d", b"b"));
-        assert!(dataset_key("m", "d", b"zz").starts_with(&dataset_prefix("m", "d")));
-        assert!(!dataset_key("m", "dd", b"a").starts_with(&dataset_prefix("m", "d")));
-    }
 
     #[test]
     fn height_keys_sort_numerically() {

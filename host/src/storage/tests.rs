@@ -135,7 +135,6 @@ impl TestChain {
                     certificate: &certificate(&block),
                     changes: &outcome.changes,
                     receipts: &outcome.receipts,
-                    records: &outcome.records,
                 },
                 self.durable,
             )
@@ -223,49 +222,6 @@ fn commit_read_back_and_resume_after_reopen() {
     assert_eq!(storage.block_by_hash(&[1; 32]).unwrap(), None);
     assert_eq!(storage.receipt(&[1; 32]).unwrap(), None);
 
-    // Dataset index: "count" and the per-key counters "key:a/b/c" (the counter emits under its state key), in
-    // key order with the height each was last written.
-    let keys = storage
-        .dataset_keys("wat-counter", "counts", None, 100)
-        .unwrap();
-    let expected: Vec<(Vec<u8>, u64)> = vec![
-        (b"count".to_vec(), 3),
-        (b"key:a".to_vec(), 2),
-        (b"key:b".to_vec(), 3),
-        (b"key:c".to_vec(), 3),
-    ];
-    assert_eq!(keys, expected);
-    assert_eq!(
-        storage
-            .dataset_keys("wat-counter", "counts", Some(b"key:a"), 2)
-            .unwrap(),
-        expected[2..4].to_vec()
-    );
-    assert_eq!(
-        storage
-            .dataset_keys("wat-counter", "counts", None, 1)
-            .unwrap(),
-        expected[..1].to_vec()
-    );
-    assert!(
-        storage
-            .dataset_keys("wat-counter", "other", None, 10)
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        storage
-            .record_height("wat-counter", "counts", b"key:a")
-            .unwrap(),
-        Some(2)
-    );
-    assert_eq!(
-        storage
-            .record_height("wat-counter", "counts", b"zz")
-            .unwrap(),
-        None
-    );
-
     // The state at the head is readable from the reopened trie CF: prove a record against the stored root.
     let store = storage.node_store();
     let proof = prove_record(&*store, o3.state_root, "wat-counter", "counts", b"key:b").unwrap();
@@ -295,29 +251,17 @@ fn refused_commits_write_nothing() {
     let changes = StateChanges {
         nodes: vec![node.clone()],
     };
-    let record = cvm_runtime::BlockRecord {
-        tx_index: 0,
-        manuscript: "m".into(),
-        record_index: 0,
-        record: cvm_runtime::EmittedRecord {
-            dataset: "d".into(),
-            key: b"k".to_vec(),
-            value: b"v".to_vec(),
-        },
-    };
     let commit = |block: &Block, cert: &CommitCertificate| {
         storage.commit_block(&CommittedBlock {
             block,
             certificate: cert,
             changes: &changes,
             receipts: &[],
-            records: std::slice::from_ref(&record),
         })
     };
     let assert_nothing_written = |height: u64| {
         assert_eq!(storage.block(height).unwrap(), None);
         assert_eq!(storage.commit(height).unwrap(), None);
-        assert_eq!(storage.record_height("m", "d", b"k").unwrap(), None);
         assert_eq!(storage.node_store().get_node(&node.0).unwrap(), None);
     };
 
@@ -353,7 +297,6 @@ fn refused_commits_write_nothing() {
             certificate: &certificate(&b1),
             changes: &StateChanges::default(),
             receipts: &[],
-            records: &[],
         })
         .unwrap();
     let head = storage.head().unwrap().unwrap();
@@ -659,7 +602,6 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
                 certificate: &certificate(&block),
                 changes: &StateChanges::default(),
                 receipts: std::slice::from_ref(r),
-                records: &[],
             })
             .unwrap();
         parent = block.hash();
@@ -675,7 +617,6 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
             certificate: &certificate(&block),
             changes: &StateChanges::default(),
             receipts: &[],
-            records: &[],
         })
         .unwrap_err();
     assert!(
