@@ -170,6 +170,12 @@ impl SwarmTask {
     fn reconnect_all(&mut self) {
         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
         tracing::info!(peers = peers.len(), "reconnecting to every peer");
+        // Evidence for why gossip stopped: a peer scored below the graylist threshold (-80 by default) has all its
+        // messages dropped while its connection stays up.
+        for peer in &peers {
+            let score = self.swarm.behaviour().gossipsub.peer_score(peer);
+            tracing::info!(%peer, gossip_score = ?score, "peer before reconnecting");
+        }
         for peer in peers {
             let _ = self.swarm.disconnect_peer_id(peer);
             self.redial_now(&peer);

@@ -8,7 +8,7 @@ use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
 use super::app::App;
-use super::mempool::{AdmitError, Mempool, TxHash};
+use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use crate::chain::Block;
 use crate::metrics::{Metrics, RejectClass};
@@ -33,10 +33,18 @@ impl NodeBackend {
     /// Admits a transaction to the mempool and gossips it.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<TxHash, AdmitError> {
         let app = self.app.clone();
-        let result = self
-            .mempool
-            .lock()
-            .admit(&bytes, |acct| app.committed_nonce(acct));
+        // Decoding and the signature check run outside the pool's lock; a full pool refuses before either.
+        let result = (|| {
+            let check = {
+                let pool = self.mempool.lock();
+                pool.has_room_for(bytes.len())?;
+                pool.tx_check()
+            };
+            let checked = check.check(&bytes)?;
+            self.mempool
+                .lock()
+                .admit_checked(Origin::Client, checked, |acct| app.committed_nonce(acct))
+        })();
         match result {
             Ok(hash) => {
                 if let Err(e) = self.net.try_publish(Topic::Transactions, bytes) {

@@ -762,12 +762,19 @@ impl Runner {
 
     fn on_tx_bytes(&mut self, data: &[u8]) -> Verdict {
         let app = self.app.clone();
-        let result =
+        // Decoding and the signature check run outside the pool's lock, which API submitters share; a full pool
+        // ignores the transaction before either.
+        let check = {
+            let pool = self.mempool.lock();
+            pool.has_room_for(data.len()).map(|()| pool.tx_check())
+        };
+        let result = check.and_then(|c| c.check(data)).and_then(|checked| {
             self.mempool
                 .lock()
-                .admit_from(super::mempool::Origin::Relayed, data, |acct| {
+                .admit_checked(super::mempool::Origin::Relayed, checked, |acct| {
                     app.committed_nonce(acct)
-                });
+                })
+        });
         use super::mempool::AdmitError as E;
         match result {
             Ok(_) => Verdict::Accept,
