@@ -498,7 +498,10 @@ impl Runner {
             status.state_root = header.state_root;
             status.latest_block_time_ms = header.time_ms;
         }
-        let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
+        // Copying the block (every transaction's payload) is only worth it for an embedder listening.
+        if self.commits_tx.receiver_count() > 0 {
+            let _ = self.commits_tx.send(Arc::new(executed.block.clone()));
+        }
         self.validators = self.validators.next_height();
         Input::StartHeight {
             height: Height(height + 1),
