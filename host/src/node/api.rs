@@ -33,18 +33,9 @@ impl NodeBackend {
     /// Admits a transaction to the mempool and gossips it.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<TxHash, AdmitError> {
         let app = self.app.clone();
-        // Decoding and the signature check run outside the pool's lock; a full pool refuses before either.
-        let result = (|| {
-            let check = {
-                let pool = self.mempool.lock();
-                pool.has_room_for(bytes.len())?;
-                pool.tx_check()
-            };
-            let checked = check.check(&bytes)?;
-            self.mempool
-                .lock()
-                .admit_checked(Origin::Client, checked, |acct| app.committed_nonce(acct))
-        })();
+        let result = Mempool::admit_shared(&self.mempool, Origin::Client, &bytes, |acct| {
+            app.committed_nonce(acct)
+        });
         match result {
             Ok(hash) => {
                 if let Err(e) = self.net.try_publish(Topic::Transactions, bytes) {

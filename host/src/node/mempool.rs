@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use cvm_runtime::{SignedTransaction, TxError};
+use parking_lot::Mutex;
 
 pub type TxHash = [u8; 32];
 
@@ -112,10 +113,9 @@ impl TxCheck {
 }
 
 pub struct Mempool {
-    chain_id: String,
+    check: TxCheck,
     max_txs: usize,
     max_bytes: usize,
-    max_tx_bytes: usize,
     entries: HashMap<TxHash, Entry>,
     /// Per account: nonce -> hash, gapless from the committed nonce.
     accounts: HashMap<[u8; 32], BTreeMap<u64, TxHash>>,
@@ -127,10 +127,12 @@ pub struct Mempool {
 impl Mempool {
     pub fn new(chain_id: String, max_txs: usize, max_bytes: usize, max_tx_bytes: usize) -> Self {
         Self {
-            chain_id,
+            check: TxCheck {
+                chain_id,
+                max_tx_bytes,
+            },
             max_txs,
             max_bytes,
-            max_tx_bytes,
             entries: HashMap::new(),
             accounts: HashMap::new(),
             arrival: VecDeque::new(),
@@ -186,16 +188,30 @@ impl Mempool {
         bytes: &[u8],
         committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
     ) -> Result<TxHash, AdmitError> {
-        let checked = self.tx_check().check(bytes)?;
+        let checked = self.check.check(bytes)?;
         self.admit_checked(origin, checked, committed_nonce)
     }
 
+    /// [`admit_from`](Self::admit_from) for a pool shared behind a lock: a full pool refuses at once, and the
+    /// pool-independent checks run with the lock released.
+    pub fn admit_shared(
+        pool: &Mutex<Mempool>,
+        origin: Origin,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        let check = {
+            let pool = pool.lock();
+            pool.has_room_for(bytes.len())?;
+            pool.check.clone()
+        };
+        let checked = check.check(bytes)?;
+        pool.lock().admit_checked(origin, checked, committed_nonce)
+    }
+
     /// The pool-independent checks, to run outside the pool's lock.
-    pub fn tx_check(&self) -> TxCheck {
-        TxCheck {
-            chain_id: self.chain_id.clone(),
-            max_tx_bytes: self.max_tx_bytes,
-        }
+    pub fn tx_check(&self) -> &TxCheck {
+        &self.check
     }
 
     /// Refuses at once when `size` more bytes would not fit, so a client retrying against a full pool costs no
@@ -461,6 +477,12 @@ mod tests {
         // Two transactions: full by count, whatever the bytes would have been.
         assert!(matches!(
             pool.has_room_for(1),
+            Err(AdmitError::Full { txs: 2, .. })
+        ));
+        // Shared behind its lock, a full pool answers "full" before looking at the bytes.
+        let shared = Mutex::new(pool);
+        assert!(matches!(
+            Mempool::admit_shared(&shared, Origin::Relayed, &[0xff; 3], |_| 0),
             Err(AdmitError::Full { txs: 2, .. })
         ));
     }

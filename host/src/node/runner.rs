@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, trace, warn};
 
 use super::app::{App, AppError, Executed, InvalidBlock};
-use super::mempool::Mempool;
+use super::mempool::{Mempool, Origin};
 use super::parts_pool::{PartOutcome, PartsPool};
 use super::status::{NodeStatus, now_ms};
 use super::wire::{self, ConsensusEnvelope, ConsensusMessage, PartMessage};
@@ -765,18 +765,8 @@ impl Runner {
 
     fn on_tx_bytes(&mut self, data: &[u8]) -> Verdict {
         let app = self.app.clone();
-        // Decoding and the signature check run outside the pool's lock, which API submitters share; a full pool
-        // ignores the transaction before either.
-        let check = {
-            let pool = self.mempool.lock();
-            pool.has_room_for(data.len()).map(|()| pool.tx_check())
-        };
-        let result = check.and_then(|c| c.check(data)).and_then(|checked| {
-            self.mempool
-                .lock()
-                .admit_checked(super::mempool::Origin::Relayed, checked, |acct| {
-                    app.committed_nonce(acct)
-                })
+        let result = Mempool::admit_shared(&self.mempool, Origin::Relayed, data, |acct| {
+            app.committed_nonce(acct)
         });
         use super::mempool::AdmitError as E;
         match result {
