@@ -65,7 +65,8 @@ pub struct NewArgs {
     /// Parent directory of the new crate.
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// Path to manuscript-sdk (default: the SDK this `cvm` was built from).
+    /// Path to manuscript-sdk (default: `$CVM_SDK_PATH`, else the SDK of the source tree `cvm` was built from,
+    /// else one found above the current directory or the `cvm` binary).
     #[arg(long)]
     pub sdk_path: Option<PathBuf>,
 }

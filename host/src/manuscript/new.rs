@@ -7,9 +7,45 @@ use anyhow::{Context, bail};
 
 use crate::cli::NewArgs;
 
-/// The SDK this binary was built from.
-pub fn default_sdk_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../manuscript-sdk")
+/// Environment variable naming the SDK directory when `--sdk-path` is not given.
+pub const SDK_PATH_ENV: &str = "CVM_SDK_PATH";
+
+/// The SDK a new crate depends on: `--sdk-path`, else `$CVM_SDK_PATH`, else the first `manuscript-sdk` found in
+/// the source tree this binary was built from, the current directory or its parents, or the directories above
+/// the binary. The build-time tree comes first but is not trusted to exist: a binary outlives its checkout (a
+/// shared target directory, a moved clone), so the error lists every place looked at.
+pub fn resolve_sdk_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os(SDK_PATH_ENV) {
+        return Ok(PathBuf::from(path));
+    }
+    let build_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut roots = vec![build_tree];
+    roots.extend(std::env::current_dir().ok());
+    roots.extend(
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf)),
+    );
+    find_sdk(&roots).ok_or_else(|| {
+        let looked: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        anyhow::anyhow!(
+            "manuscript-sdk not found in {} or their parents: pass --sdk-path <dir of manuscript-sdk> or set \
+             {SDK_PATH_ENV}",
+            looked.join(", ")
+        )
+    })
+}
+
+/// The first `<ancestor>/manuscript-sdk` holding a Cargo.toml, over each root's ancestors in order.
+fn find_sdk(roots: &[PathBuf]) -> Option<PathBuf> {
+    roots
+        .iter()
+        .flat_map(|root| root.ancestors())
+        .map(|dir| dir.join("manuscript-sdk"))
+        .find(|sdk| sdk.join("Cargo.toml").is_file())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -62,7 +98,7 @@ pub fn scaffold(name: &str, parent: &Path, sdk: &Path) -> anyhow::Result<PathBuf
 }
 
 pub fn run(args: &NewArgs) -> anyhow::Result<ExitCode> {
-    let sdk = args.sdk_path.clone().unwrap_or_else(default_sdk_path);
+    let sdk = resolve_sdk_path(args.sdk_path.as_deref())?;
     let dir = scaffold(&args.name, &args.dir, &sdk)?;
     println!("created {}", dir.display());
     println!(
@@ -138,3 +174,40 @@ A CVM manuscript.
 - `cvm manuscript build`: builds `target/wasm32-unknown-unknown/manuscript/*.wasm` and validates it like a deploy.
 - `cvm manuscript run <wasm> --source kv --input records.jsonl`: runs it over records (`{"key": "...", "value": "..."}` per line).
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sdk_at(root: &Path) -> PathBuf {
+        let sdk = root.join("manuscript-sdk");
+        std::fs::create_dir_all(&sdk).unwrap();
+        std::fs::write(sdk.join("Cargo.toml"), "[package]\n").unwrap();
+        sdk
+    }
+
+    #[test]
+    fn sdk_is_found_above_any_root_skipping_roots_without_one() {
+        let gone = tempfile::tempdir().unwrap();
+        let clone = tempfile::tempdir().unwrap();
+        let sdk = sdk_at(clone.path());
+        let deep = clone.path().join("target/release");
+        std::fs::create_dir_all(&deep).unwrap();
+        // The build tree of a binary whose checkout was removed comes first and is passed over.
+        let roots = [gone.path().join("host/.."), deep];
+        assert_eq!(find_sdk(&roots), Some(sdk));
+    }
+
+    #[test]
+    fn a_directory_without_cargo_toml_is_not_an_sdk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("manuscript-sdk")).unwrap();
+        assert_eq!(find_sdk(&[dir.path().to_path_buf()]), None);
+    }
+
+    #[test]
+    fn an_explicit_path_wins() {
+        let explicit = Path::new("/somewhere/manuscript-sdk");
+        assert_eq!(resolve_sdk_path(Some(explicit)).unwrap(), explicit);
+    }
+}
