@@ -10,6 +10,7 @@
 //! - [`state`]: [`NodeStore`](state::NodeStore), the key layout, [`prove_record`](state::prove_record) and
 //!   [`verify_record`](state::verify_record).
 //! - [`FuelSchedule`]: what each host function costs.
+//! - [`RecordBatch`]: an ingest transaction's source records in one buffer (SCALE's `Vec<Vec<u8>>` on the wire).
 
 pub mod cache;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod fuel;
 pub mod host;
 pub mod limits;
 pub mod receipt;
+pub mod record_batch;
 pub mod state;
 pub mod tx;
 pub mod validate;
@@ -32,6 +34,7 @@ pub use fuel::{FuelSchedule, HostCost};
 pub use host::{BlockInfo, EmittedRecord, HostTrap, LogLevel, LogLine};
 pub use limits::Limits;
 pub use receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
+pub use record_batch::RecordBatch;
 pub use state::{StateChanges, StateRoot};
 pub use tx::{SignedTransaction, Transaction, TxError, TxPayload};
 pub use validate::{ValidatedCode, ValidationError};

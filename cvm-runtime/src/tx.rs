@@ -3,6 +3,7 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
+use crate::RecordBatch;
 use crate::state::blake2_256;
 
 /// Domain separation for transaction signatures.
@@ -18,7 +19,7 @@ pub enum TxPayload {
     /// A batch of SCALE-encoded source records, processed in order by every manuscript subscribed to `source`.
     Ingest {
         source: String,
-        records: Vec<Vec<u8>>,
+        records: RecordBatch,
     },
 }
 

@@ -163,7 +163,7 @@ fn an_undecided_block_does_not_leak_into_another_on_the_same_parent() {
     // Round 0: the same logs again (balances change), executed but never committed.
     let first = chain.tx(cvm_runtime::TxPayload::Ingest {
         source: "ethereum.logs".into(),
-        records: records[..500].to_vec(),
+        records: records[..500].iter().collect(),
     });
     chain
         .executor
@@ -173,7 +173,7 @@ fn an_undecided_block_does_not_leak_into_another_on_the_same_parent() {
     chain.nonce -= 1;
     let second = chain.tx(cvm_runtime::TxPayload::Ingest {
         source: "ethereum.logs".into(),
-        records: records[250..750].to_vec(),
+        records: records[250..750].iter().collect(),
     });
     let warm = chain
         .executor

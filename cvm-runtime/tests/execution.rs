@@ -37,7 +37,7 @@ fn wrong_chain_is_rejected_without_consuming_the_nonce() {
         nonce: 0,
         payload: TxPayload::Ingest {
             source: "kv".into(),
-            records: vec![],
+            records: Default::default(),
         },
     }
     .sign(&signer);
@@ -50,7 +50,7 @@ fn wrong_chain_is_rejected_without_consuming_the_nonce() {
     // Nonce 0 is still available.
     let ok = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![],
+        records: Default::default(),
     });
     assert!(matches!(status(&mut chain, ok), TxStatus::Ingested { .. }));
 }
@@ -60,7 +60,7 @@ fn bad_signature_is_rejected() {
     let mut chain = Chain::new(engine(), false);
     let mut tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![kv("a", "b")],
+        records: vec![kv("a", "b")].into(),
     });
     tx.signature[0] ^= 1;
     rejected_with(&status(&mut chain, tx), "invalid signature");
@@ -71,7 +71,7 @@ fn bad_signature_is_rejected() {
         nonce: 0,
         payload: TxPayload::Ingest {
             source: "kv".into(),
-            records: vec![],
+            records: Default::default(),
         },
     }
     .sign(&key(2));
@@ -87,13 +87,13 @@ fn wrong_nonce_is_rejected() {
     chain.nonce = 5;
     let tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![],
+        records: Default::default(),
     });
     rejected_with(&status(&mut chain, tx), "next nonce is 0");
     chain.nonce = 0;
     let first = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![],
+        records: Default::default(),
     });
     let replay = first.clone();
     assert!(matches!(
@@ -121,13 +121,13 @@ fn ingest_limits_fail_the_transaction() {
     let too_long = vec![0u8; limits.max_record_len as usize + 1];
     let tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![too_long],
+        records: vec![too_long].into(),
     });
     failed_with(&status(&mut chain, tx), "record 0 is");
     let many = vec![Vec::new(); limits.max_records_per_ingest as usize + 1];
     let tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: many,
+        records: many.into(),
     });
     failed_with(&status(&mut chain, tx), "records in one ingest");
 }
@@ -151,7 +151,7 @@ fn executing_does_not_write_the_store() {
     let nodes_before = chain.store.len();
     let tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![kv("a", "b")],
+        records: vec![kv("a", "b")].into(),
     });
     let ctx = BlockContext {
         chain_id: CHAIN.into(),
@@ -181,7 +181,7 @@ fn transactions_decode_strictly() {
     let mut chain = Chain::new(engine(), false);
     let tx = chain.tx(TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![],
+        records: Default::default(),
     });
     let mut bytes = parity_scale_codec::Encode::encode(&tx);
     assert_eq!(SignedTransaction::decode_bytes(&bytes).unwrap(), tx);

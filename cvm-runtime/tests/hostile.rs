@@ -146,11 +146,11 @@ fn hostile_manuscript_does_not_disturb_a_neighbour() {
     assert_deployed(&chain.deploy(manuscript_fixtures::HOSTILE, FUEL));
     let a = chain.tx(cvm_runtime::TxPayload::Ingest {
         source: "hostile".into(),
-        records: vec![kv("loop", "")],
+        records: vec![kv("loop", "")].into(),
     });
     let b = chain.tx(cvm_runtime::TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![kv("k", "v"), kv("k", "v")],
+        records: vec![kv("k", "v"), kv("k", "v")].into(),
     });
     let outcome = chain.block(&[a, b]);
     let receipts = invocations(&outcome);

@@ -171,7 +171,7 @@ pub fn ingest_payloads(source: &str, records: Vec<Vec<u8>>, batch: usize) -> Vec
         .chunks(batch.max(1))
         .map(|chunk| TxPayload::Ingest {
             source: source.to_string(),
-            records: chunk.to_vec(),
+            records: chunk.iter().collect(),
         })
         .collect()
 }

@@ -340,7 +340,8 @@ pub(crate) mod fixture {
                     KvRecord::new("a", "1").encode(),
                     KvRecord::new("b", "2").encode(),
                     KvRecord::new("a", "3").encode(),
-                ],
+                ]
+                .into(),
             },
         ];
         for (nonce, payload) in payloads.into_iter().enumerate() {

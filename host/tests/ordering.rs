@@ -30,7 +30,7 @@ async fn orders_transactions_into_finalized_blocks() {
             nonce,
             payload: TxPayload::Ingest {
                 source: "kv".into(),
-                records: vec![vec![nonce as u8]],
+                records: vec![vec![nonce as u8]].into(),
             },
         }
         .sign(&key.0)

@@ -155,7 +155,7 @@ impl Load {
                     next,
                     TxPayload::Ingest {
                         source: "ethereum.logs".into(),
-                        records: chunk,
+                        records: chunk.into(),
                     },
                 );
                 let accepted = clients.iter().filter(|c| c.submit_tx(&tx).is_ok()).count();

@@ -273,7 +273,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
             nonce,
             TxPayload::Ingest {
                 source: "ethereum.logs".into(),
-                records: chunk.to_vec(),
+                records: chunk.iter().collect(),
             },
         );
         txs.push((tx, None));
@@ -293,7 +293,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
             nonce,
             TxPayload::Ingest {
                 source: "hostile".into(),
-                records: encode_kv(&records),
+                records: encode_kv(&records).into(),
             },
         );
         txs.push((tx, Some(records)));
@@ -548,7 +548,7 @@ fn one_max_fuel_transaction_does_not_stall_the_chain() {
         2,
         TxPayload::Ingest {
             source: "hostile".into(),
-            records: vec![KvRecord::new("ok", "after").encode()],
+            records: vec![KvRecord::new("ok", "after").encode()].into(),
         },
     );
     let hash = client.submit_tx(&next).expect("submit the next ingest");

@@ -44,7 +44,7 @@ fn deploy_and_ingest(client: &Client, chain_id: &str, logs: usize, batch: usize)
             nonce,
             TxPayload::Ingest {
                 source: "ethereum.logs".into(),
-                records: chunk.to_vec(),
+                records: chunk.iter().collect(),
             },
         );
         hashes.push(client.submit_tx(&tx).expect("submit ingest"));
@@ -99,7 +99,7 @@ fn four_validators_finalize_prove_restart_and_replay() {
         0,
         TxPayload::Ingest {
             source: "s".into(),
-            records: vec![],
+            records: Default::default(),
         },
     );
     bad_sig.signature[3] ^= 1;
@@ -111,7 +111,7 @@ fn four_validators_finalize_prove_restart_and_replay() {
         7,
         TxPayload::Ingest {
             source: "s".into(),
-            records: vec![],
+            records: Default::default(),
         },
     );
     let e = client.submit_tx(&wrong_nonce).unwrap_err().to_string();

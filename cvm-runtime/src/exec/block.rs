@@ -16,6 +16,7 @@ use crate::cache::{CacheError, CompiledManuscript};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, EmittedRecord, LogLine};
 use crate::receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
+use crate::record_batch::RecordBatch;
 use crate::state::{
     H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
     TrieView, account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
@@ -334,7 +335,7 @@ impl BlockExecutor {
         block: &mut BlockState,
         info: BlockInfo,
         source: &str,
-        records: &[Vec<u8>],
+        records: &RecordBatch,
         out: &mut TxOutput<'_>,
     ) -> Result<(TxStatus, u64), ExecError> {
         let limits = self.engine.limits();

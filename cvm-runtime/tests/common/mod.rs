@@ -116,7 +116,7 @@ impl Chain {
     pub fn ingest(&mut self, source: &str, records: Vec<Vec<u8>>) -> BlockOutcome {
         let tx = self.tx(TxPayload::Ingest {
             source: source.into(),
-            records,
+            records: records.into(),
         });
         self.block(&[tx])
     }

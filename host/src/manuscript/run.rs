@@ -77,7 +77,7 @@ pub fn execute(
     }];
     payloads.extend(records.chunks(batch.max(1)).map(|chunk| TxPayload::Ingest {
         source: source.into(),
-        records: chunk.to_vec(),
+        records: chunk.iter().collect(),
     }));
     let mut manuscript = String::new();
     for (nonce, payload) in payloads.into_iter().enumerate() {

@@ -388,7 +388,7 @@ mod tests {
             nonce,
             payload: TxPayload::Ingest {
                 source: "s".into(),
-                records: vec![vec![nonce as u8; 10]],
+                records: vec![vec![nonce as u8; 10]].into(),
             },
         }
         .sign(key)
@@ -564,7 +564,7 @@ mod tests {
             nonce: 2,
             payload: TxPayload::Ingest {
                 source: "other".into(),
-                records: vec![],
+                records: Default::default(),
             },
         }
         .sign(&a);
@@ -623,7 +623,7 @@ mod tests {
             nonce: 3,
             payload: TxPayload::Ingest {
                 source: "other".into(),
-                records: vec![],
+                records: Default::default(),
             },
         }
         .sign(&key)
@@ -634,7 +634,7 @@ mod tests {
             nonce: 4,
             payload: TxPayload::Ingest {
                 source: "s".into(),
-                records: vec![vec![0; 1_000]],
+                records: vec![vec![0; 1_000]].into(),
             },
         }
         .sign(&key)

@@ -188,7 +188,7 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
                 nonce,
                 TxPayload::Ingest {
                     source: args.source.clone(),
-                    records: chunk.to_vec(),
+                    records: chunk.iter().collect(),
                 },
             );
             loop {

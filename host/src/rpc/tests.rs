@@ -64,7 +64,7 @@ pub(crate) fn user_tx(nonce: u64) -> SignedTransaction {
         nonce,
         payload: TxPayload::Ingest {
             source: "kv".into(),
-            records: vec![vec![1, 2, 3]],
+            records: vec![vec![1, 2, 3]].into(),
         },
     }
     .sign(&key)

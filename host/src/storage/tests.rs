@@ -578,7 +578,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
         nonce: 0,
         payload: TxPayload::Ingest {
             source: "kv".into(),
-            records: vec![],
+            records: Default::default(),
         },
     }
     .sign(&key);

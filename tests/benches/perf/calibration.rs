@@ -283,7 +283,7 @@ fn measure_case(chain: &MemChain, opts: &Opts, case: &Case) -> Measured {
     let txs = [case.n.0, case.n.1].map(|n| {
         chain.tx(TxPayload::Ingest {
             source: SOURCE.into(),
-            records: vec![record(case.op, n, case.a, case.b)],
+            records: vec![record(case.op, n, case.a, case.b)].into(),
         })
     });
     for tx in &txs {
@@ -311,7 +311,7 @@ fn measure_abort(chain: &MemChain, opts: &Opts, r: u32) -> Measured {
     let txs = [0, 18].map(|op| {
         chain.tx(TxPayload::Ingest {
             source: SOURCE.into(),
-            records: vec![record(op, 0, msg, 0); r as usize],
+            records: vec![record(op, 0, msg, 0); r as usize].into(),
         })
     });
     let outcome = chain

@@ -491,7 +491,7 @@ fn block_execution(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
     .expect("executor");
     let ingest = [chain.tx(TxPayload::Ingest {
         source: SOURCE.into(),
-        records: records.to_vec(),
+        records: records.iter().collect(),
     })];
     let ctx = chain.next_context();
     let run = |executor: &BlockExecutor| {

@@ -114,7 +114,7 @@ impl MemChain {
     pub fn ingest(&mut self, source: &str, records: Vec<Vec<u8>>) -> BlockOutcome {
         let tx = self.tx(TxPayload::Ingest {
             source: source.into(),
-            records,
+            records: records.into(),
         });
         let outcome = self.commit_block(&[tx]);
         assert!(

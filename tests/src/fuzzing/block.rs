@@ -236,7 +236,7 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
                 nonce,
                 payload: TxPayload::Ingest {
                     source: "kv".into(),
-                    records: vec![vec![nonce as u8; 3]],
+                    records: vec![vec![nonce as u8; 3]].into(),
                 },
             }
             .sign(&key)

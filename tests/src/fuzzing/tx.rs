@@ -333,7 +333,7 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
     };
     let ingest = || TxPayload::Ingest {
         source: "kv".into(),
-        records: vec![b"\x04ab\x041".to_vec(), vec![]],
+        records: vec![b"\x04ab\x041".to_vec(), vec![]].into(),
     };
     let deploy = TxPayload::Deploy {
         wasm: b"\0asm\x01\0\0\0".to_vec(),

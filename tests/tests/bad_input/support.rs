@@ -17,7 +17,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub fn ingest(records: Vec<Vec<u8>>) -> TxPayload {
     TxPayload::Ingest {
         source: "bad-input".into(),
-        records,
+        records: records.into(),
     }
 }
 
