@@ -2,12 +2,13 @@
 //! emit dataset records, read block info and log.
 
 use crate::error::Error;
+use crate::scratch::with_encoded;
 use crate::sys;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
-use parity_scale_codec::{Decode, DecodeAll, Encode};
+use parity_scale_codec::{Decode, Encode};
 
 /// The block being executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode)]
@@ -63,21 +64,22 @@ impl Level {
 /// holder of a token. (`Vec<u8>`/`String`/`&[u8]` keys carry a compact length prefix.)
 ///
 /// Writes made during an invocation are kept only if it succeeds.
+///
+/// The lifetime is the invocation's: a context borrows the source id from the call's inputs rather than copying
+/// it for every record (`ctx: &mut Context` in a manuscript's signature elides it).
 #[derive(Debug)]
-pub struct Context {
-    source: String,
+pub struct Context<'a> {
+    source: &'a str,
 }
 
-impl Context {
-    pub(crate) fn new(source: &str) -> Self {
-        Context {
-            source: source.into(),
-        }
+impl<'a> Context<'a> {
+    pub(crate) fn new(source: &'a str) -> Self {
+        Context { source }
     }
 
     /// The id of the source the current record comes from (one of the manifest's sources).
-    pub fn source(&self) -> &str {
-        &self.source
+    pub fn source(&self) -> &'a str {
+        self.source
     }
 
     /// Height and time of the block being executed.
@@ -90,24 +92,25 @@ impl Context {
 
     /// Reads and decodes the value stored under `key`; `Ok(None)` if absent.
     pub fn get<K: Encode + ?Sized, V: Decode>(&self, key: &K) -> Result<Option<V>, Error> {
-        key.using_encoded(|k| self.get_raw(k))
-            .map(|bytes| decode_exact(&bytes, "state value"))
-            .transpose()
+        with_encoded(key, |k| {
+            sys::state_get_with(k, |bytes| decode_exact(bytes, "state value"))
+        })
+        .transpose()
     }
 
     /// Encodes and stores `value` under `key`.
     pub fn set<K: Encode + ?Sized, V: Encode + ?Sized>(&mut self, key: &K, value: &V) {
-        key.using_encoded(|k| value.using_encoded(|v| self.set_raw(k, v)))
+        with_encoded(key, |k| with_encoded(value, |v| self.set_raw(k, v)))
     }
 
     /// Removes `key` (no-op if absent).
     pub fn remove<K: Encode + ?Sized>(&mut self, key: &K) {
-        key.using_encoded(|k| self.remove_raw(k))
+        with_encoded(key, |k| self.remove_raw(k))
     }
 
     /// Whether a value is stored under `key`.
     pub fn contains<K: Encode + ?Sized>(&self, key: &K) -> bool {
-        key.using_encoded(|k| self.get_raw(k)).is_some()
+        with_encoded(key, |k| sys::state_get_with(k, |_| ())).is_some()
     }
 
     /// Iterates, in ascending key order, over the entries whose encoded key starts with the
@@ -127,7 +130,7 @@ impl Context {
 
     /// Raw bytes under `key`.
     pub fn get_raw(&self, key: &[u8]) -> Option<Vec<u8>> {
-        sys::state_get(key)
+        sys::state_get_with(key, <[u8]>::to_vec)
     }
 
     /// Stores raw bytes under `key`.
@@ -156,7 +159,9 @@ impl Context {
         key: &K,
         value: &V,
     ) {
-        key.using_encoded(|k| value.using_encoded(|v| self.emit_raw(dataset, k, v)))
+        with_encoded(key, |k| {
+            with_encoded(value, |v| self.emit_raw(dataset, k, v))
+        })
     }
 
     /// Emits raw bytes into `dataset`.
@@ -196,7 +201,7 @@ impl Context {
 }
 
 fn decode_exact<T: Decode>(bytes: &[u8], what: &str) -> Result<T, Error> {
-    T::decode_all(&mut &bytes[..]).map_err(|e| Error::Decode(alloc::format!("{what}: {e}")))
+    crate::scratch::decode_all(bytes).map_err(|e| Error::Decode(alloc::format!("{what}: {e}")))
 }
 
 /// Iterator over raw state entries with a key prefix; see [`Context::iter_prefix_raw`].
@@ -212,7 +217,7 @@ impl Iterator for RawPrefixIter {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let key = sys::state_next_key(&self.prefix, self.last.as_deref())?;
-            let value = sys::state_get(&key);
+            let value = sys::state_get_with(&key, <[u8]>::to_vec);
             self.last = Some(key.clone());
             if let Some(value) = value {
                 return Some((key, value));

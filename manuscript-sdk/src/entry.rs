@@ -5,7 +5,7 @@
 use crate::context::{Context, Level};
 use crate::error::Error;
 use crate::manifest::Manifest;
-use parity_scale_codec::{Decode, DecodeAll};
+use parity_scale_codec::Decode;
 
 /// Status codes returned by `cvm_process` (`ABI.md`).
 pub mod status {
@@ -75,7 +75,7 @@ impl<R: Decode> Manuscript<R> {
     /// `cvm_process` does. Must run with a host present (the CVM, or a `testing::MockHost`).
     pub fn invoke(&self, source: &str, record: &[u8]) -> i32 {
         let mut ctx = Context::new(source);
-        let record = match R::decode_all(&mut &record[..]) {
+        let record = match crate::scratch::decode_all::<R>(record) {
             Ok(r) => r,
             Err(e) => {
                 ctx.log(Level::Error, format_args!("record decode failed: {e}"));
@@ -93,7 +93,7 @@ impl<R: Decode> Manuscript<R> {
 }
 
 /// `cvm_process` for `#[manuscript]`: reads the inputs out of linear memory, runs
-/// [`Manuscript::invoke`] and releases the input buffers.
+/// [`Manuscript::invoke`] and returns the input buffers to the SDK for the next call.
 ///
 /// # Safety
 /// The pointer/length pairs must describe readable guest memory (the host guarantees it).
@@ -112,7 +112,7 @@ pub unsafe fn process_ptrs<R: Decode>(
         Ok(source) => manuscript.invoke(source, record),
         Err(_) => status::DECODE_FAILED,
     };
-    inputs::release_all();
+    inputs::end_call();
     status
 }
 
@@ -127,8 +127,9 @@ unsafe fn guest_slice<'a>(ptr: i32, len: i32) -> &'a [u8] {
     }
 }
 
-/// The buffers handed out by `cvm_alloc`. The host uses them only for the inputs of the next
-/// `cvm_process` call, so they are freed when that call returns (ABI.md, "Memory ownership").
+/// The buffers handed out by `cvm_alloc`. The host uses them only for the inputs of the next `cvm_process` call
+/// (ABI.md, "Memory ownership"); the SDK keeps them for the inputs of the calls after it, since the host asks for
+/// the same two (source id, record) for every record and a fresh pair cost two allocations and two frees each.
 #[cfg(target_arch = "wasm32")]
 mod inputs {
     use alloc::alloc::{Layout, alloc, dealloc};
@@ -137,17 +138,34 @@ mod inputs {
 
     /// Alignment of `cvm_alloc` buffers: enough for any scalar the host might place.
     const ALIGN: usize = 8;
+    /// Buffers larger than this are freed when their call returns rather than kept: a rare large record should
+    /// not hold its memory for the rest of the instance's life.
+    const KEEP_BYTES: usize = 64 << 10;
 
-    struct Buffers(UnsafeCell<Vec<(usize, usize)>>);
+    /// `slots[..used]` are handed out for the current call; every slot is `(address, capacity)`.
+    struct Pool {
+        slots: Vec<(usize, usize)>,
+        used: usize,
+    }
+
+    struct Buffers(UnsafeCell<Pool>);
     // SAFETY: wasm32-unknown-unknown manuscripts are single-threaded.
     unsafe impl Sync for Buffers {}
 
-    static BUFFERS: Buffers = Buffers(UnsafeCell::new(Vec::new()));
+    static BUFFERS: Buffers = Buffers(UnsafeCell::new(Pool {
+        slots: Vec::new(),
+        used: 0,
+    }));
 
     #[allow(clippy::mut_from_ref)]
-    fn buffers() -> &'static mut Vec<(usize, usize)> {
+    fn pool() -> &'static mut Pool {
         // SAFETY: single-threaded, and no caller holds the reference across another call.
         unsafe { &mut *BUFFERS.0.get() }
+    }
+
+    fn layout(capacity: usize) -> Layout {
+        // SAFETY: ALIGN is a power of two and every capacity passed here came from a successful allocation.
+        unsafe { Layout::from_size_align_unchecked(capacity, ALIGN) }
     }
 
     /// Allocates `len` bytes for the host; 0 when out of memory.
@@ -157,32 +175,44 @@ mod inputs {
         if len == 0 {
             return ALIGN as i32;
         }
-        let Ok(layout) = Layout::from_size_align(len, ALIGN) else {
-            return 0;
-        };
-        let list = buffers();
-        if list.try_reserve(1).is_err() {
+        if Layout::from_size_align(len, ALIGN).is_err() {
             return 0;
         }
-        // SAFETY: layout has a non-zero size.
-        let ptr = unsafe { alloc(layout) };
+        let pool = pool();
+        if let Some(&(address, capacity)) = pool.slots.get(pool.used) {
+            if capacity >= len {
+                pool.used += 1;
+                return address as i32;
+            }
+            // Too small for this call: replaced by one of the size asked.
+            // SAFETY: allocated below with this layout and not handed out for the current call.
+            unsafe { dealloc(address as *mut u8, layout(capacity)) };
+            pool.slots.remove(pool.used);
+        }
+        if pool.slots.try_reserve(1).is_err() {
+            return 0;
+        }
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { alloc(layout(len)) };
         if ptr.is_null() {
             return 0;
         }
-        list.push((ptr as usize, len));
+        pool.slots.insert(pool.used, (ptr as usize, len));
+        pool.used += 1;
         ptr as usize as i32
     }
 
-    /// Frees every buffer handed out by `cvm_alloc`.
-    pub(super) fn release_all() {
-        for (ptr, len) in buffers().drain(..) {
-            // SAFETY: allocated above with exactly this layout, freed once (drained).
-            unsafe {
-                dealloc(
-                    ptr as *mut u8,
-                    Layout::from_size_align_unchecked(len, ALIGN),
-                )
-            };
-        }
+    /// Ends the current call: its buffers become free for the next, except large ones, which are released.
+    pub(super) fn end_call() {
+        let pool = pool();
+        pool.used = 0;
+        pool.slots.retain(|&(address, capacity)| {
+            if capacity <= KEEP_BYTES {
+                return true;
+            }
+            // SAFETY: allocated in `cvm_alloc` with this layout; dropped from the pool here, so freed once.
+            unsafe { dealloc(address as *mut u8, layout(capacity)) };
+            false
+        });
     }
 }

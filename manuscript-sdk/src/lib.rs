@@ -52,6 +52,7 @@ mod entry;
 mod error;
 pub mod fmt;
 pub mod manifest;
+mod scratch;
 pub mod sources;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]

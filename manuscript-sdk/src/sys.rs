@@ -49,8 +49,6 @@ pub(crate) mod raw {
 #[cfg(not(target_arch = "wasm32"))]
 use crate::testing::mock as raw;
 
-/// First guess for the size of a value read from state; larger values cost a second call.
-const INITIAL_VALUE_CAP: usize = 256;
 /// First guess for the size of a key returned by `state_next_key` (the default key limit).
 const INITIAL_KEY_CAP: usize = 1024;
 
@@ -76,11 +74,13 @@ fn read_with_retry(
     }
 }
 
-pub(crate) fn state_get(key: &[u8]) -> Option<Vec<u8>> {
+/// Passes the value under `key` to `f` (from a stack buffer when it is small); `None` if absent.
+pub(crate) fn state_get_with<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     // SAFETY: key is a live slice; out points to `cap` writable bytes.
-    read_with_retry(INITIAL_VALUE_CAP, |out, cap| unsafe {
-        raw::state_get(key.as_ptr(), key.len(), out, cap)
-    })
+    crate::scratch::with_host_bytes(
+        |out, cap| unsafe { raw::state_get(key.as_ptr(), key.len(), out, cap) },
+        f,
+    )
 }
 
 pub(crate) fn state_set(key: &[u8], value: &[u8]) {
