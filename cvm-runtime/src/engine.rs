@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig,
+    ProfilingStrategy,
 };
 
 use crate::cache::{CacheError, CompiledManuscript, ModuleCache};
@@ -25,6 +26,8 @@ pub struct EngineConfig {
     pub pool_instances: u32,
     /// Fuel metering. Always on for a chain; off only to measure what metering costs (benchmarks).
     pub metering: bool,
+    /// Writes `/tmp/perf-<pid>.map` so that `perf report` names compiled manuscript functions (profiling only).
+    pub perf_map: bool,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +38,7 @@ impl Default for EngineConfig {
             cache_dir: None,
             pool_instances: 64,
             metering: true,
+            perf_map: false,
         }
     }
 }
@@ -127,6 +131,9 @@ const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
 /// component model are compiled out (cargo features off), so they cannot be enabled at all.
 fn wasmtime_config(config: &EngineConfig) -> Config {
     let mut c = Config::new();
+    if config.perf_map {
+        c.profiler(ProfilingStrategy::PerfMap);
+    }
     c.consume_fuel(config.metering)
         .cranelift_nan_canonicalization(true)
         .cranelift_opt_level(OptLevel::Speed)
