@@ -139,19 +139,28 @@ pub(crate) fn with_host_bytes<R>(
             core::slice::from_raw_parts(stack.as_ptr().cast::<u8>(), n)
         }));
     }
-    let mut heap: Vec<u8> = Vec::with_capacity(n);
+    read_to_vec(n, call).map(|heap| f(&heap))
+}
+
+/// Calls a host function of the same shape with a heap buffer of `initial_cap` bytes, retrying with one of the
+/// length the host reports while that is longer.
+pub(crate) fn read_to_vec(
+    initial_cap: usize,
+    mut call: impl FnMut(*mut u8, usize) -> i32,
+) -> Option<Vec<u8>> {
+    let mut buf: Vec<u8> = Vec::with_capacity(initial_cap);
     loop {
-        let m = call(heap.as_mut_ptr(), heap.capacity());
-        if m < 0 {
+        let n = call(buf.as_mut_ptr(), buf.capacity());
+        if n < 0 {
             return None;
         }
-        let m = m as u32 as usize;
-        if m <= heap.capacity() {
-            // SAFETY: the host initialised the first `m` bytes (m <= capacity).
-            unsafe { heap.set_len(m) };
-            return Some(f(&heap));
+        let n = n as u32 as usize;
+        if n <= buf.capacity() {
+            // SAFETY: the host initialised the first `n` bytes (n <= capacity).
+            unsafe { buf.set_len(n) };
+            return Some(buf);
         }
-        heap = Vec::with_capacity(m);
+        buf = Vec::with_capacity(n);
     }
 }
 

@@ -52,28 +52,6 @@ use crate::testing::mock as raw;
 /// First guess for the size of a key returned by `state_next_key` (the default key limit).
 const INITIAL_KEY_CAP: usize = 1024;
 
-/// Calls a host function of the "copy up to `cap` bytes, return the full length or -1" shape,
-/// retrying once with an exact buffer when the first one was too small.
-fn read_with_retry(
-    initial_cap: usize,
-    mut call: impl FnMut(*mut u8, usize) -> i32,
-) -> Option<Vec<u8>> {
-    let mut buf: Vec<u8> = Vec::with_capacity(initial_cap);
-    loop {
-        let n = call(buf.as_mut_ptr(), buf.capacity());
-        if n < 0 {
-            return None;
-        }
-        let n = n as u32 as usize;
-        if n <= buf.capacity() {
-            // SAFETY: the host initialised the first `n` bytes (n <= capacity).
-            unsafe { buf.set_len(n) };
-            return Some(buf);
-        }
-        buf = Vec::with_capacity(n);
-    }
-}
-
 /// Passes the value under `key` to `f` (from a stack buffer when it is small); `None` if absent.
 pub(crate) fn state_get_with<R>(key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Option<R> {
     // SAFETY: key is a live slice; out points to `cap` writable bytes.
@@ -99,7 +77,7 @@ pub(crate) fn state_next_key(prefix: &[u8], after: Option<&[u8]>) -> Option<Vec<
         None => (core::ptr::null(), -1),
     };
     // SAFETY: prefix and after are live slices; out points to `cap` writable bytes.
-    read_with_retry(INITIAL_KEY_CAP, |out, cap| unsafe {
+    crate::scratch::read_to_vec(INITIAL_KEY_CAP, |out, cap| unsafe {
         raw::state_next_key(
             prefix.as_ptr(),
             prefix.len(),
