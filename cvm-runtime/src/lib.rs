@@ -36,5 +36,5 @@ pub use limits::Limits;
 pub use receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
 pub use record_batch::RecordBatch;
 pub use state::{StateChanges, StateRoot};
-pub use tx::{SignedTransaction, Transaction, TxError, TxPayload};
+pub use tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};
 pub use validate::{ValidatedCode, ValidationError};

@@ -56,6 +56,50 @@ fn wrong_chain_is_rejected_without_consuming_the_nonce() {
 }
 
 #[test]
+fn a_signature_found_valid_before_is_not_checked_again_and_an_invalid_one_always_is() {
+    let mut chain = Chain::new(engine(), false);
+    let verified = chain.executor.verified_txs();
+    let admitted = chain.tx(TxPayload::Ingest {
+        source: "kv".into(),
+        records: Default::default(),
+    });
+    // As the mempool does at admission.
+    verified.verify(&admitted, &admitted.hash()).unwrap();
+    assert_eq!(verified.checks(), 1);
+    assert!(matches!(
+        status(&mut chain, admitted),
+        TxStatus::Ingested { .. }
+    ));
+    assert_eq!(
+        verified.checks(),
+        1,
+        "executing an admitted tx checks nothing"
+    );
+    let unseen = chain.tx(TxPayload::Ingest {
+        source: "kv".into(),
+        records: Default::default(),
+    });
+    assert!(matches!(
+        status(&mut chain, unseen),
+        TxStatus::Ingested { .. }
+    ));
+    assert_eq!(verified.checks(), 2);
+    let mut forged = chain.tx(TxPayload::Ingest {
+        source: "kv".into(),
+        records: Default::default(),
+    });
+    forged.signature[0] ^= 1;
+    for checks in [3, 4] {
+        rejected_with(&status(&mut chain, forged.clone()), "invalid signature");
+        assert_eq!(
+            verified.checks(),
+            checks,
+            "an invalid signature is not remembered"
+        );
+    }
+}
+
+#[test]
 fn bad_signature_is_rejected() {
     let mut chain = Chain::new(engine(), false);
     let mut tx = chain.tx(TxPayload::Ingest {

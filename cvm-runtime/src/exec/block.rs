@@ -21,7 +21,7 @@ use crate::state::{
     H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
     TrieView, account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
 };
-use crate::tx::{SignedTransaction, TxError, TxPayload};
+use crate::tx::{SignedTransaction, TxError, TxPayload, VerifiedTxs};
 
 /// What the block header tells the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +101,7 @@ pub struct BlockExecutor {
     store: Arc<dyn NodeStore>,
     pool: Option<rayon::ThreadPool>,
     values: Arc<ValueCache>,
+    verified: Arc<VerifiedTxs>,
 }
 
 impl BlockExecutor {
@@ -124,6 +125,7 @@ impl BlockExecutor {
             store,
             pool,
             values: Arc::new(ValueCache::new()),
+            verified: Arc::new(VerifiedTxs::new()),
         })
     }
 
@@ -134,7 +136,14 @@ impl BlockExecutor {
             store,
             pool: None,
             values: Arc::new(ValueCache::new()),
+            verified: Arc::new(VerifiedTxs::new()),
         }
+    }
+
+    /// The transactions whose signatures this executor, or whoever shares the set, already found valid. A node
+    /// gives it to its mempool so that admission's check serves execution too.
+    pub fn verified_txs(&self) -> Arc<VerifiedTxs> {
+        self.verified.clone()
     }
 
     /// Reads of committed manuscript state served by the executor's value cache, and those that walked a trie.
@@ -174,9 +183,13 @@ impl BlockExecutor {
         txs: &[SignedTransaction],
         max_block_fuel: u64,
     ) -> Result<BlockOutcome, ExecError> {
-        let signatures: Vec<Result<(), TxError>> = match &self.pool {
-            Some(pool) => pool.install(|| txs.par_iter().map(|tx| tx.verify_signature()).collect()),
-            None => txs.iter().map(|tx| tx.verify_signature()).collect(),
+        let check = |tx: &SignedTransaction| {
+            let hash = tx.hash();
+            (hash, self.verified.verify(tx, &hash))
+        };
+        let checked: Vec<([u8; 32], Result<(), TxError>)> = match &self.pool {
+            Some(pool) => pool.install(|| txs.par_iter().map(check).collect()),
+            None => txs.iter().map(check).collect(),
         };
         let mut block = BlockState::new(self.store.clone(), parent, self.values.clone());
         let info = BlockInfo {
@@ -188,7 +201,7 @@ impl BlockExecutor {
         let mut logs = Vec::new();
         let mut fuel_left = max_block_fuel;
         let mut fuel_exhausted_at = None;
-        for (index, (tx, signature)) in txs.iter().zip(signatures).enumerate() {
+        for (index, (tx, (tx_hash, signature))) in txs.iter().zip(checked).enumerate() {
             let mut out = TxOutput {
                 tx_index: index as u32,
                 records: &mut records,
@@ -196,7 +209,8 @@ impl BlockExecutor {
                 fuel_left,
                 fuel_exhausted: false,
             };
-            let receipt = self.apply_tx(&mut block, ctx, info, tx, signature, &mut out)?;
+            let receipt =
+                self.apply_tx(&mut block, ctx, info, (tx, tx_hash), signature, &mut out)?;
             if out.fuel_exhausted {
                 fuel_exhausted_at.get_or_insert(index);
             }
@@ -223,11 +237,10 @@ impl BlockExecutor {
         block: &mut BlockState,
         ctx: &BlockContext,
         info: BlockInfo,
-        signed: &SignedTransaction,
+        (signed, tx_hash): (&SignedTransaction, [u8; 32]),
         signature: Result<(), TxError>,
         out: &mut TxOutput<'_>,
     ) -> Result<TxReceipt, ExecError> {
-        let tx_hash = signed.hash();
         let tx = &signed.tx;
         let receipt = |status| TxReceipt {
             tx_hash,

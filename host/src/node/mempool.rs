@@ -7,8 +7,9 @@
 //! account's transactions in nonce order from its committed nonce, and accounts in arrival order.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
-use cvm_runtime::{SignedTransaction, TxError};
+use cvm_runtime::{SignedTransaction, TxError, VerifiedTxs};
 use parking_lot::Mutex;
 
 pub type TxHash = [u8; 32];
@@ -70,10 +71,12 @@ struct Entry {
 /// The checks that need no pool state: size, encoding, chain id, signature. Callers run them before taking the
 /// pool's lock (hashing and verifying a 150 KB ingest takes ~0.3 ms, which the event loop and other submitters
 /// would otherwise wait out), then hand the result to [`Mempool::admit_checked`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TxCheck {
     chain_id: String,
     max_tx_bytes: usize,
+    /// Shared with the block executor, so a transaction's signature is checked once per node.
+    verified: Option<Arc<VerifiedTxs>>,
 }
 
 /// A transaction that passed [`TxCheck::check`].
@@ -102,10 +105,14 @@ impl TxCheck {
                 found: tx.tx.chain_id.clone(),
             });
         }
-        tx.verify_signature()
-            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        let hash = tx.hash();
+        match &self.verified {
+            Some(verified) => verified.verify(&tx, &hash),
+            None => tx.verify_signature(),
+        }
+        .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
         Ok(CheckedTx {
-            hash: tx.hash(),
+            hash,
             tx,
             size: bytes.len(),
         })
@@ -130,6 +137,7 @@ impl Mempool {
             check: TxCheck {
                 chain_id,
                 max_tx_bytes,
+                verified: None,
             },
             max_txs,
             max_bytes,
@@ -138,6 +146,13 @@ impl Mempool {
             arrival: VecDeque::new(),
             bytes: 0,
         }
+    }
+
+    /// Records admitted signatures in `verified` (the block executor's set), so execution does not check them
+    /// again.
+    pub fn with_verified_txs(mut self, verified: Arc<VerifiedTxs>) -> Self {
+        self.check.verified = Some(verified);
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -396,6 +411,27 @@ mod tests {
 
     fn pool() -> Mempool {
         Mempool::new("c".into(), 4, 10_000, 1_000)
+    }
+
+    #[test]
+    fn admission_records_valid_signatures_for_execution_and_not_invalid_ones() {
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let verified = Arc::new(VerifiedTxs::new());
+        let mut pool = pool().with_verified_txs(verified.clone());
+        let t0 = tx(&key, 0, "c");
+        pool.admit(&t0.encode(), |_| 0).unwrap();
+        assert_eq!(verified.checks(), 1);
+        // What block execution then asks: answered without a second check.
+        verified.verify(&t0, &t0.hash()).unwrap();
+        assert_eq!(verified.checks(), 1);
+        let mut bad = tx(&key, 1, "c");
+        bad.signature[0] ^= 1;
+        assert!(matches!(
+            pool.admit(&bad.encode(), |_| 0),
+            Err(AdmitError::BadSignature(_))
+        ));
+        assert!(verified.verify(&bad, &bad.hash()).is_err());
+        assert_eq!(verified.checks(), 3);
     }
 
     #[test]

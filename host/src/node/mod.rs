@@ -209,12 +209,15 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         ..NodeStatus::default()
     }));
     let metrics = Arc::new(Metrics::new());
-    let mempool = Arc::new(Mutex::new(Mempool::new(
-        genesis.chain_id.clone(),
-        config.mempool.max_txs,
-        config.mempool.max_bytes,
-        genesis.params.max_tx_bytes as usize,
-    )));
+    let mempool = Arc::new(Mutex::new(
+        Mempool::new(
+            genesis.chain_id.clone(),
+            config.mempool.max_txs,
+            config.mempool.max_bytes,
+            genesis.params.max_tx_bytes as usize,
+        )
+        .with_verified_txs(app.executor().verified_txs()),
+    ));
     let evidence = Arc::new(Mutex::new(Vec::new()));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let (commits_tx, _) = tokio::sync::broadcast::channel(256);
