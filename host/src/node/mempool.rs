@@ -75,8 +75,8 @@ struct Entry {
 pub struct TxCheck {
     chain_id: String,
     max_tx_bytes: usize,
-    /// Shared with the block executor, so a transaction's signature is checked once per node.
-    verified: Option<Arc<VerifiedTxs>>,
+    /// Valid signatures seen; the node shares the block executor's, so a signature is checked once per node.
+    verified: Arc<VerifiedTxs>,
 }
 
 /// A transaction that passed [`TxCheck::check`].
@@ -106,11 +106,9 @@ impl TxCheck {
             });
         }
         let hash = tx.hash();
-        match &self.verified {
-            Some(verified) => verified.verify(&tx, &hash),
-            None => tx.verify_signature(),
-        }
-        .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        self.verified
+            .verify(&tx, &hash)
+            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
         Ok(CheckedTx {
             hash,
             tx,
@@ -137,7 +135,7 @@ impl Mempool {
             check: TxCheck {
                 chain_id,
                 max_tx_bytes,
-                verified: None,
+                verified: Arc::new(VerifiedTxs::new()),
             },
             max_txs,
             max_bytes,
@@ -151,7 +149,7 @@ impl Mempool {
     /// Records admitted signatures in `verified` (the block executor's set), so execution does not check them
     /// again.
     pub fn with_verified_txs(mut self, verified: Arc<VerifiedTxs>) -> Self {
-        self.check.verified = Some(verified);
+        self.check.verified = verified;
         self
     }
 
@@ -222,11 +220,6 @@ impl Mempool {
         };
         let checked = check.check(bytes)?;
         pool.lock().admit_checked(origin, checked, committed_nonce)
-    }
-
-    /// The pool-independent checks, to run outside the pool's lock.
-    pub fn tx_check(&self) -> &TxCheck {
-        &self.check
     }
 
     /// Refuses at once when `size` more bytes would not fit, so a client retrying against a full pool costs no
@@ -492,7 +485,7 @@ mod tests {
     fn checks_run_apart_from_the_pool_and_a_full_pool_refuses_before_them() {
         let key = SigningKey::from_bytes(&[3; 32]);
         let mut pool = Mempool::new("c".into(), 2, 10_000, 1_000);
-        let check = pool.tx_check();
+        let check = pool.check.clone();
         let t0 = check.check(&tx(&key, 0, "c").encode()).expect("valid");
         assert!(matches!(
             check.check(&tx(&key, 0, "other").encode()),
