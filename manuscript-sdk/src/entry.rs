@@ -179,17 +179,14 @@ mod inputs {
             return 0;
         }
         let pool = pool();
-        if let Some(&(address, capacity)) = pool.slots.get(pool.used) {
-            if capacity >= len {
-                pool.used += 1;
-                return address as i32;
-            }
-            // Too small for this call: replaced by one of the size asked.
-            // SAFETY: allocated below with this layout and not handed out for the current call.
-            unsafe { dealloc(address as *mut u8, layout(capacity)) };
-            pool.slots.remove(pool.used);
+        let kept = pool.slots.get(pool.used).copied();
+        if let Some((address, capacity)) = kept
+            && capacity >= len
+        {
+            pool.used += 1;
+            return address as i32;
         }
-        if pool.slots.try_reserve(1).is_err() {
+        if kept.is_none() && pool.slots.try_reserve(1).is_err() {
             return 0;
         }
         // SAFETY: the layout has a non-zero size.
@@ -197,7 +194,16 @@ mod inputs {
         if ptr.is_null() {
             return 0;
         }
-        pool.slots.insert(pool.used, (ptr as usize, len));
+        let slot = (ptr as usize, len);
+        match kept {
+            // Too small for this call: replaced by the new one.
+            Some((address, capacity)) => {
+                // SAFETY: allocated here with this layout and not handed out for the current call.
+                unsafe { dealloc(address as *mut u8, layout(capacity)) };
+                pool.slots[pool.used] = slot;
+            }
+            None => pool.slots.push(slot),
+        }
         pool.used += 1;
         ptr as usize as i32
     }
