@@ -11,9 +11,9 @@ use crate::cli::BuildArgs;
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
-/// The profile settings manuscripts are built with, passed on the command line so that crates outside this
-/// workspace need not define them.
-const PROFILE_CONFIG: &[&str] = &[
+/// The settings manuscripts are built with (the `manuscript` profile and code generation), passed on the command
+/// line so that crates outside this workspace need not define them.
+const BUILD_CONFIG: &[&str] = &[
     "profile.manuscript.inherits=\"release\"",
     "profile.manuscript.opt-level=3",
     "profile.manuscript.lto=true",
@@ -60,7 +60,7 @@ pub fn cargo_build(path: &Path, target_dir: Option<&Path>) -> anyhow::Result<Vec
     }
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.arg("build").arg("--manifest-path").arg(&manifest);
-    for config in PROFILE_CONFIG {
+    for config in BUILD_CONFIG {
         cmd.args(["--config", config]);
     }
     cmd.args([
