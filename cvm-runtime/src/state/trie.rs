@@ -1,7 +1,7 @@
 //! Adapters between a [`NodeStore`] and sp-trie: a read-only view for lookups, iteration and proofs, and a
 //! write overlay that collects the nodes a block creates without touching the store.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use hash_db::{AsHashDB, HashDB as HashDBT, HashDBRef, Prefix};
 use sp_core::{Blake2Hasher, H256, Hasher};
@@ -17,11 +17,15 @@ pub type Layout = LayoutV0<Blake2Hasher>;
 
 /// Root of the empty trie.
 pub fn empty_root() -> H256 {
-    sp_trie::empty_trie_root::<Layout>()
+    // Hashed once: trie reads compare against it (and the null node's hash) on every lookup.
+    static EMPTY_ROOT: LazyLock<H256> = LazyLock::new(sp_trie::empty_trie_root::<Layout>);
+    *EMPTY_ROOT
 }
 
 fn null_node_hash() -> H256 {
-    <Layout as TrieLayout>::Codec::hashed_null_node()
+    static NULL_NODE_HASH: LazyLock<H256> =
+        LazyLock::new(<Layout as TrieLayout>::Codec::hashed_null_node);
+    *NULL_NODE_HASH
 }
 
 fn null_node() -> DBValue {
