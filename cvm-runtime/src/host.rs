@@ -143,7 +143,11 @@ pub struct HostState {
     pub(crate) block: BlockInfo,
     pub(crate) datasets: Arc<[String]>,
     pub(crate) state: ManuscriptOverlay,
+    /// Records emitted by the running invocation, when `keep_emitted` (their trie writes are in `state` either
+    /// way).
     pub(crate) emitted: Vec<EmittedRecord>,
+    pub(crate) keep_emitted: bool,
+    pub(crate) emitted_count: u32,
     pub(crate) logs: Vec<LogLine>,
     pub(crate) metered: bool,
 }
@@ -168,6 +172,8 @@ impl HostState {
             datasets,
             state,
             emitted: Vec::new(),
+            keep_emitted: true,
+            emitted_count: 0,
             logs: Vec::new(),
             metered: true,
         }
@@ -211,16 +217,37 @@ fn memory(caller: &Ctx<'_>) -> wasmtime::Result<Memory> {
         .ok_or_else(|| HostTrap::OutOfBounds("no memory export").into())
 }
 
-fn read(caller: &Ctx<'_>, ptr: i32, len: i32, what: &'static str) -> wasmtime::Result<Vec<u8>> {
-    let data = memory(caller)?.data(caller);
+/// The guest bytes at `(ptr, len)`, borrowed from its memory.
+fn slice<'m>(
+    memory: &'m [u8],
+    ptr: i32,
+    len: i32,
+    what: &'static str,
+) -> wasmtime::Result<&'m [u8]> {
     let start = ptr as u32 as usize;
     let end = start
         .checked_add(len as u32 as usize)
         .ok_or(HostTrap::OutOfBounds(what))?;
-    Ok(data
-        .get(start..end)
-        .ok_or(HostTrap::OutOfBounds(what))?
-        .to_vec())
+    Ok(memory.get(start..end).ok_or(HostTrap::OutOfBounds(what))?)
+}
+
+fn read(caller: &Ctx<'_>, ptr: i32, len: i32, what: &'static str) -> wasmtime::Result<Vec<u8>> {
+    Ok(slice(memory(caller)?.data(caller), ptr, len, what)?.to_vec())
+}
+
+/// The child-trie key of the guest's state key at `(ptr, len)`, built straight from guest memory.
+fn read_state_key(
+    caller: &Ctx<'_>,
+    ptr: i32,
+    len: i32,
+    what: &'static str,
+) -> wasmtime::Result<Vec<u8>> {
+    Ok(state_key(slice(
+        memory(caller)?.data(caller),
+        ptr,
+        len,
+        what,
+    )?))
 }
 
 fn write(caller: &mut Ctx<'_>, ptr: i32, bytes: &[u8], what: &'static str) -> wasmtime::Result<()> {
@@ -286,7 +313,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
                 key_len as u32 as u64,
             )?;
             check_len(key_len, caller.data().limits.max_key_len, "key")?;
-            let key = state_key(&read(&caller, key_ptr, key_len, "key")?);
+            let key = read_state_key(&caller, key_ptr, key_len, "key")?;
             match caller.data().state.get(&key).map_err(node_fault)? {
                 None => Ok(-1),
                 Some(value) => {
@@ -314,7 +341,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             let limits = caller.data().limits.clone();
             check_len(key_len, limits.max_key_len, "key")?;
             check_len(val_len, limits.max_value_len, "state value")?;
-            let key = state_key(&read(&caller, key_ptr, key_len, "key")?);
+            let key = read_state_key(&caller, key_ptr, key_len, "key")?;
             let value = read(&caller, val_ptr, val_len, "value")?;
             caller.data_mut().state.set(key, value);
             Ok(())
@@ -331,7 +358,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
                 key_len as u32 as u64,
             )?;
             check_len(key_len, caller.data().limits.max_key_len, "key")?;
-            let key = state_key(&read(&caller, key_ptr, key_len, "key")?);
+            let key = read_state_key(&caller, key_ptr, key_len, "key")?;
             caller.data_mut().state.remove(key);
             Ok(())
         },
@@ -356,12 +383,12 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             )?;
             let max_key = caller.data().limits.max_key_len;
             check_len(prefix_len, max_key, "prefix")?;
-            let prefix = state_key(&read(&caller, prefix_ptr, prefix_len, "prefix")?);
+            let prefix = read_state_key(&caller, prefix_ptr, prefix_len, "prefix")?;
             let after = if after_len < 0 {
                 None
             } else {
                 check_len(after_len, max_key, "key")?;
-                Some(state_key(&read(&caller, after_ptr, after_len, "key")?))
+                Some(read_state_key(&caller, after_ptr, after_len, "key")?)
             };
             let (next, skipped) = caller
                 .data()
@@ -409,23 +436,29 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             check_len(ds_len, limits.max_dataset_name_len, "dataset name")?;
             check_len(key_len, limits.max_key_len, "record key")?;
             check_len(val_len, limits.max_value_len, "record value")?;
-            if caller.data().emitted.len() >= limits.max_emits_per_invocation as usize {
+            if caller.data().emitted_count >= limits.max_emits_per_invocation {
                 return Err(HostTrap::TooManyEmits(limits.max_emits_per_invocation).into());
             }
-            let dataset = String::from_utf8(read(&caller, ds_ptr, ds_len, "dataset name")?)
-                .map_err(|_| HostTrap::UndeclaredDataset("<invalid utf-8>".into()))?;
-            if !caller.data().datasets.contains(&dataset) {
-                return Err(HostTrap::UndeclaredDataset(dataset).into());
-            }
-            let key = read(&caller, key_ptr, key_len, "record key")?;
-            let value = read(&caller, val_ptr, val_len, "record value")?;
-            let data = caller.data_mut();
-            data.state.set(record_key(&dataset, &key), value.clone());
-            data.emitted.push(EmittedRecord {
-                dataset,
-                key,
-                value,
+            // Straight from guest memory: a record costs the two allocations the overlay keeps (its trie key
+            // and value), plus a copy only when the caller asked for the records themselves.
+            let mem = memory(&caller)?.data(&caller);
+            let name = slice(mem, ds_ptr, ds_len, "dataset name")?;
+            let Some(dataset) = caller.data().datasets.iter().find(|d| d.as_bytes() == name) else {
+                let name = std::str::from_utf8(name).unwrap_or("<invalid utf-8>");
+                return Err(HostTrap::UndeclaredDataset(name.into()).into());
+            };
+            let key = slice(mem, key_ptr, key_len, "record key")?;
+            let value = slice(mem, val_ptr, val_len, "record value")?.to_vec();
+            let trie_key = record_key(dataset, key);
+            let kept = caller.data().keep_emitted.then(|| EmittedRecord {
+                dataset: dataset.clone(),
+                key: key.to_vec(),
+                value: value.clone(),
             });
+            let data = caller.data_mut();
+            data.state.set(trie_key, value);
+            data.emitted_count += 1;
+            data.emitted.extend(kept);
             Ok(())
         },
     )?;

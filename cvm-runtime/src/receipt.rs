@@ -98,3 +98,16 @@ pub struct TxReceipt {
     pub status: TxStatus,
     pub fuel_used: u64,
 }
+
+impl TxReceipt {
+    /// Dataset records the transaction's invocations emitted.
+    pub fn records_emitted(&self) -> u64 {
+        match &self.status {
+            TxStatus::Ingested { invocations, .. } => invocations
+                .iter()
+                .map(|i| u64::from(i.records_emitted))
+                .sum(),
+            _ => 0,
+        }
+    }
+}

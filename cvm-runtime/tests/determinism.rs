@@ -1,6 +1,7 @@
 //! The state root, receipts and fuel counts of the example workload do not depend on the module cache (cold,
 //! warm, from disk), on the executor's value cache (warm across blocks or cold each block), on parallel versus
-//! sequential execution, on the thread count, or on the run.
+//! sequential execution, on the thread count, on whether the executor hands back the emitted records, or on the
+//! run.
 
 mod common;
 
@@ -14,19 +15,23 @@ struct Run {
     root: StateRoot,
     receipts: Vec<TxReceipt>,
     fuel: u64,
+    records_emitted: u64,
+    records_kept: usize,
 }
 
 /// Deploys erc20-transfers and token-volume (both subscribe to ethereum.logs), then ingests the example data.
 fn run(engine: Arc<CvmEngine>, parallel: bool, threads: usize) -> Run {
-    run_with(engine, parallel, threads, false)
+    run_with(engine, parallel, threads, false, true)
 }
 
-/// [`run`], optionally with a new executor (so a cold value cache) for every block.
+/// [`run`], optionally with a new executor (so a cold value cache) for every block, and with or without the
+/// emitted records handed back.
 fn run_with(
     engine: Arc<CvmEngine>,
     parallel: bool,
     threads: usize,
     fresh_executor_per_block: bool,
+    keep_records: bool,
 ) -> Run {
     let mut chain = Chain::new(engine.clone(), parallel);
     let store: Arc<dyn cvm_runtime::state::NodeStore> = chain.store.clone();
@@ -34,7 +39,11 @@ fn run_with(
         cvm_runtime::BlockExecutor::new(
             engine.clone(),
             store.clone(),
-            cvm_runtime::ExecutorConfig { parallel, threads },
+            cvm_runtime::ExecutorConfig {
+                parallel,
+                threads,
+                keep_records,
+            },
         )
         .unwrap()
     };
@@ -43,13 +52,15 @@ fn run_with(
     assert_deployed(&chain.deploy(manuscript_fixtures::TOKEN_VOLUME, 10_000_000));
     let records = erc20_records();
     let mut receipts = Vec::new();
-    let mut fuel = 0;
+    let (mut fuel, mut records_emitted, mut records_kept) = (0, 0, 0);
     for batch in records.chunks(1000) {
         if fresh_executor_per_block {
             chain.executor = executor();
         }
         let outcome = chain.ingest("ethereum.logs", batch.to_vec());
         fuel += outcome.fuel_used;
+        records_emitted += outcome.records_emitted;
+        records_kept += outcome.records.len();
         receipts.extend(outcome.receipts);
     }
     let cache = chain.executor.value_cache_stats();
@@ -61,6 +72,8 @@ fn run_with(
         root: chain.root,
         receipts,
         fuel,
+        records_emitted,
+        records_kept,
     }
 }
 
@@ -68,6 +81,10 @@ fn assert_same(a: &Run, b: &Run, what: &str) {
     assert_eq!(a.root, b.root, "{what}: state root differs");
     assert_eq!(a.fuel, b.fuel, "{what}: fuel differs");
     assert_eq!(a.receipts, b.receipts, "{what}: receipts differ");
+    assert_eq!(
+        a.records_emitted, b.records_emitted,
+        "{what}: emitted record count differs"
+    );
 }
 
 #[test]
@@ -90,8 +107,13 @@ fn example_workload_is_deterministic_across_cache_parallelism_and_runs() {
     );
     let warm = run(engine.clone(), true, 2);
     assert_same(&cold, &warm, "warm cache");
-    let cold_values = run_with(engine.clone(), true, 2, true);
+    assert!(cold.records_emitted > 1000);
+    assert_eq!(cold.records_kept as u64, cold.records_emitted);
+    let cold_values = run_with(engine.clone(), true, 2, true, true);
     assert_same(&cold, &cold_values, "value cache cold at every block");
+    let records_not_kept = run_with(engine.clone(), true, 2, false, false);
+    assert_same(&cold, &records_not_kept, "emitted records not kept");
+    assert_eq!(records_not_kept.records_kept, 0);
     let sequential = run(engine.clone(), false, 1);
     assert_same(&cold, &sequential, "sequential");
     let one_thread = run(engine, true, 1);

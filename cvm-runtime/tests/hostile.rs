@@ -103,6 +103,15 @@ fn oversized_emit_is_a_host_limit() {
 }
 
 #[test]
+fn emit_into_an_undeclared_dataset_is_a_host_limit() {
+    assert_failed(
+        "undeclared-dataset",
+        FailureReason::HostLimit,
+        "emit into dataset \"secret\", which the manifest does not declare",
+    );
+}
+
+#[test]
 fn emit_storm_is_a_host_limit() {
     assert_failed("emit-storm", FailureReason::HostLimit, "records emitted");
 }

@@ -156,6 +156,10 @@ fn assert_hostile_invocation(behaviour: &str, inv: &InvocationJson) {
                 limits.max_emits_per_invocation
             )],
         ),
+        "undeclared-dataset" => (
+            FailureReason::HostLimit,
+            vec![format!("{:?}", hostile::UNDECLARED_DATASET)],
+        ),
         // The runtime bounds writes by fuel per byte: the write that does not fit names its price.
         "huge-state" => (
             FailureReason::OutOfFuel,

@@ -38,6 +38,9 @@ pub struct ExecutorConfig {
     pub parallel: bool,
     /// Worker threads when parallel (0: one per core).
     pub threads: usize,
+    /// Return each emitted record in [`BlockOutcome::records`]. Records are written to the state trie either
+    /// way; a node, which serves them from there, turns this off and saves a copy of every record.
+    pub keep_records: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -45,6 +48,7 @@ impl Default for ExecutorConfig {
         Self {
             parallel: true,
             threads: 0,
+            keep_records: true,
         }
     }
 }
@@ -76,7 +80,10 @@ pub struct BlockOutcome {
     pub fuel_used: u64,
     /// Trie nodes to commit together with the block.
     pub changes: StateChanges,
+    /// Dataset records emitted, in order (empty unless the executor keeps records).
     pub records: Vec<BlockRecord>,
+    /// How many dataset records the block emitted, kept or not.
+    pub records_emitted: u64,
     pub logs: Vec<ManuscriptLog>,
     /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
     /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
@@ -102,6 +109,7 @@ pub struct BlockExecutor {
     pool: Option<rayon::ThreadPool>,
     values: Arc<ValueCache>,
     verified: Arc<VerifiedTxs>,
+    keep_records: bool,
 }
 
 impl BlockExecutor {
@@ -126,6 +134,7 @@ impl BlockExecutor {
             pool,
             values: Arc::new(ValueCache::new()),
             verified: Arc::new(VerifiedTxs::new()),
+            keep_records: config.keep_records,
         })
     }
 
@@ -137,6 +146,7 @@ impl BlockExecutor {
             pool: None,
             values: Arc::new(ValueCache::new()),
             verified: Arc::new(VerifiedTxs::new()),
+            keep_records: true,
         }
     }
 
@@ -218,6 +228,7 @@ impl BlockExecutor {
             receipts.push(receipt);
         }
         let fuel_used = receipts.iter().map(|r| r.fuel_used).sum();
+        let records_emitted = receipts.iter().map(TxReceipt::records_emitted).sum();
         let receipts_root = ordered_root(receipts.iter().map(Encode::encode));
         let (state_root, changes) = block.finish()?;
         Ok(BlockOutcome {
@@ -227,6 +238,7 @@ impl BlockExecutor {
             fuel_used,
             changes,
             records,
+            records_emitted,
             logs,
             fuel_exhausted_at,
         })
@@ -389,6 +401,7 @@ impl BlockExecutor {
             ManuscriptOverlay,
         )| {
             let mut runner = ManuscriptRunner::new(self.engine.clone(), compiled, info, overlay);
+            runner.keep_emitted(self.keep_records);
             let mut results = Vec::with_capacity(records.len());
             let mut left = budget;
             let mut exhausted = false;
@@ -452,7 +465,7 @@ impl BlockExecutor {
                     record_index,
                     outcome: result.outcome,
                     fuel_used: result.fuel_used,
-                    records_emitted: result.emitted.len() as u32,
+                    records_emitted: result.records_emitted,
                 });
                 out.records
                     .extend(result.emitted.into_iter().map(|record| BlockRecord {

@@ -16,8 +16,10 @@ use crate::receipt::{FailureReason, InvocationOutcome};
 pub struct InvocationResult {
     pub outcome: InvocationOutcome,
     pub fuel_used: u64,
-    /// Records emitted (empty when the invocation failed).
+    /// Records emitted (empty when the invocation failed, or when the runner does not keep them).
     pub emitted: Vec<EmittedRecord>,
+    /// How many records the invocation emitted (0 when it failed), kept or not.
+    pub records_emitted: u32,
     pub logs: Vec<LogLine>,
 }
 
@@ -79,6 +81,12 @@ impl ManuscriptRunner {
     ) -> Self {
         let overlay = ManuscriptOverlay::new(crate::state::TrieView::new(store, child_root), None);
         Self::new(engine, compiled, block, overlay)
+    }
+
+    /// Whether results carry the emitted records themselves (the default) or only their number. Their trie
+    /// writes happen either way; a node, which reads records back from the trie, saves a copy of each.
+    pub fn keep_emitted(&mut self, keep: bool) {
+        self.store().data_mut().keep_emitted = keep;
     }
 
     pub fn manuscript(&self) -> &str {
@@ -158,6 +166,7 @@ impl ManuscriptRunner {
         let data = self.store().data_mut();
         let logs = std::mem::take(&mut data.logs);
         let emitted = std::mem::take(&mut data.emitted);
+        let records_emitted = std::mem::replace(&mut data.emitted_count, 0);
         let outcome = match call {
             Ok(0) => {
                 data.state.commit_pending();
@@ -165,6 +174,7 @@ impl ManuscriptRunner {
                     outcome: InvocationOutcome::Ok,
                     fuel_used,
                     emitted,
+                    records_emitted,
                     logs,
                 });
             }
@@ -204,6 +214,7 @@ impl ManuscriptRunner {
             outcome,
             fuel_used,
             emitted: Vec::new(),
+            records_emitted: 0,
             logs,
         })
     }

@@ -59,6 +59,7 @@ impl Chain {
             ExecutorConfig {
                 parallel,
                 threads: 2,
+                keep_records: true,
             },
         )
         .expect("executor");

@@ -14,6 +14,7 @@
 //! | `recursion` | unbounded non-tail recursion | trap: stack overflow |
 //! | `huge-emit` | emits a 70,000-byte value | trap: value length limit |
 //! | `emit-storm` | emits 2,000 distinct records | trap: emitted records limit |
+//! | `undeclared-dataset` | emits into dataset `secret`, which the manifest does not declare | trap: undeclared dataset |
 //! | `huge-state` | writes 60 KiB values under new keys forever | trap: out of fuel |
 //!
 //! Any other key fails with status 2. Every behaviour is real: nothing is simulated.
@@ -27,7 +28,7 @@ use core::hint::black_box;
 use manuscript_sdk::prelude::*;
 
 /// The record keys understood, in the order of the table above.
-pub const BEHAVIOURS: [&str; 9] = [
+pub const BEHAVIOURS: [&str; 10] = [
     "ok",
     "error",
     "panic",
@@ -36,6 +37,7 @@ pub const BEHAVIOURS: [&str; 9] = [
     "recursion",
     "huge-emit",
     "emit-storm",
+    "undeclared-dataset",
     "huge-state",
 ];
 
@@ -47,6 +49,8 @@ pub const PANIC_MESSAGE: &str = "hostile panic on request";
 pub const HUGE_EMIT_LEN: usize = 70_000;
 /// Records emitted by `emit-storm` (over the 1,024 limit).
 pub const EMIT_STORM_RECORDS: u32 = 2_000;
+/// The dataset `undeclared-dataset` emits into (not in the manifest).
+pub const UNDECLARED_DATASET: &str = "secret";
 /// Size of each value written by `huge-state` (under the value limit).
 pub const HUGE_STATE_VALUE_LEN: usize = 60 * 1024;
 /// The state key of the `ok` counter.
@@ -77,6 +81,10 @@ fn process(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
             for i in 0..EMIT_STORM_RECORDS {
                 ctx.emit("out", &i, &i);
             }
+            Ok(())
+        }
+        b"undeclared-dataset" => {
+            ctx.emit_raw(UNDECLARED_DATASET, b"k", b"v");
             Ok(())
         }
         b"huge-state" => huge_state(ctx),

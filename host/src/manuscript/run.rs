@@ -65,6 +65,8 @@ pub fn execute(
         ExecutorConfig {
             parallel,
             threads: 0,
+            // The report lists what each block emitted.
+            keep_records: true,
         },
     )?;
     let key = dev_key();

@@ -166,6 +166,8 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         ExecutorConfig {
             parallel: config.execution.parallel,
             threads,
+            // The node serves records from the state trie (with proofs); a copy per record is waste.
+            keep_records: false,
         },
     )?;
     // One verifier for consensus and block checks, so a signature is checked once (see `CachingVerifier`).

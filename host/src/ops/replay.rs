@@ -20,7 +20,10 @@ pub fn run(home: &Path) -> anyhow::Result<bool> {
     let report = crate::storage::replay(
         &storage,
         Arc::clone(&engine),
-        ExecutorConfig::default(),
+        ExecutorConfig {
+            keep_records: false,
+            ..ExecutorConfig::default()
+        },
         &genesis.chain_id,
         &mut |done, total| {
             bar.set_length(total);

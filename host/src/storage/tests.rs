@@ -28,6 +28,7 @@ fn exec_config() -> ExecutorConfig {
     ExecutorConfig {
         parallel: false,
         threads: 1,
+        keep_records: true,
     }
 }
 

@@ -486,6 +486,8 @@ fn block_execution(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
         ExecutorConfig {
             parallel: true,
             threads: 0,
+            // As the sequential executor it is compared with.
+            keep_records: true,
         },
     )
     .expect("executor");
