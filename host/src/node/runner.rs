@@ -452,7 +452,13 @@ impl Runner {
             self.halt(format!("cannot clear the consensus WAL: {e}"));
         }
         self.wal_dirty = false;
-        let included: Vec<[u8; 32]> = executed.block.body.txs.iter().map(|t| t.hash()).collect();
+        // Execution hashed every transaction already: its receipts carry the hashes, one per transaction.
+        let included: Vec<[u8; 32]> = executed
+            .outcome
+            .receipts
+            .iter()
+            .map(|r| r.tx_hash)
+            .collect();
         {
             let app = self.app.clone();
             let root = header.state_root.into();
