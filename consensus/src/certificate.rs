@@ -75,6 +75,41 @@ impl CommitCertificate {
         ))
     }
 
+    /// Checks the signatures of several certificates as one batch of `verifier`, so that a caching verifier
+    /// (see [`CachingVerifier`](crate::CachingVerifier)) then answers each certificate's own [`verify`] from
+    /// memory. Ed25519 batch verification costs about a third per signature at a few hundred signatures of
+    /// what it does at a certificate's handful, which is what catching up a chain of blocks checks. Signers
+    /// outside the set are skipped here; [`verify`] still judges each certificate whole (signers, quorum,
+    /// signatures). Returns whether every signature checked was valid; `false` only means that the
+    /// certificates' own checks will have to find the bad one.
+    ///
+    /// [`verify`]: Self::verify
+    pub fn verify_signatures_together<'c>(
+        certificates: impl IntoIterator<Item = &'c CommitCertificate>,
+        validators: &ValidatorSet,
+        chain_id: &ChainId,
+        verifier: &dyn SignatureVerifier,
+    ) -> bool {
+        let signed: Vec<(&CommitSig, Vec<u8>)> = certificates
+            .into_iter()
+            .flat_map(|c| {
+                c.signatures.iter().filter_map(|s| {
+                    let vote = c.vote_of(validators, s.validator_index)?;
+                    Some((s, vote.sign_bytes(chain_id)))
+                })
+            })
+            .collect();
+        let items: Vec<VerifyItem<'_>> = signed
+            .iter()
+            .map(|(s, message)| VerifyItem {
+                key: validators.get(s.validator_index).expect("signer known").1,
+                message,
+                signature: &s.signature,
+            })
+            .collect();
+        verifier.verify_batch(&items)
+    }
+
     /// Checks: every signer is in the set, no signer twice, power > 2/3, and every
     /// signature valid (as one batch; on batch failure each is checked to name the culprit).
     pub fn verify(

@@ -354,3 +354,80 @@ fn observer_decides_without_signing() {
     );
     assert!(fx.iter().any(|e| matches!(e, Effect::Decide { .. })));
 }
+
+/// Ed25519 checks, counted (singles and batch items alike).
+#[derive(Clone, Default)]
+struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Counted {
+    fn checks(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl SignatureVerifier for Counted {
+    fn verify(
+        &self,
+        key: &ed25519_dalek::VerifyingKey,
+        message: &[u8],
+        signature: &SignatureBytes,
+    ) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ed25519Verifier.verify(key, message, signature)
+    }
+
+    fn verify_batch(&self, items: &[VerifyItem<'_>]) -> bool {
+        self.0
+            .fetch_add(items.len(), std::sync::atomic::Ordering::Relaxed);
+        Ed25519Verifier.verify_batch(items)
+    }
+}
+
+#[test]
+fn certificates_checked_together_are_answered_from_the_cache_and_a_forgery_is_still_found() {
+    let f = Fixture::new(4);
+    let certificate = |round: u32, signers: &[usize]| {
+        let precommits: Vec<SignedVote> = signers
+            .iter()
+            .map(|x| f.precommit(*x, round, id(round as u64)))
+            .collect();
+        CommitCertificate::from_precommits(
+            H1,
+            r(round),
+            TestValue(round as u64).id(),
+            &f.set,
+            &precommits,
+        )
+    };
+    let certs: Vec<CommitCertificate> =
+        (0..3).map(|round| certificate(round, &[0, 1, 2])).collect();
+
+    let counted = Counted::default();
+    let verifier = CachingVerifier::new(counted.clone());
+    assert!(CommitCertificate::verify_signatures_together(
+        &certs, &f.set, &f.chain, &verifier
+    ));
+    assert_eq!(counted.checks(), 9, "one batch of every signature");
+    for cert in &certs {
+        cert.verify(&f.set, &f.chain, &verifier).unwrap();
+    }
+    assert_eq!(
+        counted.checks(),
+        9,
+        "each certificate answered from the cache"
+    );
+
+    // One forged signature: the joint check fails, and the certificates' own checks tell which is bad.
+    let mut forged = certs.clone();
+    forged[1].signatures[2].signature.0[0] ^= 1;
+    let verifier = CachingVerifier::new(Counted::default());
+    assert!(!CommitCertificate::verify_signatures_together(
+        &forged, &f.set, &f.chain, &verifier
+    ));
+    forged[0].verify(&f.set, &f.chain, &verifier).unwrap();
+    assert_eq!(
+        forged[1].verify(&f.set, &f.chain, &verifier),
+        Err(CertificateError::InvalidSignature(2))
+    );
+    forged[2].verify(&f.set, &f.chain, &verifier).unwrap();
+}
