@@ -1,5 +1,6 @@
 //! Commit certificates: proof that more than 2/3 of the power precommitted one value.
 
+use ed25519_dalek::VerifyingKey;
 use parity_scale_codec::{Decode, Encode};
 
 use crate::crypto::{SignatureBytes, SignatureVerifier, VerifyItem};
@@ -13,6 +14,23 @@ use crate::validator::{ValidatorIndex, ValidatorSet};
 pub struct CommitSig {
     pub validator_index: ValidatorIndex,
     pub signature: SignatureBytes,
+}
+
+/// A certificate signature ready to check: the signer's key and the precommit bytes it signed.
+struct SignedPrecommit<'a> {
+    key: &'a VerifyingKey,
+    message: Vec<u8>,
+    signature: &'a SignatureBytes,
+}
+
+impl SignedPrecommit<'_> {
+    fn item(&self) -> VerifyItem<'_> {
+        VerifyItem {
+            key: self.key,
+            message: &self.message,
+            signature: self.signature,
+        }
+    }
 }
 
 /// Precommits for `value_id` at (`height`, `round`) from validators holding more than 2/3 of
@@ -75,6 +93,26 @@ impl CommitCertificate {
         ))
     }
 
+    /// Each signature of a signer in `validators`, with the signer's key and the precommit bytes it signed.
+    fn signed_precommits<'a>(
+        &'a self,
+        validators: &'a ValidatorSet,
+        chain_id: &ChainId,
+    ) -> Vec<SignedPrecommit<'a>> {
+        self.signatures
+            .iter()
+            .filter_map(|s| {
+                let (_, key) = validators.get(s.validator_index)?;
+                let vote = self.vote_of(validators, s.validator_index)?;
+                Some(SignedPrecommit {
+                    key,
+                    message: vote.sign_bytes(chain_id),
+                    signature: &s.signature,
+                })
+            })
+            .collect()
+    }
+
     /// Checks the signatures of several certificates as one batch of `verifier`, so that a caching verifier
     /// (see [`CachingVerifier`](crate::CachingVerifier)) then answers each certificate's own [`verify`] from
     /// memory. Ed25519 batch verification costs about a third per signature at a few hundred signatures of
@@ -90,23 +128,11 @@ impl CommitCertificate {
         chain_id: &ChainId,
         verifier: &dyn SignatureVerifier,
     ) -> bool {
-        let signed: Vec<(&CommitSig, Vec<u8>)> = certificates
+        let signed: Vec<SignedPrecommit<'_>> = certificates
             .into_iter()
-            .flat_map(|c| {
-                c.signatures.iter().filter_map(|s| {
-                    let vote = c.vote_of(validators, s.validator_index)?;
-                    Some((s, vote.sign_bytes(chain_id)))
-                })
-            })
+            .flat_map(|c| c.signed_precommits(validators, chain_id))
             .collect();
-        let items: Vec<VerifyItem<'_>> = signed
-            .iter()
-            .map(|(s, message)| VerifyItem {
-                key: validators.get(s.validator_index).expect("signer known").1,
-                message,
-                signature: &s.signature,
-            })
-            .collect();
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
         verifier.verify_batch(&items)
     }
 
@@ -120,7 +146,6 @@ impl CommitCertificate {
     ) -> Result<(), CertificateError> {
         let mut seen = vec![false; validators.len()];
         let mut power: u64 = 0;
-        let mut messages = Vec::with_capacity(self.signatures.len());
         for s in &self.signatures {
             let i = s.validator_index as usize;
             let Some((v, _)) = validators.get(s.validator_index) else {
@@ -130,10 +155,6 @@ impl CommitCertificate {
                 return Err(CertificateError::DuplicateSigner(s.validator_index));
             }
             power += v.voting_power;
-            let vote = self
-                .vote_of(validators, s.validator_index)
-                .expect("index checked above");
-            messages.push(vote.sign_bytes(chain_id));
         }
         if !validators.is_quorum(power) {
             return Err(CertificateError::InsufficientPower {
@@ -141,16 +162,9 @@ impl CommitCertificate {
                 total: validators.total_power(),
             });
         }
-        let items: Vec<VerifyItem<'_>> = self
-            .signatures
-            .iter()
-            .zip(&messages)
-            .map(|(s, m)| VerifyItem {
-                key: validators.get(s.validator_index).expect("checked").1,
-                message: m,
-                signature: &s.signature,
-            })
-            .collect();
+        // Every signer is known (checked above), so there is one entry per signature, in order.
+        let signed = self.signed_precommits(validators, chain_id);
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
         if verifier.verify_batch(&items) {
             return Ok(());
         }
