@@ -59,7 +59,7 @@ fn run_with(
         }
         let outcome = chain.ingest("ethereum.logs", batch.to_vec());
         fuel += outcome.fuel_used;
-        records_emitted += outcome.records_emitted;
+        records_emitted += outcome.records_emitted();
         records_kept += outcome.records.len();
         receipts.extend(outcome.receipts);
     }

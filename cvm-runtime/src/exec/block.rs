@@ -80,14 +80,20 @@ pub struct BlockOutcome {
     pub fuel_used: u64,
     /// Trie nodes to commit together with the block.
     pub changes: StateChanges,
-    /// Dataset records emitted, in order (empty unless the executor keeps records).
+    /// Dataset records emitted, in order (empty unless the executor keeps records; their number is
+    /// [`records_emitted`](Self::records_emitted) either way).
     pub records: Vec<BlockRecord>,
-    /// How many dataset records the block emitted, kept or not.
-    pub records_emitted: u64,
     pub logs: Vec<ManuscriptLog>,
     /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
     /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
     pub fuel_exhausted_at: Option<usize>,
+}
+
+impl BlockOutcome {
+    /// How many dataset records the block emitted, kept or not (counted in its receipts).
+    pub fn records_emitted(&self) -> u64 {
+        self.receipts.iter().map(TxReceipt::records_emitted).sum()
+    }
 }
 
 /// A failure of this node (not of a transaction or manuscript): the block cannot be executed here.
@@ -228,7 +234,6 @@ impl BlockExecutor {
             receipts.push(receipt);
         }
         let fuel_used = receipts.iter().map(|r| r.fuel_used).sum();
-        let records_emitted = receipts.iter().map(TxReceipt::records_emitted).sum();
         let receipts_root = ordered_root(receipts.iter().map(Encode::encode));
         let (state_root, changes) = block.finish()?;
         Ok(BlockOutcome {
@@ -238,7 +243,6 @@ impl BlockExecutor {
             fuel_used,
             changes,
             records,
-            records_emitted,
             logs,
             fuel_exhausted_at,
         })

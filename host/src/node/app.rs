@@ -426,7 +426,7 @@ impl App {
             height = header.height,
             hash = %hex::encode(&hash[..6]),
             txs = executed.block.body.txs.len(),
-            records = executed.outcome.records_emitted,
+            records = executed.outcome.records_emitted(),
             fuel = executed.outcome.fuel_used,
             "committed"
         );
