@@ -114,6 +114,11 @@ impl App {
         &self.genesis
     }
 
+    /// The chain id as consensus signs it.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain_id
+    }
+
     pub fn params(&self) -> &ChainParams {
         &self.genesis.params
     }

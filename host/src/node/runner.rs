@@ -713,11 +713,7 @@ impl Runner {
         let Some((_, key)) = self.validators.get(index) else {
             return false;
         };
-        proposal.verify(
-            &cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()),
-            key,
-            self.verifier.as_ref(),
-        )
+        proposal.verify(self.app.chain_id(), key, self.verifier.as_ref())
     }
 
     fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
@@ -727,11 +723,7 @@ impl Runner {
         let Some((_, key)) = self.validators.get(index) else {
             return false;
         };
-        vote.verify(
-            &cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()),
-            key,
-            self.verifier.as_ref(),
-        )
+        vote.verify(self.app.chain_id(), key, self.verifier.as_ref())
     }
 
     fn on_part_bytes(&mut self, data: &[u8]) -> Verdict {
@@ -911,7 +903,7 @@ impl Runner {
         let all_valid = CommitCertificate::verify_signatures_together(
             blocks.iter().map(|b| &b.certificate),
             &self.validators,
-            &cvm_consensus::ChainId::new(self.app.genesis().chain_id.clone()),
+            self.app.chain_id(),
             self.verifier.as_ref(),
         );
         if !all_valid {
