@@ -87,6 +87,8 @@ pub enum MemoryPart {
     RocksdbBlockCache,
     TrieNodeCache,
     StateValueCache,
+    /// Heap memory held by live allocations (glibc's count).
+    HeapInUse,
 }
 
 impl MemoryPart {
@@ -98,6 +100,7 @@ impl MemoryPart {
             Self::RocksdbBlockCache => "rocksdb_block_cache",
             Self::TrieNodeCache => "trie_node_cache",
             Self::StateValueCache => "state_value_cache",
+            Self::HeapInUse => "heap_in_use",
         }
     }
 }

@@ -120,6 +120,11 @@ pub struct MempoolConfig {
     /// backpressure that keeps a validator's memory bounded when clients submit faster than blocks finalize.
     /// The default holds about a dozen blocks of 4,000 records.
     pub max_bytes: usize,
+    /// Encoded bytes of this node's clients' transactions gossiped ahead of commits. Past it, a client's
+    /// transaction waits in the mempool until commits free room, so a bulk submission does not pile up in the
+    /// peers' send queues (a copy per peer) ahead of consensus messages. A few blocks' worth keeps every
+    /// proposer's blocks full; the default is about three blocks of 4,000 records.
+    pub gossip_window_bytes: usize,
 }
 
 impl Default for MempoolConfig {
@@ -127,6 +132,7 @@ impl Default for MempoolConfig {
         Self {
             max_txs: 10_000,
             max_bytes: 16 * 1024 * 1024,
+            gossip_window_bytes: crate::node::mempool::DEFAULT_GOSSIP_WINDOW_BYTES,
         }
     }
 }
@@ -265,6 +271,12 @@ impl NodeConfig {
                 rule: "must be above 0".into(),
             });
         }
+        if self.mempool.gossip_window_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                field: "mempool.gossip_window_bytes",
+                rule: "must be above 0 (a few blocks' worth of transactions, in bytes)".into(),
+            });
+        }
         if self.consensus.propose_ms == 0
             || self.consensus.prevote_ms == 0
             || self.consensus.precommit_ms == 0
@@ -352,6 +364,10 @@ mod tests {
             "{e:?}"
         );
         refused("[mempool]\nmax_txs = 0", "mempool.max_txs");
+        refused(
+            "[mempool]\ngossip_window_bytes = 0",
+            "mempool.gossip_window_bytes",
+        );
         refused("[consensus]\nprevote_ms = 0", "timeouts must be above 0");
     }
 

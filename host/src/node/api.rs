@@ -8,11 +8,12 @@ use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
 use super::app::App;
+use super::gossip_window::publish_due;
 use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use crate::chain::Block;
 use crate::metrics::{Metrics, RejectClass};
-use crate::network::{NetworkHandle, Topic};
+use crate::network::NetworkHandle;
 use crate::rpc::api::{
     ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
@@ -30,7 +31,7 @@ pub struct NodeBackend {
 }
 
 impl NodeBackend {
-    /// Admits a transaction to the mempool and gossips it.
+    /// Admits a transaction to the mempool and gossips it, at once or when the gossip window has room.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<TxHash, AdmitError> {
         let app = self.app.clone();
         let result = Mempool::admit_shared(&self.mempool, Origin::Client, &bytes, |acct| {
@@ -38,9 +39,7 @@ impl NodeBackend {
         });
         match result {
             Ok(hash) => {
-                if let Err(e) = self.net.try_publish(Topic::Transactions, bytes) {
-                    tracing::debug!(error = %e, "transaction gossip");
-                }
+                publish_due(&self.mempool, &self.net, Some((hash, bytes)));
                 Ok(hash)
             }
             Err(e) => {

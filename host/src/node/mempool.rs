@@ -10,12 +10,18 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use cvm_runtime::{SignedTransaction, TxError, VerifiedTxs};
+use parity_scale_codec::Encode;
 use parking_lot::Mutex;
+
+use super::gossip_window::GossipWindow;
 
 pub type TxHash = [u8; 32];
 
 /// How far past an account's next nonce a relayed transaction may be and still wait in the pool.
 pub const RELAY_NONCE_WINDOW: u64 = 1024;
+
+/// Client transactions gossiped ahead of commits, in encoded bytes: about three blocks of 4,000 erc20 records.
+pub const DEFAULT_GOSSIP_WINDOW_BYTES: usize = 4 * 1024 * 1024;
 
 /// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +133,8 @@ pub struct Mempool {
     /// Arrival order (may hold hashes already removed; skipped when reaped).
     arrival: VecDeque<TxHash>,
     bytes: usize,
+    /// Paces the gossip of client transactions (see [`GossipWindow`]).
+    gossip: GossipWindow,
 }
 
 impl Mempool {
@@ -143,7 +151,14 @@ impl Mempool {
             accounts: HashMap::new(),
             arrival: VecDeque::new(),
             bytes: 0,
+            gossip: GossipWindow::new(DEFAULT_GOSSIP_WINDOW_BYTES, GossipWindow::DEFAULT_TTL),
         }
+    }
+
+    /// Client transactions published and not yet committed stay within `bytes` (see [`GossipWindow`]).
+    pub fn with_gossip_window(mut self, bytes: usize) -> Self {
+        self.gossip = GossipWindow::new(bytes, self.gossip.ttl());
+        self
     }
 
     /// Records admitted signatures in `verified` (the block executor's set), so execution does not check them
@@ -273,7 +288,25 @@ impl Mempool {
         self.arrival.push_back(hash);
         self.bytes += size;
         self.entries.insert(hash, Entry { tx, size });
+        if origin == Origin::Client {
+            self.gossip.push(hash, size);
+        }
         Ok(hash)
+    }
+
+    /// The client transactions to gossip now (see [`GossipWindow::release`]), in arrival order.
+    pub fn gossip_due(&mut self, now: std::time::Instant) -> Vec<TxHash> {
+        self.gossip.release(now)
+    }
+
+    /// Client transactions admitted and waiting for room in the gossip window.
+    pub fn gossip_waiting(&self) -> usize {
+        self.gossip.waiting()
+    }
+
+    /// A pooled transaction's canonical encoding (what its hash, the transaction's id, is taken over).
+    pub fn encoded(&self, hash: &TxHash) -> Option<Vec<u8>> {
+        self.entries.get(hash).map(|e| e.tx.encode())
     }
 
     /// Transactions for a block: accounts in arrival order, each account's transactions in nonce order from
@@ -370,6 +403,7 @@ impl Mempool {
     fn remove(&mut self, hash: &TxHash) {
         if let Some(entry) = self.entries.remove(hash) {
             self.bytes -= entry.size;
+            self.gossip.forget(hash);
             let account = entry.tx.tx.signer;
             if let Some(m) = self.accounts.get_mut(&account) {
                 m.remove(&entry.tx.tx.nonce);
@@ -385,7 +419,6 @@ impl Mempool {
 mod tests {
     use cvm_runtime::{Transaction, TxPayload};
     use ed25519_dalek::SigningKey;
-    use parity_scale_codec::Encode;
 
     use super::*;
 
@@ -404,6 +437,42 @@ mod tests {
 
     fn pool() -> Mempool {
         Mempool::new("c".into(), 4, 10_000, 1_000)
+    }
+
+    #[test]
+    fn client_transactions_are_gossiped_within_the_window_and_relayed_ones_not_at_all() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let txs: Vec<_> = (0..4).map(|n| tx(&key, n, "c")).collect();
+        let size = txs[0].encode().len();
+        // Room for two transactions in flight.
+        let mut pool = Mempool::new("c".into(), 10, 10_000, 1_000).with_gossip_window(2 * size);
+        let hashes: Vec<TxHash> = txs
+            .iter()
+            .map(|t| pool.admit(&t.encode(), |_| 0).unwrap())
+            .collect();
+        let now = std::time::Instant::now();
+        assert_eq!(pool.gossip_due(now), hashes[..2]);
+        assert!(pool.gossip_due(now).is_empty());
+        assert_eq!(pool.gossip_waiting(), 2);
+        // What is published is the transaction's encoding: it decodes to the same id.
+        let bytes = pool.encoded(&hashes[0]).unwrap();
+        assert_eq!(
+            SignedTransaction::decode_bytes(&bytes).unwrap().hash(),
+            hashes[0]
+        );
+        // A block commits the first three (this node proposed the third before it was gossiped): the fourth
+        // is due, the third never.
+        pool.update(&hashes[..3], |_| 3);
+        assert_eq!(pool.gossip_due(now), hashes[3..]);
+        assert_eq!(pool.gossip_waiting(), 0);
+
+        // Relayed transactions were gossiped by their origin; gossipsub forwards them, not the pool.
+        let other = SigningKey::from_bytes(&[8; 32]);
+        let mut pool = Mempool::new("c".into(), 10, 10_000, 1_000).with_gossip_window(2 * size);
+        pool.admit_from(Origin::Relayed, &tx(&other, 0, "c").encode(), |_| 0)
+            .unwrap();
+        assert!(pool.gossip_due(now).is_empty());
+        assert_eq!(pool.gossip_waiting(), 0);
     }
 
     #[test]

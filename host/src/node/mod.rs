@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod app;
+pub mod gossip_window;
 pub mod mempool;
 pub mod parts_pool;
 pub mod runner;
@@ -218,7 +219,8 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
             config.mempool.max_bytes,
             genesis.params.max_tx_bytes as usize,
         )
-        .with_verified_txs(app.executor().verified_txs()),
+        .with_verified_txs(app.executor().verified_txs())
+        .with_gossip_window(config.mempool.gossip_window_bytes),
     ));
     let evidence = Arc::new(Mutex::new(Vec::new()));
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, error, info, trace, warn};
 
 use super::app::{App, AppError, Executed, InvalidBlock};
+use super::gossip_window::publish_due;
 use super::mempool::{Mempool, Origin};
 use super::parts_pool::{PartOutcome, PartsPool};
 use super::status::{NodeStatus, now_ms};
@@ -66,6 +67,9 @@ fn sample_memory(app: &App, metrics: &Metrics) {
     use crate::metrics::MemoryPart;
     if let Some(bytes) = crate::malloc::resident_bytes() {
         metrics.set_memory(MemoryPart::Resident, bytes);
+    }
+    if let Some(bytes) = crate::malloc::heap_in_use() {
+        metrics.set_memory(MemoryPart::HeapInUse, bytes);
     }
     match app.storage().memory() {
         Ok(m) => {
@@ -466,6 +470,8 @@ impl Runner {
                 .lock()
                 .update(&included, |acct| app.nonce_at(root, acct));
         }
+        // The block freed room in the gossip window for client transactions waiting in the pool.
+        publish_due(&self.mempool, &self.net, None);
         self.parts.prune(height);
         self.waiting_for_body.clear();
         self.own_messages.clear();
@@ -816,6 +822,8 @@ impl Runner {
     /// Asks a random peer how far it is; called on a timer.
     pub fn sync_tick(&mut self) {
         self.hooks.tick(self.driver.height().0, &self.net);
+        // Published client transactions age out of the gossip window even while no block commits.
+        publish_due(&self.mempool, &self.net, None);
         let state = (
             self.driver.height().0,
             self.driver.round().0,
