@@ -146,14 +146,6 @@ impl GossipWindow {
     pub fn published_bytes(&self) -> usize {
         self.published_bytes
     }
-
-    pub fn window_bytes(&self) -> usize {
-        self.window_bytes
-    }
-
-    pub fn ttl(&self) -> Duration {
-        self.ttl
-    }
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ impl Mempool {
 
     /// Client transactions published and not yet committed stay within `bytes` (see [`GossipWindow`]).
     pub fn with_gossip_window(mut self, bytes: usize) -> Self {
-        self.gossip = GossipWindow::new(bytes, self.gossip.ttl());
+        self.gossip = GossipWindow::new(bytes, GossipWindow::DEFAULT_TTL);
         self
     }
 
