@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use wasmtime::{Caller, Linker, Memory, ResourceLimiter};
 
-use crate::exec::overlay::ManuscriptOverlay;
+use crate::exec::overlay::{ManuscriptOverlay, OverlayKey, overlay_key};
 use crate::fuel::{FuelSchedule, HostCost};
 use crate::limits::Limits;
-use crate::state::{record_key, state_key};
+use crate::state::{RECORD_PREFIX, STATE_PREFIX};
 
 /// Height and time of the block being executed, as manuscripts see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -241,13 +241,11 @@ fn read_state_key(
     ptr: i32,
     len: i32,
     what: &'static str,
-) -> wasmtime::Result<Vec<u8>> {
-    Ok(state_key(slice(
-        memory(caller)?.data(caller),
-        ptr,
-        len,
-        what,
-    )?))
+) -> wasmtime::Result<OverlayKey> {
+    Ok(overlay_key(
+        STATE_PREFIX,
+        slice(memory(caller)?.data(caller), ptr, len, what)?,
+    ))
 }
 
 fn write(caller: &mut Ctx<'_>, ptr: i32, bytes: &[u8], what: &'static str) -> wasmtime::Result<()> {
@@ -449,7 +447,10 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             };
             let key = slice(mem, key_ptr, key_len, "record key")?;
             let value = slice(mem, val_ptr, val_len, "record value")?.to_vec();
-            let trie_key = record_key(dataset, key);
+            // `record_key(dataset, key)`, built without allocating.
+            let mut trie_key = overlay_key(RECORD_PREFIX, dataset.as_bytes());
+            trie_key.push(b'/');
+            trie_key.extend_from_slice(key);
             let kept = caller.data().keep_emitted.then(|| EmittedRecord {
                 dataset: dataset.clone(),
                 key: key.to_vec(),

@@ -629,7 +629,7 @@ impl BlockState {
             // which manuscripts never read back).
             for (key, value) in changes {
                 if key.starts_with(STATE_PREFIX) {
-                    self.values.insert(child_root, key, value);
+                    self.values.insert(child_root, key.into_vec(), value);
                 }
             }
             meta.child_root = child_root.to_fixed_bytes();

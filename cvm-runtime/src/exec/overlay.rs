@@ -6,10 +6,26 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::value_cache::ValueCache;
 use crate::state::{StateError, TrieView};
 
-type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+/// A child-trie key as the overlay holds it: inline up to 56 bytes (every key of the example manuscripts), so
+/// a layer's B-tree compares keys within its own nodes instead of following a pointer per comparison (the
+/// layers' lookups and inserts were ~8 % of a loaded validator's CPU with heap-allocated keys), and building a
+/// key allocates nothing.
+pub(crate) type OverlayKey = SmallVec<[u8; 56]>;
+
+/// The key `prefix ++ key`.
+pub(crate) fn overlay_key(prefix: &[u8], key: &[u8]) -> OverlayKey {
+    let mut out = OverlayKey::with_capacity(prefix.len() + key.len());
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(key);
+    out
+}
+
+pub(crate) type Changes = BTreeMap<OverlayKey, Option<Vec<u8>>>;
 
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
@@ -56,11 +72,11 @@ impl ManuscriptOverlay {
         Ok(v)
     }
 
-    pub fn set(&mut self, key: Vec<u8>, value: Vec<u8>) {
+    pub fn set(&mut self, key: OverlayKey, value: Vec<u8>) {
         self.pending.insert(key, Some(value));
     }
 
-    pub fn remove(&mut self, key: Vec<u8>) {
+    pub fn remove(&mut self, key: OverlayKey) {
         self.pending.insert(key, None);
     }
 
@@ -116,7 +132,7 @@ impl ManuscriptOverlay {
                 layer
                     .range::<[u8], _>((lower, Bound::Unbounded))
                     .next()
-                    .map(|(k, _)| k.clone())
+                    .map(|(k, _)| k.to_vec())
                     .filter(|k| k.starts_with(prefix))
             };
             let candidates = [
@@ -205,8 +221,8 @@ mod tests {
             let mut tx_start: Option<Model> = None;
             for op in ops {
                 match op {
-                    Op::Set(k, v) => { overlay.set(k.clone(), v.clone()); pending.insert(k, v); }
-                    Op::Remove(k) => { overlay.remove(k.clone()); pending.remove(&k); }
+                    Op::Set(k, v) => { overlay.set(k.as_slice().into(), v.clone()); pending.insert(k, v); }
+                    Op::Remove(k) => { overlay.remove(k.as_slice().into()); pending.remove(&k); }
                     Op::Commit => { overlay.commit_pending(); kept = pending.clone(); }
                     Op::Discard => { overlay.discard_pending(); pending = kept.clone(); }
                     Op::BeginTx => {

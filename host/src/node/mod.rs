@@ -253,7 +253,10 @@ pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
         pending_decision: None,
         height_started: Instant::now(),
         last_commit_at: None,
-        memory_sampled_at: Instant::now(),
+        // The first commit refreshes the memory gauges.
+        memory_sampled_at: Instant::now()
+            .checked_sub(Duration::from_secs(3600))
+            .unwrap_or_else(Instant::now),
         best_peer_height: 0,
         sync_in_flight: false,
         wal_dirty: false,
