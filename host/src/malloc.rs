@@ -5,6 +5,31 @@
 //! a validator's resident size ratchets up to the sum of its per-thread heaps' high-water marks. `malloc_trim`
 //! after each commit hands the free pages of every heap back.
 
+/// Allocations at least this large get pages of their own, returned to the system when freed.
+///
+/// glibc starts at this threshold but raises it to the size of each such block freed (up to 32 MiB), so after a
+/// few 150 KB transactions, block parts and write batches have come and gone, blocks of that size come from the
+/// heaps instead, where the small allocations living around them keep their pages resident long after they are
+/// freed. Fixing the threshold kept every validator 15–20 MB lower under the benchmark's load
+/// (docs/BENCHMARKS.md, session 10), for a few percent of CPU (fresh pages are zeroed by the kernel).
+pub const MMAP_THRESHOLD_BYTES: usize = 128 << 10;
+
+/// Sets the allocator up for a long-running node: a fixed [`MMAP_THRESHOLD_BYTES`], unless the operator chose
+/// one through glibc's environment (`MALLOC_MMAP_THRESHOLD_` or `GLIBC_TUNABLES`). Call once, at start.
+pub fn configure_for_node() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let chosen = std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some()
+            || std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("mmap_threshold"));
+        if !chosen {
+            // SAFETY: mallopt only changes the allocator's parameters; it is safe to call at any time.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES as libc::c_int);
+            }
+        }
+    }
+}
+
 /// Returns free heap memory to the system. Call after freeing a lot (a block commit).
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -40,6 +65,22 @@ pub fn resident_bytes() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn large_blocks_stay_mapped_on_their_own_after_configuring() {
+        /// glibc's chunk header: the size word before the block has bit 1 set for a block mapped on its own.
+        fn is_mapped(block: &[u8]) -> bool {
+            // SAFETY: every glibc malloc block is preceded by its chunk's size word.
+            let size_word = unsafe { *(block.as_ptr() as *const usize).sub(1) };
+            size_word & 2 != 0
+        }
+        super::configure_for_node();
+        // Freeing a large mapped block would raise glibc's own threshold above the next one's size.
+        drop(std::hint::black_box(vec![1u8; 16 << 20]));
+        let block = std::hint::black_box(vec![1u8; 4 * super::MMAP_THRESHOLD_BYTES]);
+        assert!(is_mapped(&block));
+    }
+
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn heap_in_use_counts_a_live_allocation() {

@@ -141,6 +141,7 @@ impl RunningNode {
 }
 
 pub async fn start(setup: NodeSetup) -> anyhow::Result<RunningNode> {
+    crate::malloc::configure_for_node();
     let NodeSetup {
         home,
         config,
