@@ -8,7 +8,7 @@ use wasmtime::{Caller, Linker, Memory, ResourceLimiter};
 use crate::exec::overlay::{ManuscriptOverlay, OverlayKey, overlay_key};
 use crate::fuel::{FuelSchedule, HostCost};
 use crate::limits::Limits;
-use crate::state::{RECORD_PREFIX, STATE_PREFIX};
+use crate::state::{STATE_PREFIX, record_key_parts};
 
 /// Height and time of the block being executed, as manuscripts see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -242,10 +242,10 @@ fn read_state_key(
     len: i32,
     what: &'static str,
 ) -> wasmtime::Result<OverlayKey> {
-    Ok(overlay_key(
+    Ok(overlay_key(&[
         STATE_PREFIX,
         slice(memory(caller)?.data(caller), ptr, len, what)?,
-    ))
+    ]))
 }
 
 fn write(caller: &mut Ctx<'_>, ptr: i32, bytes: &[u8], what: &'static str) -> wasmtime::Result<()> {
@@ -447,10 +447,7 @@ pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::R
             };
             let key = slice(mem, key_ptr, key_len, "record key")?;
             let value = slice(mem, val_ptr, val_len, "record value")?.to_vec();
-            // `record_key(dataset, key)`, built without allocating.
-            let mut trie_key = overlay_key(RECORD_PREFIX, dataset.as_bytes());
-            trie_key.push(b'/');
-            trie_key.extend_from_slice(key);
+            let trie_key = overlay_key(&record_key_parts(dataset, key));
             let kept = caller.data().keep_emitted.then(|| EmittedRecord {
                 dataset: dataset.clone(),
                 key: key.to_vec(),

@@ -17,11 +17,12 @@ use crate::state::{StateError, TrieView};
 /// key allocates nothing.
 pub(crate) type OverlayKey = SmallVec<[u8; 56]>;
 
-/// The key `prefix ++ key`.
-pub(crate) fn overlay_key(prefix: &[u8], key: &[u8]) -> OverlayKey {
-    let mut out = OverlayKey::with_capacity(prefix.len() + key.len());
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(key);
+/// The key made of `parts`, in order.
+pub(crate) fn overlay_key(parts: &[&[u8]]) -> OverlayKey {
+    let mut out = OverlayKey::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.extend_from_slice(part);
+    }
     out
 }
 

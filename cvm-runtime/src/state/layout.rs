@@ -43,12 +43,12 @@ pub fn state_key(key: &[u8]) -> Vec<u8> {
 
 /// Child-trie key of a dataset record. Dataset names cannot contain `/`, so the key is unambiguous.
 pub fn record_key(dataset: &str, key: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(RECORD_PREFIX.len() + dataset.len() + 1 + key.len());
-    out.extend_from_slice(RECORD_PREFIX);
-    out.extend_from_slice(dataset.as_bytes());
-    out.push(b'/');
-    out.extend_from_slice(key);
-    out
+    record_key_parts(dataset, key).concat()
+}
+
+/// The parts [`record_key`] joins, for building the key into another buffer.
+pub fn record_key_parts<'a>(dataset: &'a str, key: &'a [u8]) -> [&'a [u8]; 4] {
+    [RECORD_PREFIX, dataset.as_bytes(), b"/", key]
 }
 
 /// Prefix of all records of one dataset in a child trie.
