@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use manuscript_sdk::manifest::Manifest;
 use parking_lot::RwLock;
-use wasmtime::{Engine, InstancePre, Linker, Module};
+use wasmtime::{Engine, InstancePre, Linker, Module, ModuleExport};
 
 use crate::host::HostState;
 use crate::validate::{ValidatedCode, ValidationError};
@@ -20,16 +20,37 @@ pub struct CompiledManuscript {
     pub(crate) instance_pre: InstancePre<HostState>,
     /// The manifest's datasets, shared by every instance (not copied per runner).
     pub(crate) datasets: Arc<[String]>,
+    pub(crate) exports: AbiExports,
+}
+
+/// The ABI's exports, resolved once per module so that each instantiation finds them by index, not by name.
+pub(crate) struct AbiExports {
+    pub memory: ModuleExport,
+    pub alloc: ModuleExport,
+    pub process: ModuleExport,
 }
 
 impl CompiledManuscript {
-    fn new(code_hash: [u8; 32], manifest: Manifest, instance_pre: InstancePre<HostState>) -> Self {
-        Self {
+    /// `Err` names an ABI export the module lacks (deploy-time validation rules that out).
+    fn new(
+        code_hash: [u8; 32],
+        manifest: Manifest,
+        instance_pre: InstancePre<HostState>,
+    ) -> Result<Self, &'static str> {
+        let module = instance_pre.module();
+        let export = |name: &'static str| module.get_export_index(name).ok_or(name);
+        let exports = AbiExports {
+            memory: export("memory")?,
+            alloc: export("cvm_alloc")?,
+            process: export("cvm_process")?,
+        };
+        Ok(Self {
             code_hash,
             datasets: manifest.datasets.clone().into(),
             manifest,
             instance_pre,
-        }
+            exports,
+        })
     }
 }
 
@@ -123,7 +144,7 @@ impl ModuleCache {
             .ok()
             .and_then(|bytes| Manifest::decode_section(&bytes).ok())?;
         let instance_pre = linker.instantiate_pre(&module).ok()?;
-        let compiled = Arc::new(CompiledManuscript::new(*code_hash, manifest, instance_pre));
+        let compiled = Arc::new(CompiledManuscript::new(*code_hash, manifest, instance_pre).ok()?);
         self.memory.write().insert(*code_hash, compiled.clone());
         self.stats.write().disk_hits += 1;
         Some(compiled)
@@ -148,11 +169,10 @@ impl ModuleCache {
         let instance_pre = linker
             .instantiate_pre(&module)
             .map_err(|e| CacheError::Link(format!("{e:#}")))?;
-        let compiled = Arc::new(CompiledManuscript::new(
-            validated.code_hash,
-            validated.manifest,
-            instance_pre,
-        ));
+        let compiled = Arc::new(
+            CompiledManuscript::new(validated.code_hash, validated.manifest, instance_pre)
+                .map_err(|name| CacheError::Link(format!("the module has no `{name}` export")))?,
+        );
         self.memory
             .write()
             .insert(validated.code_hash, compiled.clone());
