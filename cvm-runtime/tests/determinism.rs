@@ -65,8 +65,13 @@ fn run_with(
     }
     let cache = chain.executor.value_cache_stats();
     if !fresh_executor_per_block {
-        // Later blocks read balances the earlier ones wrote: the cache must have served them.
+        // Later blocks read balances the earlier ones wrote: the cache must have served them, some from entries
+        // filed under older roots (through the blocks' links).
         assert!(cache.hits > 0, "value cache never hit: {cache:?}");
+        assert!(
+            cache.linked_hits > 0,
+            "no read was served through links: {cache:?}"
+        );
     }
     Run {
         root: chain.root,

@@ -599,9 +599,10 @@ impl BlockState {
             reason: "subscribed manuscript has no metadata".into(),
         })?;
         let view = TrieView::new(self.store.clone(), H256::from(meta.child_root));
+        let trie = self.values.trie_id(name);
         Ok((
             meta,
-            ManuscriptOverlay::new(view, Some(self.values.clone())),
+            ManuscriptOverlay::new(view, Some((self.values.clone(), trie))),
         ))
     }
 
@@ -623,13 +624,22 @@ impl BlockState {
                 continue;
             }
             let mut meta = meta;
+            let parent = H256::from(meta.child_root);
             let delta = changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
-            let child_root = db.apply(H256::from(meta.child_root), delta)?;
-            // The next block reads this root: file the state this block wrote under it (not dataset records,
-            // which manuscripts never read back).
+            let child_root = db.apply(parent, delta)?;
+            // The next block reads this root: link it to its parent, so that state this block did not write is
+            // served from entries filed under older roots, and file the state it wrote under it (not dataset
+            // records, which manuscripts never read back).
+            self.values.link(
+                child_root,
+                parent,
+                STATE_PREFIX,
+                changes.keys().map(|k| k.as_slice()),
+            );
+            let trie = self.values.trie_id(&meta.name);
             for (key, value) in changes {
                 if key.starts_with(STATE_PREFIX) {
-                    self.values.insert(child_root, key.into_vec(), value);
+                    self.values.insert(trie, child_root, key.into_vec(), value);
                 }
             }
             meta.child_root = child_root.to_fixed_bytes();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::value_cache::ValueCache;
+use super::value_cache::{TrieId, ValueCache};
 use crate::state::{StateError, TrieView};
 
 /// A child-trie key as the overlay holds it: inline up to 56 bytes (every key of the example manuscripts), so
@@ -30,8 +30,9 @@ pub(crate) type Changes = BTreeMap<OverlayKey, Option<Vec<u8>>>;
 
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
-    /// Values of committed tries already read, shared across blocks (absent outside a block executor).
-    values: Option<Arc<ValueCache>>,
+    /// Values of committed tries already read, shared across blocks, and this trie's id in it (absent outside a
+    /// block executor).
+    values: Option<(Arc<ValueCache>, TrieId)>,
     block: Changes,
     /// While a transaction runs: what its finished invocations wrote. A layer of its own (rather than an undo
     /// log over `block`) so that keeping a record's writes moves its keys once, and dropping a transaction that
@@ -41,7 +42,7 @@ pub(crate) struct ManuscriptOverlay {
 }
 
 impl ManuscriptOverlay {
-    pub fn new(committed: TrieView, values: Option<Arc<ValueCache>>) -> Self {
+    pub fn new(committed: TrieView, values: Option<(Arc<ValueCache>, TrieId)>) -> Self {
         Self {
             committed,
             values,
@@ -61,15 +62,15 @@ impl ManuscriptOverlay {
         if let Some(v) = self.block.get(key) {
             return Ok(v.clone());
         }
-        let Some(values) = &self.values else {
+        let Some((values, trie)) = &self.values else {
             return self.committed.get(key);
         };
         let root = self.committed.root();
-        if let Some(v) = values.get(root, key) {
+        if let Some(v) = values.get(*trie, root, key) {
             return Ok(v);
         }
         let v = self.committed.get(key)?;
-        values.insert(root, key.to_vec(), v.clone());
+        values.insert(*trie, root, key.to_vec(), v.clone());
         Ok(v)
     }
 
