@@ -28,6 +28,19 @@ pub(crate) fn overlay_key(parts: &[&[u8]]) -> OverlayKey {
 
 pub(crate) type Changes = BTreeMap<OverlayKey, Option<Vec<u8>>>;
 
+/// Moves `from`'s writes into `into`, `from` winning on equal keys. An empty `into` takes `from` whole; one not
+/// much larger than `from` is rebuilt from the two sorted sequences at once (`append`, linear), rather than by
+/// one search and insert per key (a transaction's writes going into the block's layer).
+fn merge(into: &mut Changes, mut from: Changes) {
+    if into.is_empty() {
+        *into = from;
+    } else if from.len().saturating_mul(4) >= into.len() {
+        into.append(&mut from);
+    } else {
+        into.extend(from);
+    }
+}
+
 pub(crate) struct ManuscriptOverlay {
     committed: TrieView,
     /// Values of committed tries already read, shared across blocks, and this trie's id in it (absent outside a
@@ -85,7 +98,7 @@ impl ManuscriptOverlay {
     /// Keeps the running invocation's writes.
     pub fn commit_pending(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        self.tx.as_mut().unwrap_or(&mut self.block).extend(pending);
+        merge(self.tx.as_mut().unwrap_or(&mut self.block), pending);
     }
 
     /// Starts a transaction: its writes stay apart until [`end_tx`](Self::end_tx).
@@ -99,7 +112,7 @@ impl ManuscriptOverlay {
         if let Some(tx) = self.tx.take()
             && keep
         {
-            self.block.extend(tx);
+            merge(&mut self.block, tx);
         }
     }
 
