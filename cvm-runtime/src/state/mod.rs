@@ -9,8 +9,8 @@ pub use layout::*;
 pub use proof::{ProofError, RecordProof, prove_record, verify_record};
 pub use store::{MemoryNodeStore, NodeHash, NodeStore, StoreError};
 pub use trie::{
-    Layout, OverlayDb, StoreReader, TrieView, blake2_256, empty_root, next_key, ordered_root,
-    read_value,
+    Layout, OverlayDb, StoreReader, TrieView, blake2_256, blake2_256_of_encoding, empty_root,
+    next_key, ordered_root, read_value,
 };
 
 use parity_scale_codec::{Decode, Encode};

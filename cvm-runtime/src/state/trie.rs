@@ -225,6 +225,22 @@ pub fn blake2_256(data: &[u8]) -> [u8; 32] {
     Blake2Hasher::hash(data).to_fixed_bytes()
 }
 
+/// Blake2-256 of a value's SCALE encoding, hashed as it is encoded: no buffer of the encoding's size (a 150 KB
+/// transaction's would be a fresh mapping, page-faulted in, per hash).
+pub fn blake2_256_of_encoding<T: parity_scale_codec::Encode + ?Sized>(value: &T) -> [u8; 32] {
+    struct Digest(blake2b_simd::State);
+    impl parity_scale_codec::Output for Digest {
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut digest = Digest(blake2b_simd::Params::new().hash_length(32).to_state());
+    value.encode_to(&mut digest);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.0.finalize().as_bytes());
+    out
+}
+
 /// Merkle root of an ordered list of encoded items (receipts, transactions).
 pub fn ordered_root(items: impl IntoIterator<Item = Vec<u8>>) -> H256 {
     use sp_trie::TrieConfiguration;
