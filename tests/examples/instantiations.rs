@@ -13,12 +13,9 @@ use std::time::Instant;
 use cvm_runtime::state::{MemoryNodeStore, NodeStore, empty_root};
 use cvm_runtime::{BlockInfo, CvmEngine, EngineConfig, ManuscriptRunner};
 
-/// The smallest manuscript the ABI admits; the bench's `cvm` section uses the same module.
-const EMPTY_WAT: &str = r#"(module
-  (@custom "cvm_manifest" "\01\00\00\00\14empty\04\08kv\00")
-  (memory (export "memory") 1)
-  (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
-  (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0))"#;
+#[path = "../benches/perf/support.rs"]
+#[allow(dead_code)]
+mod support;
 
 fn main() -> Result<(), String> {
     let n: usize = std::env::args()
@@ -30,7 +27,7 @@ fn main() -> Result<(), String> {
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
-    let wasm = wat::parse_str(EMPTY_WAT).map_err(|e| e.to_string())?;
+    let wasm = wat::parse_str(support::EMPTY_WAT).map_err(|e| e.to_string())?;
     let code = engine.load(&wasm).map_err(|e| e.to_string())?;
     let store: Arc<dyn NodeStore> = Arc::new(MemoryNodeStore::new());
     let started = Instant::now();

@@ -27,7 +27,7 @@ use cvm_runtime::{
 use manuscript_sdk::testing::MockHost;
 use parity_scale_codec::Encode;
 
-use crate::support::{FUEL_LIMIT, MemChain, engine, example_logs};
+use crate::support::{EMPTY_WAT, FUEL_LIMIT, MemChain, engine, example_logs};
 use crate::wasmi_peer::WasmiPeer;
 use crate::{Bench, Goal, Opts, Row};
 
@@ -262,12 +262,6 @@ fn check_wasmi_matches_cvm(peer: &WasmiPeer, records: &[Vec<u8>]) {
         cvm_state.len()
     );
 }
-
-const EMPTY_WAT: &str = r#"(module
-  (@custom "cvm_manifest" "\01\00\00\00\14empty\04\08kv\00")
-  (memory (export "memory") 1)
-  (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
-  (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0))"#;
 
 fn instantiation(bench: &mut Bench, opts: &Opts) {
     let engine = engine(true);

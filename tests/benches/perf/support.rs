@@ -38,6 +38,14 @@ pub fn engine(metering: bool) -> Arc<CvmEngine> {
     .expect("engine")
 }
 
+/// The smallest manuscript the ABI admits (one page, `cvm_alloc` and `cvm_process` returning at once): what
+/// warm instantiation is measured with.
+pub const EMPTY_WAT: &str = r#"(module
+  (@custom "cvm_manifest" "\01\00\00\00\14empty\04\08kv\00")
+  (memory (export "memory") 1)
+  (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
+  (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0))"#;
+
 const CHAIN_ID: &str = "perf";
 
 /// A chain in memory: blocks executed by a [`BlockExecutor`] and committed to a [`MemoryNodeStore`].
