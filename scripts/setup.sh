@@ -22,7 +22,18 @@ done
 # RocksDB's Rust bindings are generated with libclang, and its C++ is compiled with a C++ compiler.
 need_pkgs=()
 command -v clang >/dev/null 2>&1 || need_pkgs+=(clang)
-ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need_pkgs+=(libclang-dev)
+# The bindings' build (clang-sys) loads an unversioned libclang.so or libclang-<version>.so, which only the -dev
+# package installs: libclang1-N's libclang.so.1, or libclang-cpp (often there already, with LLVM), do not count.
+has_libclang() {
+  [ -n "${LIBCLANG_PATH:-}" ] && return 0
+  local f
+  for f in /usr/lib/llvm-*/lib/libclang.so /usr/lib/llvm-*/lib/libclang-[0-9]*.so \
+    /usr/lib/*-linux-gnu/libclang.so /usr/lib/*-linux-gnu/libclang-[0-9]*.so /usr/local/lib/libclang.so; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
+}
+has_libclang || need_pkgs+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || need_pkgs+=(g++)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
