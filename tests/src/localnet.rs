@@ -298,6 +298,18 @@ impl LocalNet {
 
     /// Waits until node `i` has committed `height`; panics with its log tail on timeout.
     pub fn wait_height(&self, i: usize, height: u64, timeout: Duration) -> StatusInfo {
+        self.wait_height_polling(i, height, timeout, Duration::from_millis(100))
+    }
+
+    /// [`Self::wait_height`] asking every `poll`: for a benchmark timing the wait, where a 100 ms poll would
+    /// be a large part of the figure.
+    pub fn wait_height_polling(
+        &self,
+        i: usize,
+        height: u64,
+        timeout: Duration,
+        poll: Duration,
+    ) -> StatusInfo {
         let start = Instant::now();
         loop {
             if let Some(s) = self.status(i)
@@ -313,7 +325,7 @@ impl LocalNet {
                     self.log_tail(i, 40)
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(poll);
         }
     }
 

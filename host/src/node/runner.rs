@@ -604,17 +604,25 @@ impl Runner {
                 self.best_peer_height = self.best_peer_height.max(height);
                 self.sync_in_flight = false;
                 if height > self.committed_height() && self.should_fetch(height) {
-                    self.fetch_blocks(peer);
+                    self.fetch_blocks(peer, self.committed_height() + 1);
                 }
                 self.publish_status();
             }
             LoopEvent::SyncBlocks { peer, blocks } => {
                 self.sync_in_flight = false;
-                let got = blocks.len();
-                self.apply_synced(blocks);
-                if got > 0 && self.best_peer_height > self.committed_height() {
-                    self.fetch_blocks(peer);
+                // The next batch is asked for before this one is applied, so the peer reads and sends it while
+                // we verify and commit. Should this batch fail part way, the next one does not follow on and
+                // is dropped; the request after it starts again from our committed height.
+                let heights = blocks
+                    .first()
+                    .zip(blocks.last())
+                    .map(|(first, last)| (first.block.header.height, last.block.header.height));
+                if let Some(next) = next_batch_from(self.committed_height(), heights)
+                    && self.best_peer_height >= next
+                {
+                    self.fetch_blocks(peer, next);
                 }
+                self.apply_synced(blocks);
             }
             LoopEvent::SyncFailed => self.sync_in_flight = false,
         }
@@ -652,6 +660,8 @@ impl Runner {
                 self.metrics.set_peers(self.peers.len());
                 self.status.write().peers = self.peers.iter().map(|p| p.to_string()).collect();
                 self.resend_own();
+                // A node starting behind learns so now rather than at its next sync tick.
+                self.ask_status(peer);
             }
             NetworkEvent::PeerDisconnected(peer) => {
                 debug!(%peer, "peer disconnected");
@@ -864,14 +874,18 @@ impl Runner {
                 self.resend_own();
             }
         }
-        if self.sync_in_flight {
-            return;
-        }
         let peers: Vec<libp2p::PeerId> = self.peers.iter().copied().collect();
         if peers.is_empty() {
             return;
         }
-        let peer = peers[rand::random::<usize>() % peers.len()];
+        self.ask_status(peers[rand::random::<usize>() % peers.len()]);
+    }
+
+    /// Asks `peer` how far it is, unless a sync request is already out.
+    fn ask_status(&mut self, peer: libp2p::PeerId) {
+        if self.sync_in_flight {
+            return;
+        }
         self.sync_in_flight = true;
         let net = self.net.clone();
         let tx = self.events_tx.clone();
@@ -887,12 +901,12 @@ impl Runner {
         });
     }
 
-    fn fetch_blocks(&mut self, peer: libp2p::PeerId) {
+    /// Asks `peer` for the blocks from height `from` on.
+    fn fetch_blocks(&mut self, peer: libp2p::PeerId, from: u64) {
         if self.sync_in_flight {
             return;
         }
         self.sync_in_flight = true;
-        let from = self.committed_height() + 1;
         let net = self.net.clone();
         let tx = self.events_tx.clone();
         tokio::spawn(async move {
@@ -990,6 +1004,18 @@ impl Runner {
     }
 }
 
+/// Where the sync request after a batch spanning `heights` (first, last) starts: after the batch when it follows
+/// on from `committed` (it will be applied), else again from `committed` (a batch asked for before a failed one
+/// was applied, or stale); none after an empty answer (the peer has nothing more).
+fn next_batch_from(committed: u64, heights: Option<(u64, u64)>) -> Option<u64> {
+    let (first, last) = heights?;
+    Some(if first <= committed + 1 && last > committed {
+        last + 1
+    } else {
+        committed + 1
+    })
+}
+
 impl Runner {
     /// Carries out the effects of a WAL replay (re-broadcasts, timers, pending requests).
     pub fn replay_effects(&mut self, effects: Vec<cvm_consensus::Effect<BlockHeader>>) {
@@ -1013,6 +1039,23 @@ impl Runner {
 mod tests {
     use super::*;
     use cvm_consensus::Step;
+
+    #[test]
+    fn the_next_sync_batch_follows_a_batch_that_follows_on_and_restarts_otherwise() {
+        assert_eq!(next_batch_from(10, Some((11, 74))), Some(75), "follows on");
+        assert_eq!(
+            next_batch_from(10, Some((5, 20))),
+            Some(21),
+            "overlaps what we have"
+        );
+        assert_eq!(
+            next_batch_from(10, Some((75, 138))),
+            Some(11),
+            "asked for before a batch that failed part way: start again after what we committed"
+        );
+        assert_eq!(next_batch_from(10, Some((3, 9))), Some(11), "stale");
+        assert_eq!(next_batch_from(10, None), None, "the peer has no more");
+    }
 
     #[test]
     fn stall_watch_rebroadcasts_then_reconnects_and_backs_off() {

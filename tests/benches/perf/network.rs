@@ -94,7 +94,7 @@ fn catch_up(bench: &mut Bench, net: &mut LocalNet) {
         assert!(Instant::now() < deadline, "the full node did not start");
         std::thread::sleep(Duration::from_millis(5));
     };
-    net.wait_height(FULL_NODE, target, WAIT);
+    net.wait_height_polling(FULL_NODE, target, WAIT, Duration::from_millis(5));
     let secs = started.elapsed().as_secs_f64();
     net.stop(FULL_NODE);
     bench.row(
