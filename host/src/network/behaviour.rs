@@ -27,6 +27,20 @@ const MAX_ESTABLISHED: u32 = 128;
 const MAX_ESTABLISHED_PER_PEER: u32 = 2;
 const MAX_PENDING: u32 = 64;
 
+/// Message ids a node names in one IHAVE or IWANT (gossipsub's default).
+const MAX_CONTROL_IDS: usize = 5000;
+/// Bytes a message id takes in a control message: the 32-byte hash (see [`message_id`]) and its protobuf tag and
+/// length.
+const CONTROL_ID_BYTES: usize = 32 + 2;
+/// The rest of a control message: topic name, framing of the nested messages.
+const CONTROL_OVERHEAD_BYTES: usize = 4096;
+/// The control bytes accepted in one RPC: room for the largest IHAVE or IWANT a node sends. gossipsub's default
+/// (16 KiB, about 480 ids) is far below what its default [`MAX_CONTROL_IDS`] produces. At a hundred heights a
+/// second, the IHAVE of the last three heartbeats names over a thousand messages. The receiver then drops the
+/// whole inbound stream and the sender, never told, writes every later message into it: a peer went deaf to
+/// another for tens of seconds (docs/BENCHMARKS.md, session 13).
+const MAX_CONTROL_BYTES: usize = MAX_CONTROL_IDS * CONTROL_ID_BYTES + CONTROL_OVERHEAD_BYTES;
+
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
     /// Peers refused at the connection level (see `NetworkHandle::set_blocked_peers`).
@@ -95,6 +109,8 @@ fn gossipsub_config(max_message_bytes: usize) -> Result<gossipsub::Config, Netwo
         .message_id_fn(message_id)
         .validation_mode(gossipsub::ValidationMode::Strict)
         .validate_messages()
+        .max_control_messages_sent(MAX_CONTROL_IDS)
+        .max_control_message_size(MAX_CONTROL_BYTES)
         // A mesh that works with 2 to 10 validators.
         .mesh_n_low(1)
         .mesh_n(3)
@@ -134,5 +150,37 @@ fn score_params(chain_id: &str) -> gossipsub::PeerScoreParams {
         // Validators may well share an address (loopback tests, one host per operator).
         ip_colocation_factor_weight: 0.0,
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_ihave_or_iwant_a_node_sends_fits_what_every_node_accepts() {
+        let config = gossipsub_config(1 << 20).expect("valid config");
+        // Chain ids are at most 64 characters.
+        let longest_chain_id = "x".repeat(64);
+        let longest_topic = Topic::ALL
+            .iter()
+            .map(|t| t.ident(&longest_chain_id).hash().as_str().len())
+            .max()
+            .expect("topics");
+        let largest = config.max_control_messages_sent() * CONTROL_ID_BYTES + longest_topic + 16;
+        assert!(
+            largest <= config.max_control_message_size(),
+            "an IHAVE of {} ids takes {largest} bytes, over the {} accepted",
+            config.max_control_messages_sent(),
+            config.max_control_message_size()
+        );
+        // The id size assumed above is the one `message_id` produces.
+        let message = gossipsub::Message {
+            source: None,
+            data: b"payload".to_vec(),
+            sequence_number: None,
+            topic: Topic::Consensus.ident("c").hash(),
+        };
+        assert_eq!(message_id(&message).0.len() + 2, CONTROL_ID_BYTES);
     }
 }
