@@ -12,7 +12,7 @@ use libp2p::{allow_block_list, connection_limits, gossipsub, identify, request_r
 use super::codec::{SyncCodec, protocol_name};
 use super::{NetworkConfig, NetworkError, Topic};
 
-/// Room for gossipsub's envelope (signature, public key, topic, sequence number, protobuf framing) on top of the
+/// Room for gossipsub's envelope (topic and protobuf framing; unsigned, see `Behaviour::new`) on top of the
 /// application payload, so a payload of exactly `max_message_bytes` can still be sent.
 pub const GOSSIP_ENVELOPE_BYTES: usize = 1024;
 
@@ -59,8 +59,11 @@ impl Behaviour {
             .with_max_established(Some(MAX_ESTABLISHED))
             .with_max_established_per_peer(Some(MAX_ESTABLISHED_PER_PEER));
 
+        // Unsigned envelopes: every payload carries its own proof (validator signatures on consensus messages,
+        // client signatures on transactions, Merkle proofs on block parts), and gossipsub verified an envelope
+        // signature (SHA-512 over the whole payload) on every copy received, duplicates included.
         let mut gossipsub = gossipsub::Behaviour::new(
-            gossipsub::MessageAuthenticity::Signed(keypair.clone()),
+            gossipsub::MessageAuthenticity::Anonymous,
             gossipsub_config(config.max_message_bytes)?,
         )
         .map_err(|e| NetworkError::Config(format!("gossipsub: {e}")))?;
@@ -77,7 +80,7 @@ impl Behaviour {
         }
 
         let identify = identify::Behaviour::new(
-            identify::Config::new(format!("/cvm/{}/1", config.chain_id), keypair.public())
+            identify::Config::new(super::protocol_version(&config.chain_id), keypair.public())
                 .with_agent_version(format!("cvm/{}", env!("CARGO_PKG_VERSION"))),
         );
 
@@ -107,7 +110,7 @@ fn gossipsub_config(max_message_bytes: usize) -> Result<gossipsub::Config, Netwo
     gossipsub::ConfigBuilder::default()
         .max_transmit_size(max_message_bytes + GOSSIP_ENVELOPE_BYTES)
         .message_id_fn(message_id)
-        .validation_mode(gossipsub::ValidationMode::Strict)
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
         .validate_messages()
         .max_control_messages_sent(MAX_CONTROL_IDS)
         .max_control_message_size(MAX_CONTROL_BYTES)

@@ -94,6 +94,15 @@ pub enum Topic {
     ProposalParts,
 }
 
+/// The gossip wire version, in every topic name: nodes of different versions do not share topics, so neither
+/// scores the other down for messages it cannot accept. 2: envelopes are unsigned (gossipsub `Anonymous`).
+const GOSSIP_VERSION: u32 = 2;
+
+/// What a node announces through identify; a peer announcing anything else runs another chain or wire version.
+pub(crate) fn protocol_version(chain_id: &str) -> String {
+    format!("/cvm/{chain_id}/{GOSSIP_VERSION}")
+}
+
 impl Topic {
     pub const ALL: [Topic; 3] = [Topic::Consensus, Topic::Transactions, Topic::ProposalParts];
 
@@ -104,7 +113,7 @@ impl Topic {
             Topic::Transactions => "transactions",
             Topic::ProposalParts => "proposal-parts",
         };
-        format!("/cvm/{chain_id}/{kind}/1")
+        format!("/cvm/{chain_id}/{kind}/{GOSSIP_VERSION}")
     }
 
     fn ident(self, chain_id: &str) -> gossipsub::IdentTopic {

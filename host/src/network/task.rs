@@ -84,7 +84,7 @@ impl SwarmTask {
             swarm,
             chain_id: config.chain_id.clone(),
             max_message_bytes: config.max_message_bytes,
-            identify_version: format!("/cvm/{}/1", config.chain_id),
+            identify_version: super::protocol_version(&config.chain_id),
             topics: Topic::ALL
                 .iter()
                 .map(|t| (t.ident(&config.chain_id).hash(), *t))
