@@ -18,6 +18,7 @@ mod behaviour;
 mod codec;
 mod handle;
 mod protocol;
+mod slow_peers;
 mod task;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::behaviour::{Behaviour, BehaviourEvent, REQUEST_TIMEOUT};
 use super::handle::Command;
+use super::slow_peers::{SLOW_FOR, SlowPeers};
 use super::{
     MessageId, Multiaddr, NetworkConfig, NetworkError, NetworkEvent, PeerId, ReplyHandle,
     SyncResponse, Topic, Verdict,
@@ -50,6 +51,7 @@ pub(crate) struct SwarmTask {
     events: mpsc::Sender<NetworkEvent>,
     pending_requests: HashMap<request_response::OutboundRequestId, (PeerId, RequestReply)>,
     events_closed_logged: bool,
+    slow_peers: SlowPeers,
 }
 
 impl SwarmTask {
@@ -95,6 +97,7 @@ impl SwarmTask {
             events,
             pending_requests: HashMap::new(),
             events_closed_logged: false,
+            slow_peers: SlowPeers::default(),
         }
     }
 
@@ -113,7 +116,10 @@ impl SwarmTask {
                     Some(Command::Shutdown(ack)) => break Some(ack),
                     Some(command) => self.on_command(command),
                 },
-                _ = redial.tick() => self.redial_due_peers(),
+                _ = redial.tick() => {
+                    self.slow_peers.expire(Instant::now());
+                    self.redial_due_peers();
+                }
                 _ = report.tick() => self.log_gossip_peers(),
             }
         };
@@ -257,6 +263,7 @@ impl SwarmTask {
                     return;
                 }
                 tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
+                self.slow_peers.disconnected(&peer_id);
                 if let Some(sp) = self.static_peer(&peer_id) {
                     let now = Instant::now();
                     if sp
@@ -300,7 +307,29 @@ impl SwarmTask {
         }
     }
 
+    /// A peer that has taken no gossip for [`SLOW_FOR`] gets fresh connections (and the static-peer redial).
+    fn on_slow_peer(&mut self, peer: PeerId, failed: gossipsub::FailedMessages) {
+        tracing::debug!(%peer, ?failed, "gossip to peer dropped (send queue full or expired)");
+        if self.slow_peers.reported(peer, Instant::now()) {
+            tracing::warn!(
+                %peer,
+                slow_for = ?SLOW_FOR,
+                "peer has taken no gossip for a while (its end of the stream may be gone); reconnecting it"
+            );
+            let _ = self.swarm.disconnect_peer_id(peer);
+            self.redial_now(&peer);
+        }
+    }
+
     fn on_gossip(&mut self, event: gossipsub::Event) {
+        if let gossipsub::Event::SlowPeer {
+            peer_id,
+            failed_messages,
+        } = event
+        {
+            self.on_slow_peer(peer_id, failed_messages);
+            return;
+        }
         let gossipsub::Event::Message {
             propagation_source,
             message_id,
