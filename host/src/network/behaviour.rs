@@ -37,9 +37,8 @@ const CONTROL_OVERHEAD_BYTES: usize = 4096;
 /// The control bytes accepted in one RPC: room for the largest IHAVE or IWANT a node sends. gossipsub's default
 /// (16 KiB, about 480 ids) is far below what its default [`MAX_CONTROL_IDS`] produces. At a hundred heights a
 /// second, the IHAVE of the last three heartbeats names over a thousand messages. The receiver then drops the
-/// whole inbound stream with the messages in flight, and each drop uses up one of the five substreams
-/// gossipsub's handler allows per connection, after which it stops exchanging gossip on it for good: a peer went
-/// deaf to another for tens of seconds (docs/BENCHMARKS.md, session 13).
+/// whole inbound stream with the messages in flight (and gossipsub's handler gives up on a connection after five
+/// dropped streams); the network stalled for tens of seconds in some runs (docs/BENCHMARKS.md, session 13).
 const MAX_CONTROL_BYTES: usize = MAX_CONTROL_IDS * CONTROL_ID_BYTES + CONTROL_OVERHEAD_BYTES;
 
 #[derive(NetworkBehaviour)]
