@@ -514,3 +514,82 @@ async fn bad_peer_addresses_unbindable_listen_addresses_and_use_after_shutdown_a
         Err(NetworkError::Stopped)
     ));
 }
+
+/// A peer with a smaller `max_message_bytes` drops each stream that brings it a larger message, and gossipsub's
+/// handler gives up on a connection after five dropped streams: over that connection the peer would hear nothing
+/// more. The slow-peer reconnect (`slow_peers`) gives it a fresh connection once messages to it have been
+/// failing for 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_taking_gossip_gets_a_fresh_connection() {
+    init_logs();
+    let mut b = node("deaf", vec![]).await;
+    let mut a = start(NetworkConfig {
+        max_message_bytes: 4 * MAX,
+        ..config(
+            "deaf",
+            Keypair::generate_ed25519(),
+            loopback(),
+            vec![b.addr().await],
+        )
+    })
+    .await;
+    a.wait_connected(&[b.id()]).await;
+    b.wait_connected(&[a.id()]).await;
+
+    // B hears A (A knows B's subscriptions).
+    let mut heard = false;
+    for i in 0..40 {
+        let payload = format!("before {i}").into_bytes();
+        a.h.publish(Topic::Consensus, payload)
+            .await
+            .expect("publish");
+        if b.message_within(TRY).await.is_some() {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "B never heard A");
+
+    // Messages above B's limit, one stream each.
+    for i in 0..8u8 {
+        a.h.publish(Topic::Transactions, vec![i; 2 * MAX])
+            .await
+            .expect("within A's limit");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Drain what B received meanwhile (nothing above its limit can arrive).
+    while let Some((data, _, _)) = b.message_within(Duration::from_millis(100)).await {
+        assert!(data.len() <= MAX);
+    }
+
+    // Small messages until one gets through; publishing fails while A's queue to B is full, which is what
+    // makes gossipsub report B as slow.
+    let started = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    loop {
+        for _ in 0..200 {
+            let _ =
+                a.h.publish(Topic::Consensus, format!("after {sent}").into_bytes())
+                    .await;
+            sent += 1;
+        }
+        if let Some((data, _, _)) = b.message_within(Duration::from_millis(50)).await {
+            assert!(data.starts_with(b"after"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "B heard nothing from A for 60 s after its streams were dropped ({sent} messages sent)"
+        );
+    }
+    // It took a new connection: A saw B disconnect and connect again.
+    let b_id = b.id();
+    let mut disconnected = false;
+    while let Ok(event) = a.rx.try_recv() {
+        disconnected |= matches!(event, NetworkEvent::PeerDisconnected(p) if p == b_id);
+    }
+    assert!(
+        disconnected,
+        "B heard A again without a reconnect: its streams were not dropped enough to test the reconnect"
+    );
+}
