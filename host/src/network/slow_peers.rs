@@ -60,11 +60,13 @@ mod tests {
 
     const HEARTBEAT: Duration = Duration::from_millis(250);
 
+    fn fresh() -> (PeerId, SlowPeers, Instant) {
+        (PeerId::random(), SlowPeers::default(), Instant::now())
+    }
+
     #[test]
     fn a_peer_slow_at_every_heartbeat_for_the_whole_window_is_reconnected_once() {
-        let peer = PeerId::random();
-        let mut slow = SlowPeers::default();
-        let start = Instant::now();
+        let (peer, mut slow, start) = fresh();
         let mut reconnects = Vec::new();
         for beat in 0..=41u32 {
             let now = start + HEARTBEAT * beat;
@@ -78,9 +80,7 @@ mod tests {
 
     #[test]
     fn a_peer_reported_once_a_second_by_a_bursty_publisher_is_reconnected_after_the_window() {
-        let peer = PeerId::random();
-        let mut slow = SlowPeers::default();
-        let start = Instant::now();
+        let (peer, mut slow, start) = fresh();
         for second in 0..5u32 {
             assert!(!slow.reported(peer, start + Duration::from_secs(second.into())));
         }
@@ -89,9 +89,7 @@ mod tests {
 
     #[test]
     fn a_break_in_the_reports_starts_the_window_again() {
-        let peer = PeerId::random();
-        let mut slow = SlowPeers::default();
-        let start = Instant::now();
+        let (peer, mut slow, start) = fresh();
         for beat in 0..16u32 {
             assert!(!slow.reported(peer, start + HEARTBEAT * beat));
         }
