@@ -183,9 +183,14 @@ impl SwarmTask {
             tracing::info!(%peer, gossip_score = ?score, "peer before reconnecting");
         }
         for peer in peers {
-            let _ = self.swarm.disconnect_peer_id(peer);
-            self.redial_now(&peer);
+            self.reconnect(peer);
         }
+    }
+
+    /// Closes every connection to `peer` and, for a static peer, redials it at once.
+    fn reconnect(&mut self, peer: PeerId) {
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.redial_now(&peer);
     }
 
     /// A static peer's next dial is due now, with its backoff reset (no-op for other peers).
@@ -316,8 +321,7 @@ impl SwarmTask {
                 slow_for = ?SLOW_FOR,
                 "peer has taken no gossip for a while (its end of the stream may be gone); reconnecting it"
             );
-            let _ = self.swarm.disconnect_peer_id(peer);
-            self.redial_now(&peer);
+            self.reconnect(peer);
         }
     }
 

@@ -883,51 +883,44 @@ impl Runner {
 
     /// Asks `peer` how far it is, unless a sync request is already out.
     fn ask_status(&mut self, peer: libp2p::PeerId) {
-        if self.sync_in_flight {
-            return;
-        }
-        self.sync_in_flight = true;
-        let net = self.net.clone();
-        let tx = self.events_tx.clone();
-        tokio::spawn(async move {
-            match net.request(peer, SyncRequest::Status).await {
-                Ok(SyncResponse::Status { height }) => {
-                    let _ = tx.send(LoopEvent::SyncStatus { peer, height });
-                }
-                _ => {
-                    let _ = tx.send(LoopEvent::SyncFailed);
-                }
-            }
-        });
+        self.sync_request(peer, SyncRequest::Status);
     }
 
-    /// Asks `peer` for the blocks from height `from` on.
+    /// Asks `peer` for the blocks from height `from` on, unless a sync request is already out.
     fn fetch_blocks(&mut self, peer: libp2p::PeerId, from: u64) {
+        self.sync_request(
+            peer,
+            SyncRequest::Blocks {
+                from,
+                max: SYNC_BATCH,
+            },
+        );
+    }
+
+    /// Sends `request` to `peer` unless a sync request is already out; the answer comes back as a loop event
+    /// (an answer of another kind than asked, an error or a timeout as `SyncFailed`).
+    fn sync_request(&mut self, peer: libp2p::PeerId, request: SyncRequest) {
         if self.sync_in_flight {
             return;
         }
         self.sync_in_flight = true;
         let net = self.net.clone();
         let tx = self.events_tx.clone();
+        let asked_status = matches!(request, SyncRequest::Status);
         tokio::spawn(async move {
-            match net
-                .request(
-                    peer,
-                    SyncRequest::Blocks {
-                        from,
-                        max: SYNC_BATCH,
-                    },
-                )
-                .await
-            {
-                Ok(SyncResponse::Blocks(blocks)) => {
-                    let _ = tx.send(LoopEvent::SyncBlocks { peer, blocks });
+            let event = match net.request(peer, request).await {
+                Ok(SyncResponse::Status { height }) if asked_status => {
+                    LoopEvent::SyncStatus { peer, height }
+                }
+                Ok(SyncResponse::Blocks(blocks)) if !asked_status => {
+                    LoopEvent::SyncBlocks { peer, blocks }
                 }
                 other => {
-                    debug!(?other, "sync fetch failed");
-                    let _ = tx.send(LoopEvent::SyncFailed);
+                    debug!(?other, "sync request failed");
+                    LoopEvent::SyncFailed
                 }
-            }
+            };
+            let _ = tx.send(event);
         });
     }
 
