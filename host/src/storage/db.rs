@@ -10,8 +10,8 @@ use cvm_runtime::{StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, MemtableFactory, Options,
-    SliceTransform, WriteBatch, WriteBufferManager, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Options, SliceTransform,
+    WriteBatch, WriteBufferManager, WriteOptions,
 };
 
 use super::StorageError;
@@ -147,14 +147,13 @@ impl MemoryBudget {
         opts.create_missing_column_families(true);
         opts.set_write_buffer_manager(&self.write_buffers);
         opts.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
-        // The trie family's hash memtable (below) takes one writer at a time; commits are serialised anyway.
-        opts.set_allow_concurrent_memtable_write(false);
         opts
     }
 
-    /// The trie family is only ever read by exact 32-byte hash and a block writes tens of thousands of nodes at
-    /// random keys: a hashed memtable makes each insert and lookup O(1) where the default skip list spent ~6 % of
-    /// a loaded validator's CPU comparing keys, and a Bloom filter spares disk reads for the nodes of new tries.
+    /// The trie family is only ever read by exact 32-byte hash: a Bloom filter spares disk reads for the nodes of
+    /// new tries. Its memtable is the default skip list. A hashed memtable made inserts O(1) but sorted the whole
+    /// memtable into a skip list again at every flush (5 % of a loaded validator's CPU on its own), which cost
+    /// more than the ordered inserts it saved (docs/BENCHMARKS.md, session 14).
     fn trie_options(&self) -> Options {
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&self.cache);
@@ -162,11 +161,6 @@ impl MemoryBudget {
         let mut opts = self.cf_options();
         opts.set_block_based_table_factory(&table);
         opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(32));
-        opts.set_memtable_factory(MemtableFactory::HashSkipList {
-            bucket_count: 1 << 16,
-            height: 4,
-            branching_factor: 4,
-        });
         opts
     }
 
