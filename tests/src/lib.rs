@@ -7,8 +7,11 @@
 //! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
+//! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
+//!   keeps every crate free of them).
 
 pub mod chaos;
 pub mod checks;
 pub mod fuzzing;
 pub mod localnet;
+pub mod module_graph;
