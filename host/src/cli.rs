@@ -115,12 +115,17 @@ pub struct RunArgs {
 }
 
 /// The whole `cvm` program: parse the command line, set up logging, run, print the error chain on failure.
-/// Shared by the `cvm` binary and the test build `cvm-test-node`.
 pub fn main() -> ExitCode {
+    main_with(&crate::node::no_hooks)
+}
+
+/// [`main`] with nodes started by `cvm start` given the hooks `make_hooks` builds: the test binary
+/// `cvm-test-node` injects faults this way.
+pub fn main_with(make_hooks: &crate::node::MakeHooks) -> ExitCode {
     use clap::Parser;
     let cli = Cli::parse();
     crate::logging::init(cli.verbose);
-    match cli.run() {
+    match cli.run(make_hooks) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -130,7 +135,8 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    /// Runs the command; a node started here gets the hooks `make_hooks` builds.
+    pub fn run(self, make_hooks: &crate::node::MakeHooks) -> anyhow::Result<ExitCode> {
         match self.command {
             Command::Manuscript(ManuscriptCommand::New(args)) => manuscript::new::run(&args),
             Command::Manuscript(ManuscriptCommand::Build(args)) => manuscript::build::run(&args),
@@ -148,7 +154,7 @@ impl Cli {
             })
             .map(|_| ExitCode::SUCCESS),
             Command::Localnet(a) => ops::localnet::run(&a).map(|_| ExitCode::SUCCESS),
-            Command::Start(a) => ops::start::run(&a.home).map(|_| ExitCode::SUCCESS),
+            Command::Start(a) => ops::start::run(&a.home, make_hooks).map(|_| ExitCode::SUCCESS),
             Command::Replay(a) => ops::replay::run(&a.home).map(|ok| {
                 if ok {
                     ExitCode::SUCCESS

@@ -62,7 +62,11 @@ impl ModuleGraph {
     /// Reads the crate whose root file is `root` (a `lib.rs` or `main.rs`).
     pub fn read(root: &Path) -> Result<Self, String> {
         let mut graph = Self::default();
-        graph.read_file(root, Vec::new(), root.parent().map(Path::to_path_buf).unwrap_or_default())?;
+        graph.read_file(
+            root,
+            Vec::new(),
+            root.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )?;
         Ok(graph)
     }
 
@@ -157,19 +161,21 @@ impl ModuleGraph {
                 p.pop()?;
                 p
             }
-            name if self.modules.get(at).is_some_and(|m| m.children.contains(name)) => {
+            name if self
+                .modules
+                .get(at)
+                .is_some_and(|m| m.children.contains(name)) =>
+            {
                 let mut p = at.to_vec();
                 p.push(name.to_string());
                 return Some(p.into_iter().chain(segments[1..].iter().cloned()).collect());
             }
             // A name brought in by a `use` of this module (`use crate::a; a::b::f()`).
             name => {
-                let (_, imported) = self
-                    .modules
-                    .get(at)?
-                    .imports
-                    .iter()
-                    .find(|(bound, path)| bound == name && path.first().is_some_and(|f| f != name))?;
+                let (_, imported) =
+                    self.modules.get(at)?.imports.iter().find(|(bound, path)| {
+                        bound == name && path.first().is_some_and(|f| f != name)
+                    })?;
                 let mut whole = imported.clone();
                 whole.extend(segments[1..].iter().cloned());
                 return self.absolute(at, &whole);
@@ -243,11 +249,13 @@ impl ModuleGraph {
                 if &to == at {
                     continue;
                 }
-                edges.entry((at.clone(), to.clone())).or_insert_with(|| Edge {
-                    from: at.clone(),
-                    to,
-                    via: display(&absolute),
-                });
+                edges
+                    .entry((at.clone(), to.clone()))
+                    .or_insert_with(|| Edge {
+                        from: at.clone(),
+                        to,
+                        via: display(&absolute),
+                    });
             }
         }
         edges.into_values().collect()
@@ -271,7 +279,9 @@ impl ModuleGraph {
         for group in groups.into_iter().filter(|g| g.len() > 1) {
             let members: BTreeSet<&ModPath> = group.iter().copied().collect();
             // Start at the first module in path order, so a circle reads the same on every run.
-            let Some(&start) = members.first() else { continue };
+            let Some(&start) = members.first() else {
+                continue;
+            };
             if let Some(circle) = circle_through(start, &members, &out) {
                 circles.push(circle.into_iter().cloned().collect());
             }
@@ -381,7 +391,8 @@ struct PathCollector {
 impl<'ast> Visit<'ast> for PathCollector {
     fn visit_path(&mut self, path: &'ast syn::Path) {
         if path.segments.len() > 1 {
-            self.paths.push(path.segments.iter().map(|s| s.ident.to_string()).collect());
+            self.paths
+                .push(path.segments.iter().map(|s| s.ident.to_string()).collect());
         }
         syn::visit::visit_path(self, path);
     }
@@ -424,7 +435,11 @@ fn flatten_use(tree: &syn::UseTree, prefix: ModPath, out: &mut Vec<(ModPath, Opt
             if name != "self" {
                 path.push(name.clone());
             }
-            let bound = if name == "self" { path.last().cloned() } else { Some(name) };
+            let bound = if name == "self" {
+                path.last().cloned()
+            } else {
+                Some(name)
+            };
             out.push((path, bound));
         }
         syn::UseTree::Rename(r) => {
@@ -528,8 +543,15 @@ pub fn describe(graph: &ModuleGraph, circle: &[Edge]) -> String {
         .collect::<Vec<_>>()
         .join(" -> ");
     for e in circle {
-        let file = graph.file(&e.from).map(|f| f.display().to_string()).unwrap_or_default();
-        text.push_str(&format!("\n    {} names {} ({file})", display(&e.from), e.via));
+        let file = graph
+            .file(&e.from)
+            .map(|f| f.display().to_string())
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "\n    {} names {} ({file})",
+            display(&e.from),
+            e.via
+        ));
     }
     text
 }

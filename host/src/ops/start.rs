@@ -4,15 +4,17 @@ use std::path::Path;
 
 use tracing::info;
 
-use crate::node::{self, NodeSetup};
+use crate::node::{self, MakeHooks, NodeBuilder, NodeSetup};
 
-pub fn run(home: &Path) -> anyhow::Result<()> {
+/// Runs the node of `home` with the hooks `make_hooks` builds for it.
+pub fn run(home: &Path, make_hooks: &MakeHooks) -> anyhow::Result<()> {
     let setup = NodeSetup::load(home)?;
+    let hooks = make_hooks(&setup)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let running = node::start(setup).await?;
+        let running = NodeBuilder::new(setup).hooks(hooks).start().await?;
         let status = running.status.clone();
         tokio::spawn(show_sync_progress(status.clone()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
