@@ -5,7 +5,7 @@
 //! - [`manuscript`]: `cvm manuscript new | build | run` for authors.
 //! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
 //! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
-//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, dataset index, consensus WAL).
+//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, consensus WAL, chain head).
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`ops`]: `init`, `testnet`, `start`, `replay`, `localnet`.
