@@ -130,3 +130,127 @@ impl Node {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cvm_consensus::{
+        ChainId, Ed25519Verifier, Proposal, Round, SignedVote, Signer, Timeout, TimeoutKind,
+        ValueId, Vote, VoteKind,
+    };
+
+    use super::*;
+
+    const H: Height = Height(1);
+
+    fn value(nonce: u64) -> SimValue {
+        SimValue {
+            height: 1,
+            round: 0,
+            proposer: 0,
+            nonce,
+            valid: true,
+        }
+    }
+
+    /// Locks on `a` in round 0, then sees `b` proposed in round 1: returns what the node
+    /// broadcast.
+    fn locked_then_offered_another(behaviour: Behaviour) -> Vec<SignedVote> {
+        let signers: Vec<Arc<Ed25519Signer>> = (1..=4u8)
+            .map(|i| Arc::new(Ed25519Signer::from_seed([i; 32])))
+            .collect();
+        let set = ValidatorSet::new(signers.iter().map(|s| (s.validator_id(), 1))).unwrap();
+        let chain = ChainId::new("amnesia");
+        let by_id = |id| signers.iter().find(|s| s.validator_id() == id).unwrap();
+        let proposers = [set.proposer_id(Round(0)), set.proposer_id(Round(1))];
+        let me = signers
+            .iter()
+            .find(|s| !proposers.contains(&s.validator_id()))
+            .unwrap();
+        let mut node = Node::new(
+            behaviour,
+            me.clone(),
+            Arc::new(Ed25519Verifier),
+            Config::new(chain.clone()),
+        );
+        let (a, b) = (value(1), value(2));
+        let propose = |round: u32, v: &SimValue| {
+            let p = Proposal {
+                height: H,
+                round: Round(round),
+                value: v.clone(),
+                pol_round: None,
+            };
+            Input::Proposal(p.sign(&chain, by_id(proposers[round as usize]).as_ref()))
+        };
+        let verdict = |v: &SimValue| Input::ValidityVerdict {
+            height: H,
+            value_id: v.id(),
+            valid: true,
+        };
+        let mut inputs = vec![
+            Input::StartHeight {
+                height: H,
+                validators: set.clone(),
+            },
+            propose(0, &a),
+            verdict(&a),
+        ];
+        for s in signers
+            .iter()
+            .filter(|s| s.validator_id() != me.validator_id())
+        {
+            let v = Vote::new(
+                VoteKind::Prevote,
+                H,
+                Round(0),
+                Some(a.id()),
+                s.validator_id(),
+            );
+            inputs.push(Input::Vote(v.sign(&chain, s.as_ref())));
+        }
+        // The precommit timer of round 0 moves it to round 1 still locked on `a`.
+        inputs.push(Input::TimeoutElapsed(Timeout {
+            height: H,
+            round: Round(0),
+            kind: TimeoutKind::Precommit,
+        }));
+        inputs.extend([propose(1, &b), verdict(&b)]);
+        let mut sent = Vec::new();
+        for input in inputs {
+            for effect in node.handle(input).unwrap() {
+                if let Effect::BroadcastVote(v) = effect {
+                    sent.push(v);
+                }
+            }
+        }
+        let st = node.driver.round_state();
+        assert_eq!((node.driver.round(), st.decision.clone()), (Round(1), None));
+        sent
+    }
+
+    fn prevote_of_round_1(sent: &[SignedVote]) -> Option<Option<ValueId>> {
+        sent.iter()
+            .find(|v| v.vote.kind == VoteKind::Prevote && v.vote.round == Round(1))
+            .map(|v| v.vote.value)
+    }
+
+    #[test]
+    fn a_correct_validator_keeps_its_lock() {
+        let sent = locked_then_offered_another(Behaviour::Correct);
+        assert_eq!(prevote_of_round_1(&sent), Some(None));
+    }
+
+    #[test]
+    fn an_amnesiac_forgets_its_lock_without_signing_twice() {
+        let sent = locked_then_offered_another(Behaviour::Amnesia);
+        let locked_on_a = sent.iter().any(|v| {
+            v.vote.kind == VoteKind::Precommit && v.vote.round == Round(0) && v.vote.value.is_some()
+        });
+        assert!(locked_on_a, "it precommitted (locked) in round 0: {sent:?}");
+        assert_eq!(prevote_of_round_1(&sent), Some(Some(value(2).id())));
+        let mut slots: Vec<_> = sent.iter().map(|v| (v.vote.round, v.vote.kind)).collect();
+        slots.sort();
+        slots.dedup();
+        assert_eq!(slots.len(), sent.len(), "one vote per slot: {sent:?}");
+    }
+}
