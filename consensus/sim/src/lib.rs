@@ -14,8 +14,9 @@
 //! - [`AcceptAllVerifier`]: no signature checks, for benchmarks that measure their cost.
 //!
 //! Modules, each using only those listed before it: `value` ([`SimValue`]), `byzantine`,
-//! `network` (events and delivery), `invariants`, `config`, `verifier`, `report`,
-//! `amnesia`, `node` (one validator), `simulation` (the event loop).
+//! `network` (events and delivery), `host` (timers and host answers as inputs),
+//! `invariants`, `config`, `verifier`, `report`, `amnesia`, `node` (one validator),
+//! `simulation` (the event loop).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,6 +25,7 @@
 mod amnesia;
 pub mod byzantine;
 mod config;
+mod host;
 pub mod invariants;
 pub mod network;
 mod node;

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::byzantine::{self, Behaviour};
 use crate::config::SimConfig;
+use crate::host;
 use crate::invariants::Invariants;
 use crate::network::{Event, EventQueue, NetMsg};
 use crate::node::Node;
@@ -191,59 +192,6 @@ impl Simulation {
     fn step(&mut self, event: Event) -> Result<(), SimFailure> {
         match event {
             Event::Deliver { to, from, msg } => self.deliver(to as usize, from as usize, msg),
-            Event::Timeout {
-                node,
-                timeout,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                self.input(node as usize, Input::TimeoutElapsed(timeout))
-            }
-            Event::HostValue {
-                node,
-                height,
-                round,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                let value = SimValue {
-                    height: height.0,
-                    round: round.0,
-                    proposer: node,
-                    nonce: self.rng.r#gen(),
-                    valid: true,
-                };
-                self.input(
-                    node as usize,
-                    Input::ProposeValue {
-                        height,
-                        round,
-                        value,
-                    },
-                )
-            }
-            Event::HostVerdict {
-                node,
-                height,
-                value,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                self.input(
-                    node as usize,
-                    Input::ValidityVerdict {
-                        height,
-                        value_id: value.id(),
-                        valid: value.valid,
-                    },
-                )
-            }
             Event::Crash { node } => {
                 let n = &mut self.nodes[node as usize];
                 n.down = true;
@@ -251,6 +199,13 @@ impl Simulation {
                 Ok(())
             }
             Event::Restart { node } => self.restart(node as usize),
+            answer => {
+                let incarnation = |node: usize| self.nodes[node].incarnation;
+                match host::input_for(answer, incarnation, &mut self.rng) {
+                    Some((node, input)) => self.input(node, input),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
