@@ -12,7 +12,9 @@ use crate::validator::{ValidatorIndex, ValidatorSet};
 /// One precommit signature inside a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct CommitSig {
+    /// The signer's index in the validator set of the height.
     pub validator_index: ValidatorIndex,
+    /// Its signature over the precommit.
     pub signature: SignatureBytes,
 }
 
@@ -37,9 +39,13 @@ impl SignedPrecommit<'_> {
 /// the power. Verifiable on its own against the validator set of `height`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct CommitCertificate {
+    /// The decided height.
     pub height: Height,
+    /// The round the precommits are from.
     pub round: Round,
+    /// The decided value.
     pub value_id: ValueId,
+    /// One precommit signature per signer.
     pub signatures: Vec<CommitSig>,
 }
 

@@ -20,6 +20,7 @@ impl core::fmt::Debug for SignatureBytes {
 }
 
 impl SignatureBytes {
+    /// The dalek form, for verification.
     pub fn to_signature(&self) -> Signature {
         Signature::from_bytes(&self.0)
     }
@@ -28,23 +29,30 @@ impl SignatureBytes {
 /// Signs consensus payloads with the node's private key. Must be deterministic or at least
 /// never asked twice for the same (height, round, step): the driver guards that.
 pub trait Signer: Send + Sync {
+    /// The public key of the signing key: who we are in the validator set.
     fn validator_id(&self) -> ValidatorId;
+    /// Signs `message` (the sign bytes of a proposal or vote).
     fn sign(&self, message: &[u8]) -> SignatureBytes;
 }
 
 /// One item of a batch: key, signed bytes, signature.
 #[derive(Clone, Copy)]
 pub struct VerifyItem<'a> {
+    /// The signer's public key.
     pub key: &'a VerifyingKey,
+    /// The signed bytes.
     pub message: &'a [u8],
+    /// The signature to check.
     pub signature: &'a SignatureBytes,
 }
 
 /// Checks signatures. `verify_batch` returns true only if every item is valid; on false the
 /// caller falls back to single checks to find the culprit.
 pub trait SignatureVerifier: Send + Sync {
+    /// Whether `signature` is `key`'s signature over `message`.
     fn verify(&self, key: &VerifyingKey, message: &[u8], signature: &SignatureBytes) -> bool;
 
+    /// Whether every item is valid; one check per item unless the implementation batches.
     fn verify_batch(&self, items: &[VerifyItem<'_>]) -> bool {
         items
             .iter()
@@ -58,6 +66,7 @@ pub struct Ed25519Signer {
 }
 
 impl Ed25519Signer {
+    /// A signer over `key`.
     pub fn new(key: SigningKey) -> Self {
         Ed25519Signer { key }
     }
@@ -67,6 +76,7 @@ impl Ed25519Signer {
         Ed25519Signer::new(SigningKey::from_bytes(&seed))
     }
 
+    /// The public half of the key.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
     }
@@ -130,10 +140,12 @@ impl<V: SignatureVerifier> CachingVerifier<V> {
     /// validator set (a few hundred bytes each).
     pub const DEFAULT_CAPACITY: usize = 16_384;
 
+    /// Caches up to [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) signatures checked by `inner`.
     pub fn new(inner: V) -> Self {
         Self::with_capacity(inner, Self::DEFAULT_CAPACITY)
     }
 
+    /// Caches up to `capacity` (at least one) signatures checked by `inner`.
     pub fn with_capacity(inner: V, capacity: usize) -> Self {
         CachingVerifier {
             inner,
@@ -180,16 +192,6 @@ impl<V: SignatureVerifier> SignatureVerifier for CachingVerifier<V> {
         for k in keys {
             self.valid.insert(k, ());
         }
-        true
-    }
-}
-
-/// Accepts every signature. Only for measuring the cost of verification in benchmarks.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AcceptAllVerifier;
-
-impl SignatureVerifier for AcceptAllVerifier {
-    fn verify(&self, _: &VerifyingKey, _: &[u8], _: &SignatureBytes) -> bool {
         true
     }
 }

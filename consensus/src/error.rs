@@ -4,16 +4,22 @@ use thiserror::Error;
 
 use crate::types::{Height, Round, ValidatorId, VoteKind};
 
+/// Why a validator set was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ValidatorSetError {
+    /// No validators.
     #[error("validator set is empty")]
     Empty,
+    /// A validator listed twice.
     #[error("validator {0:?} appears twice")]
     Duplicate(ValidatorId),
+    /// A validator without voting power.
     #[error("validator {0:?} has zero voting power")]
     ZeroPower(ValidatorId),
+    /// The powers add up past `MAX_TOTAL_VOTING_POWER`.
     #[error("total voting power exceeds the maximum")]
     TotalPowerTooLarge,
+    /// An id that is not an ed25519 public key.
     #[error("validator {0:?} is not a valid ed25519 public key")]
     BadKey(ValidatorId),
 }
@@ -21,29 +27,49 @@ pub enum ValidatorSetError {
 /// Why a commit certificate was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CertificateError {
+    /// A signer index outside the set.
     #[error("signer index {0} is not in the validator set")]
     UnknownSigner(u32),
+    /// A signer listed twice.
     #[error("signer index {0} appears more than once")]
     DuplicateSigner(u32),
+    /// A signature that does not verify.
     #[error("signature of signer index {0} is invalid")]
     InvalidSignature(u32),
+    /// Not more than 2/3 of the power signed.
     #[error("signers hold {signed} of {total} voting power, not more than 2/3")]
-    InsufficientPower { signed: u64, total: u64 },
+    InsufficientPower {
+        /// Power of the valid signers.
+        signed: u64,
+        /// Power of the whole set.
+        total: u64,
+    },
+    /// A certificate for another height.
     #[error("certificate is for height {found:?}, expected {expected:?}")]
-    WrongHeight { expected: Height, found: Height },
+    WrongHeight {
+        /// The height asked for.
+        expected: Height,
+        /// The certificate's height.
+        found: Height,
+    },
 }
 
 /// Why duplicate-vote evidence was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EvidenceError {
+    /// The votes are by two validators.
     #[error("the two votes are from different validators")]
     DifferentValidators,
+    /// The votes are for two slots.
     #[error("the two votes are for different (height, round, kind)")]
     DifferentSlots,
+    /// The votes agree: no equivocation.
     #[error("the two votes are for the same value")]
     SameValue,
+    /// The signer is not in the set.
     #[error("validator {0:?} is not in the validator set")]
     UnknownValidator(ValidatorId),
+    /// A signature does not verify.
     #[error("a signature is invalid")]
     InvalidSignature,
 }
@@ -51,22 +77,36 @@ pub enum EvidenceError {
 /// Why an incoming message was not used by the driver. Not fatal: the driver logs and drops.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MessageError {
+    /// For a height already finished.
     #[error("message for past height {0:?}")]
     PastHeight(Height),
+    /// For a height beyond `max_future_heights`.
     #[error("message for height {0:?} too far ahead")]
     TooFarAhead(Height),
+    /// For a round beyond `max_future_rounds`.
     #[error("message for round {0:?} too far ahead")]
     RoundTooFarAhead(Round),
+    /// The signer is not in the set.
     #[error("sender {0:?} is not a validator at this height")]
     UnknownValidator(ValidatorId),
+    /// Forged, or signed by someone other than the round's proposer.
     #[error("proposal not signed by the proposer of round {0:?}")]
     WrongProposer(Round),
+    /// A valid round that is not below the proposal's round.
     #[error("proposal of round {round:?} carries valid round {pol_round:?}, not below it")]
-    InvalidPolRound { round: Round, pol_round: Round },
+    InvalidPolRound {
+        /// The proposal's round.
+        round: Round,
+        /// Its valid round.
+        pol_round: Round,
+    },
+    /// A signature that does not verify (of the named kind of message).
     #[error("invalid signature on {0}")]
     InvalidSignature(&'static str),
+    /// A vote already counted.
     #[error("duplicate {0:?}")]
     Duplicate(VoteKind),
+    /// The future-message buffer (or a round's proposal store) is full.
     #[error("future-message buffer is full")]
     BufferFull,
 }
@@ -74,8 +114,15 @@ pub enum MessageError {
 /// Driver input that cannot be applied.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DriverError {
+    /// `StartHeight` for a height not above the current one.
     #[error("cannot start height {requested:?}: current height is {current:?}")]
-    HeightNotIncreasing { current: Height, requested: Height },
+    HeightNotIncreasing {
+        /// The height the driver is at.
+        current: Height,
+        /// The height asked for.
+        requested: Height,
+    },
+    /// The WAL contradicts what replaying it produced.
     #[error("WAL replay: {0}")]
     Replay(String),
 }
@@ -83,13 +130,23 @@ pub enum DriverError {
 /// WAL errors. A corrupt record in the middle of the log is never skipped silently.
 #[derive(Debug, Error)]
 pub enum WalError {
+    /// Reading or writing the file failed.
     #[error("WAL I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// A damaged record before the tail.
     #[error("WAL corrupt at byte offset {offset}: {reason}")]
-    Corrupt { offset: u64, reason: String },
+    Corrupt {
+        /// Where the record starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A record whose payload is not a valid entry.
     #[error("WAL record at byte offset {offset} does not decode: {source}")]
     Decode {
+        /// Where the record starts.
         offset: u64,
+        /// The decoder's complaint.
         source: parity_scale_codec::Error,
     },
 }

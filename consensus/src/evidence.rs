@@ -12,11 +12,14 @@ use crate::validator::ValidatorSet;
 /// values. Stored in canonical order (`vote_a < vote_b`) so every node builds the same bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
 pub struct DuplicateVoteEvidence {
+    /// The smaller of the two votes.
     pub vote_a: SignedVote,
+    /// The larger of the two votes.
     pub vote_b: SignedVote,
 }
 
 impl DuplicateVoteEvidence {
+    /// Evidence from two conflicting votes, in either order.
     pub fn new(a: SignedVote, b: SignedVote) -> Self {
         let (vote_a, vote_b) = if a <= b { (a, b) } else { (b, a) };
         DuplicateVoteEvidence { vote_a, vote_b }

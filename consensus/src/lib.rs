@@ -20,10 +20,26 @@
 //! - [`Proposal`], [`Vote`] and their signed forms; signed bytes include the [`ChainId`].
 //! - [`CommitCertificate`]: >2/3 of the power precommitting one value id, verifiable alone.
 //! - [`wal`]: length + CRC framed records, torn-tail tolerant, with a file-backed [`FileWal`].
-//! - [`sim`]: a deterministic, seeded network simulation with Byzantine validators that
-//!   checks agreement, validity, non-equivocation and liveness.
 //!
-//! The engine is generic over the [`Value`] it decides and never looks inside it.
+//! The engine is generic over the [`Value`] it decides and never looks inside it. Its
+//! network simulation with Byzantine validators is the separate crate `cvm-consensus-sim`.
+//!
+//! Modules, each using only those listed before it:
+//! - [`types`]: heights, rounds, steps, ids and the [`Value`] trait;
+//! - [`error`]: the error types;
+//! - [`crypto`]: the [`Signer`] and [`SignatureVerifier`] seams and their ed25519 versions;
+//! - [`validator`]: validator sets and proposer selection;
+//! - [`messages`]: proposals and votes, their sign bytes and signatures;
+//! - [`certificate`]: commit certificates; [`evidence`]: duplicate-vote evidence;
+//! - [`vote_keeper`]: the vote tally;
+//! - [`state_machine`]: the round state and the rules' transitions;
+//! - [`timeouts`]: timers and their durations;
+//! - [`wal`]: the write-ahead log;
+//! - [`driver`]: the host-facing engine over all of the above.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
 
 pub mod certificate;
 pub mod crypto;
@@ -31,7 +47,6 @@ pub mod driver;
 pub mod error;
 pub mod evidence;
 pub mod messages;
-pub mod sim;
 pub mod state_machine;
 pub mod timeouts;
 pub mod types;
@@ -41,8 +56,8 @@ pub mod wal;
 
 pub use certificate::{CommitCertificate, CommitSig};
 pub use crypto::{
-    AcceptAllVerifier, CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureBytes,
-    SignatureVerifier, Signer, VerifyItem,
+    CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureBytes, SignatureVerifier, Signer,
+    VerifyItem,
 };
 pub use driver::{Config, Driver, Effect, Input};
 pub use error::{

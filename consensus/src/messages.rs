@@ -16,14 +16,18 @@ const VOTE_DOMAIN: &[u8] = b"cvm-consensus/vote/v1";
 /// Paper: ⟨PROPOSAL, h, round, v, validRound⟩.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Proposal<V> {
+    /// Height proposed for.
     pub height: Height,
+    /// Round proposed in.
     pub round: Round,
+    /// The proposed value (whole: the others need it to vote and commit).
     pub value: V,
     /// Paper's `validRound` carried in the proposal (`-1` is `None`).
     pub pol_round: Option<Round>,
 }
 
 impl<V: Value> Proposal<V> {
+    /// What the proposer signs: domain tag, chain id and the proposal with the value's id.
     pub fn sign_bytes(&self, chain_id: &ChainId) -> Vec<u8> {
         (
             PROPOSAL_DOMAIN,
@@ -36,6 +40,7 @@ impl<V: Value> Proposal<V> {
             .encode()
     }
 
+    /// Signs the proposal for `chain_id`.
     pub fn sign(self, chain_id: &ChainId, signer: &dyn Signer) -> SignedProposal<V> {
         let signature = signer.sign(&self.sign_bytes(chain_id));
         SignedProposal {
@@ -48,11 +53,14 @@ impl<V: Value> Proposal<V> {
 /// A proposal with the proposer's signature. The proposer is implied by (height, round).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SignedProposal<V> {
+    /// The proposal.
     pub proposal: Proposal<V>,
+    /// The proposer's signature over its sign bytes.
     pub signature: SignatureBytes,
 }
 
 impl<V: Value> SignedProposal<V> {
+    /// Whether `proposer` signed this proposal for `chain_id`.
     pub fn verify(
         &self,
         chain_id: &ChainId,
@@ -70,15 +78,20 @@ impl<V: Value> SignedProposal<V> {
 /// Paper: ⟨PREVOTE, h, round, id(v) | nil⟩ and ⟨PRECOMMIT, ...⟩.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct Vote {
+    /// Prevote or precommit.
     pub kind: VoteKind,
+    /// Height voted at.
     pub height: Height,
+    /// Round voted in.
     pub round: Round,
     /// `None` is a vote for nil.
     pub value: Option<ValueId>,
+    /// The voter.
     pub validator: ValidatorId,
 }
 
 impl Vote {
+    /// A vote by `validator`.
     pub fn new(
         kind: VoteKind,
         height: Height,
@@ -95,10 +108,12 @@ impl Vote {
         }
     }
 
+    /// What the voter signs: domain tag, chain id and the vote.
     pub fn sign_bytes(&self, chain_id: &ChainId) -> Vec<u8> {
         (VOTE_DOMAIN, chain_id, self).encode()
     }
 
+    /// Signs the vote for `chain_id`.
     pub fn sign(self, chain_id: &ChainId, signer: &dyn Signer) -> SignedVote {
         let signature = signer.sign(&self.sign_bytes(chain_id));
         SignedVote {
@@ -108,13 +123,17 @@ impl Vote {
     }
 }
 
+/// A vote with its voter's signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct SignedVote {
+    /// The vote.
     pub vote: Vote,
+    /// The voter's signature over its sign bytes.
     pub signature: SignatureBytes,
 }
 
 impl SignedVote {
+    /// Whether `key` (the voter's) signed this vote for `chain_id`.
     pub fn verify(
         &self,
         chain_id: &ChainId,
@@ -128,11 +147,14 @@ impl SignedVote {
 /// Any consensus message, as gossiped between validators.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SignedMessage<V> {
+    /// A signed proposal.
     Proposal(SignedProposal<V>),
+    /// A signed vote.
     Vote(SignedVote),
 }
 
 impl<V> SignedMessage<V> {
+    /// The height the message is for.
     pub fn height(&self) -> Height {
         match self {
             SignedMessage::Proposal(p) => p.proposal.height,
@@ -140,6 +162,7 @@ impl<V> SignedMessage<V> {
         }
     }
 
+    /// The round the message is for.
     pub fn round(&self) -> Round {
         match self {
             SignedMessage::Proposal(p) => p.proposal.round,

@@ -23,8 +23,11 @@ use crate::types::{Height, Round, Step, Value, ValueId, VoteKind};
     parity_scale_codec::Decode,
 )]
 pub enum TimeoutKind {
+    /// L57: waiting for the proposal.
     Propose,
+    /// L61: waiting for a polka after 2f+1 prevotes.
     Prevote,
+    /// L65: waiting for a decision after 2f+1 precommits.
     Precommit,
     /// The optional block interval before round 0 of a new height.
     NewHeight,
@@ -34,36 +37,92 @@ pub enum TimeoutKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input<V> {
     /// L11 StartRound(round); the driver says whether we are `proposer(h, round)`.
-    NewRound { round: Round, is_proposer: bool },
+    NewRound {
+        /// The round to start.
+        round: Round,
+        /// Whether we propose in it.
+        is_proposer: bool,
+    },
     /// L18 `getValue()` returned (asynchronously, from the host).
-    ProposeValue { round: Round, value: V },
+    ProposeValue {
+        /// The round the value was asked for.
+        round: Round,
+        /// The host's value.
+        value: V,
+    },
     /// L22 ⟨PROPOSAL, h, round_p, v, −1⟩ from the proposer; `valid` is the host's valid(v).
-    Proposal { round: Round, value: V, valid: bool },
+    Proposal {
+        /// The proposal's round.
+        round: Round,
+        /// The proposed value.
+        value: V,
+        /// valid(v).
+        valid: bool,
+    },
     /// L28 ⟨PROPOSAL, h, round_p, v, vr⟩ and 2f+1 ⟨PREVOTE, h, vr, id(v)⟩, vr < round_p.
     ProposalAndPolkaPrevious {
+        /// The proposal's round.
         round: Round,
+        /// The proposed value.
         value: V,
+        /// valid(v).
         valid: bool,
+        /// vr, the round of the polka.
         pol_round: Round,
     },
     /// L34 2f+1 ⟨PREVOTE, h, round_p, ∗⟩.
-    PolkaAny { round: Round },
+    PolkaAny {
+        /// The round of the prevotes.
+        round: Round,
+    },
     /// L36 ⟨PROPOSAL, h, round_p, v, ∗⟩ and 2f+1 ⟨PREVOTE, h, round_p, id(v)⟩.
-    ProposalAndPolkaCurrent { round: Round, value: V, valid: bool },
+    ProposalAndPolkaCurrent {
+        /// The round of the proposal and prevotes.
+        round: Round,
+        /// The proposed value.
+        value: V,
+        /// valid(v).
+        valid: bool,
+    },
     /// L44 2f+1 ⟨PREVOTE, h, round_p, nil⟩.
-    PolkaNil { round: Round },
+    PolkaNil {
+        /// The round of the prevotes.
+        round: Round,
+    },
     /// L47 2f+1 ⟨PRECOMMIT, h, round_p, ∗⟩.
-    PrecommitAny { round: Round },
+    PrecommitAny {
+        /// The round of the precommits.
+        round: Round,
+    },
     /// L49 ⟨PROPOSAL, h, r, v, ∗⟩ and 2f+1 ⟨PRECOMMIT, h, r, id(v)⟩, any round r.
-    ProposalAndPrecommitValue { round: Round, value: V, valid: bool },
+    ProposalAndPrecommitValue {
+        /// r, the round of the proposal and precommits.
+        round: Round,
+        /// The proposed value.
+        value: V,
+        /// valid(v).
+        valid: bool,
+    },
     /// L55 f+1 ⟨∗, h, round, ∗, ∗⟩ with round > round_p.
-    SkipRound { round: Round },
+    SkipRound {
+        /// The higher round.
+        round: Round,
+    },
     /// L57 OnTimeoutPropose(h, round).
-    TimeoutPropose { round: Round },
+    TimeoutPropose {
+        /// The timer's round.
+        round: Round,
+    },
     /// L61 OnTimeoutPrevote(h, round).
-    TimeoutPrevote { round: Round },
+    TimeoutPrevote {
+        /// The timer's round.
+        round: Round,
+    },
     /// L65 OnTimeoutPrecommit(h, round).
-    TimeoutPrecommit { round: Round },
+    TimeoutPrecommit {
+        /// The timer's round.
+        round: Round,
+    },
 }
 
 /// An action a rule takes.
@@ -73,25 +132,35 @@ pub enum Output<V> {
     Propose(Proposal<V>),
     /// Ask the host for a fresh value (`getValue()`).
     GetValue {
+        /// The round to propose in.
         round: Round,
     },
     /// broadcast ⟨PREVOTE|PRECOMMIT, h, round, id(v)|nil⟩.
     Vote {
+        /// Prevote or precommit.
         kind: VoteKind,
+        /// The current round.
         round: Round,
+        /// id(v), or `None` for nil.
         value: Option<ValueId>,
     },
+    /// Start a timer (L21, L35, L48).
     ScheduleTimeout {
+        /// Which timer.
         kind: TimeoutKind,
+        /// The current round.
         round: Round,
     },
     /// decision_p[h] = v.
     Decide {
+        /// The round whose precommits decided.
         round: Round,
+        /// v.
         value: V,
     },
     /// Call StartRound(round): the driver knows the proposer and feeds `Input::NewRound`.
     NewRound {
+        /// The round to start.
         round: Round,
     },
 }
@@ -99,15 +168,21 @@ pub enum Output<V> {
 /// Per-height state of process p (paper: h_p, round_p, step_p, lockedValue_p, ...).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoundState<V> {
+    /// h_p.
     pub height: Height,
+    /// round_p.
     pub round: Round,
+    /// step_p.
     pub step: Step,
-    /// lockedValue_p (its id is all the rules compare) and lockedRound_p.
+    /// lockedValue_p (its id is all the rules compare).
     pub locked_value: Option<ValueId>,
+    /// lockedRound_p.
     pub locked_round: Option<Round>,
-    /// validValue_p (full value: it may be re-proposed) and validRound_p.
+    /// validValue_p (full value: it may be re-proposed).
     pub valid_value: Option<V>,
+    /// validRound_p.
     pub valid_round: Option<Round>,
+    /// decision_p[h_p].
     pub decision: Option<V>,
     /// "for the first time" flags of the current round (L34, L36, L47), and whether the
     /// proposer already proposed in it.
@@ -120,6 +195,7 @@ pub struct RoundState<V> {
 type Transition<V> = Option<Vec<Output<V>>>;
 
 impl<V: Value> RoundState<V> {
+    /// The state at the start of `height`, before round 0.
     pub fn new(height: Height) -> Self {
         RoundState {
             height,
@@ -381,11 +457,5 @@ impl<V: Value> RoundState<V> {
         Some(vec![Output::NewRound {
             round: round.next(),
         }])
-    }
-
-    /// Forget the lock: only for the simulation's amnesia attacker.
-    pub(crate) fn forget_lock(&mut self) {
-        self.locked_value = None;
-        self.locked_round = None;
     }
 }

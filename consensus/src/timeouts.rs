@@ -11,18 +11,28 @@ use crate::types::{Height, Round};
 /// A timer the host must run and report back as `Input::TimeoutElapsed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct Timeout {
+    /// Height the timer was set at.
     pub height: Height,
+    /// Round the timer was set in.
     pub round: Round,
+    /// Which timer.
     pub kind: TimeoutKind,
 }
 
+/// How long each timer runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeoutConfig {
+    /// Wait for the proposal in round 0.
     pub propose: Duration,
+    /// Added to `propose` per round.
     pub propose_delta: Duration,
+    /// Wait for a prevote polka after 2f+1 prevotes of any kind, in round 0.
     pub prevote: Duration,
+    /// Added to `prevote` per round.
     pub prevote_delta: Duration,
+    /// Wait for a decision after 2f+1 precommits of any kind, in round 0.
     pub precommit: Duration,
+    /// Added to `precommit` per round.
     pub precommit_delta: Duration,
     /// Wait this long after starting a height before round 0 (CometBFT's
     /// `timeout_commit`); `None` starts round 0 at once.

@@ -8,6 +8,7 @@ use parity_scale_codec::{Decode, Encode};
 pub struct Height(pub u64);
 
 impl Height {
+    /// The height after this one.
     pub fn next(self) -> Height {
         Height(self.0 + 1)
     }
@@ -18,6 +19,7 @@ impl Height {
 pub struct Round(pub u32);
 
 impl Round {
+    /// The round after this one.
     pub fn next(self) -> Round {
         Round(self.0 + 1)
     }
@@ -36,6 +38,7 @@ impl Debug for ValueId {
 /// What consensus agrees on. The engine never looks inside a value: it only needs its id,
 /// and asks the host whether a value is valid.
 pub trait Value: Clone + Eq + Debug + Encode + Decode + Send + Sync + 'static {
+    /// The value's identifier (a hash of its encoding): what votes and certificates name.
     fn id(&self) -> ValueId;
 }
 
@@ -44,8 +47,11 @@ pub trait Value: Clone + Eq + Debug + Encode + Decode + Send + Sync + 'static {
 pub enum Step {
     /// Height started but round 0 not yet (waiting for the block interval).
     NewHeight,
+    /// Waiting for the round's proposal.
     Propose,
+    /// Prevoted; waiting for 2f+1 prevotes.
     Prevote,
+    /// Precommitted; waiting for 2f+1 precommits.
     Precommit,
     /// A value was decided at this height.
     Commit,
@@ -54,7 +60,9 @@ pub enum Step {
 /// Kind of a vote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub enum VoteKind {
+    /// First voting step: support for a proposal (or nil).
     Prevote,
+    /// Second voting step: 2f+1 of them for a value decide it.
     Precommit,
 }
 
@@ -73,6 +81,7 @@ impl Debug for ValidatorId {
 pub struct ChainId(pub String);
 
 impl ChainId {
+    /// A chain id from its name.
     pub fn new(id: impl Into<String>) -> Self {
         ChainId(id.into())
     }

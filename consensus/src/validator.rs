@@ -17,10 +17,14 @@ const PRIORITY_WINDOW_SIZE_FACTOR: i64 = 2;
 /// `MaxTotalVotingPower` = `i64::MAX / 8`).
 pub const MAX_TOTAL_VOTING_POWER: u64 = (i64::MAX / 8) as u64;
 
+/// A member of a validator set.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Validator {
+    /// Its public key.
     pub id: ValidatorId,
+    /// Its weight in every quorum.
     pub voting_power: u64,
+    /// CometBFT's proposer priority (round 0 of the set's height).
     pub proposer_priority: i64,
 }
 
@@ -120,27 +124,33 @@ impl ValidatorSet {
         Ok(set)
     }
 
+    /// Number of validators.
     pub fn len(&self) -> usize {
         self.validators.len()
     }
 
+    /// Whether there are no validators (a built set never is).
     pub fn is_empty(&self) -> bool {
         self.validators.is_empty()
     }
 
+    /// Sum of the voting powers.
     pub fn total_power(&self) -> u64 {
         self.total_power
     }
 
+    /// The validators, sorted by id.
     pub fn validators(&self) -> &[Validator] {
         &self.validators
     }
 
+    /// The validator at `index` and its decoded key.
     pub fn get(&self, index: ValidatorIndex) -> Option<(&Validator, &VerifyingKey)> {
         let i = index as usize;
         Some((self.validators.get(i)?, &self.keys[i]))
     }
 
+    /// The index of `id`, if it is a member.
     pub fn index_of(&self, id: &ValidatorId) -> Option<ValidatorIndex> {
         self.validators
             .binary_search_by(|v| v.id.cmp(id))
@@ -148,6 +158,7 @@ impl ValidatorSet {
             .map(|i| i as ValidatorIndex)
     }
 
+    /// The voting power of `id`, if it is a member.
     pub fn power_of(&self, id: &ValidatorId) -> Option<u64> {
         self.index_of(id)
             .map(|i| self.validators[i as usize].voting_power)
@@ -174,6 +185,7 @@ impl ValidatorSet {
         copy.proposer
     }
 
+    /// Id of the proposer of `round`.
     pub fn proposer_id(&self, round: Round) -> ValidatorId {
         self.validators[self.proposer(round) as usize].id
     }

@@ -30,7 +30,9 @@ pub enum AddVote {
     /// value only (up to the cap). `first_offence` is false once evidence was already
     /// produced for this slot.
     Equivocation {
+        /// The two conflicting votes.
         evidence: Box<DuplicateVoteEvidence>,
+        /// Whether this is the first evidence for the slot.
         first_offence: bool,
     },
     /// The signer is not in the validator set.
@@ -81,6 +83,7 @@ impl Tally {
             .flat_map(|m| m.values())
     }
 
+    /// The first vote of `validator` counted here.
     pub fn get(&self, validator: &ValidatorId) -> Option<&SignedVote> {
         self.votes.get(validator)
     }
@@ -100,6 +103,7 @@ struct RoundVotes {
     participant_power: u64,
 }
 
+/// The votes of one height, by round and kind.
 #[derive(Clone, Debug)]
 pub struct VoteKeeper {
     validators: ValidatorSet,
@@ -108,6 +112,7 @@ pub struct VoteKeeper {
 }
 
 impl VoteKeeper {
+    /// An empty tally for the height of `validators`.
     pub fn new(validators: ValidatorSet) -> Self {
         VoteKeeper {
             validators,
@@ -116,6 +121,7 @@ impl VoteKeeper {
         }
     }
 
+    /// The validators whose votes count.
     pub fn validators(&self) -> &ValidatorSet {
         &self.validators
     }
@@ -171,6 +177,7 @@ impl VoteKeeper {
         AddVote::Added
     }
 
+    /// The votes of `kind` in `round` (empty if none arrived).
     pub fn tally(&self, round: Round, kind: VoteKind) -> &Tally {
         match self.rounds.get(&round) {
             Some(r) => match kind {

@@ -27,25 +27,42 @@ pub const MAX_RECORD_LEN: u32 = 64 * 1024 * 1024;
 /// message the node signed (written before it is sent).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum WalEntry<V> {
+    /// `Input::StartHeight`.
     StartHeight {
+        /// The height started.
         height: Height,
+        /// Its validators.
         validators: ValidatorSet,
     },
+    /// A proposal that was accepted.
     Proposal(SignedProposal<V>),
+    /// A vote that was counted.
     Vote(SignedVote),
+    /// A timer that expired at the current height.
     Timeout(Timeout),
+    /// `Input::ProposeValue`.
     ProposeValue {
+        /// Height of the request.
         height: Height,
+        /// Round of the request.
         round: Round,
+        /// The host's value.
         value: V,
     },
+    /// `Input::ValidityVerdict`.
     ValidityVerdict {
+        /// Height of the request.
         height: Height,
+        /// The value checked.
         value_id: ValueId,
+        /// The host's verdict.
         valid: bool,
     },
+    /// `Input::Commit` that was accepted.
     Commit {
+        /// The decided value.
         value: V,
+        /// Its certificate.
         certificate: CommitCertificate,
     },
     /// Our own signed proposal or vote. Must be durable before it is broadcast.
@@ -65,7 +82,9 @@ pub fn encode_record(payload: &[u8]) -> Vec<u8> {
 /// tail was found).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Decoded<'a> {
+    /// The payload of each valid record, in order.
     pub payloads: Vec<&'a [u8]>,
+    /// Bytes up to the end of the last valid record.
     pub valid_len: usize,
 }
 
@@ -131,7 +150,9 @@ pub fn decode_entries<V: Decode>(bytes: &[u8]) -> Result<(Vec<WalEntry<V>>, usiz
 
 /// Where the driver's records go. `sync` must make every appended record durable.
 pub trait Wal<V> {
+    /// Appends one record (not necessarily durable until `sync`).
     fn append(&mut self, entry: &WalEntry<V>) -> Result<(), WalError>;
+    /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), WalError>;
     /// Drops every record (after a decided height is committed by the host).
     fn clear(&mut self) -> Result<(), WalError>;
@@ -140,6 +161,7 @@ pub trait Wal<V> {
 /// In-memory WAL (tests, simulation). Stores the framed bytes so crash tests can tear it.
 #[derive(Clone, Debug, Default)]
 pub struct MemWal {
+    /// The framed records.
     pub bytes: Vec<u8>,
 }
 
@@ -166,6 +188,7 @@ pub struct FileWal {
 }
 
 impl FileWal {
+    /// Opens (or creates) the log at `path` and returns it with the entries it holds.
     pub fn open<V: Decode>(path: impl AsRef<Path>) -> Result<(Self, Vec<WalEntry<V>>), WalError> {
         let path = path.as_ref().to_path_buf();
         let mut file = OpenOptions::new()
@@ -185,6 +208,7 @@ impl FileWal {
         Ok((FileWal { file, path }, entries))
     }
 
+    /// Where the log is.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use std::hint::black_box;
 
-use cvm_consensus::sim::{self, Behaviour, NetworkModel, SimConfig, Verification};
 use cvm_consensus::{
     ChainId, Ed25519Signer, Ed25519Verifier, Height, Round, SignatureVerifier, Signer,
     TimeoutConfig, VerifyItem, Vote, VoteKind,
 };
+use cvm_consensus_sim::{self as sim, Behaviour, NetworkModel, SimConfig, Verification};
 
 use crate::{Bench, Opts, Row};
 

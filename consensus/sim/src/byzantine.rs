@@ -1,15 +1,18 @@
 //! Byzantine behaviours. Each wraps a real driver and distorts what it sends or remembers.
+//! The simulation applies them where a node broadcasts (equivocation, double votes,
+//! silence), receives (the replayer) or handles an input (amnesia).
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::crypto::Signer;
-use crate::messages::{Proposal, SignedProposal, SignedVote, Vote};
-use crate::sim::value::SimValue;
-use crate::types::{ChainId, ValueId};
+use cvm_consensus::{ChainId, Proposal, SignedProposal, SignedVote, Signer, ValueId, Vote};
 
+use crate::value::SimValue;
+
+/// How a simulated validator behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Behaviour {
+    /// Follows the protocol.
     Correct,
     /// Sends one proposal to some peers and a conflicting one (maybe invalid) to others.
     EquivocatingProposer,
@@ -17,13 +20,15 @@ pub enum Behaviour {
     DoubleVoter,
     /// Sends nothing at all.
     Silent,
-    /// Forgets its lock before every input (amnesia attack).
+    /// Never carries a lock into a later round (amnesia attack): it forgets everything
+    /// instead and rejoins its round with what it had heard.
     Amnesia,
     /// Behaves, and also re-sends old messages (its own and others') to random peers.
     Replayer,
 }
 
 impl Behaviour {
+    /// Whether the validator follows the protocol.
     pub fn is_correct(self) -> bool {
         self == Behaviour::Correct
     }

@@ -11,49 +11,73 @@ use parity_scale_codec::{Decode, Encode};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::certificate::CommitCertificate;
-use crate::messages::SignedMessage;
-use crate::sim::value::SimValue;
-use crate::timeouts::Timeout;
-use crate::types::{Height, Round};
+use cvm_consensus::{CommitCertificate, Height, Round, SignedMessage, Timeout};
+
+use crate::value::SimValue;
 
 /// What travels between simulated nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum NetMsg {
+    /// A proposal or vote.
     Consensus(SignedMessage<SimValue>),
     /// Block sync: "send me the commit of this height".
     SyncRequest(Height),
+    /// Block sync: the decided value of the requested height and its certificate.
     SyncResponse(SimValue, CommitCertificate),
 }
 
+/// Something that happens at a simulated time. `incarnation` ties a node's timers and host
+/// answers to one life of it: a crash makes them stale.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Event {
+    /// A message arrives at node `to`.
     Deliver {
+        /// Receiver index.
         to: u32,
+        /// Sender index.
         from: u32,
+        /// The message.
         msg: NetMsg,
     },
+    /// A timer of `node` expires.
     Timeout {
+        /// Node index.
         node: u32,
+        /// The timer.
         timeout: Timeout,
+        /// The node's life that set it.
         incarnation: u32,
     },
+    /// The host of `node` answers a value request.
     HostValue {
+        /// Node index.
         node: u32,
+        /// Requested height.
         height: Height,
+        /// Requested round.
         round: Round,
+        /// The node's life that asked.
         incarnation: u32,
     },
+    /// The host of `node` answers a validation request.
     HostVerdict {
+        /// Node index.
         node: u32,
+        /// Height of the proposal.
         height: Height,
+        /// The value checked (it carries its own validity).
         value: SimValue,
+        /// The node's life that asked.
         incarnation: u32,
     },
+    /// `node` stops; its WAL and block store survive.
     Crash {
+        /// Node index.
         node: u32,
     },
+    /// `node` comes back from its WAL.
     Restart {
+        /// Node index.
         node: u32,
     },
 }
@@ -82,6 +106,7 @@ impl Ord for Scheduled {
     }
 }
 
+/// Events by time, ties in scheduling order.
 #[derive(Default)]
 pub struct EventQueue {
     heap: BinaryHeap<Scheduled>,
@@ -89,6 +114,7 @@ pub struct EventQueue {
 }
 
 impl EventQueue {
+    /// Schedules `event` at `time`.
     pub fn push(&mut self, time: u64, event: Event) {
         self.seq += 1;
         self.heap.push(Scheduled {
@@ -98,24 +124,33 @@ impl EventQueue {
         });
     }
 
+    /// The earliest event.
     pub fn pop(&mut self) -> Option<(u64, Event)> {
         self.heap.pop().map(|s| (s.time, s.event))
     }
 
+    /// Number of scheduled events.
     pub fn len(&self) -> usize {
         self.heap.len()
     }
 
+    /// Whether nothing is scheduled.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 }
 
+/// Partial synchrony: arbitrary (bounded here) delays and losses before the global
+/// stabilisation time, bounded delays after it.
 #[derive(Clone, Debug)]
 pub struct NetworkModel {
+    /// Global stabilisation time.
     pub gst_ms: u64,
+    /// Largest delay before GST.
     pub pre_gst_max_delay_ms: u64,
+    /// Largest delay after GST.
     pub post_gst_max_delay_ms: u64,
+    /// Probability that a message sent before GST only arrives after it.
     pub loss: f64,
     /// Nodes in the same group talk before GST; across groups messages wait for GST.
     pub partition: Option<Vec<u8>>,

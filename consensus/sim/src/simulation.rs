@@ -1,5 +1,5 @@
-//! Deterministic simulation of N validators running real [`Driver`]s with real ed25519
-//! signatures over a simulated, seeded network.
+//! The event loop: N validators running real [`Driver`](cvm_consensus::Driver)s with real
+//! ed25519 signatures over a simulated, seeded network.
 //!
 //! Everything random comes from one `ChaCha8Rng` seeded by [`SimConfig::seed`], and events
 //! with equal times run in scheduling order, so a seed always yields the same trace (see
@@ -7,204 +7,30 @@
 //! checked by a deadline: every correct node must decide every height by
 //! `gst + heights * per_height_bound_ms`.
 
-pub mod byzantine;
-pub mod invariants;
-pub mod network;
-pub mod value;
-
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
+use cvm_consensus::wal::Wal;
+use cvm_consensus::{
+    ChainId, CommitCertificate, Config, Ed25519Signer, Effect, Height, Input, SignatureVerifier,
+    SignedMessage, Signer, ValidatorSet, Value,
+};
+use parity_scale_codec::Encode;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-pub use byzantine::Behaviour;
-pub use invariants::Invariants;
-pub use network::{Event, EventQueue, NetMsg, NetworkModel};
-pub use value::SimValue;
+use crate::byzantine::{self, Behaviour};
+use crate::config::SimConfig;
+use crate::host;
+use crate::invariants::Invariants;
+use crate::network::{Event, EventQueue, NetMsg};
+use crate::node::Node;
+use crate::report::{SimFailure, SimReport};
+use crate::value::SimValue;
+use crate::verifier::verifiers;
 
-use crate::certificate::CommitCertificate;
-use crate::crypto::{
-    AcceptAllVerifier, CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureVerifier, Signer,
-};
-use crate::driver::{Config, Driver, Effect, Input};
-use crate::messages::SignedMessage;
-use crate::timeouts::TimeoutConfig;
-use crate::types::{ChainId, Height, Value};
-use crate::validator::ValidatorSet;
-use crate::wal::{MemWal, Wal, decode_entries};
-use parity_scale_codec::Encode;
-
-/// How signatures are checked in a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verification {
-    /// Real checks, each distinct signature verified once and shared by all nodes.
-    Cached,
-    /// Every node verifies every signature itself (what a real network pays).
-    PerNode,
-    /// No checks (benchmarks only: measures what verification costs).
-    Disabled,
-}
-
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    pub name: String,
-    pub seed: u64,
-    /// Behaviour per validator; its length is N.
-    pub behaviours: Vec<Behaviour>,
-    pub heights: u64,
-    pub network: NetworkModel,
-    pub timeouts: TimeoutConfig,
-    pub verification: Verification,
-    /// Crash a correct node once before GST and restart it from its WAL.
-    pub crash_restart: bool,
-    pub per_height_bound_ms: u64,
-    pub max_events: u64,
-}
-
-/// Byzantine mixes tried per N. f = 1 for N = 4, f = 2 for N = 7.
-const N4: &[(&str, &[Behaviour])] = &[
-    (
-        "n4-equivocating-proposer",
-        &[Behaviour::EquivocatingProposer],
-    ),
-    ("n4-double-voter", &[Behaviour::DoubleVoter]),
-    ("n4-silent", &[Behaviour::Silent]),
-    ("n4-amnesia", &[Behaviour::Amnesia]),
-    ("n4-replayer", &[Behaviour::Replayer]),
-    ("n4-crash-double-voter", &[Behaviour::DoubleVoter]),
-];
-const N7: &[(&str, &[Behaviour])] = &[
-    (
-        "n7-equivocator-double-voter",
-        &[Behaviour::EquivocatingProposer, Behaviour::DoubleVoter],
-    ),
-    (
-        "n7-silent-amnesia",
-        &[Behaviour::Silent, Behaviour::Amnesia],
-    ),
-    (
-        "n7-replayer-equivocator",
-        &[Behaviour::Replayer, Behaviour::EquivocatingProposer],
-    ),
-    (
-        "n7-amnesia-double-voter",
-        &[Behaviour::Amnesia, Behaviour::DoubleVoter],
-    ),
-    ("n7-silent-silent", &[Behaviour::Silent, Behaviour::Silent]),
-];
-
-impl SimConfig {
-    /// Names of the built-in configurations.
-    pub fn names() -> Vec<&'static str> {
-        N4.iter().chain(N7).map(|(n, _)| *n).collect()
-    }
-
-    /// A built-in configuration. Network parameters are drawn from the seed, so one
-    /// configuration covers many schedules: GST, delays, loss and whether a partition holds.
-    pub fn named(name: &str, seed: u64) -> Option<SimConfig> {
-        let (n, byz) = N4
-            .iter()
-            .map(|c| (4, c))
-            .chain(N7.iter().map(|c| (7, c)))
-            .find(|(_, (nm, _))| *nm == name)
-            .map(|(n, (_, b))| (n, *b))?;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0de);
-        let mut behaviours = vec![Behaviour::Correct; n - byz.len()];
-        behaviours.extend_from_slice(byz);
-        let partition = rng
-            .gen_bool(0.3)
-            .then(|| (0..n).map(|_| rng.gen_range(0..2u8)).collect());
-        Some(SimConfig {
-            name: name.to_string(),
-            seed,
-            behaviours,
-            heights: 20,
-            network: NetworkModel {
-                gst_ms: rng.gen_range(0..3_000),
-                pre_gst_max_delay_ms: rng.gen_range(50..1_500),
-                post_gst_max_delay_ms: 40,
-                loss: rng.gen_range(0.0..0.3),
-                partition,
-            },
-            timeouts: TimeoutConfig {
-                propose: Duration::from_millis(200),
-                propose_delta: Duration::from_millis(50),
-                prevote: Duration::from_millis(100),
-                prevote_delta: Duration::from_millis(50),
-                precommit: Duration::from_millis(100),
-                precommit_delta: Duration::from_millis(50),
-                block_interval: rng.gen_bool(0.5).then(|| Duration::from_millis(20)),
-            },
-            verification: Verification::Cached,
-            crash_restart: name.contains("crash"),
-            per_height_bound_ms: 10_000,
-            max_events: 2_000_000,
-        })
-    }
-
-    pub fn reproduce_command(&self) -> String {
-        format!(
-            "SIM_CONFIG={} SIM_SEED={} cargo test -p cvm-consensus --test simulation -- reproduce_seed --nocapture",
-            self.name, self.seed
-        )
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SimReport {
-    pub seed: u64,
-    /// Heights decided by every correct node.
-    pub heights: u64,
-    /// Highest round any correct node decided in.
-    pub max_round: u32,
-    pub events: u64,
-    pub sim_time_ms: u64,
-    /// Hash over every processed event with its time: equal seeds give equal hashes.
-    pub trace_hash: [u8; 32],
-    pub evidence: usize,
-    /// Decisions taken from a peer's certificate (block sync) rather than by voting.
-    pub synced_decisions: u64,
-    /// Decided value ids per height, as seen by the first correct node.
-    pub decided: Vec<crate::types::ValueId>,
-}
-
-#[derive(Clone, Debug)]
-pub struct SimFailure {
-    pub config: String,
-    pub seed: u64,
-    pub time_ms: u64,
-    pub reason: String,
-    pub reproduce: String,
-}
-
-impl fmt::Display for SimFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "simulation {} seed {} failed at t={}ms: {}\n  reproduce: {}",
-            self.config, self.seed, self.time_ms, self.reason, self.reproduce
-        )
-    }
-}
-
-struct Node {
-    behaviour: Behaviour,
-    signer: Arc<Ed25519Signer>,
-    driver: Driver<SimValue>,
-    wal: MemWal,
-    /// The host's block store: survives crashes.
-    decided: BTreeMap<Height, (SimValue, CommitCertificate)>,
-    incarnation: u32,
-    down: bool,
-    sync_asked: BTreeSet<(usize, Height)>,
-    /// Replayer: messages seen so far (bounded).
-    seen: Vec<SignedMessage<SimValue>>,
-}
-
+/// The state of one run: the nodes, the event queue and the checks.
 struct Simulation {
     cfg: SimConfig,
     rng: ChaCha8Rng,
@@ -213,7 +39,6 @@ struct Simulation {
     nodes: Vec<Node>,
     sets: Vec<ValidatorSet>,
     chain_id: ChainId,
-    verifiers: Vec<Arc<dyn SignatureVerifier>>,
     checker_verifier: Arc<dyn SignatureVerifier>,
     invariants: Invariants,
     trace: Sha256,
@@ -244,41 +69,20 @@ impl Simulation {
             let next = sets.last().expect("non-empty").next_height();
             sets.push(next);
         }
-        let real: Arc<dyn SignatureVerifier> = Arc::new(Ed25519Verifier);
-        let shared: Arc<dyn SignatureVerifier> = match cfg.verification {
-            Verification::Cached => Arc::new(CachingVerifier::new(Ed25519Verifier)),
-            Verification::PerNode => real.clone(),
-            Verification::Disabled => Arc::new(AcceptAllVerifier),
-        };
-        let verifiers: Vec<Arc<dyn SignatureVerifier>> = (0..n).map(|_| shared.clone()).collect();
+        let (shared, checker_verifier) = verifiers(cfg.verification);
         let chain_id = ChainId::new(format!("sim-{}", cfg.seed));
         let mut config = Config::new(chain_id.clone());
         config.timeouts = cfg.timeouts.clone();
         let nodes = signers
             .iter()
             .zip(&cfg.behaviours)
-            .zip(&verifiers)
-            .map(|((s, b), v)| Node {
-                behaviour: *b,
-                signer: s.clone(),
-                driver: Driver::new(config.clone(), s.clone(), v.clone()),
-                wal: MemWal::default(),
-                decided: BTreeMap::new(),
-                incarnation: 0,
-                down: false,
-                sync_asked: BTreeSet::new(),
-                seen: Vec::new(),
-            })
+            .map(|(s, b)| Node::new(*b, s.clone(), shared.clone(), config.clone()))
             .collect();
         let correct = signers
             .iter()
             .zip(&cfg.behaviours)
             .filter(|(_, b)| b.is_correct())
             .map(|(s, _)| s.validator_id());
-        let checker_verifier = match cfg.verification {
-            Verification::Cached => shared,
-            _ => real,
-        };
         Simulation {
             invariants: Invariants::new(correct),
             rng,
@@ -287,7 +91,6 @@ impl Simulation {
             nodes,
             sets,
             chain_id,
-            verifiers,
             checker_verifier,
             trace: Sha256::new(),
             events: 0,
@@ -381,20 +184,7 @@ impl Simulation {
         self.nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| {
-                let st = n.driver.round_state();
-                format!(
-                    "n{i}:{:?}@h{}r{}{:?} locked={:?}/{:?} valid={:?}/{:?}",
-                    n.behaviour,
-                    n.driver.height().0,
-                    n.driver.round().0,
-                    n.driver.step(),
-                    st.locked_round.map(|r| r.0),
-                    st.locked_value,
-                    st.valid_round.map(|r| r.0),
-                    st.valid_value.as_ref().map(|v| v.id()),
-                )
-            })
+            .map(|(i, n)| n.describe(i))
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -402,59 +192,6 @@ impl Simulation {
     fn step(&mut self, event: Event) -> Result<(), SimFailure> {
         match event {
             Event::Deliver { to, from, msg } => self.deliver(to as usize, from as usize, msg),
-            Event::Timeout {
-                node,
-                timeout,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                self.input(node as usize, Input::TimeoutElapsed(timeout))
-            }
-            Event::HostValue {
-                node,
-                height,
-                round,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                let value = SimValue {
-                    height: height.0,
-                    round: round.0,
-                    proposer: node,
-                    nonce: self.rng.r#gen(),
-                    valid: true,
-                };
-                self.input(
-                    node as usize,
-                    Input::ProposeValue {
-                        height,
-                        round,
-                        value,
-                    },
-                )
-            }
-            Event::HostVerdict {
-                node,
-                height,
-                value,
-                incarnation,
-            } => {
-                if self.nodes[node as usize].incarnation != incarnation {
-                    return Ok(());
-                }
-                self.input(
-                    node as usize,
-                    Input::ValidityVerdict {
-                        height,
-                        value_id: value.id(),
-                        valid: value.valid,
-                    },
-                )
-            }
             Event::Crash { node } => {
                 let n = &mut self.nodes[node as usize];
                 n.down = true;
@@ -462,38 +199,21 @@ impl Simulation {
                 Ok(())
             }
             Event::Restart { node } => self.restart(node as usize),
+            answer => {
+                let incarnation = |node: usize| self.nodes[node].incarnation;
+                match host::input_for(answer, incarnation, &mut self.rng) {
+                    Some((node, input)) => self.input(node, input),
+                    None => Ok(()),
+                }
+            }
         }
     }
 
     /// Rebuilds a crashed node from its WAL bytes and its block store.
     fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
-        let mut config = Config::new(self.chain_id.clone());
-        config.timeouts = self.cfg.timeouts.clone();
-        let decoded = decode_entries::<SimValue>(&self.nodes[i].wal.bytes);
-        let (entries, _) = match decoded {
-            Ok(d) => d,
-            Err(e) => return Err(self.fail(format!("WAL unreadable: {e}"))),
-        };
-        let node = &mut self.nodes[i];
-        node.down = false;
-        node.driver = Driver::new(config, node.signer.clone(), self.verifiers[i].clone());
-        let effects = if entries.is_empty() {
-            // Crashed between heights: continue after the last committed one.
-            let next = node.decided.keys().last().map_or(Height(1), |h| h.next());
-            if next.0 > self.cfg.heights {
-                return Ok(());
-            }
-            let validators = self.sets[next.0 as usize].clone();
-            node.driver
-                .handle(Input::StartHeight {
-                    height: next,
-                    validators,
-                })
-                .map_err(|e| e.to_string())
-        } else {
-            node.driver.replay(entries).map_err(|e| e.to_string())
-        };
-        let effects = effects.map_err(|e| self.fail(format!("restart of node {i}: {e}")))?;
+        let effects = self.nodes[i]
+            .restart(i, &self.sets, self.cfg.heights)
+            .map_err(|e| self.fail(e))?;
         self.execute(i, effects)
     }
 
@@ -502,11 +222,7 @@ impl Simulation {
         if node.down {
             return Ok(());
         }
-        if node.behaviour == Behaviour::Amnesia {
-            node.driver.forget_lock();
-        }
         let effects = node
-            .driver
             .handle(input)
             .map_err(|e| e.to_string())
             .map_err(|e| self.fail(format!("node {i}: {e}")))?;

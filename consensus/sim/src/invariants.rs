@@ -3,17 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::certificate::CommitCertificate;
-use crate::crypto::SignatureVerifier;
-use crate::evidence::DuplicateVoteEvidence;
-use crate::messages::SignedMessage;
-use crate::sim::value::SimValue;
-use crate::types::{ChainId, Height, Round, ValidatorId, Value, ValueId, VoteKind};
-use crate::validator::ValidatorSet;
+use cvm_consensus::{
+    ChainId, CommitCertificate, DuplicateVoteEvidence, Height, Round, SignatureVerifier,
+    SignedMessage, ValidatorId, ValidatorSet, Value, ValueId, VoteKind,
+};
+
+use crate::value::SimValue;
 
 /// Signing slot of a validator.
 type Slot = (ValidatorId, Height, Round, u8);
 
+/// The safety properties a run must keep, checked event by event.
 #[derive(Default)]
 pub struct Invariants {
     /// First decision per height by a correct node (node index, value id).
@@ -23,10 +23,12 @@ pub struct Invariants {
     /// What each correct validator signed per slot.
     signed: BTreeMap<Slot, SignedMessage<SimValue>>,
     correct: BTreeSet<ValidatorId>,
+    /// Evidence reports checked so far.
     pub evidence_seen: usize,
 }
 
 impl Invariants {
+    /// Checks for a run whose correct validators are `correct`.
     pub fn new(correct: impl IntoIterator<Item = ValidatorId>) -> Self {
         Invariants {
             correct: correct.into_iter().collect(),
@@ -157,8 +159,7 @@ impl Invariants {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Ed25519Signer, Ed25519Verifier, Signer};
-    use crate::messages::{Proposal, Vote};
+    use cvm_consensus::{Ed25519Signer, Ed25519Verifier, Proposal, Signer, Vote};
 
     struct Setup {
         signers: Vec<Ed25519Signer>,

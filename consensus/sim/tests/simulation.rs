@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use cvm_consensus::sim::{self, SimConfig};
+use cvm_consensus_sim::{self as sim, SimConfig};
 
 /// Total seeds by default: 11 configurations x 100.
 const DEFAULT_SEEDS: u64 = 1_100;

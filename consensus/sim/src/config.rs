@@ -1,0 +1,137 @@
+//! What a simulation run is made of, and the built-in Byzantine configurations the tests
+//! sweep over many seeds.
+
+use std::time::Duration;
+
+use cvm_consensus::TimeoutConfig;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::byzantine::Behaviour;
+use crate::network::NetworkModel;
+
+/// How signatures are checked in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    /// Real checks, each distinct signature verified once and shared by all nodes.
+    Cached,
+    /// Every node verifies every signature itself (what a real network pays).
+    PerNode,
+    /// No checks (benchmarks only: measures what verification costs).
+    Disabled,
+}
+
+/// One simulation run: validators and their behaviours, network, timers and budgets.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Shown in failures and in the command that reproduces them.
+    pub name: String,
+    /// Seeds every random choice of the run: keys, delays, losses, host values.
+    pub seed: u64,
+    /// Behaviour per validator; its length is N.
+    pub behaviours: Vec<Behaviour>,
+    /// Heights every correct node must decide.
+    pub heights: u64,
+    /// Delivery model (GST, delays, loss, partition).
+    pub network: NetworkModel,
+    /// The engine's timers.
+    pub timeouts: TimeoutConfig,
+    /// How signatures are checked.
+    pub verification: Verification,
+    /// Crash a correct node once before GST and restart it from its WAL.
+    pub crash_restart: bool,
+    /// Liveness bound: all heights decided by `gst + heights * per_height_bound_ms`.
+    pub per_height_bound_ms: u64,
+    /// Events processed before the run is declared stuck.
+    pub max_events: u64,
+}
+
+/// Byzantine mixes tried per N. f = 1 for N = 4, f = 2 for N = 7.
+const N4: &[(&str, &[Behaviour])] = &[
+    (
+        "n4-equivocating-proposer",
+        &[Behaviour::EquivocatingProposer],
+    ),
+    ("n4-double-voter", &[Behaviour::DoubleVoter]),
+    ("n4-silent", &[Behaviour::Silent]),
+    ("n4-amnesia", &[Behaviour::Amnesia]),
+    ("n4-replayer", &[Behaviour::Replayer]),
+    ("n4-crash-double-voter", &[Behaviour::DoubleVoter]),
+];
+const N7: &[(&str, &[Behaviour])] = &[
+    (
+        "n7-equivocator-double-voter",
+        &[Behaviour::EquivocatingProposer, Behaviour::DoubleVoter],
+    ),
+    (
+        "n7-silent-amnesia",
+        &[Behaviour::Silent, Behaviour::Amnesia],
+    ),
+    (
+        "n7-replayer-equivocator",
+        &[Behaviour::Replayer, Behaviour::EquivocatingProposer],
+    ),
+    (
+        "n7-amnesia-double-voter",
+        &[Behaviour::Amnesia, Behaviour::DoubleVoter],
+    ),
+    ("n7-silent-silent", &[Behaviour::Silent, Behaviour::Silent]),
+];
+
+impl SimConfig {
+    /// Names of the built-in configurations.
+    pub fn names() -> Vec<&'static str> {
+        N4.iter().chain(N7).map(|(n, _)| *n).collect()
+    }
+
+    /// A built-in configuration. Network parameters are drawn from the seed, so one
+    /// configuration covers many schedules: GST, delays, loss and whether a partition holds.
+    pub fn named(name: &str, seed: u64) -> Option<SimConfig> {
+        let (n, byz) = N4
+            .iter()
+            .map(|c| (4, c))
+            .chain(N7.iter().map(|c| (7, c)))
+            .find(|(_, (nm, _))| *nm == name)
+            .map(|(n, (_, b))| (n, *b))?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_c0de);
+        let mut behaviours = vec![Behaviour::Correct; n - byz.len()];
+        behaviours.extend_from_slice(byz);
+        let partition = rng
+            .gen_bool(0.3)
+            .then(|| (0..n).map(|_| rng.gen_range(0..2u8)).collect());
+        Some(SimConfig {
+            name: name.to_string(),
+            seed,
+            behaviours,
+            heights: 20,
+            network: NetworkModel {
+                gst_ms: rng.gen_range(0..3_000),
+                pre_gst_max_delay_ms: rng.gen_range(50..1_500),
+                post_gst_max_delay_ms: 40,
+                loss: rng.gen_range(0.0..0.3),
+                partition,
+            },
+            timeouts: TimeoutConfig {
+                propose: Duration::from_millis(200),
+                propose_delta: Duration::from_millis(50),
+                prevote: Duration::from_millis(100),
+                prevote_delta: Duration::from_millis(50),
+                precommit: Duration::from_millis(100),
+                precommit_delta: Duration::from_millis(50),
+                block_interval: rng.gen_bool(0.5).then(|| Duration::from_millis(20)),
+            },
+            verification: Verification::Cached,
+            crash_restart: name.contains("crash"),
+            per_height_bound_ms: 10_000,
+            max_events: 2_000_000,
+        })
+    }
+
+    /// The command that replays this run alone.
+    pub fn reproduce_command(&self) -> String {
+        format!(
+            "SIM_CONFIG={} SIM_SEED={} cargo test -p cvm-consensus-sim --test simulation -- reproduce_seed --nocapture",
+            self.name, self.seed
+        )
+    }
+}

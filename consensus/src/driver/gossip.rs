@@ -1,0 +1,181 @@
+//! Proposals and votes from the network: admission by height and round, signature checks
+//! (one batch for `Input::Votes`), the vote tally with equivocation evidence, and the
+//! proposal store.
+
+use tracing::{debug, trace, warn};
+
+use crate::crypto::VerifyItem;
+use crate::error::MessageError;
+use crate::messages::{SignedMessage, SignedProposal, SignedVote};
+use crate::types::Value;
+use crate::vote_keeper::AddVote;
+use crate::wal::WalEntry;
+
+use super::Driver;
+use super::io::Effect;
+
+impl<V: Value> Driver<V> {
+    /// Classifies a message by height: `Ok(true)` to process now.
+    fn admit(&mut self, msg: &SignedMessage<V>) -> Result<bool, MessageError> {
+        let current = self.height_known.then_some(self.height);
+        if self.future.buffer_if_future(msg, current, &self.config)? {
+            return Ok(false);
+        }
+        let r = msg.round();
+        if r.0
+            > self
+                .state
+                .round
+                .0
+                .saturating_add(self.config.max_future_rounds)
+        {
+            return Err(MessageError::RoundTooFarAhead(r));
+        }
+        Ok(true)
+    }
+
+    /// One message; `verified` when its signature was checked in a batch already.
+    pub(super) fn on_message(&mut self, msg: SignedMessage<V>, verified: bool) {
+        match self.admit(&msg) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                trace!(%e, "dropping message");
+                return;
+            }
+        }
+        let result = match msg {
+            SignedMessage::Proposal(p) => self.on_proposal(p),
+            SignedMessage::Vote(v) => self.on_vote(v, verified),
+        };
+        match result {
+            Ok(()) => self.evaluate(),
+            Err(e) => debug!(%e, "dropping message"),
+        }
+    }
+
+    pub(super) fn on_votes(&mut self, votes: Vec<SignedVote>) {
+        // Batch-check the votes that would be processed now; fall back to single checks to
+        // find the bad ones if the batch fails.
+        let vals = self.validators.clone();
+        let chain_id = self.config.chain_id.clone();
+        let mut now = Vec::new();
+        let mut later = Vec::new();
+        for v in votes {
+            let current = self.height_known && v.vote.height == self.height;
+            match (&vals, current) {
+                (Some(vals), true) => match vals.index_of(&v.vote.validator) {
+                    Some(i) => now.push((v, i, v.vote.sign_bytes(&chain_id))),
+                    None => trace!("vote from non-validator dropped"),
+                },
+                _ => later.push(v),
+            }
+        }
+        if let Some(vals) = &vals {
+            let items: Vec<VerifyItem<'_>> = now
+                .iter()
+                .map(|(v, i, bytes)| VerifyItem {
+                    key: vals.get(*i).expect("index from set").1,
+                    message: bytes,
+                    signature: &v.signature,
+                })
+                .collect();
+            let all_ok = self.verifier.verify_batch(&items);
+            let oks: Vec<bool> = if all_ok {
+                vec![true; items.len()]
+            } else {
+                items
+                    .iter()
+                    .map(|i| self.verifier.verify(i.key, i.message, i.signature))
+                    .collect()
+            };
+            for ((v, _, _), ok) in now.into_iter().zip(oks) {
+                if ok {
+                    self.on_message(SignedMessage::Vote(v), true);
+                } else {
+                    debug!("invalid vote signature in batch");
+                }
+            }
+        }
+        for v in later {
+            self.on_message(SignedMessage::Vote(v), false);
+        }
+    }
+
+    fn on_vote(&mut self, sv: SignedVote, verified: bool) -> Result<(), MessageError> {
+        let vals = self.validators.as_ref().expect("height started");
+        let index = vals
+            .index_of(&sv.vote.validator)
+            .ok_or(MessageError::UnknownValidator(sv.vote.validator))?;
+        let keeper = self.keeper.as_ref().expect("height started");
+        if keeper
+            .tally(sv.vote.round, sv.vote.kind)
+            .has_vote(&sv.vote.validator, sv.vote.value)
+        {
+            return Err(MessageError::Duplicate(sv.vote.kind));
+        }
+        if !verified {
+            let key = vals.get(index).expect("index from set").1;
+            if !sv.verify(&self.config.chain_id, key, self.verifier.as_ref()) {
+                return Err(MessageError::InvalidSignature("vote"));
+            }
+        }
+        let keeper = self.keeper.as_mut().expect("height started");
+        match keeper.add(sv) {
+            AddVote::Added => {
+                self.persist(WalEntry::Vote(sv));
+                Ok(())
+            }
+            AddVote::Duplicate => Err(MessageError::Duplicate(sv.vote.kind)),
+            AddVote::Equivocation {
+                evidence,
+                first_offence,
+            } => {
+                self.persist(WalEntry::Vote(sv));
+                if first_offence {
+                    warn!(validator = ?sv.vote.validator, height = ?sv.vote.height,
+                        round = ?sv.vote.round, kind = ?sv.vote.kind, "equivocation");
+                    self.effects.push(Effect::ReportEvidence(*evidence));
+                }
+                Ok(())
+            }
+            AddVote::UnknownValidator => Err(MessageError::UnknownValidator(sv.vote.validator)),
+        }
+    }
+
+    fn on_proposal(&mut self, sp: SignedProposal<V>) -> Result<(), MessageError> {
+        let p = &sp.proposal;
+        let round = p.round;
+        if let Some(pol_round) = p.pol_round.filter(|vr| *vr >= round) {
+            return Err(MessageError::InvalidPolRound { round, pol_round });
+        }
+        let id = p.value.id();
+        let proposer = self.proposer(round);
+        let existing = self.proposals.get(&round).map(Vec::as_slice).unwrap_or(&[]);
+        if existing.iter().any(|e| e == &sp) {
+            return Ok(()); // duplicate: nothing new
+        }
+        if existing.len() >= self.config.max_proposals_per_round {
+            return Err(MessageError::BufferFull);
+        }
+        let vals = self.validators.as_ref().expect("height started");
+        let key = vals.get(proposer).expect("proposer in set").1;
+        if !sp.verify(&self.config.chain_id, key, self.verifier.as_ref()) {
+            // Either forged or signed by someone other than the proposer of this round.
+            return Err(MessageError::WrongProposer(round));
+        }
+        if !existing.is_empty() {
+            warn!(height = ?p.height, ?round, "proposer equivocates: second proposal");
+        }
+        self.persist(WalEntry::Proposal(sp.clone()));
+        if !self.validity.contains_key(&id) && self.validation_requested.insert(id) {
+            self.effects.push(Effect::ValidateValue {
+                height: p.height,
+                round,
+                value: p.value.clone(),
+            });
+        }
+        self.proposals.entry(round).or_default().push(sp);
+        Ok(())
+    }
+}

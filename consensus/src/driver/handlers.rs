@@ -1,0 +1,164 @@
+//! [`Driver::handle`]: dispatches each [`Input`] and collects the effects; the handlers of
+//! the host's own inputs (heights, timers, values, verdicts, catch-up commits) live here.
+
+use tracing::{debug, warn};
+
+use crate::certificate::CommitCertificate;
+use crate::error::DriverError;
+use crate::messages::SignedMessage;
+use crate::state_machine::{self as sm, RoundState, TimeoutKind};
+use crate::timeouts::Timeout;
+use crate::types::{Height, Round, Step, Value, ValueId};
+use crate::validator::ValidatorSet;
+use crate::vote_keeper::VoteKeeper;
+use crate::wal::WalEntry;
+
+use super::Driver;
+use super::io::{Effect, Input};
+
+impl<V: Value> Driver<V> {
+    /// Feeds one input; returns the effects to execute in order.
+    pub fn handle(&mut self, input: Input<V>) -> Result<Vec<Effect<V>>, DriverError> {
+        match input {
+            Input::StartHeight { height, validators } => self.start_height(height, validators)?,
+            Input::Proposal(p) => self.on_message(SignedMessage::Proposal(p), false),
+            Input::Vote(v) => self.on_message(SignedMessage::Vote(v), false),
+            Input::Votes(vs) => self.on_votes(vs),
+            Input::TimeoutElapsed(t) => self.on_timeout(t),
+            Input::ProposeValue {
+                height,
+                round,
+                value,
+            } => self.on_propose_value(height, round, value),
+            Input::ValidityVerdict {
+                height,
+                value_id,
+                valid,
+            } => self.on_verdict(height, value_id, valid),
+            Input::Commit { value, certificate } => self.on_commit(value, certificate),
+        }
+        Ok(std::mem::take(&mut self.effects))
+    }
+
+    fn start_height(
+        &mut self,
+        height: Height,
+        validators: ValidatorSet,
+    ) -> Result<(), DriverError> {
+        if self.height_known && height <= self.height {
+            return Err(DriverError::HeightNotIncreasing {
+                current: self.height,
+                requested: height,
+            });
+        }
+        debug!(?height, validators = validators.len(), "start height");
+        self.persist(WalEntry::StartHeight {
+            height,
+            validators: validators.clone(),
+        });
+        self.height = height;
+        self.height_known = true;
+        self.my_index = validators.index_of(&self.my_id);
+        self.keeper = Some(VoteKeeper::new(validators.clone()));
+        self.validators = Some(validators);
+        self.state = RoundState::new(height);
+        self.proposals.clear();
+        self.validity.clear();
+        self.validation_requested.clear();
+        self.proposer_cache.clear();
+        self.signed.clear();
+
+        // Drop what is now in the past; replay what was buffered for this height.
+        for msg in self.future.take(height) {
+            self.on_message(msg, false);
+        }
+
+        match self.config.timeouts.block_interval {
+            Some(interval) if self.decided_heights > 0 => {
+                self.schedule(TimeoutKind::NewHeight, Round(0), interval)
+            }
+            _ => self.start_round(Round(0)),
+        }
+        self.evaluate();
+        Ok(())
+    }
+
+    /// L57, L61, L65: the step timers; `NewHeight` ends the block interval.
+    fn on_timeout(&mut self, t: Timeout) {
+        if !self.height_known || t.height != self.height {
+            return;
+        }
+        self.persist(WalEntry::Timeout(t));
+        let round = t.round;
+        match t.kind {
+            TimeoutKind::NewHeight => {
+                if self.state.step == Step::NewHeight {
+                    self.start_round(Round(0));
+                }
+            }
+            TimeoutKind::Propose => {
+                self.apply(sm::Input::TimeoutPropose { round });
+            }
+            TimeoutKind::Prevote => {
+                self.apply(sm::Input::TimeoutPrevote { round });
+            }
+            TimeoutKind::Precommit => {
+                self.apply(sm::Input::TimeoutPrecommit { round });
+            }
+        }
+        self.evaluate();
+    }
+
+    /// L18: the host's value for our proposal.
+    fn on_propose_value(&mut self, height: Height, round: Round, value: V) {
+        if !self.height_known || height != self.height {
+            return;
+        }
+        self.persist(WalEntry::ProposeValue {
+            height,
+            round,
+            value: value.clone(),
+        });
+        self.apply(sm::Input::ProposeValue { round, value });
+        self.evaluate();
+    }
+
+    /// The host's valid(v), which the proposal rules wait for.
+    fn on_verdict(&mut self, height: Height, value_id: ValueId, valid: bool) {
+        if !self.height_known || height != self.height || self.validity.contains_key(&value_id) {
+            return;
+        }
+        self.persist(WalEntry::ValidityVerdict {
+            height,
+            value_id,
+            valid,
+        });
+        self.validity.insert(value_id, valid);
+        self.evaluate();
+    }
+
+    /// Catch-up: adopt a value others decided, proven by its certificate.
+    fn on_commit(&mut self, value: V, certificate: CommitCertificate) {
+        if !self.height_known
+            || certificate.height != self.height
+            || self.state.decision.is_some()
+            || certificate.value_id != value.id()
+        {
+            return;
+        }
+        let vals = self.validators.as_ref().expect("height started");
+        if let Err(e) = certificate.verify(vals, &self.config.chain_id, self.verifier.as_ref()) {
+            warn!(%e, "rejecting commit certificate");
+            return;
+        }
+        self.persist(WalEntry::Commit {
+            value: value.clone(),
+            certificate: certificate.clone(),
+        });
+        self.state.decision = Some(value.clone());
+        self.state.step = Step::Commit;
+        self.decided_heights += 1;
+        debug!(height = ?self.height, "decide from certificate");
+        self.effects.push(Effect::Decide { value, certificate });
+    }
+}

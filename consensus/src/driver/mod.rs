@@ -1,0 +1,151 @@
+//! The driver: the engine's only interface to a host.
+//!
+//! The host feeds [`Input`]s and executes the returned [`Effect`]s **in order**. The driver
+//! verifies signatures (through the host's [`SignatureVerifier`]), tallies votes, buffers
+//! messages for the near future, evaluates the `upon` rules of Algorithm 1 against its
+//! stores and runs the pure [`RoundState`] transitions. It does no I/O and reads no clock.
+//!
+//! Contract for the host:
+//! - Every `PersistToWal` record must be durable (appended and fsynced) before any later
+//!   `Broadcast*` effect of the same list is executed. Records can be written without fsync
+//!   and synced once before the first broadcast that follows them.
+//! - After a crash, reopen the WAL and call [`Driver::replay`] with its entries before
+//!   feeding new inputs; execute the effects it returns (all idempotent).
+//! - `ScheduleTimeout` asks for `Input::TimeoutElapsed` after the duration; stale timeouts
+//!   are harmless. `RequestValue` is answered by `Input::ProposeValue`, `ValidateValue` by
+//!   `Input::ValidityVerdict`. After `Decide`, commit the value and send `StartHeight` for
+//!   the next height.
+//!
+//! Layout, each part using only the ones before it:
+//! - `io`: [`Config`], [`Input`], [`Effect`];
+//! - `slots`: the sign-once slots; `future`: the buffer of future-height messages;
+//! - this module: the [`Driver`]'s state and read-only accessors;
+//! - `effects`: running a transition and turning its outputs into effects (signing included);
+//! - `rules`: the `upon` conditions of Algorithm 1, one function per rule;
+//! - `gossip`: proposals and votes from the network; `handlers`: [`Driver::handle`] and the
+//!   host's other inputs; `replay`: [`Driver::replay`] after a restart.
+
+mod effects;
+mod future;
+mod gossip;
+mod handlers;
+mod io;
+mod replay;
+mod rules;
+mod slots;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::crypto::{SignatureVerifier, Signer};
+use crate::messages::{SignedMessage, SignedProposal};
+use crate::state_machine::RoundState;
+use crate::types::{Height, Round, Step, ValidatorId, Value, ValueId};
+use crate::validator::{ValidatorIndex, ValidatorSet};
+use crate::vote_keeper::VoteKeeper;
+
+use self::future::FutureBuffer;
+pub use self::io::{Config, Effect, Input};
+use self::slots::Slot;
+
+/// One validator's consensus engine for a sequence of heights (see the module docs for the
+/// host's contract).
+pub struct Driver<V: Value> {
+    config: Config,
+    signer: Arc<dyn Signer>,
+    verifier: Arc<dyn SignatureVerifier>,
+    my_id: ValidatorId,
+
+    height: Height,
+    /// Whether `StartHeight` for `height` was received.
+    height_known: bool,
+    validators: Option<ValidatorSet>,
+    my_index: Option<ValidatorIndex>,
+    state: RoundState<V>,
+    keeper: Option<VoteKeeper>,
+    /// Proposals per round, in order of arrival.
+    proposals: BTreeMap<Round, Vec<SignedProposal<V>>>,
+    validity: BTreeMap<ValueId, bool>,
+    validation_requested: BTreeSet<ValueId>,
+    proposer_cache: BTreeMap<Round, ValidatorIndex>,
+    /// Everything we signed at this height: never sign a second, different message for a
+    /// (height, round, slot).
+    signed: BTreeMap<Slot, SignedMessage<V>>,
+    future: FutureBuffer<V>,
+    decided_heights: u64,
+    replaying: bool,
+    effects: Vec<Effect<V>>,
+}
+
+impl<V: Value> Driver<V> {
+    /// A driver that has not started a height yet; messages it receives are buffered until
+    /// `Input::StartHeight`.
+    pub fn new(
+        config: Config,
+        signer: Arc<dyn Signer>,
+        verifier: Arc<dyn SignatureVerifier>,
+    ) -> Self {
+        let my_id = signer.validator_id();
+        Driver {
+            config,
+            signer,
+            verifier,
+            my_id,
+            height: Height(0),
+            height_known: false,
+            validators: None,
+            my_index: None,
+            state: RoundState::new(Height(0)),
+            keeper: None,
+            proposals: BTreeMap::new(),
+            validity: BTreeMap::new(),
+            validation_requested: BTreeSet::new(),
+            proposer_cache: BTreeMap::new(),
+            signed: BTreeMap::new(),
+            future: FutureBuffer::new(),
+            decided_heights: 0,
+            replaying: false,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The current height (0 before the first `StartHeight`).
+    pub fn height(&self) -> Height {
+        self.height
+    }
+
+    /// The current round of the current height.
+    pub fn round(&self) -> Round {
+        self.state.round
+    }
+
+    /// The current step of the current round.
+    pub fn step(&self) -> Step {
+        self.state.step
+    }
+
+    /// The round state (locked/valid value and round, decision).
+    pub fn round_state(&self) -> &RoundState<V> {
+        &self.state
+    }
+
+    /// The validators of the current height, once it started.
+    pub fn validators(&self) -> Option<&ValidatorSet> {
+        self.validators.as_ref()
+    }
+
+    /// The votes of the current height, once it started.
+    pub fn vote_keeper(&self) -> Option<&VoteKeeper> {
+        self.keeper.as_ref()
+    }
+
+    /// The configuration the driver was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Number of messages waiting for a future height.
+    pub fn buffered_messages(&self) -> usize {
+        self.future.len()
+    }
+}
