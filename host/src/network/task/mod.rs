@@ -1,23 +1,26 @@
 //! The swarm task: owns the libp2p swarm, turns its events into [`NetworkEvent`]s, carries out
 //! [`Command`]s, and keeps static peers connected by redialing them with exponential backoff.
 
+mod commands;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{Swarm, SwarmEvent};
-use libp2p::{gossipsub, identify, request_response};
+use libp2p::{Multiaddr, PeerId, gossipsub, identify, request_response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::behaviour::{Behaviour, BehaviourEvent, REQUEST_TIMEOUT};
+use super::config::NetworkConfig;
+use super::error::NetworkError;
+use super::event::{MessageId, NetworkEvent, ReplyHandle};
 use super::handle::Command;
+use super::protocol::{SyncRequest, SyncResponse};
 use super::slow_peers::{SLOW_FOR, SlowPeers};
-use super::{
-    MessageId, Multiaddr, NetworkConfig, NetworkError, NetworkEvent, PeerId, ReplyHandle,
-    SyncResponse, Topic, Verdict,
-};
+use super::topic::{Topic, protocol_version};
 
 /// How often gossip peer state is logged (debug level).
 const GOSSIP_REPORT_TICK: Duration = Duration::from_secs(2);
@@ -86,7 +89,7 @@ impl SwarmTask {
             swarm,
             chain_id: config.chain_id.clone(),
             max_message_bytes: config.max_message_bytes,
-            identify_version: super::protocol_version(&config.chain_id),
+            identify_version: protocol_version(&config.chain_id),
             topics: Topic::ALL
                 .iter()
                 .map(|t| (t.ident(&config.chain_id).hash(), *t))
@@ -398,7 +401,7 @@ impl SwarmTask {
         }
     }
 
-    async fn on_sync(&mut self, event: request_response::Event<super::SyncRequest, SyncResponse>) {
+    async fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         use request_response::{Event, Message, OutboundFailure};
         match event {
             Event::Message {
@@ -454,91 +457,6 @@ impl SwarmTask {
                 tracing::debug!(%peer, %error, "inbound sync request failed");
             }
             Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Publish { topic, data, done } => {
-                let _ = done.send(self.publish(topic, data));
-            }
-            Command::Report {
-                id,
-                source,
-                verdict,
-            } => {
-                let acceptance = match verdict {
-                    Verdict::Accept => gossipsub::MessageAcceptance::Accept,
-                    Verdict::Reject => gossipsub::MessageAcceptance::Reject,
-                    Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
-                };
-                self.validate(&gossipsub::MessageId(id.0), &source, acceptance);
-            }
-            Command::Request {
-                peer,
-                request,
-                done,
-            } => {
-                if !self.swarm.is_connected(&peer) {
-                    let reason =
-                        "not connected; wait for PeerConnected or pick a connected peer".into();
-                    let _ = done.send(Err(NetworkError::Request { peer, reason }));
-                    return;
-                }
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                self.pending_requests.insert(id, (peer, done));
-            }
-            Command::Respond {
-                reply,
-                response,
-                done,
-            } => {
-                let sent = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(reply.0, response);
-                let _ = done.send(sent.map_err(|_| NetworkError::ResponseNotSent));
-            }
-            Command::Peers(done) => {
-                let _ = done.send(self.swarm.connected_peers().copied().collect());
-            }
-            Command::ListenAddrs(done) => {
-                let _ = done.send(self.listen_addrs.clone());
-            }
-            Command::PeerScore(peer, done) => {
-                let _ = done.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
-            }
-            // Handled by the loop in `run`.
-            Command::SetBlockedPeers(peers) => self.set_blocked_peers(peers),
-            Command::ReconnectAll => self.reconnect_all(),
-            Command::Shutdown(_) => {}
-        }
-    }
-
-    fn publish(&mut self, topic: Topic, data: Vec<u8>) -> Result<(), NetworkError> {
-        use gossipsub::PublishError;
-        let size = data.len();
-        match self
-            .swarm
-            .behaviour_mut()
-            .gossipsub
-            .publish(topic.ident(&self.chain_id), data)
-        {
-            Ok(_) => Ok(()),
-            Err(PublishError::NoPeersSubscribedToTopic) => {
-                tracing::debug!(?topic, "published with no subscribed peers yet");
-                Ok(())
-            }
-            Err(PublishError::Duplicate) => {
-                tracing::debug!(?topic, "same data published recently; not sent again");
-                Ok(())
-            }
-            Err(PublishError::MessageTooLarge) => Err(NetworkError::MessageTooLarge {
-                size,
-                max: self.max_message_bytes,
-            }),
-            Err(e) => Err(NetworkError::Publish(e.to_string())),
         }
     }
 }
