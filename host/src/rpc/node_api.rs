@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chain::Block;
 use crate::metrics::RejectClass;
-use crate::verify::RecordBundle;
+use crate::record_bundle::RecordBundle;
 
 /// What the node can answer. Calls are made from async handlers through `spawn_blocking`, so they may block
 /// briefly (storage reads, proof generation) but must not wait on consensus.

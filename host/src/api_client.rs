@@ -7,12 +7,13 @@ use cvm_runtime::SignedTransaction;
 use parity_scale_codec::Encode;
 use serde::de::DeserializeOwned;
 
-use crate::rpc::api::{ManuscriptInfo, StatusInfo, ValidatorInfo};
+use crate::hex_text::{from_hex32, to_hex};
+use crate::record_bundle::RecordBundle;
 use crate::rpc::json::{
     AccountJson, BlockJson, CommitJson, ErrorJson, ReceiptJson, SubmitTxRequest, SubmitTxResponse,
-    TxLookupJson, from_hex32, to_hex,
+    TxLookupJson,
 };
-use crate::verify::RecordBundle;
+use crate::rpc::node_api::{ManuscriptInfo, StatusInfo, ValidatorInfo};
 
 /// Where `cvm start` listens by default.
 pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:26657";
