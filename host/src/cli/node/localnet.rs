@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use cvm_runtime::{Transaction, TxPayload};
 
-use super::testnet::{TestnetSpec, generate};
+use crate::api_client::Client;
 use crate::chain::ValidatorKey;
-use crate::client::Client;
+use crate::home::testnet::{TestnetSpec, generate};
 use crate::records::{Schema, read_records};
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +55,8 @@ struct Nodes {
 impl Drop for Nodes {
     fn drop(&mut self) {
         for child in &mut self.children {
+            // SAFETY: kill(2) takes plain integers and touches no memory of this process; the pid is our own
+            // child's, not yet reaped (waited for only below), so it cannot name another process.
             unsafe {
                 libc::kill(child.id() as i32, libc::SIGTERM);
             }

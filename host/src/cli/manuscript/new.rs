@@ -4,8 +4,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use clap::Args;
 
-use crate::cli::NewArgs;
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the manuscript (and of the directory created): lowercase letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// Parent directory of the new crate.
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Path to manuscript-sdk (default: `$CVM_SDK_PATH`, else the SDK of the source tree `cvm` was built from,
+    /// else one found above the current directory or the `cvm` binary).
+    #[arg(long)]
+    pub sdk_path: Option<PathBuf>,
+}
 
 /// Environment variable naming the SDK directory when `--sdk-path` is not given.
 pub const SDK_PATH_ENV: &str = "CVM_SDK_PATH";

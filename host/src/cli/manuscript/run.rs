@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use clap::Args;
 use cvm_runtime::state::{MemoryNodeStore, NodeStore as _};
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
@@ -15,8 +17,40 @@ use cvm_runtime::{
 use ed25519_dalek::SigningKey;
 use serde_json::json;
 
-use crate::cli::RunArgs;
-use crate::records::read_records;
+use crate::records::{Schema, read_records};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manuscript: a .wasm binary or WebAssembly text (.wat).
+    pub wasm: PathBuf,
+    /// Source id the records belong to (e.g. ethereum.logs, kv).
+    #[arg(long)]
+    pub source: String,
+    /// Input records: JSON Lines or a JSON array.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Record schema; `auto` picks eth-log for `ethereum.*` sources and kv otherwise.
+    #[arg(long, value_enum, default_value_t = Schema::Auto)]
+    pub schema: Schema,
+    /// Fuel limit per record.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub fuel: u64,
+    /// Records per ingest transaction (all in one block).
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Run subscribers one by one instead of in parallel.
+    #[arg(long)]
+    pub sequential: bool,
+    /// Directory for precompiled modules (default: memory only).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Print only the summary, not every record and receipt.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the result as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub const DEV_CHAIN_ID: &str = "cvm-dev";
 
@@ -123,7 +157,7 @@ pub fn execute(
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let wasm = super::read_wasm(&args.wasm)?;
+    let wasm = read_wasm(&args.wasm)?;
     let records = read_records(&args.input, &args.source, args.schema)?;
     let engine = CvmEngine::new(EngineConfig {
         cache_dir: args.cache_dir.clone(),
@@ -152,6 +186,26 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .map(|_| ExitCode::SUCCESS)
             .context("cannot write the output"),
     }
+}
+
+/// Reads a manuscript binary, or compiles WebAssembly text (`.wat`) to one.
+pub fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the manuscript {}", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is neither a wasm binary nor WebAssembly text",
+            path.display()
+        )
+    })?;
+    wasmtime_wat(text).with_context(|| format!("{} is not valid WebAssembly text", path.display()))
+}
+
+fn wasmtime_wat(text: &str) -> anyhow::Result<Vec<u8>> {
+    Ok(wat::parse_str(text)?)
 }
 
 fn print_text(out: &mut impl Write, report: &RunReport, quiet: bool) -> std::io::Result<()> {

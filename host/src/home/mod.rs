@@ -1,4 +1,7 @@
-//! `cvm init` and the home-directory writer `cvm testnet` shares.
+//! Node home directories (config, keys, genesis, data): one single-validator chain ([`init`]) or a whole
+//! loopback network ([`testnet`]).
+
+pub mod testnet;
 
 use std::path::Path;
 
@@ -37,8 +40,8 @@ pub fn write_home(
     Ok(())
 }
 
-/// `cvm init`: a single-validator chain in `home`.
-pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<()> {
+/// A single-validator chain in `home`, the validator named `moniker`; returns the validator's public key.
+pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<[u8; 32]> {
     let validator_key = ValidatorKey::generate();
     let node_key = NodeKey::generate();
     let genesis = Genesis {
@@ -57,11 +60,5 @@ pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<()> {
         ..NodeConfig::default()
     };
     write_home(home, &config, &genesis, &validator_key, &node_key)?;
-    println!(
-        "initialized {} (chain {chain_id}, validator {})",
-        home.display(),
-        hex::encode(validator_key.public_key())
-    );
-    println!("start it with: cvm start --home {}", home.display());
-    Ok(())
+    Ok(validator_key.public_key())
 }

@@ -1,6 +1,4 @@
-//! The client side of the CLI: `cvm tx deploy|ingest` (sign with a key file, submit, wait for the receipt),
-//! `cvm query status|block|tx|record` (read a node, save a record bundle) and `cvm verify` (check a bundle offline
-//! against a genesis file). Output goes to stdout; errors are `anyhow` with what to do next.
+//! `cvm tx deploy | ingest`: sign with a key file, submit, and wait for the receipts.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,31 +9,12 @@ use clap::{Args, Subcommand};
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use ed25519_dalek::SigningKey;
 
-use crate::chain::{Genesis, ValidatorKey};
-use crate::client::{Client, DEFAULT_NODE_URL};
+use super::args::{NodeArgs, SignArgs};
+use crate::api_client::Client;
+use crate::chain::ValidatorKey;
+use crate::hex_text::to_hex;
 use crate::records::{Schema, read_records};
-use crate::rpc::json::{ReceiptJson, ReceiptOutcomeJson, from_hex, from_hex32, to_hex};
-use crate::verify::{RecordBundle, verify_bundle};
-
-#[derive(Debug, Args)]
-pub struct NodeArgs {
-    /// URL of the node's HTTP API.
-    #[arg(long, default_value = DEFAULT_NODE_URL)]
-    pub node: String,
-}
-
-#[derive(Debug, Args)]
-pub struct SignArgs {
-    /// Key file that signs the transactions: JSON {"public_key": hex, "secret_key": hex}.
-    #[arg(long)]
-    pub key: PathBuf,
-    /// Return after submitting instead of waiting for the receipts.
-    #[arg(long)]
-    pub no_wait: bool,
-    /// How long to wait for each transaction to be committed.
-    #[arg(long, default_value_t = 60)]
-    pub wait_secs: u64,
-}
+use crate::rpc::json::{ReceiptJson, ReceiptOutcomeJson};
 
 #[derive(Debug, Subcommand)]
 pub enum TxCommand {
@@ -76,67 +55,6 @@ pub struct IngestArgs {
     pub sign: SignArgs,
     #[command(flatten)]
     pub node: NodeArgs,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum QueryCommand {
-    /// The node's chain, height, peers and sync state.
-    Status(NodeArgs),
-    /// A block (default: the latest).
-    Block(BlockArgs),
-    /// Where a transaction is, and its receipt once committed.
-    Tx(TxArgs),
-    /// A record with everything needed to verify it offline (`cvm verify`).
-    Record(RecordArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct BlockArgs {
-    /// Block height (default: the latest).
-    pub height: Option<u64>,
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct TxArgs {
-    /// Transaction hash (hex).
-    pub hash: String,
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RecordArgs {
-    /// Manuscript name (as deployed).
-    pub manuscript: String,
-    /// One of the manuscript's datasets.
-    pub dataset: String,
-    /// The record key, hex.
-    pub key_hex: String,
-    /// Read at this height (default: the latest).
-    #[arg(long)]
-    pub height: Option<u64>,
-    /// Save the bundle to this file (default: print it).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The chain's genesis file.
-    #[arg(long)]
-    pub genesis: PathBuf,
-    /// A bundle saved by `cvm query record --out`.
-    #[arg(long)]
-    pub bundle: PathBuf,
-}
-
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
 }
 
 fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
@@ -249,7 +167,8 @@ fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn run_tx(command: &TxCommand) -> anyhow::Result<ExitCode> {
+/// Signs the payloads with the key file and the account's next nonces, submits them and (by default) waits.
+pub fn run(command: &TxCommand) -> anyhow::Result<ExitCode> {
     let (sign, node) = match command {
         TxCommand::Deploy(a) => (&a.sign, &a.node),
         TxCommand::Ingest(a) => (&a.sign, &a.node),
@@ -285,115 +204,9 @@ pub fn run_tx(command: &TxCommand) -> anyhow::Result<ExitCode> {
     submit_and_wait(&client, &txs, sign)
 }
 
-pub fn run_query(command: &QueryCommand) -> anyhow::Result<ExitCode> {
-    match command {
-        QueryCommand::Status(node) => print_json(&Client::new(&node.node).status()?)?,
-        QueryCommand::Block(a) => print_json(&Client::new(&a.node.node).block(a.height)?)?,
-        QueryCommand::Tx(a) => {
-            let hash = from_hex32(&a.hash).map_err(|e| anyhow::anyhow!("transaction hash: {e}"))?;
-            print_json(&Client::new(&a.node.node).tx(hash)?)?
-        }
-        QueryCommand::Record(a) => {
-            let key = from_hex(&a.key_hex).map_err(|e| anyhow::anyhow!("record key: {e}"))?;
-            let bundle =
-                Client::new(&a.node.node).record(&a.manuscript, &a.dataset, &key, a.height)?;
-            let text = serde_json::to_string_pretty(&bundle)?;
-            match &a.out {
-                Some(path) => {
-                    std::fs::write(path, text + "\n")
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    let value = bundle
-                        .value
-                        .as_ref()
-                        .map_or_else(|| "absent".into(), to_hex);
-                    println!(
-                        "saved record {}/{}/{} = {value} at height {} to {}; check it with `cvm verify --genesis <genesis.json> --bundle {}`",
-                        bundle.manuscript,
-                        bundle.dataset,
-                        to_hex(&bundle.key),
-                        bundle.height,
-                        path.display(),
-                        path.display()
-                    );
-                }
-                None => println!("{text}"),
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The `VALID: ...` or `INVALID: ...` line for a bundle file; `Err` only when the genesis is unusable.
-pub fn verify_files(genesis: &Path, bundle: &Path) -> anyhow::Result<Result<String, String>> {
-    let genesis = Genesis::load(genesis)?;
-    let text = match std::fs::read_to_string(bundle) {
-        Ok(t) => t,
-        Err(e) => bail!("cannot read the bundle {}: {e}", bundle.display()),
-    };
-    let bundle: RecordBundle = match serde_json::from_str(&text) {
-        Ok(b) => b,
-        Err(e) => return Ok(Err(format!("INVALID: the bundle is not valid: {e}"))),
-    };
-    Ok(match verify_bundle(&bundle, &genesis) {
-        Ok(verdict) => Ok(format!("VALID: {verdict}")),
-        Err(e) => Err(format!("INVALID: {e}")),
-    })
-}
-
-pub fn run_verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    match verify_files(&args.genesis, &args.bundle)? {
-        Ok(line) => {
-            println!("{line}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(line) => {
-            println!("{line}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::fixture;
-
-    #[test]
-    fn verify_files_prints_valid_and_invalid() {
-        let dir = tempfile::tempdir().unwrap();
-        let genesis = dir.path().join("genesis.json");
-        std::fs::write(&genesis, fixture::genesis().to_json()).unwrap();
-        let bundle = fixture::bundle();
-        let path = dir.path().join("bundle.json");
-        std::fs::write(&path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
-        let line = verify_files(&genesis, &path).unwrap().unwrap();
-        assert!(
-            line.starts_with("VALID: record wat-counter/counts/0x"),
-            "{line}"
-        );
-        assert!(
-            line.ends_with("at height 2 (signed by 30 of 40 power)"),
-            "{line}"
-        );
-
-        let mut tampered = bundle.clone();
-        tampered.value.as_mut().unwrap()[0] ^= 1;
-        std::fs::write(&path, serde_json::to_string(&tampered).unwrap()).unwrap();
-        let line = verify_files(&genesis, &path).unwrap().unwrap_err();
-        assert!(
-            line.starts_with("INVALID: the bundle claims value"),
-            "{line}"
-        );
-
-        std::fs::write(&path, "{\"chain_id\": 3}").unwrap();
-        let line = verify_files(&genesis, &path).unwrap().unwrap_err();
-        assert!(
-            line.starts_with("INVALID: the bundle is not valid"),
-            "{line}"
-        );
-
-        assert!(verify_files(&dir.path().join("missing.json"), &path).is_err());
-    }
 
     #[test]
     fn ingest_is_split_into_batches_with_consecutive_nonces() {
@@ -416,6 +229,7 @@ mod tests {
     fn deploy_and_ingest_sign_with_the_key_file_and_next_nonces() {
         use std::sync::Arc;
 
+        use crate::cli::client::query::{self, QueryCommand};
         use crate::rpc::tests::{FakeNode, server};
 
         let node = Arc::new(FakeNode::new(None));
@@ -432,7 +246,7 @@ mod tests {
             wait_secs: 1,
         };
         let node_args = || NodeArgs { node: url.clone() };
-        run_tx(&TxCommand::Deploy(DeployArgs {
+        run(&TxCommand::Deploy(DeployArgs {
             wasm: wat_path.clone(),
             fuel_limit: 5,
             sign: sign(),
@@ -444,7 +258,7 @@ mod tests {
             .map(|i| format!("{{\"key\": \"k{i}\", \"value\": \"{i}\"}}"))
             .collect();
         std::fs::write(&input, lines.join("\n")).unwrap();
-        run_tx(&TxCommand::Ingest(IngestArgs {
+        run(&TxCommand::Ingest(IngestArgs {
             source: "kv".into(),
             file: input,
             schema: Schema::Auto,
@@ -475,7 +289,7 @@ mod tests {
         );
         drop(submitted);
         // A node that is not there: the error says to start one.
-        let e = run_query(&QueryCommand::Status(NodeArgs {
+        let e = query::run(&QueryCommand::Status(NodeArgs {
             node: "http://127.0.0.1:1".into(),
         }))
         .unwrap_err();

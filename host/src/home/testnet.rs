@@ -1,12 +1,14 @@
-//! `cvm testnet`: homes for N validators (and optional full nodes) on loopback, all peered with each other.
+//! Homes for N validators (and optional full nodes) on loopback, all peered with each other: what `cvm testnet`
+//! writes and what test networks start from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::chain::config::{P2pConfig, RpcConfig};
 use crate::chain::genesis::{ChainParams, GenesisValidator};
 use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
 use crate::node::status::now_ms;
 
+/// The network to generate.
 pub struct TestnetSpec {
     pub validators: usize,
     pub full_nodes: usize,
@@ -26,6 +28,7 @@ pub struct TestnetNode {
     pub validator: bool,
 }
 
+/// Writes a home per node under `spec.output` (`node0`, `node1`, ...), validators first, sharing one genesis.
 pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
     anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
     let total = spec.validators + spec.full_nodes;
@@ -75,7 +78,7 @@ pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
         };
         config.consensus.block_interval_ms = spec.block_interval_ms;
         let home = spec.output.join(format!("node{i}"));
-        super::init::write_home(&home, &config, &genesis, &keys[i].0, &keys[i].1)?;
+        super::write_home(&home, &config, &genesis, &keys[i].0, &keys[i].1)?;
         nodes.push(TestnetNode {
             name: format!("node{i}"),
             home,
@@ -84,26 +87,4 @@ pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
         });
     }
     Ok(nodes)
-}
-
-pub fn run(spec: &TestnetSpec) -> anyhow::Result<()> {
-    let nodes = generate(spec)?;
-    for node in &nodes {
-        println!(
-            "{} {} home={} api={}",
-            node.name,
-            if node.validator {
-                "validator"
-            } else {
-                "full-node"
-            },
-            node.home.display(),
-            node.rpc_url
-        );
-    }
-    println!(
-        "start each with: cvm start --home {}",
-        Path::new(&spec.output).join("nodeN").display()
-    );
-    Ok(())
 }

@@ -5,9 +5,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, bail};
+use clap::Args;
 use cvm_runtime::{CvmEngine, EngineConfig};
 
-use crate::cli::BuildArgs;
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The manuscript crate (directory holding its Cargo.toml).
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Cargo target directory (default: the crate's).
+    #[arg(long)]
+    pub target_dir: Option<PathBuf>,
+}
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 

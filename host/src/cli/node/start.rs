@@ -1,13 +1,22 @@
 //! `cvm start`: run a node until Ctrl-C or SIGTERM.
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use clap::Args;
 use tracing::info;
 
 use crate::node::{self, NodeSetup};
 
-pub fn run(home: &Path) -> anyhow::Result<()> {
-    let setup = NodeSetup::load(home)?;
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The node's home directory (made by `cvm init` or `cvm testnet`).
+    #[arg(long)]
+    pub home: PathBuf,
+}
+
+/// Runs the node of `args.home`; an error when it halts.
+pub fn run(args: &StartArgs) -> anyhow::Result<()> {
+    let setup = NodeSetup::load(&args.home)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,17 +1,26 @@
 //! `cvm replay`: re-execute every stored block from genesis and check each stored state root.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::Args;
 use cvm_runtime::{CvmEngine, EngineConfig, ExecutorConfig};
 
 use crate::chain::Genesis;
 use crate::chain::config::HomeLayout;
 use crate::storage::Storage;
 
-pub fn run(home: &Path) -> anyhow::Result<bool> {
-    let layout = HomeLayout::new(home);
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The node's home directory (made by `cvm init` or `cvm testnet`).
+    #[arg(long)]
+    pub home: PathBuf,
+}
+
+/// Prints each mismatch and a verdict; `false` when any block differs.
+pub fn run(args: &ReplayArgs) -> anyhow::Result<bool> {
+    let layout = HomeLayout::new(&args.home);
     let genesis = Genesis::load(&layout.genesis())?;
     let storage =
         Storage::open(layout.db()).context("open the node's database (stop the node first)")?;
