@@ -36,12 +36,12 @@ pub struct FuelSchedule {
 }
 
 impl Default for FuelSchedule {
-    /// Calibrated so that a unit of fuel costs no less time than plain wasm's (≈ 0.1–0.4 ns per unit on the
+    /// Calibrated so that a unit of fuel stands for about plain wasm's time (≈ 0.04–0.2 ns per unit on the
     /// reference machine) whatever it pays for: `cargo bench -p cvm-tests --bench perf -- --only calibration`
     /// measures each host function and prints the schedule that would match plain wasm exactly
-    /// (docs/BENCHMARKS.md). In the last run host functions cost 0.5–0.8× plain wasm per unit (overcharged, the
-    /// safe side: `max_block_fuel` still bounds a block's time). Host calls were once priced 4–15× below their
-    /// time, so a loop of them could hold a block for seconds within `max_block_fuel`.
+    /// (docs/BENCHMARKS.md). No host function may cost more time per unit than the slowest plain wasm (indirect
+    /// calls): `max_block_fuel` bounds a block's time only if that holds, and a host call priced below its time
+    /// would let a loop of them hold a block for seconds.
     fn default() -> Self {
         Self {
             state_get: HostCost::new(21_000, 1),

@@ -8,7 +8,7 @@
 //! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
 //! - [`home`]: writing node home directories, one (`cvm init`) or a loopback network's (`cvm testnet`).
 //! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
-//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, dataset index, consensus WAL).
+//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, consensus WAL, chain head).
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.

@@ -10,8 +10,8 @@
 /// glibc starts at this threshold but raises it to the size of each such block freed (up to 32 MiB), so after a
 /// few 150 KB transactions, block parts and write batches have come and gone, blocks of that size come from the
 /// heaps instead, where the small allocations living around them keep their pages resident long after they are
-/// freed. Fixing the threshold kept every validator 15–20 MB lower under the benchmark's load
-/// (docs/BENCHMARKS.md, session 10), for a few percent of CPU (fresh pages are zeroed by the kernel).
+/// freed. Fixing the threshold keeps every validator 15–20 MB lower under the benchmark's end-to-end load, for a
+/// few percent of CPU (fresh pages are zeroed by the kernel).
 pub const MMAP_THRESHOLD_BYTES: usize = 128 << 10;
 
 /// Sets the allocator up for a long-running node: a fixed [`MMAP_THRESHOLD_BYTES`], unless the operator chose

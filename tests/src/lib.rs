@@ -3,12 +3,17 @@
 //!
 //! - [`localnet`]: a multi-node network of real `cvm start` processes on loopback, with real libp2p sockets and
 //!   RocksDB directories, that tests start, stop, kill, partition and query over HTTP; its nodes run the
-//!   `cvm-test-node` binary (the CLI with the `test-hooks` feature) and record every consensus message.
+//!   `cvm-test-node` binary (the CLI with the fault hooks of [`faults`]) and record every consensus message.
+//! - [`faults`]: the node hooks of `cvm-test-node`: Byzantine behaviours, message recording, peer blocking.
 //! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
+//! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
+//!   keeps every crate free of them).
 
 pub mod chaos;
 pub mod checks;
+pub mod faults;
 pub mod fuzzing;
 pub mod localnet;
+pub mod module_graph;

@@ -20,8 +20,8 @@ const BLOCKED_PEERS_FILE: &str = "blocked-peers";
 /// Networks share two cores: run one at a time.
 static ONE_NETWORK: Mutex<()> = Mutex::new(());
 
-/// The node binary these tests run: `cvm-test-node`, this crate's build of the `cvm` CLI with the `test-hooks`
-/// feature (fault injection). Cargo builds it, fresh, with the integration tests of this crate.
+/// The node binary these tests run: `cvm-test-node`, the `cvm` CLI with this crate's fault hooks
+/// ([`crate::faults`]). Cargo builds it, fresh, with the integration tests of this crate.
 pub fn cvm_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/cvm-test-node
@@ -182,10 +182,10 @@ impl LocalNet {
             })
             .collect();
         for node in &nodes {
-            append_config(
+            append_faults(
                 &node.home,
                 &format!(
-                    "\n[test]\nrecord_messages = {:?}\nblocked_peers_file = {:?}\n",
+                    "record_messages = {:?}\nblocked_peers_file = {:?}\n",
                     node.home.join(MESSAGES_FILE),
                     node.home.join(BLOCKED_PEERS_FILE)
                 ),
@@ -200,9 +200,9 @@ impl LocalNet {
         }
     }
 
-    /// Adds `key = value` lines to node `i`'s `[test]` section (before it starts), e.g. `byzantine = "silent"`.
+    /// Adds a `key = value` line to node `i`'s faults (before it starts), e.g. `byzantine = "silent"`.
     pub fn set_test_option(&self, i: usize, line: &str) {
-        append_config(&self.nodes[i].home, &format!("{line}\n"));
+        append_faults(&self.nodes[i].home, &format!("{line}\n"));
     }
 
     /// Cuts the network into `groups` (node indices); nodes in different groups refuse each other's
@@ -347,14 +347,15 @@ impl LocalNet {
     }
 }
 
-/// Appends to a home's config.toml; the `[test]` table is last, so appended keys land in it.
-fn append_config(home: &Path, text: &str) {
+/// Appends to a home's faults file (`crate::faults`), creating it.
+fn append_faults(home: &Path, text: &str) {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
+        .create(true)
         .append(true)
-        .open(home.join("config/config.toml"))
-        .expect("open config.toml");
-    file.write_all(text.as_bytes()).expect("append config");
+        .open(home.join(crate::faults::FAULTS_FILE))
+        .expect("open the faults file");
+    file.write_all(text.as_bytes()).expect("append faults");
 }
 
 fn write_atomically(path: &Path, text: &str) {

@@ -1,5 +1,6 @@
-//! One Byzantine validator of four, on the real stack (the `test-hooks` build): the three honest ones keep
-//! finalizing one chain, memory stays bounded, and equivocation is recorded as evidence served by the API.
+//! One Byzantine validator of four, on the real stack (`cvm-test-node`, with the faults of `cvm_tests::faults`):
+//! the three honest ones keep finalizing one chain, memory stays bounded, and equivocation is recorded as evidence
+//! served by the API.
 
 use std::time::Duration;
 

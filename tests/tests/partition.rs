@@ -1,6 +1,6 @@
-//! A network partition on the real stack: four validators split 2/2 by refusing each other's connections (the
-//! `test-hooks` peer blocking: libp2p's block list, driven by a file per node). Neither side may finalize; once
-//! healed, all converge on one chain.
+//! A network partition on the real stack: four validators split 2/2 by refusing each other's connections (peer
+//! blocking through the test node's hooks: libp2p's block list, driven by a file per node). Neither side may
+//! finalize; once healed, all converge on one chain.
 
 use std::time::Duration;
 

@@ -171,10 +171,6 @@ pub struct NodeConfig {
     pub proposer: ProposerConfig,
     pub mempool: MempoolConfig,
     pub execution: ExecutionConfig,
-    /// Injected faults for test networks (only in builds with the `test-hooks` feature).
-    #[cfg(feature = "test-hooks")]
-    #[serde(skip_serializing_if = "crate::node::test_hooks::TestHooksConfig::is_empty")]
-    pub test: crate::node::test_hooks::TestHooksConfig,
 }
 
 impl Default for NodeConfig {
@@ -188,8 +184,6 @@ impl Default for NodeConfig {
             proposer: ProposerConfig::default(),
             mempool: MempoolConfig::default(),
             execution: ExecutionConfig::default(),
-            #[cfg(feature = "test-hooks")]
-            test: Default::default(),
         }
     }
 }
@@ -353,6 +347,12 @@ mod tests {
         refused("[p2p]\nlisten = \"nonsense\"", "p2p.listen");
         refused("[rpc]\nlisten = 5", "listen");
         refused("[rpc]\nlisten = \"localhost\"", "listen");
+    }
+
+    #[test]
+    fn a_test_section_is_an_unknown_field() {
+        // Fault injection lives in the test node binary's hooks; no build of `cvm` reads a `[test]` section.
+        refused("[test]\nbyzantine = \"silent\"", "test");
     }
 
     #[test]

@@ -50,11 +50,16 @@ pub enum Command {
 }
 
 /// The whole `cvm` program: parse the command line, set up logging, run, print the error chain on failure.
-/// Shared by the `cvm` binary and the test build `cvm-test-node`.
 pub fn main() -> ExitCode {
+    main_with(&crate::node::no_hooks)
+}
+
+/// [`main`] with nodes started by `cvm start` given the hooks `make_hooks` builds: the test binary
+/// `cvm-test-node` injects faults this way.
+pub fn main_with(make_hooks: &crate::node::MakeHooks) -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init(cli.verbose);
-    match cli.run() {
+    match cli.run(make_hooks) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -64,16 +69,16 @@ pub fn main() -> ExitCode {
 }
 
 impl Cli {
-    /// Runs the command; the exit code says whether it succeeded (`cvm replay` and `cvm verify` fail without an
-    /// error when they find a mismatch).
-    pub fn run(self) -> anyhow::Result<ExitCode> {
+    /// Runs the command; a node started here gets the hooks `make_hooks` builds. The exit code says whether it
+    /// succeeded (`cvm replay` and `cvm verify` fail without an error when they find a mismatch).
+    pub fn run(self, make_hooks: &crate::node::MakeHooks) -> anyhow::Result<ExitCode> {
         let done = |()| ExitCode::SUCCESS;
         match self.command {
             Command::Manuscript(command) => command.run(),
             Command::Init(args) => node::init::run(&args).map(done),
             Command::Testnet(args) => node::testnet::run(&args).map(done),
             Command::Localnet(args) => node::localnet::run(&args).map(done),
-            Command::Start(args) => node::start::run(&args).map(done),
+            Command::Start(args) => node::start::run(&args, make_hooks).map(done),
             Command::Replay(args) => node::replay::run(&args).map(|ok| {
                 if ok {
                     ExitCode::SUCCESS

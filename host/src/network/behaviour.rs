@@ -40,8 +40,8 @@ const CONTROL_OVERHEAD_BYTES: usize = 4096;
 /// (16 KiB, about 480 ids) is far below what its default [`MAX_CONTROL_IDS`] produces. At a hundred heights a
 /// second, the IHAVE of the last three heartbeats names over a thousand messages. The receiver then drops the
 /// whole inbound stream, and in gossipsub 0.50 that one drop leaves the connection deaf in that direction until
-/// it is replaced (`tests::a_peer_that_stops_taking_gossip_gets_a_fresh_connection`); the network stalled for
-/// tens of seconds in some runs (docs/BENCHMARKS.md, session 13).
+/// it is replaced (`tests::a_peer_that_stops_taking_gossip_gets_a_fresh_connection`), which can stall the network
+/// for tens of seconds.
 const MAX_CONTROL_BYTES: usize = MAX_CONTROL_IDS * CONTROL_ID_BYTES + CONTROL_OVERHEAD_BYTES;
 
 #[derive(NetworkBehaviour)]

@@ -3,8 +3,8 @@
 //! gossipsub reports a peer as slow at each heartbeat in which messages to it could not be queued (its send
 //! queue was full) or expired in the queue. A peer that stays slow for seconds is unlikely to be merely busy:
 //! once it drops a stream (an RPC over its limits), gossipsub 0.50 sends it nothing more over that connection
-//! and every message to it is lost until the connection is replaced. Session 13 traced a 30–40 s stall to
-//! dropped streams (docs/BENCHMARKS.md).
+//! and every message to it is lost until the connection is replaced. A deaf connection can stall consensus for
+//! tens of seconds, so it is replaced whatever made the peer drop the stream.
 
 use std::collections::HashMap;
 use std::time::Duration;

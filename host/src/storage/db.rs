@@ -125,9 +125,9 @@ impl MemoryBudget {
     }
 
     /// The trie family is only ever read by exact 32-byte hash: a Bloom filter spares disk reads for the nodes of
-    /// new tries. Its memtable is the default skip list. A hashed memtable made inserts O(1) but sorted the whole
-    /// memtable into a skip list again at every flush (5 % of a loaded validator's CPU on its own), which cost
-    /// more than the ordered inserts it saved (docs/BENCHMARKS.md, session 14).
+    /// new tries. Its memtable is the default skip list. A hashed memtable makes inserts O(1) but sorts the whole
+    /// memtable into a skip list again at every flush (5 % of a loaded validator's CPU on its own), which costs
+    /// more than the ordered inserts save.
     fn trie_options(&self) -> Options {
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&self.cache);

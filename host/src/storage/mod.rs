@@ -1,5 +1,5 @@
-//! The node's RocksDB storage: blocks, commit certificates, trie nodes, receipts, the dataset index, the
-//! consensus WAL and the chain head, each in its own column family ([`keys`]).
+//! The node's RocksDB storage: blocks, commit certificates, trie nodes, receipts, the consensus WAL and the chain
+//! head, each in its own column family ([`keys`]).
 //!
 //! - [`Storage`]: open (with named errors for a held lock, missing permission or corruption), commit a decided
 //!   block as one atomic synced write batch ([`Storage::commit_block`]), and read everything back.

@@ -1,6 +1,6 @@
-//! The `cvm` command line built with the `test-hooks` feature, for the process tests in this crate: same CLI,
-//! plus the `[test]` config section (Byzantine behaviours, message recording, peer blocking).
+//! The `cvm` command line for the process tests in this crate: the same CLI, with nodes started by `cvm start`
+//! given the faults of their home's `config/faults.toml` ([`cvm_tests::faults`]).
 
 fn main() -> std::process::ExitCode {
-    cvm_host::cli::main()
+    cvm_host::cli::main_with(&cvm_tests::faults::make_hooks)
 }

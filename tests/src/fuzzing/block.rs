@@ -20,8 +20,8 @@ use cvm_host::node::wire;
 use cvm_runtime::state::blake2_256;
 use parity_scale_codec::{DecodeAll, DecodeLimit, Encode};
 
-use super::validators::{SET, SIGNERS, chain_id, signer_of};
-use super::{CHAIN, Input, Reached};
+use super::context::validators::{SET, SIGNERS, chain_id, signer_of};
+use super::context::{CHAIN, Input, Reached};
 
 /// Part size for whole blocks: the smallest a genesis allows.
 const PART_SIZE: usize = 1024;

@@ -17,9 +17,9 @@ use cvm_host::node::parts_pool::{PartOutcome, PartsPool};
 use cvm_host::node::wire::{self, ConsensusEnvelope, ConsensusMessage, PartMessage};
 use parity_scale_codec::{DecodeAll, Encode};
 
-use super::Reached;
 use super::block::{certificate, check_certificate, sample_block};
-use super::validators::{SET, SIGNERS, chain_id, signer_of};
+use super::context::Reached;
+use super::context::validators::{SET, SIGNERS, chain_id, signer_of};
 
 /// The genesis default part size and block limit, as a running node uses them.
 const PART_SIZE: usize = 64 * 1024;

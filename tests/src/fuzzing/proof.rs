@@ -22,8 +22,8 @@ use ed25519_dalek::SigningKey;
 use manuscript_sdk::KvRecord;
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
+use super::context::{CHAIN, Input, Reached};
 use super::wasm::WAT_COUNTER;
-use super::{CHAIN, Input, Reached};
 
 const MAX_MUTATIONS: usize = 8;
 

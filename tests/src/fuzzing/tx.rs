@@ -16,7 +16,7 @@ use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use ed25519_dalek::SigningKey;
 use parity_scale_codec::Encode;
 
-use super::{CHAIN, Input, Reached};
+use super::context::{CHAIN, Input, Reached};
 
 /// Small limits so that `TooLarge` and `Full` are reachable by short inputs.
 const MAX_TX_BYTES: usize = 600;

@@ -13,7 +13,7 @@ use cvm_runtime::validate::validate;
 use cvm_runtime::{CvmEngine, EngineConfig, Limits};
 use manuscript_sdk::manifest::Manifest;
 
-use super::Reached;
+use super::context::Reached;
 
 /// Admitted modules up to this size are compiled too.
 const COMPILE_MAX_BYTES: usize = 8 * 1024;

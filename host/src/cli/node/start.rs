@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use tracing::info;
 
-use crate::node::{self, NodeSetup};
+use crate::node::{self, MakeHooks, NodeBuilder, NodeSetup};
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
@@ -14,14 +14,15 @@ pub struct StartArgs {
     pub home: PathBuf,
 }
 
-/// Runs the node of `args.home`; an error when it halts.
-pub fn run(args: &StartArgs) -> anyhow::Result<()> {
+/// Runs the node of `args.home` with the hooks `make_hooks` builds for it; an error when it halts.
+pub fn run(args: &StartArgs, make_hooks: &MakeHooks) -> anyhow::Result<()> {
     let setup = NodeSetup::load(&args.home)?;
+    let hooks = make_hooks(&setup)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let running = node::start(setup).await?;
+        let running = NodeBuilder::new(setup).hooks(hooks).start().await?;
         let status = running.status.clone();
         tokio::spawn(show_sync_progress(status.clone()));
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

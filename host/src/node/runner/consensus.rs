@@ -1,0 +1,183 @@
+//! Consensus gossip in (decoding, signature and window checks before the engine sees it) and this node's own
+//! signed messages out, each only after its WAL record is durable.
+
+use cvm_consensus::wal::Wal;
+use cvm_consensus::{Height, Input, Round, SignedProposal, SignedVote, Timeout, WalEntry};
+use parity_scale_codec::Encode;
+use tracing::debug;
+
+use super::state::Runner;
+use crate::chain::BlockHeader;
+use crate::network::{Topic, Verdict};
+use crate::node::wire::{self, ConsensusEnvelope, ConsensusMessage};
+
+impl Runner {
+    /// Appends a record to the WAL; it is made durable before the next broadcast.
+    pub(super) fn persist(&mut self, entry: &WalEntry<BlockHeader>) {
+        if let Err(e) = self.consensus.wal.append(entry) {
+            self.halt(format!("cannot write the consensus WAL: {e}"));
+        }
+        self.consensus.wal_dirty = true;
+    }
+
+    /// Makes the WAL durable; `None` when it cannot be (the node halts).
+    pub(super) fn sync_wal(&mut self) -> Option<()> {
+        if self.consensus.wal_dirty {
+            if let Err(e) = Wal::<BlockHeader>::sync(&mut self.consensus.wal) {
+                self.halt(format!("cannot sync the consensus WAL: {e}"));
+                return None;
+            }
+            self.consensus.wal_dirty = false;
+        }
+        Some(())
+    }
+
+    pub(super) fn broadcast_proposal(&mut self, proposal: SignedProposal<BlockHeader>) {
+        if self.sync_wal().is_none() {
+            return;
+        }
+        let header = &proposal.proposal.value;
+        if let Some(body) = self.bodies.parts.body(&header.parts).cloned() {
+            self.publish_parts(
+                proposal.proposal.height.0,
+                proposal.proposal.round.0,
+                &body,
+                0,
+            );
+        }
+        self.broadcast_own(ConsensusMessage::Proposal(Box::new(proposal)));
+    }
+
+    pub(super) fn broadcast_vote(&mut self, vote: SignedVote) {
+        if self.sync_wal().is_none() {
+            return;
+        }
+        self.broadcast_own(ConsensusMessage::Vote(vote));
+    }
+
+    fn broadcast_own(&mut self, message: ConsensusMessage) {
+        for message in self.hooks.outgoing(message) {
+            self.publish_consensus(&message, 0);
+            self.consensus.own_messages.push(message);
+        }
+    }
+
+    fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
+        let envelope = ConsensusEnvelope {
+            resend,
+            message: message.clone(),
+        };
+        if let Err(e) = self
+            .shared
+            .net
+            .try_publish(Topic::Consensus, envelope.encode())
+        {
+            debug!(error = %e, "consensus publish");
+        }
+    }
+
+    /// Re-sends what we signed at this height (a stalled round, or a peer that just connected).
+    pub(super) fn resend_own(&mut self) {
+        self.consensus.resend += 1;
+        let resend = self.consensus.resend;
+        let messages = self.consensus.own_messages.clone();
+        for message in &messages {
+            if let ConsensusMessage::Proposal(p) = message
+                && let Some(body) = self.bodies.parts.body(&p.proposal.value.parts)
+            {
+                self.publish_parts(p.proposal.height.0, p.proposal.round.0, body, resend);
+            }
+            self.publish_consensus(message, resend);
+        }
+    }
+
+    pub(super) fn on_timeout(&mut self, timeout: Timeout) {
+        let driver = &self.consensus.driver;
+        if timeout.height == driver.height() && timeout.round == driver.round() {
+            // A timer firing at the current round means the round is slow: someone may have missed our
+            // messages (a restart, a dropped connection).
+            self.resend_own();
+        }
+        self.feed(Input::TimeoutElapsed(timeout));
+    }
+
+    pub(super) fn on_consensus_bytes(&mut self, data: &[u8]) -> Verdict {
+        let envelope: ConsensusEnvelope = match wire::decode(data) {
+            Ok(e) => e,
+            Err(_) => return Verdict::Reject,
+        };
+        match envelope.message {
+            ConsensusMessage::Vote(vote) => {
+                if !self.vote_signature_ok(&vote) {
+                    return Verdict::Reject;
+                }
+                self.hooks.observed_vote(&vote);
+                if self.beyond_window(vote.vote.height, vote.vote.round) {
+                    // Validly signed but of no use to anyone yet: neither kept nor relayed (a flood of these
+                    // from a faulty validator dies here).
+                    return Verdict::Ignore;
+                }
+                self.feed(Input::Vote(vote));
+                Verdict::Accept
+            }
+            ConsensusMessage::Proposal(proposal) => {
+                if proposal.proposal.value.chain_id != self.shared.app.genesis().chain_id {
+                    return Verdict::Reject;
+                }
+                if proposal.proposal.value.height != proposal.proposal.height.0 {
+                    return Verdict::Reject;
+                }
+                if proposal.proposal.height == self.consensus.driver.height()
+                    && !self.proposal_signature_ok(&proposal)
+                {
+                    // Not signed by this round's proposer for this chain: never relay it.
+                    return Verdict::Reject;
+                }
+                self.hooks.observed_proposal(&proposal);
+                if self.beyond_window(proposal.proposal.height, proposal.proposal.round) {
+                    return Verdict::Ignore;
+                }
+                self.feed(Input::Proposal(*proposal));
+                Verdict::Accept
+            }
+        }
+    }
+
+    /// Further ahead than the engine buffers (heights) or considers (rounds at the current height).
+    fn beyond_window(&self, height: Height, round: Round) -> bool {
+        let driver = &self.consensus.driver;
+        let config = driver.config();
+        let current = driver.height();
+        height.0 > current.0 + config.max_future_heights
+            || (height == current
+                && round.0 > driver.round().0.saturating_add(config.max_future_rounds))
+    }
+
+    fn proposal_signature_ok(&self, proposal: &SignedProposal<BlockHeader>) -> bool {
+        let validators = &self.consensus.validators;
+        let index = validators.proposer(proposal.proposal.round);
+        let Some((_, key)) = validators.get(index) else {
+            return false;
+        };
+        proposal.verify(
+            self.shared.app.chain_id(),
+            key,
+            self.shared.verifier.as_ref(),
+        )
+    }
+
+    fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
+        let validators = &self.consensus.validators;
+        let Some(index) = validators.index_of(&vote.vote.validator) else {
+            return false;
+        };
+        let Some((_, key)) = validators.get(index) else {
+            return false;
+        };
+        vote.verify(
+            self.shared.app.chain_id(),
+            key,
+            self.shared.verifier.as_ref(),
+        )
+    }
+}

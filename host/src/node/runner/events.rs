@@ -1,0 +1,48 @@
+//! What the event loop hears from its own helper tasks (timers, block building and validation, sync requests).
+
+use std::sync::Arc;
+
+use cvm_consensus::{Round, Timeout, ValueId};
+
+use crate::network::SyncedBlock;
+use crate::node::app::{AppError, Executed, InvalidBlock};
+
+/// An event from one of the loop's helper tasks.
+pub enum LoopEvent {
+    /// A consensus timer fired.
+    Timeout(Timeout),
+    /// The block this node proposes is built (or could not be).
+    Built {
+        /// The height proposed at.
+        height: u64,
+        /// The round proposed in.
+        round: Round,
+        /// The executed block, or why there is none.
+        result: Result<Arc<Executed>, AppError>,
+    },
+    /// A proposed block was re-executed.
+    Validated {
+        /// The height of the block.
+        height: u64,
+        /// The block's value id.
+        value_id: ValueId,
+        /// The execution result, or why the block is invalid.
+        result: Result<Arc<Executed>, InvalidBlock>,
+    },
+    /// A peer answered a status request.
+    SyncStatus {
+        /// The peer asked.
+        peer: libp2p::PeerId,
+        /// Its committed height.
+        height: u64,
+    },
+    /// A peer answered a blocks request.
+    SyncBlocks {
+        /// The peer asked.
+        peer: libp2p::PeerId,
+        /// The blocks with their commit certificates, in height order.
+        blocks: Vec<SyncedBlock>,
+    },
+    /// A sync request failed (error, timeout, or an answer of another kind than asked).
+    SyncFailed,
+}

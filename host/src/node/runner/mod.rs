@@ -1,0 +1,228 @@
+//! The node's event loop: feeds the consensus driver with network messages, timers and execution results, and
+//! carries out its effects. Single-threaded over the driver; execution runs on blocking threads and reports back
+//! as [`LoopEvent`]s.
+//!
+//! This file dispatches; one file per kind of input or job holds the handling:
+//! - `consensus`: consensus gossip in (signature and window checks), this node's own messages out, the WAL.
+//! - `parts`: block parts in and out.
+//! - `proposal`: building the block this node proposes, validating others' by re-execution.
+//! - `commit`: carrying out a decision (execute or reuse, store, start the next height).
+//! - `txs`: transaction gossip into the mempool.
+//! - `peers`: peers connecting and leaving.
+//! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks.
+//! - `stall_watch`: noticing a height that does not move.
+//! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
+
+mod commit;
+mod consensus;
+mod events;
+mod parts;
+mod peers;
+mod proposal;
+mod stall_watch;
+mod state;
+mod sync_fetch;
+mod sync_serve;
+mod txs;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use cvm_consensus::{Effect, Input};
+use tracing::{debug, error, info, warn};
+
+pub use events::LoopEvent;
+pub use state::Runner;
+pub(crate) use state::{Consensus, Shared};
+
+use crate::chain::BlockHeader;
+use crate::network::{NetworkEvent, Topic, Verdict};
+use crate::node::gossip_window::publish_due;
+use stall_watch::StallAction;
+
+/// Equivocation evidence kept for the API; the oldest goes first (an equivocator produces some every height).
+const MAX_EVIDENCE: usize = 10_000;
+
+impl Runner {
+    /// Feeds one input and carries out everything that follows from it.
+    pub fn feed(&mut self, input: Input<BlockHeader>) {
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            if self.consensus.halted.is_some() {
+                return;
+            }
+            match self.consensus.driver.handle(input) {
+                Ok(effects) => {
+                    for effect in effects {
+                        if let Some(next) = self.apply(effect) {
+                            queue.push_back(next);
+                        }
+                    }
+                }
+                Err(e) => debug!(error = %e, "consensus input refused"),
+            }
+        }
+        self.publish_status();
+    }
+
+    /// Carries out the effects of a WAL replay (re-broadcasts, timers, pending requests).
+    pub fn replay_effects(&mut self, effects: Vec<Effect<BlockHeader>>) {
+        let mut queue: VecDeque<Input<BlockHeader>> = VecDeque::new();
+        for effect in effects {
+            // Replayed WAL records are already in the WAL.
+            if matches!(effect, Effect::PersistToWal(_)) {
+                continue;
+            }
+            if let Some(next) = self.apply(effect) {
+                queue.push_back(next);
+            }
+        }
+        while let Some(input) = queue.pop_front() {
+            self.feed(input);
+        }
+    }
+
+    fn apply(&mut self, effect: Effect<BlockHeader>) -> Option<Input<BlockHeader>> {
+        match effect {
+            Effect::PersistToWal(entry) => {
+                self.persist(&entry);
+                None
+            }
+            Effect::BroadcastProposal(proposal) => {
+                self.broadcast_proposal(proposal);
+                None
+            }
+            Effect::BroadcastVote(vote) => {
+                self.broadcast_vote(vote);
+                None
+            }
+            Effect::ScheduleTimeout { timeout, duration } => {
+                let tx = self.shared.events_tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(duration).await;
+                    let _ = tx.send(LoopEvent::Timeout(timeout));
+                });
+                None
+            }
+            Effect::RequestValue { height, round, .. } => {
+                self.build_value(height.0, round);
+                None
+            }
+            Effect::ValidateValue { height, value, .. } => self.request_validation(height.0, value),
+            Effect::Decide { value, certificate } => self.decide(value, certificate),
+            Effect::ReportEvidence(evidence) => {
+                warn!(validator = %hex::encode(evidence.vote_a.vote.validator.0), "equivocation evidence");
+                let mut kept = self.shared.evidence.lock();
+                if kept.len() >= MAX_EVIDENCE {
+                    kept.remove(0);
+                }
+                kept.push(evidence);
+                None
+            }
+        }
+    }
+
+    fn halt(&mut self, reason: String) {
+        error!(%reason, "node halts; nothing further is signed");
+        self.consensus.halted = Some(reason);
+    }
+
+    fn publish_status(&self) {
+        let driver = &self.consensus.driver;
+        let mut status = self.shared.status.write();
+        status.round = driver.round().0;
+        status.consensus_height = driver.height().0;
+        status.syncing = self.sync.best_peer_height > status.height + 1;
+        status.best_peer_height = self.sync.best_peer_height;
+        status.halted = self.consensus.halted.clone();
+        drop(status);
+        self.shared.metrics.set_round(driver.round().0);
+        let (txs, bytes) = {
+            let pool = self.shared.mempool.lock();
+            (pool.len(), pool.bytes())
+        };
+        self.shared.metrics.set_mempool(txs, bytes);
+    }
+
+    /// An event from one of the loop's helper tasks.
+    pub fn on_loop_event(&mut self, event: LoopEvent) {
+        match event {
+            LoopEvent::Timeout(timeout) => self.on_timeout(timeout),
+            LoopEvent::Built {
+                height,
+                round,
+                result,
+            } => self.on_built(height, round, result),
+            LoopEvent::Validated {
+                height,
+                value_id,
+                result,
+            } => self.on_validated(height, value_id, result),
+            LoopEvent::SyncStatus { peer, height } => self.on_sync_status(peer, height),
+            LoopEvent::SyncBlocks { peer, blocks } => self.on_sync_blocks(peer, blocks),
+            LoopEvent::SyncFailed => self.sync.in_flight = false,
+        }
+    }
+
+    /// An event from the network.
+    pub fn on_network(&mut self, event: NetworkEvent) {
+        match event {
+            NetworkEvent::Message {
+                topic,
+                source,
+                id,
+                data,
+            } => {
+                let verdict = match topic {
+                    Topic::Consensus => self.on_consensus_bytes(&data),
+                    Topic::ProposalParts => self.on_part_bytes(&data),
+                    Topic::Transactions => self.on_tx_bytes(&data),
+                };
+                if verdict == Verdict::Reject {
+                    debug!(%source, ?topic, "rejected gossip message");
+                }
+                let _ = self.shared.net.try_report(id, source, verdict);
+            }
+            NetworkEvent::PeerConnected(peer) => self.on_peer_connected(peer),
+            NetworkEvent::PeerDisconnected(peer) => self.on_peer_disconnected(peer),
+            NetworkEvent::SyncRequest {
+                peer,
+                request,
+                reply,
+            } => self.on_sync_request(peer, request, reply),
+        }
+    }
+
+    /// Called on a timer (twice a second): test hooks, the gossip window, the stall watch, and a status request to
+    /// a random peer.
+    pub fn tick(&mut self) {
+        let driver = &self.consensus.driver;
+        let state = (driver.height().0, driver.round().0, driver.step());
+        self.hooks.tick(state.0, &self.shared.net);
+        // Published client transactions age out of the gossip window even while no block commits.
+        publish_due(&self.shared.mempool, &self.shared.net, None);
+        match self.stall.check(state, Instant::now()) {
+            StallAction::None => {}
+            StallAction::Rebroadcast => {
+                debug!(
+                    height = state.0,
+                    round = state.1,
+                    "no consensus progress; re-broadcasting what this node signed"
+                );
+                self.resend_own();
+            }
+            StallAction::Reconnect => {
+                info!(
+                    height = state.0,
+                    round = state.1,
+                    "consensus stalled despite re-broadcasts; reconnecting to peers"
+                );
+                if let Err(e) = self.shared.net.reconnect_all() {
+                    debug!(error = %e, "reconnect");
+                }
+                self.resend_own();
+            }
+        }
+        self.ask_random_peer();
+    }
+}

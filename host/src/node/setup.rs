@@ -1,0 +1,80 @@
+//! What a node loads from its home directory before it starts, checked against genesis.
+
+use anyhow::bail;
+use cvm_consensus::{ValidatorId, ValidatorSet};
+
+use crate::chain::config::HomeLayout;
+use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
+
+/// Everything a node needs from its home directory.
+pub struct NodeSetup {
+    /// Where the home's files are.
+    pub home: HomeLayout,
+    /// `config/config.toml`.
+    pub config: NodeConfig,
+    /// `config/genesis.json`.
+    pub genesis: Genesis,
+    /// The key this node signs consensus messages with (validators only).
+    pub validator_key: Option<ValidatorKey>,
+    /// The libp2p identity.
+    pub node_key: NodeKey,
+}
+
+impl NodeSetup {
+    /// Loads and checks a home: the p2p message limit must fit the largest block genesis allows, and a
+    /// validator's key must be in the genesis set.
+    pub fn load(home: impl Into<std::path::PathBuf>) -> anyhow::Result<Self> {
+        let home = HomeLayout::new(home);
+        let config = NodeConfig::load(&home.config())?;
+        let genesis = Genesis::load(&home.genesis())?;
+        let node_key = NodeKey::load(&home.node_key())?;
+        let needed =
+            genesis.params.max_block_bytes as usize + sync_margin(genesis.validators.len());
+        if config.p2p.max_message_bytes < needed {
+            bail!(
+                "[p2p] max_message_bytes in {} is {}, below the {needed} bytes sync needs to send the largest block \
+                 genesis allows (max_block_bytes {} plus header, commit certificate and framing): a node that missed \
+                 such a block could never catch up. Set max_message_bytes to at least {needed}",
+                home.config().display(),
+                config.p2p.max_message_bytes,
+                genesis.params.max_block_bytes,
+            );
+        }
+        let validator_key = if config.validator {
+            let key = ValidatorKey::load(&home.validator_key())?;
+            let id = ValidatorId(key.public_key());
+            if genesis.validator_ids()?.iter().all(|(v, _)| *v != id) {
+                bail!(
+                    "validator key {} is not in the genesis validator set; set `validator = false` in {} to run a full node",
+                    hex::encode(key.public_key()),
+                    home.config().display()
+                );
+            }
+            Some(key)
+        } else {
+            None
+        };
+        Ok(Self {
+            home,
+            config,
+            genesis,
+            validator_key,
+            node_key,
+        })
+    }
+}
+
+/// What a sync response holding one block needs beyond the block body: the header, the commit certificate
+/// (under 128 bytes a validator), the response framing and the 1 KiB the responder keeps spare.
+pub fn sync_margin(validators: usize) -> usize {
+    8 * 1024 + 128 * validators
+}
+
+/// The validator set at `height`: genesis priorities advanced once per earlier height.
+pub fn validator_set_at(genesis: &Genesis, height: u64) -> anyhow::Result<ValidatorSet> {
+    let mut set = genesis.validator_set()?;
+    for _ in 1..height {
+        set = set.next_height();
+    }
+    Ok(set)
+}
