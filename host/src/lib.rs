@@ -1,31 +1,35 @@
 //! The `cvm` host: the command-line tool for manuscript authors and the validator node that wires the CVM and the
 //! consensus engine together over libp2p and RocksDB.
 //!
-//! - [`cli`]: the clap command tree.
-//! - [`manuscript`]: `cvm manuscript new | build | run` for authors.
+//! Dependencies flow one way: chain types ← config ← storage and network ← node ← rpc, with the command line on
+//! top and shared wire types ([`hex_text`], [`record_bundle`]) below everything that uses them.
+//!
+//! - [`cli`]: the `cvm` command tree, one file per command (`cli/manuscript`, `cli/node`, `cli/client`).
 //! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
+//! - [`home`]: writing node home directories, one (`cvm init`) or a loopback network's (`cvm testnet`).
 //! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
 //! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, consensus WAL, chain head).
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
-//! - [`ops`]: `init`, `testnet`, `start`, `replay`, `localnet`.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
-//! - [`rpc`], [`metrics`]: the node's HTTP JSON API and Prometheus metrics; [`client`] talks to it.
-//! - [`verify`]: offline verification of record bundles; [`cli_client`]: `cvm tx | query | verify`.
+//! - [`rpc`], [`metrics`]: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
+//! - [`record_bundle`]: a record with its proof, header and certificate; [`verify`] checks one offline.
+//! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
+//! - [`logging`], [`progress`]: log setup and terminal progress bars for the commands.
 
+pub mod api_client;
 pub mod chain;
 pub mod cli;
-pub mod cli_client;
-pub mod client;
+pub mod hex_text;
+pub mod home;
 pub mod logging;
 pub mod malloc;
-pub mod manuscript;
 pub mod metrics;
 pub mod network;
 pub mod node;
-pub mod ops;
 pub mod ordering;
 pub mod progress;
+pub mod record_bundle;
 pub mod records;
 pub mod rpc;
 pub mod storage;

@@ -13,7 +13,7 @@ use cvm_runtime::{Transaction, TxPayload};
 async fn orders_transactions_into_finalized_blocks() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("node");
-    cvm_host::ops::init::init(&home, "order-test", "solo").unwrap();
+    cvm_host::home::init(&home, "order-test", "solo").unwrap();
     // Loopback ports chosen by the OS so tests never collide.
     let layout = HomeLayout::new(&home);
     let mut config = NodeConfig::load(&layout.config()).unwrap();

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use cvm_host::api_client::Client;
 use cvm_host::chain::ValidatorKey;
-use cvm_host::client::Client;
 use cvm_host::records::{Schema, encode_records};
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use rand::rngs::StdRng;

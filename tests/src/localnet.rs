@@ -6,11 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use cvm_host::api_client::Client;
 use cvm_host::chain::NodeKey;
-use cvm_host::client::Client;
+use cvm_host::home::testnet::{TestnetSpec, generate};
 use cvm_host::node::wire::ConsensusMessage;
-use cvm_host::ops::testnet::{TestnetSpec, generate};
-use cvm_host::rpc::api::StatusInfo;
+use cvm_host::rpc::node_api::StatusInfo;
 use parity_scale_codec::Decode;
 
 /// Where each node's test hooks record consensus messages and read the peers to refuse (relative to its home).

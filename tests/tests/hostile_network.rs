@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use cvm_host::api_client::Client;
 use cvm_host::chain::Genesis;
-use cvm_host::client::Client;
 use cvm_host::records::{Schema, encode_records};
 use cvm_host::rpc::json::{InvocationJson, ReceiptJson, ReceiptOutcomeJson};
 use cvm_host::verify::verify_bundle;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use cvm_host::client::Client;
+use cvm_host::api_client::Client;
 use cvm_host::records::{Schema, encode_records};
 use cvm_runtime::TxPayload;
 use cvm_tests::chaos::{dev_key, sign};

@@ -2,20 +2,15 @@
 //! everything else (the body through its part-set root, the post-execution state root, the receipts root). The
 //! body travels separately as Merkle-proven [`Part`](super::Part)s.
 
-use cvm_consensus::{CommitCertificate, Value, ValueId};
-use cvm_runtime::SignedTransaction;
-use cvm_runtime::state::{blake2_256, ordered_root};
+use cvm_consensus::{Value, ValueId};
+use cvm_runtime::state::blake2_256;
 use parity_scale_codec::{Decode, Encode};
+
+use super::body::BlockBody;
+use super::parts::{PartSet, PartSetHeader};
 
 /// Blake2-256 of the SCALE-encoded header; also the consensus `ValueId`.
 pub type BlockHash = [u8; 32];
-
-/// The root and count of the parts a block body is split into (CometBFT's `PartSetHeader`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
-pub struct PartSetHeader {
-    pub total: u32,
-    pub root: [u8; 32],
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BlockHeader {
@@ -52,23 +47,6 @@ impl Value for BlockHeader {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
-pub struct BlockBody {
-    pub txs: Vec<SignedTransaction>,
-    /// The certificate that finalized the parent (none at height 1).
-    pub last_commit: Option<CommitCertificate>,
-}
-
-impl BlockBody {
-    pub fn txs_root(&self) -> [u8; 32] {
-        ordered_root(self.txs.iter().map(|tx| tx.hash().to_vec())).0
-    }
-
-    pub fn last_commit_hash(&self) -> [u8; 32] {
-        blake2_256(&self.last_commit.encode())
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Block {
     pub header: BlockHeader,
@@ -90,7 +68,7 @@ impl Block {
         h.tx_count as usize == self.body.txs.len()
             && h.txs_root == self.body.txs_root()
             && h.last_commit_hash == self.body.last_commit_hash()
-            && super::PartSet::header_of(&self.body.encode(), part_size) == h.parts
+            && PartSet::header_of(&self.body.encode(), part_size) == h.parts
     }
 }
 

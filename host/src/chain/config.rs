@@ -112,6 +112,9 @@ impl Default for ProposerConfig {
     }
 }
 
+/// Client transactions gossiped ahead of commits, in encoded bytes: about three blocks of 4,000 erc20 records.
+pub const DEFAULT_GOSSIP_WINDOW_BYTES: usize = 4 * 1024 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MempoolConfig {
@@ -132,7 +135,7 @@ impl Default for MempoolConfig {
         Self {
             max_txs: 10_000,
             max_bytes: 16 * 1024 * 1024,
-            gossip_window_bytes: crate::node::mempool::DEFAULT_GOSSIP_WINDOW_BYTES,
+            gossip_window_bytes: DEFAULT_GOSSIP_WINDOW_BYTES,
         }
     }
 }

@@ -2,13 +2,15 @@
 //! node's configuration and keys.
 
 pub mod block;
+pub mod body;
 pub mod config;
 pub mod genesis;
 pub mod keys;
 pub mod parts;
 
-pub use block::{Block, BlockBody, BlockHash, BlockHeader, PartSetHeader, block_time_ok};
+pub use block::{Block, BlockHash, BlockHeader, block_time_ok};
+pub use body::BlockBody;
 pub use config::NodeConfig;
 pub use genesis::{Genesis, GenesisValidator};
 pub use keys::{NodeKey, ValidatorKey};
-pub use parts::{Part, PartError, PartSet, PartSetBuilder};
+pub use parts::{Part, PartError, PartSet, PartSetBuilder, PartSetHeader};

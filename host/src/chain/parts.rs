@@ -6,7 +6,14 @@ use parity_scale_codec::{Decode, DecodeAll, Encode};
 use sp_core::Blake2Hasher;
 use sp_core::Hasher;
 
-use super::block::{BlockBody, PartSetHeader};
+use super::body::BlockBody;
+
+/// The root and count of the parts a block body is split into (CometBFT's `PartSetHeader`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct PartSetHeader {
+    pub total: u32,
+    pub root: [u8; 32],
+}
 
 /// Upper bound on parts per block; with the default part size that is 256 MiB of body.
 pub const MAX_PARTS: u32 = 4096;

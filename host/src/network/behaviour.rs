@@ -10,7 +10,9 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{allow_block_list, connection_limits, gossipsub, identify, request_response};
 
 use super::codec::{SyncCodec, protocol_name};
-use super::{NetworkConfig, NetworkError, Topic};
+use super::config::NetworkConfig;
+use super::error::NetworkError;
+use super::topic::{Topic, protocol_version};
 
 /// Room for gossipsub's envelope (topic and protobuf framing; unsigned, see `Behaviour::new`) on top of the
 /// application payload, so a payload of exactly `max_message_bytes` can still be sent.
@@ -81,7 +83,7 @@ impl Behaviour {
         }
 
         let identify = identify::Behaviour::new(
-            identify::Config::new(super::protocol_version(&config.chain_id), keypair.public())
+            identify::Config::new(protocol_version(&config.chain_id), keypair.public())
                 .with_agent_version(format!("cvm/{}", env!("CARGO_PKG_VERSION"))),
         );
 

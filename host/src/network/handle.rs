@@ -1,14 +1,15 @@
 //! [`NetworkHandle`]: what the rest of the node calls; each call is a command to the swarm task.
 
+use libp2p::{Multiaddr, PeerId};
 use parity_scale_codec::Encode;
 use tokio::sync::{mpsc, oneshot};
 
 use super::behaviour::REQUEST_TIMEOUT;
+use super::error::NetworkError;
+use super::event::{MessageId, ReplyHandle, Verdict};
 use super::protocol::fit_blocks;
-use super::{
-    MessageId, Multiaddr, NetworkError, PeerId, ReplyHandle, SyncRequest, SyncResponse, Topic,
-    Verdict,
-};
+use super::protocol::{SyncRequest, SyncResponse};
+use super::topic::Topic;
 
 /// Extra wait on top of the sync protocol's own timeout, so the protocol's error (more precise) usually wins.
 const REQUEST_TIMEOUT_SLACK: std::time::Duration = std::time::Duration::from_secs(2);

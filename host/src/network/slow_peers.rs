@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::PeerId;
+use libp2p::PeerId;
 
 /// How long a peer must stay slow, heartbeat after heartbeat, before its connections are replaced.
 pub const SLOW_FOR: Duration = Duration::from_secs(5);

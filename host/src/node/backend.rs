@@ -12,13 +12,13 @@ use super::gossip_window::publish_due;
 use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use crate::chain::Block;
+use crate::hex_text::to_hex;
 use crate::metrics::{Metrics, RejectClass};
 use crate::network::NetworkHandle;
-use crate::rpc::api::{
+use crate::record_bundle::RecordBundle;
+use crate::rpc::node_api::{
     ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
-use crate::rpc::json::to_hex;
-use crate::verify::RecordBundle;
 
 pub struct NodeBackend {
     pub app: Arc<App>,

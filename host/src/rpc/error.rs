@@ -6,8 +6,8 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::rpc::api::{ApiError, SubmitError};
 use crate::rpc::json::ErrorJson;
+use crate::rpc::node_api::{ApiError, SubmitError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {

@@ -1,5 +1,5 @@
 //! The JSON shapes of the API, shared by the server (which builds them from chain types) and the client (which
-//! reads them back). Bytes are `0x`-prefixed lowercase hex; inputs accept hex with or without `0x`.
+//! reads them back). Bytes are `0x`-prefixed lowercase hex ([`crate::hex_text`]).
 
 use cvm_consensus::CommitCertificate;
 use cvm_runtime::{InvocationOutcome, SignedTransaction, TxPayload, TxReceipt, TxStatus};
@@ -7,25 +7,8 @@ use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{Block, BlockHeader};
-use crate::rpc::api::TxLookup;
-
-/// `0x` + lowercase hex.
-pub fn to_hex(bytes: impl AsRef<[u8]>) -> String {
-    format!("0x{}", hex::encode(bytes))
-}
-
-/// Hex with or without `0x`; the error says what was wrong.
-pub fn from_hex(text: &str) -> Result<Vec<u8>, String> {
-    let t = text.strip_prefix("0x").unwrap_or(text);
-    hex::decode(t).map_err(|e| format!("not valid hex ({e})"))
-}
-
-/// Exactly 32 bytes of hex.
-pub fn from_hex32(text: &str) -> Result<[u8; 32], String> {
-    from_hex(text)?
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("{} bytes, expected 32", b.len()))
-}
+use crate::hex_text::to_hex;
+use crate::rpc::node_api::TxLookup;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartsJson {
@@ -328,19 +311,6 @@ pub struct ErrorJson {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips_and_names_errors() {
-        assert_eq!(to_hex([0xab, 0x01]), "0xab01");
-        assert_eq!(from_hex("0xAB01").unwrap(), vec![0xab, 0x01]);
-        assert_eq!(from_hex("ab01").unwrap(), vec![0xab, 0x01]);
-        assert!(from_hex("0xzz").unwrap_err().contains("not valid hex"));
-        assert!(
-            from_hex32("00")
-                .unwrap_err()
-                .contains("1 bytes, expected 32")
-        );
-    }
 
     #[test]
     fn lookup_json_is_tagged_and_round_trips() {

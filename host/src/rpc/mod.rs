@@ -1,13 +1,13 @@
 //! The node's HTTP JSON API and Prometheus endpoint.
 //!
-//! - [`api`]: the [`NodeApi`] trait the node implements, and its data.
-//! - [`json`]: the JSON shapes, shared with [`crate::client`].
+//! - [`node_api`]: the [`NodeApi`] trait the node implements, and its data.
+//! - [`json`]: the JSON shapes, shared with [`crate::api_client`].
 //! - [`error`]: `{"error": ...}` answers.
 //! - `routes`: the router and handlers.
 
-pub mod api;
 pub mod error;
 pub mod json;
+pub mod node_api;
 mod routes;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -15,7 +15,7 @@ pub(crate) mod tests;
 use std::future::Future;
 use std::sync::Arc;
 
-pub use api::{
+pub use node_api::{
     ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
 pub use routes::router;

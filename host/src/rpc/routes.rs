@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use crate::hex_text::{from_hex, from_hex32, to_hex};
 use crate::metrics::{Metrics, RejectClass};
-use crate::rpc::api::NodeApi;
 use crate::rpc::error::HttpError;
 use crate::rpc::json::{
-    AccountJson, BlockJson, CommitJson, SubmitTxRequest, SubmitTxResponse, TxLookupJson, from_hex,
-    from_hex32, to_hex,
+    AccountJson, BlockJson, CommitJson, SubmitTxRequest, SubmitTxResponse, TxLookupJson,
 };
+use crate::rpc::node_api::NodeApi;
 
 /// Longest manuscript or dataset name accepted in a path.
 const MAX_NAME_LEN: usize = 256;
@@ -86,7 +86,7 @@ async fn method_not_allowed() -> HttpError {
     )
 }
 
-async fn status(State(s): State<AppState>) -> Answer<crate::rpc::api::StatusInfo> {
+async fn status(State(s): State<AppState>) -> Answer<crate::rpc::node_api::StatusInfo> {
     Ok(Json(blocking(&s.api, |api| api.status()).await?))
 }
 
@@ -242,11 +242,13 @@ async fn account(
     }))
 }
 
-async fn validators(State(s): State<AppState>) -> Answer<Vec<crate::rpc::api::ValidatorInfo>> {
+async fn validators(State(s): State<AppState>) -> Answer<Vec<crate::rpc::node_api::ValidatorInfo>> {
     Ok(Json(blocking(&s.api, |api| api.validators()).await?))
 }
 
-async fn manuscripts(State(s): State<AppState>) -> Answer<Vec<crate::rpc::api::ManuscriptInfo>> {
+async fn manuscripts(
+    State(s): State<AppState>,
+) -> Answer<Vec<crate::rpc::node_api::ManuscriptInfo>> {
     Ok(Json(blocking(&s.api, |api| api.manuscripts()).await??))
 }
 

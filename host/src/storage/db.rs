@@ -10,8 +10,8 @@ use cvm_runtime::{StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Options, SliceTransform,
-    WriteBatch, WriteBufferManager, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Options, SliceTransform, WriteBatch,
+    WriteBufferManager,
 };
 
 use super::StorageError;
@@ -20,6 +20,7 @@ use super::keys::{
     height_key, parse_height_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
+use super::rocks::{cf, sync_log, write};
 use crate::chain::{Block, BlockHash, BlockHeader};
 
 /// The last committed block: where a restarted node resumes.
@@ -78,33 +79,6 @@ impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Storage").field("path", &self.path).finish()
     }
-}
-
-/// The handle of a column family that [`Storage::open`] created.
-pub(super) fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StorageError> {
-    db.cf_handle(name).ok_or_else(|| StorageError::Db {
-        op: format!("opening column family {name}"),
-        detail: "column family missing".into(),
-    })
-}
-
-/// Writes `batch` atomically and durably (fsynced WAL) before returning.
-pub(super) fn sync_write(db: &DB, batch: WriteBatch, op: &str) -> Result<(), StorageError> {
-    write(db, batch, op, true)
-}
-
-/// Writes `batch` atomically; durably before returning when `sync`, otherwise at the next synced write (a
-/// crash before it loses a suffix of such writes, never one in the middle).
-pub(super) fn write(db: &DB, batch: WriteBatch, op: &str, sync: bool) -> Result<(), StorageError> {
-    let mut opts = WriteOptions::default();
-    opts.set_sync(sync);
-    db.write_opt(batch, &opts)
-        .map_err(|e| StorageError::db(op, e))
-}
-
-/// Makes every write so far durable: fsyncs RocksDB's log (one log for all column families).
-pub(super) fn sync_log(db: &DB, op: &str) -> Result<(), StorageError> {
-    db.flush_wal(true).map_err(|e| StorageError::db(op, e))
 }
 
 fn decode<T: Decode>(bytes: &[u8], what: impl FnOnce() -> String) -> Result<T, StorageError> {

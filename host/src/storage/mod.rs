@@ -14,6 +14,7 @@ mod error;
 pub mod keys;
 mod node_store;
 mod replay;
+mod rocks;
 mod wal;
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use cvm_runtime::state::{NodeHash, NodeStore, StateChanges, StoreError};
 use rocksdb::{DB, WriteBatch};
 
-use super::db::{cf, sync_write};
 use super::keys::CF_TRIE;
+use super::rocks::{cf, sync_write};
 
 /// Bytes of trie nodes kept in memory.
 const NODE_CACHE_BYTES: u64 = 32 << 20;

@@ -12,8 +12,8 @@ use cvm_consensus::wal::{Wal, WalEntry};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 
-use super::db::{cf, sync_log, write};
 use super::keys::{CF_WAL, height_key, parse_height_key};
+use super::rocks::{cf, sync_log, write};
 use super::{Storage, StorageError};
 
 /// The consensus WAL backed by the node's database. Get it from [`Storage::wal`].

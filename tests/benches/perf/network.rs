@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use cvm_host::hex_text::to_hex;
 use cvm_host::records::{Schema, encode_records};
-use cvm_host::rpc::json::to_hex;
 use cvm_runtime::TxPayload;
 use cvm_tests::chaos::{deploy_erc20, dev_key, sign};
 use cvm_tests::localnet::LocalNet;

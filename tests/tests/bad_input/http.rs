@@ -1,8 +1,8 @@
 //! The HTTP API of a live node under a volley of malformed requests and refused transactions.
 
+use cvm_host::api_client::{Client, ClientError};
 use cvm_host::chain::NodeConfig;
 use cvm_host::chain::config::HomeLayout;
-use cvm_host::client::{Client, ClientError};
 use cvm_runtime::TxPayload;
 use cvm_tests::localnet::LocalNet;
 use parity_scale_codec::Encode;

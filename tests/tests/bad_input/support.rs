@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use cvm_host::ops::testnet::{TestnetSpec, generate};
+use cvm_host::home::testnet::{TestnetSpec, generate};
 use cvm_runtime::TxPayload;
 pub use cvm_tests::chaos::{dev_key, sign};
 use cvm_tests::localnet::{LocalNet, cvm_binary};

@@ -1,0 +1,24 @@
+//! The block body: the transactions and the certificate that finalized the parent. The header commits to it
+//! through the transactions root, the last-commit hash and the part-set root of its encoding.
+
+use cvm_consensus::CommitCertificate;
+use cvm_runtime::SignedTransaction;
+use cvm_runtime::state::{blake2_256, ordered_root};
+use parity_scale_codec::{Decode, Encode};
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
+pub struct BlockBody {
+    pub txs: Vec<SignedTransaction>,
+    /// The certificate that finalized the parent (none at height 1).
+    pub last_commit: Option<CommitCertificate>,
+}
+
+impl BlockBody {
+    pub fn txs_root(&self) -> [u8; 32] {
+        ordered_root(self.txs.iter().map(|tx| tx.hash().to_vec())).0
+    }
+
+    pub fn last_commit_hash(&self) -> [u8; 32] {
+        blake2_256(&self.last_commit.encode())
+    }
+}

@@ -1,0 +1,7 @@
+//! The client commands: `cvm tx` (sign and submit), `cvm query` (read a node) and `cvm verify` (check a record
+//! bundle offline). Output goes to stdout; errors are `anyhow` with what to do next.
+
+pub mod args;
+pub mod query;
+pub mod tx;
+pub mod verify;

@@ -1,0 +1,101 @@
+//! `cvm query status | block | tx | record`: read a node and print JSON, or save a record bundle.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::args::NodeArgs;
+use crate::api_client::Client;
+use crate::hex_text::{from_hex, from_hex32, to_hex};
+
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// The node's chain, height, peers and sync state.
+    Status(NodeArgs),
+    /// A block (default: the latest).
+    Block(BlockArgs),
+    /// Where a transaction is, and its receipt once committed.
+    Tx(TxArgs),
+    /// A record with everything needed to verify it offline (`cvm verify`).
+    Record(RecordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// Block height (default: the latest).
+    pub height: Option<u64>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// Transaction hash (hex).
+    pub hash: String,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Manuscript name (as deployed).
+    pub manuscript: String,
+    /// One of the manuscript's datasets.
+    pub dataset: String,
+    /// The record key, hex.
+    pub key_hex: String,
+    /// Read at this height (default: the latest).
+    #[arg(long)]
+    pub height: Option<u64>,
+    /// Save the bundle to this file (default: print it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints what the node answers as JSON (or saves a record bundle).
+pub fn run(command: &QueryCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        QueryCommand::Status(node) => print_json(&Client::new(&node.node).status()?)?,
+        QueryCommand::Block(a) => print_json(&Client::new(&a.node.node).block(a.height)?)?,
+        QueryCommand::Tx(a) => {
+            let hash = from_hex32(&a.hash).map_err(|e| anyhow::anyhow!("transaction hash: {e}"))?;
+            print_json(&Client::new(&a.node.node).tx(hash)?)?
+        }
+        QueryCommand::Record(a) => {
+            let key = from_hex(&a.key_hex).map_err(|e| anyhow::anyhow!("record key: {e}"))?;
+            let bundle =
+                Client::new(&a.node.node).record(&a.manuscript, &a.dataset, &key, a.height)?;
+            let text = serde_json::to_string_pretty(&bundle)?;
+            match &a.out {
+                Some(path) => {
+                    std::fs::write(path, text + "\n")
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let value = bundle
+                        .value
+                        .as_ref()
+                        .map_or_else(|| "absent".into(), to_hex);
+                    println!(
+                        "saved record {}/{}/{} = {value} at height {} to {}; check it with `cvm verify --genesis <genesis.json> --bundle {}`",
+                        bundle.manuscript,
+                        bundle.dataset,
+                        to_hex(&bundle.key),
+                        bundle.height,
+                        path.display(),
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

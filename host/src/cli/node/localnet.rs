@@ -1,0 +1,295 @@
+//! `cvm localnet`: the main job. Starts N validators as separate `cvm start` processes on loopback, deploys the
+//! erc20 example by transaction, streams the example logs in as ingest transactions, and shows a live status
+//! line (height, finality latency, records/s) until Ctrl-C (or, with `--exit-when-done`, until the data is
+//! final), then stops every node cleanly and prints a summary.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cvm_runtime::{Transaction, TxPayload};
+
+use crate::api_client::Client;
+use crate::chain::ValidatorKey;
+use crate::home::testnet::{TestnetSpec, generate};
+use crate::records::{Schema, read_records};
+
+#[derive(Debug, clap::Args)]
+pub struct LocalnetArgs {
+    /// Number of validator processes.
+    #[arg(long, default_value_t = 4)]
+    pub validators: usize,
+    /// Manuscript to deploy (a .wasm built by `cvm manuscript build`).
+    #[arg(long)]
+    pub wasm: PathBuf,
+    /// Source records to stream in (JSON Lines or a JSON array of `eth_getLogs` objects).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Source id the records are ingested under.
+    #[arg(long, default_value = "ethereum.logs")]
+    pub source: String,
+    /// Records per ingest transaction.
+    #[arg(long, default_value_t = 250)]
+    pub batch: usize,
+    /// Stream the data this many times (each pass is new ingest transactions over the same records).
+    #[arg(long, default_value_t = 1)]
+    pub passes: usize,
+    /// Directory for the node homes (default: a fresh temporary directory, removed at exit).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 26600)]
+    pub base_port: u16,
+    /// Stop once all data is final and print the summary, instead of running until Ctrl-C.
+    #[arg(long)]
+    pub exit_when_done: bool,
+}
+
+struct Nodes {
+    children: Vec<Child>,
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            // SAFETY: kill(2) takes plain integers and touches no memory of this process; the pid is our own
+            // child's, not yet reaped (waited for only below), so it cannot name another process.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for child in &mut self.children {
+            while Instant::now() < deadline {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
+    let wasm = std::fs::read(&args.wasm).with_context(|| {
+        format!(
+            "cannot read {}; build it with `cvm manuscript build`",
+            args.wasm.display()
+        )
+    })?;
+    let records = read_records(&args.data, &args.source, Schema::Auto)?;
+    if records.is_empty() {
+        bail!("{} holds no records", args.data.display());
+    }
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let nodes = generate(&TestnetSpec {
+        validators: args.validators,
+        full_nodes: 0,
+        chain_id: "cvm-localnet".into(),
+        output: dir.clone(),
+        base_port: args.base_port,
+        block_interval_ms: 0,
+    })?;
+    let exe = std::env::current_exe()?;
+    let mut running = Nodes {
+        children: Vec::new(),
+    };
+    for node in &nodes {
+        let log = std::fs::File::create(node.home.join("node.log"))?;
+        let child = Command::new(&exe)
+            .args(["start", "--home"])
+            .arg(&node.home)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start a node process")?;
+        running.children.push(child);
+    }
+    eprintln!(
+        "started {} validators; homes and logs in {}",
+        nodes.len(),
+        dir.display()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
+    let started = Instant::now();
+    while client.status().map(|s| s.height).unwrap_or(0) < 1 {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!(
+                "the network did not produce a block in 60 s; see the logs in {}",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let key = ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+    let chain_id = client.status()?.chain_id;
+    let mut nonce = client.account_nonce(key.public_key())?;
+    let sign = |nonce: u64, payload: TxPayload| {
+        Transaction {
+            chain_id: chain_id.clone(),
+            signer: key.public_key(),
+            nonce,
+            payload,
+        }
+        .sign(&key.0)
+    };
+    let deploy = sign(
+        nonce,
+        TxPayload::Deploy {
+            wasm,
+            fuel_limit_per_record: 10_000_000,
+        },
+    );
+    let hash = client.submit_tx(&deploy)?;
+    let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;
+    eprintln!("deployed: {:?}", receipt.outcome);
+    nonce += 1;
+
+    // Submit every batch, then watch them finalize.
+    let first_height = client.status()?.height;
+    let t0 = Instant::now();
+    let mut pending: Vec<([u8; 32], Instant, usize)> = Vec::new();
+    for _ in 0..args.passes {
+        for chunk in records.chunks(args.batch) {
+            let tx = sign(
+                nonce,
+                TxPayload::Ingest {
+                    source: args.source.clone(),
+                    records: chunk.iter().collect(),
+                },
+            );
+            loop {
+                match client.submit_tx(&tx) {
+                    Ok(hash) => {
+                        pending.push((hash, Instant::now(), chunk.len()));
+                        break;
+                    }
+                    Err(e) if e.to_string().contains("full") => {
+                        std::thread::sleep(Duration::from_millis(50))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            nonce += 1;
+        }
+    }
+    let total_records: usize = pending.iter().map(|p| p.2).sum();
+    let mut latencies = Vec::new();
+    let mut finalized_records = 0usize;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_print = Instant::now() - Duration::from_secs(1);
+    let mut done_at = None;
+    while !stop.load(Ordering::SeqCst) {
+        pending.retain(|(hash, submitted, n)| match client.tx(*hash) {
+            Ok(crate::rpc::json::TxLookupJson::Committed { .. }) => {
+                latencies.push(submitted.elapsed().as_secs_f64() * 1000.0);
+                finalized_records += n;
+                false
+            }
+            _ => true,
+        });
+        if pending.is_empty() && done_at.is_none() {
+            done_at = Some(t0.elapsed());
+        }
+        if last_print.elapsed() >= Duration::from_millis(500) {
+            last_print = Instant::now();
+            let status = client.status().ok();
+            let rate = finalized_records as f64 / t0.elapsed().as_secs_f64().max(1e-3);
+            let mut sorted = latencies.clone();
+            sorted.sort_by(f64::total_cmp);
+            let line = format!(
+                "height {:>6} | peers {} | records final {:>7}/{} | {:>8.0} records/s | tx finality p50 {:>6.0} ms p99 {:>6.0} ms",
+                status.as_ref().map(|s| s.height).unwrap_or(0),
+                status.as_ref().map(|s| s.peers.count).unwrap_or(0),
+                finalized_records,
+                total_records,
+                rate,
+                percentile(&sorted, 0.5),
+                percentile(&sorted, 0.99),
+            );
+            if tty {
+                eprint!("\r{line}");
+                let _ = std::io::stderr().flush();
+            } else {
+                eprintln!("{line}");
+            }
+        }
+        if args.exit_when_done && pending.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(if pending.is_empty() {
+            200
+        } else {
+            20
+        }));
+    }
+    if tty {
+        eprintln!();
+    }
+    let elapsed = done_at.unwrap_or_else(|| t0.elapsed()).as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let end = client.status()?;
+    println!(
+        "summary: {} validators, {finalized_records} of {total_records} records final in {elapsed:.2} s = {:.0} records/s; tx finality p50 {:.0} ms, p99 {:.0} ms; heights {}..{}; state root {}",
+        nodes.len(),
+        finalized_records as f64 / elapsed.max(1e-3),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        first_height,
+        end.height,
+        end.state_root
+    );
+    drop(running);
+    Ok(())
+}
+
+fn ctrlc_handler(f: impl Fn() + Send + 'static) {
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(_) => return,
+        };
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        f();
+    });
+}

@@ -1,0 +1,8 @@
+//! The operator commands: create node homes (`init`, `testnet`), run a node (`start`), re-check its stored
+//! state (`replay`) and run a whole local network (`localnet`).
+
+pub mod init;
+pub mod localnet;
+pub mod replay;
+pub mod start;
+pub mod testnet;

@@ -1,0 +1,64 @@
+//! What the network task tells the node ([`NetworkEvent`]) and what the node answers about a message
+//! ([`Verdict`]), with the opaque ids those answers carry.
+
+use std::fmt;
+
+use libp2p::{PeerId, request_response};
+
+use super::protocol::{SyncRequest, SyncResponse};
+use super::topic::Topic;
+
+/// Identifies a received gossip message for [`NetworkHandle::report`]; opaque (the hash of its payload).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MessageId(pub(super) Vec<u8>);
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageId({})", hex::encode(&self.0))
+    }
+}
+
+/// What the node concluded about a received gossip message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it to the mesh.
+    Accept,
+    /// Provably invalid (undecodable, bad signature): drop it and penalise the peer that sent it. Use only for what
+    /// no honest peer would relay.
+    Reject,
+    /// Not useful (stale, duplicate, from another height): drop it without penalty.
+    Ignore,
+}
+
+/// Where to send the answer to a [`NetworkEvent::SyncRequest`]; pass it to [`NetworkHandle::respond`]. Dropping it
+/// tells the requester no answer is coming.
+pub struct ReplyHandle(pub(super) request_response::ResponseChannel<SyncResponse>);
+
+impl fmt::Debug for ReplyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyHandle")
+    }
+}
+
+/// What the network task tells the node.
+#[derive(Debug)]
+pub enum NetworkEvent {
+    /// A gossip message to validate; answer with [`NetworkHandle::report`] (until then it is not forwarded).
+    Message {
+        topic: Topic,
+        /// The peer that delivered it (not necessarily its author): the one [`NetworkHandle::report`] scores.
+        source: PeerId,
+        id: MessageId,
+        data: Vec<u8>,
+    },
+    /// The first connection to this peer is up.
+    PeerConnected(PeerId),
+    /// The last connection to this peer closed (static peers are redialed).
+    PeerDisconnected(PeerId),
+    /// A peer asks for sync data; answer with [`NetworkHandle::respond`].
+    SyncRequest {
+        peer: PeerId,
+        request: SyncRequest,
+        reply: ReplyHandle,
+    },
+}

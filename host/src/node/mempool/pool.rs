@@ -1,0 +1,226 @@
+//! The pool itself: admitted transactions with their per-account nonce queues and arrival order, and admission
+//! of checked transactions into it (duplicates, nonces, room). Block building and pruning are in `reap.rs`.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use cvm_runtime::{SignedTransaction, VerifiedTxs};
+use parity_scale_codec::Encode;
+use parking_lot::Mutex;
+
+use super::admission::{AdmitError, CheckedTx, TxCheck, TxHash};
+use super::gossip_window::GossipWindow;
+use crate::chain::config::DEFAULT_GOSSIP_WINDOW_BYTES;
+
+/// How far past an account's next nonce a relayed transaction may be and still wait in the pool.
+pub const RELAY_NONCE_WINDOW: u64 = 1024;
+
+/// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Client,
+    Relayed,
+}
+
+pub(super) struct Entry {
+    pub(super) tx: SignedTransaction,
+    pub(super) size: usize,
+}
+
+/// The pool: admitted transactions by hash, per-account nonce queues and arrival order.
+pub struct Mempool {
+    pub(super) check: TxCheck,
+    max_txs: usize,
+    max_bytes: usize,
+    pub(super) entries: HashMap<TxHash, Entry>,
+    /// Per account: nonce -> hash, gapless from the committed nonce.
+    pub(super) accounts: HashMap<[u8; 32], BTreeMap<u64, TxHash>>,
+    /// Arrival order (may hold hashes already removed; skipped when reaped).
+    pub(super) arrival: VecDeque<TxHash>,
+    bytes: usize,
+    /// Paces the gossip of client transactions (see [`GossipWindow`]).
+    gossip: GossipWindow,
+}
+
+impl Mempool {
+    pub fn new(chain_id: String, max_txs: usize, max_bytes: usize, max_tx_bytes: usize) -> Self {
+        Self {
+            check: TxCheck::new(chain_id, max_tx_bytes, Arc::new(VerifiedTxs::new())),
+            max_txs,
+            max_bytes,
+            entries: HashMap::new(),
+            accounts: HashMap::new(),
+            arrival: VecDeque::new(),
+            bytes: 0,
+            gossip: GossipWindow::new(DEFAULT_GOSSIP_WINDOW_BYTES, GossipWindow::DEFAULT_TTL),
+        }
+    }
+
+    /// Client transactions published and not yet committed stay within `bytes` (see [`GossipWindow`]).
+    pub fn with_gossip_window(mut self, bytes: usize) -> Self {
+        self.gossip = GossipWindow::new(bytes, GossipWindow::DEFAULT_TTL);
+        self
+    }
+
+    /// Records admitted signatures in `verified` (the block executor's set), so execution does not check them
+    /// again.
+    pub fn with_verified_txs(mut self, verified: Arc<VerifiedTxs>) -> Self {
+        self.check.verified = verified;
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn contains(&self, hash: &TxHash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// The nonce the account's next transaction must carry, given its committed nonce: the first one neither
+    /// committed nor pending.
+    pub fn next_nonce(&self, account: &[u8; 32], committed: u64) -> u64 {
+        let mut next = committed;
+        if let Some(pending) = self.accounts.get(account) {
+            for nonce in pending.range(committed..).map(|(n, _)| *n) {
+                if nonce != next {
+                    break;
+                }
+                next += 1;
+            }
+        }
+        next
+    }
+
+    /// Checks and admits raw transaction bytes from a client. `committed_nonce` is the account's nonce in the
+    /// latest state.
+    pub fn admit(
+        &mut self,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        self.admit_from(Origin::Client, bytes, committed_nonce)
+    }
+
+    /// [`admit`](Self::admit) for a transaction of the given origin.
+    pub fn admit_from(
+        &mut self,
+        origin: Origin,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        let checked = self.check.check(bytes)?;
+        self.admit_checked(origin, checked, committed_nonce)
+    }
+
+    /// [`admit_from`](Self::admit_from) for a pool shared behind a lock: a full pool refuses at once, and the
+    /// pool-independent checks run with the lock released.
+    pub fn admit_shared(
+        pool: &Mutex<Mempool>,
+        origin: Origin,
+        bytes: &[u8],
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        let check = {
+            let pool = pool.lock();
+            pool.has_room_for(bytes.len())?;
+            pool.check.clone()
+        };
+        let checked = check.check(bytes)?;
+        pool.lock().admit_checked(origin, checked, committed_nonce)
+    }
+
+    /// Refuses at once when `size` more bytes would not fit, so a client retrying against a full pool costs no
+    /// decoding or signature check.
+    pub fn has_room_for(&self, size: usize) -> Result<(), AdmitError> {
+        if self.entries.len() >= self.max_txs || self.bytes + size > self.max_bytes {
+            return Err(AdmitError::Full {
+                txs: self.entries.len(),
+                bytes: self.bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Admits a transaction that passed [`TxCheck::check`]: not a duplicate, the right nonce, room left.
+    pub fn admit_checked(
+        &mut self,
+        origin: Origin,
+        checked: CheckedTx,
+        committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
+    ) -> Result<TxHash, AdmitError> {
+        let CheckedTx { tx, hash, size } = checked;
+        if self.entries.contains_key(&hash) {
+            return Err(AdmitError::Duplicate(format!("0x{}", hex::encode(hash))));
+        }
+        let signer = tx.tx.signer;
+        let expected = self.next_nonce(&signer, committed_nonce(&signer));
+        let nonce = tx.tx.nonce;
+        let acceptable = match origin {
+            Origin::Client => nonce == expected,
+            Origin::Relayed => {
+                nonce >= expected
+                    && nonce < expected.saturating_add(RELAY_NONCE_WINDOW)
+                    && !self
+                        .accounts
+                        .get(&signer)
+                        .is_some_and(|m| m.contains_key(&nonce))
+            }
+        };
+        if !acceptable {
+            return Err(AdmitError::WrongNonce {
+                expected,
+                found: nonce,
+            });
+        }
+        self.has_room_for(size)?;
+        self.accounts
+            .entry(signer)
+            .or_default()
+            .insert(tx.tx.nonce, hash);
+        self.arrival.push_back(hash);
+        self.bytes += size;
+        self.entries.insert(hash, Entry { tx, size });
+        if origin == Origin::Client {
+            self.gossip.push(hash, size);
+        }
+        Ok(hash)
+    }
+
+    /// The client transactions to gossip now (see [`GossipWindow::release`]), in arrival order.
+    pub fn gossip_due(&mut self, now: std::time::Instant) -> Vec<TxHash> {
+        self.gossip.release(now)
+    }
+
+    /// Client transactions admitted and waiting for room in the gossip window.
+    pub fn gossip_waiting(&self) -> usize {
+        self.gossip.waiting()
+    }
+
+    /// A pooled transaction's canonical encoding (what its hash, the transaction's id, is taken over).
+    pub fn encoded(&self, hash: &TxHash) -> Option<Vec<u8>> {
+        self.entries.get(hash).map(|e| e.tx.encode())
+    }
+
+    pub(super) fn remove(&mut self, hash: &TxHash) {
+        if let Some(entry) = self.entries.remove(hash) {
+            self.bytes -= entry.size;
+            self.gossip.forget(hash);
+            let account = entry.tx.tx.signer;
+            if let Some(m) = self.accounts.get_mut(&account) {
+                m.remove(&entry.tx.tx.nonce);
+                if m.is_empty() {
+                    self.accounts.remove(&account);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Route tests against a fake node: the happy paths and every bad-input case give the right status and a JSON
+//! error. The fake node and the request helpers are here; the tests are by topic.
+
+mod bad_paths;
+mod reads;
+mod submit;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cvm_consensus::{CommitCertificate, Height, Round, ValueId};
+use cvm_runtime::{SignedTransaction, Transaction, TxPayload, TxReceipt, TxStatus};
+use ed25519_dalek::SigningKey;
+use http_body_util::BodyExt;
+use parity_scale_codec::Encode;
+use tower::ServiceExt;
+
+use super::*;
+use crate::chain::{Block, BlockBody, BlockHeader, PartSetHeader};
+use crate::hex_text::to_hex;
+use crate::metrics::RejectClass;
+use crate::record_bundle::RecordBundle;
+
+pub(crate) const LIMIT: usize = 4096;
+
+/// A node with two blocks, one committed transaction and (optionally) one provable record.
+pub(crate) struct FakeNode {
+    pub bundle: Option<RecordBundle>,
+    pub committed: [u8; 32],
+    pub submitted: Mutex<Vec<SignedTransaction>>,
+}
+
+impl FakeNode {
+    pub fn new(bundle: Option<RecordBundle>) -> Self {
+        Self {
+            bundle,
+            committed: [7; 32],
+            submitted: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+pub(crate) fn header(height: u64) -> BlockHeader {
+    BlockHeader {
+        chain_id: "fake".into(),
+        height,
+        time_ms: 1000 * height,
+        parent_hash: [0; 32],
+        proposer: [1; 32],
+        txs_root: [2; 32],
+        tx_count: 0,
+        state_root: [3; 32],
+        receipts_root: [4; 32],
+        fuel_used: 0,
+        last_commit_hash: [5; 32],
+        parts: PartSetHeader {
+            total: 1,
+            root: [6; 32],
+        },
+    }
+}
+
+pub(crate) fn user_tx(nonce: u64) -> SignedTransaction {
+    let key = SigningKey::from_bytes(&[9; 32]);
+    Transaction {
+        chain_id: "fake".into(),
+        signer: key.verifying_key().to_bytes(),
+        nonce,
+        payload: TxPayload::Ingest {
+            source: "kv".into(),
+            records: vec![vec![1, 2, 3]].into(),
+        },
+    }
+    .sign(&key)
+}
+
+impl NodeApi for FakeNode {
+    fn status(&self) -> StatusInfo {
+        StatusInfo {
+            chain_id: "fake".into(),
+            moniker: "node0".into(),
+            height: 2,
+            latest_block_hash: Some(to_hex(header(2).hash())),
+            state_root: to_hex([3; 32]),
+            latest_block_time_ms: Some(2000),
+            peers: PeersInfo {
+                count: 1,
+                ids: vec!["peer1".into()],
+            },
+            syncing: false,
+            validator: None,
+            round: 0,
+        }
+    }
+    fn block(&self, height: u64) -> Result<Option<Block>, ApiError> {
+        Ok((height <= 2).then(|| Block {
+            header: header(height),
+            body: BlockBody::default(),
+        }))
+    }
+    fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, ApiError> {
+        Ok((height <= 2).then(|| CommitCertificate {
+            height: Height(height),
+            round: Round(0),
+            value_id: ValueId(header(height).hash()),
+            signatures: vec![],
+        }))
+    }
+    fn submit_tx(&self, tx: Vec<u8>) -> Result<[u8; 32], SubmitError> {
+        let tx = SignedTransaction::decode_bytes(&tx)
+            .map_err(|e| SubmitError::new(RejectClass::Decode, e.to_string()))?;
+        tx.verify_signature()
+            .map_err(|e| SubmitError::new(RejectClass::Signature, e.to_string()))?;
+        let hash = tx.hash();
+        self.submitted.lock().unwrap().push(tx);
+        Ok(hash)
+    }
+    fn tx(&self, hash: [u8; 32]) -> Result<TxLookup, ApiError> {
+        if hash == self.committed {
+            return Ok(TxLookup::Committed {
+                height: 2,
+                index: 0,
+                receipt: TxReceipt {
+                    tx_hash: hash,
+                    status: TxStatus::Ingested {
+                        subscribers: 0,
+                        invocations: vec![],
+                    },
+                    fuel_used: 0,
+                },
+            });
+        }
+        if self
+            .submitted
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|t| t.hash() == hash)
+        {
+            return Ok(TxLookup::Pending);
+        }
+        Ok(TxLookup::Unknown)
+    }
+    fn record(
+        &self,
+        manuscript: &str,
+        dataset: &str,
+        key: &[u8],
+        height: Option<u64>,
+    ) -> Result<RecordBundle, ApiError> {
+        if height.is_some_and(|h| h > 2) {
+            return Err(ApiError::NotFound(format!(
+                "height {} is not committed",
+                height.unwrap()
+            )));
+        }
+        match &self.bundle {
+            Some(b) if b.manuscript == manuscript && b.dataset == dataset => Ok(RecordBundle {
+                key: key.to_vec(),
+                ..b.clone()
+            }),
+            _ => Err(ApiError::NotFound(format!(
+                "no manuscript {manuscript:?} with dataset {dataset:?}"
+            ))),
+        }
+    }
+    fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError> {
+        Ok(self
+            .submitted
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.tx.signer == public_key)
+            .count() as u64)
+    }
+    fn validators(&self) -> Vec<ValidatorInfo> {
+        vec![ValidatorInfo {
+            name: "v0".into(),
+            public_key: "00".repeat(32),
+            power: 1,
+        }]
+    }
+    fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError> {
+        Ok(vec![])
+    }
+    fn evidence(&self) -> Vec<serde_json::Value> {
+        vec![]
+    }
+}
+
+/// A real server on a loopback port, on its own runtime thread; dropped with the returned sender.
+pub(crate) fn server(node: Arc<FakeNode>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            crate::rpc::serve(listener, node, Arc::new(Metrics::new()), 1 << 20, shutdown)
+                .await
+                .unwrap();
+        });
+    });
+    (format!("http://{}", addr_rx.recv().unwrap()), stop)
+}
+
+fn app(node: FakeNode) -> (axum::Router, Arc<Metrics>) {
+    let metrics = Arc::new(Metrics::new());
+    (router(Arc::new(node), metrics.clone(), LIMIT), metrics)
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Vec<u8>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(body.into())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+async fn get_json(app: &axum::Router, uri: &str) -> (StatusCode, serde_json::Value) {
+    let (status, body) = call(app, "GET", uri, Body::empty()).await;
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {body:?}")),
+    )
+}
+
+async fn post_json(
+    app: &axum::Router,
+    uri: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, serde_json::Value) {
+    let (status, body) = call(app, "POST", uri, body).await;
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {body:?}")),
+    )
+}
+
+fn error_of(v: &serde_json::Value) -> &str {
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error field in {v}"))
+}

@@ -1,0 +1,93 @@
+//! Reads: status, blocks, commits, records and metrics as a client sees them.
+
+use super::*;
+
+#[tokio::test]
+async fn status_validators_manuscripts_evidence() {
+    let (app, _) = app(FakeNode::new(None));
+    let (s, v) = get_json(&app, "/status").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["height"], 2);
+    assert_eq!(v["peers"]["count"], 1);
+    let (s, v) = get_json(&app, "/validators").await;
+    assert_eq!((s, v[0]["name"].as_str()), (StatusCode::OK, Some("v0")));
+    assert_eq!(
+        get_json(&app, "/manuscripts").await,
+        (StatusCode::OK, serde_json::json!([]))
+    );
+    assert_eq!(
+        get_json(&app, "/evidence").await,
+        (StatusCode::OK, serde_json::json!([]))
+    );
+}
+
+#[tokio::test]
+async fn blocks_and_commits_by_height() {
+    let (app, _) = app(FakeNode::new(None));
+    let (s, v) = get_json(&app, "/blocks/latest").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["header"]["height"], 2);
+    assert_eq!(v["hash"], to_hex(header(2).hash()));
+    let (s, v) = get_json(&app, "/blocks/1").await;
+    assert_eq!(
+        (s, &v["header"]["height"]),
+        (StatusCode::OK, &serde_json::json!(1))
+    );
+    let (s, v) = get_json(&app, "/commits/2").await;
+    assert_eq!(
+        (s, &v["value_id"]),
+        (StatusCode::OK, &serde_json::json!(to_hex(header(2).hash())))
+    );
+
+    let (s, v) = get_json(&app, "/blocks/abc").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(error_of(&v).contains("not a number"), "{v}");
+    let (s, v) = get_json(&app, "/blocks/-1").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = get_json(&app, "/blocks/0").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = get_json(&app, "/blocks/99999999999999999999999").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = get_json(&app, "/blocks/99").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(error_of(&v).contains("no block at height 99"));
+    let (s, _) = get_json(&app, "/commits/99").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn records_serve_a_verifiable_bundle() {
+    let bundle = crate::verify::fixture::bundle();
+    let key_hex = hex::encode(&bundle.key);
+    let (app, _) = app(FakeNode::new(Some(bundle.clone())));
+    let (s, v) = get_json(
+        &app,
+        &format!("/records/wat-counter/counts/{key_hex}?height=2"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let back: RecordBundle = serde_json::from_value(v).unwrap();
+    assert_eq!(back, bundle);
+    crate::verify::verify_bundle(&back, &crate::verify::fixture::genesis()).unwrap();
+    let (s, v) = get_json(&app, &format!("/records/wat-counter/nope/{key_hex}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(error_of(&v).contains("no manuscript"));
+    let (s, v) = get_json(
+        &app,
+        &format!("/records/wat-counter/counts/{key_hex}?height=9"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(error_of(&v).contains("height 9"));
+}
+
+#[tokio::test]
+async fn metrics_are_served_as_text() {
+    let (app, metrics) = app(FakeNode::new(None));
+    metrics.set_peers(4);
+    let (s, body) = call(&app, "GET", "/metrics", Body::empty()).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("cvm_peers 4"), "{text}");
+    assert!(text.contains("# TYPE cvm_height gauge"), "{text}");
+}

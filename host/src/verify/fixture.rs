@@ -1,0 +1,138 @@
+//! Test helpers that build a real bundle: a chain with the WAT counter deployed and some records ingested, a
+//! header over its state root and a certificate from 4 equal validators. Shared with the RPC and CLI tests.
+
+use std::sync::Arc;
+
+use cvm_consensus::{CommitCertificate, Ed25519Signer, Height, Round, Signer as _, Vote, VoteKind};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore as _, empty_root, prove_record};
+use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload};
+use ed25519_dalek::SigningKey;
+use manuscript_sdk::KvRecord;
+use parity_scale_codec::Encode;
+
+use super::*;
+use crate::chain::genesis::{ChainParams, GenesisValidator};
+use crate::chain::{BlockHeader, PartSetHeader};
+
+pub const CHAIN: &str = "verify-test";
+pub const HEIGHT: u64 = 2;
+
+pub fn validator_signer(i: u8) -> Ed25519Signer {
+    Ed25519Signer::from_seed([i + 1; 32])
+}
+
+pub fn genesis() -> Genesis {
+    Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 0,
+        validators: (0..4)
+            .map(|i| GenesisValidator {
+                name: format!("v{i}"),
+                public_key: hex::encode(validator_signer(i).verifying_key().to_bytes()),
+                power: 10,
+            })
+            .collect(),
+        params: ChainParams::default(),
+    }
+}
+
+/// Precommits for `header` from `signers`, as a certificate (the set is the genesis one).
+pub fn certificate(
+    header: &BlockHeader,
+    signers: &[Ed25519Signer],
+    chain_id: &str,
+) -> CommitCertificate {
+    let set = genesis().validator_set().unwrap();
+    let value = cvm_consensus::ValueId(header.hash());
+    let votes: Vec<_> = signers
+        .iter()
+        .map(|s| {
+            Vote::new(
+                VoteKind::Precommit,
+                Height(header.height),
+                Round(0),
+                Some(value),
+                s.validator_id(),
+            )
+            .sign(&ChainId::new(chain_id), s)
+        })
+        .collect();
+    CommitCertificate::from_precommits(Height(header.height), Round(0), value, &set, &votes)
+}
+
+/// A valid bundle for the record `count` (or the record key `a`) of the WAT counter's `counts` dataset.
+pub fn bundle() -> RecordBundle {
+    let engine: Arc<CvmEngine> = CvmEngine::new(EngineConfig::default()).unwrap();
+    let store = Arc::new(MemoryNodeStore::new());
+    let executor = BlockExecutor::sequential(engine, store.clone());
+    let user = SigningKey::from_bytes(&[42; 32]);
+    let mut root = empty_root();
+    let payloads = [
+        TxPayload::Deploy {
+            wasm: wat::parse_str(manuscript_fixtures::WAT_COUNTER).unwrap(),
+            fuel_limit_per_record: 1_000_000,
+        },
+        TxPayload::Ingest {
+            source: "kv".into(),
+            records: vec![
+                KvRecord::new("a", "1").encode(),
+                KvRecord::new("b", "2").encode(),
+                KvRecord::new("a", "3").encode(),
+            ]
+            .into(),
+        },
+    ];
+    for (nonce, payload) in payloads.into_iter().enumerate() {
+        let tx = Transaction {
+            chain_id: CHAIN.into(),
+            signer: user.verifying_key().to_bytes(),
+            nonce: nonce as u64,
+            payload,
+        }
+        .sign(&user);
+        let height = nonce as u64 + 1;
+        let ctx = BlockContext {
+            chain_id: CHAIN.into(),
+            height,
+            time_ms: 1_000 * height,
+        };
+        let outcome = executor.execute_block(root, &ctx, &[tx]).unwrap();
+        store.commit(&outcome.changes).unwrap();
+        root = outcome.state_root;
+    }
+    let proof = [b"count".to_vec(), b"a".to_vec()]
+        .into_iter()
+        .map(|k| prove_record(&*store, root, "wat-counter", "counts", &k).unwrap())
+        .find(|p| p.value.is_some())
+        .expect("the counter emitted a record");
+    let header = BlockHeader {
+        chain_id: CHAIN.into(),
+        height: HEIGHT,
+        time_ms: 2_000,
+        parent_hash: [1; 32],
+        proposer: validator_signer(0).verifying_key().to_bytes(),
+        txs_root: [2; 32],
+        tx_count: 1,
+        state_root: root.into(),
+        receipts_root: [3; 32],
+        fuel_used: 1,
+        last_commit_hash: [4; 32],
+        parts: PartSetHeader {
+            total: 1,
+            root: [5; 32],
+        },
+    };
+    let signers: Vec<_> = (0..3).map(validator_signer).collect();
+    let certificate = certificate(&header, &signers, CHAIN);
+    RecordBundle {
+        chain_id: CHAIN.into(),
+        height: HEIGHT,
+        manuscript: proof.manuscript.clone(),
+        dataset: proof.dataset.clone(),
+        key: proof.key.clone(),
+        value: proof.value.clone(),
+        proof,
+        header,
+        certificate,
+    }
+}

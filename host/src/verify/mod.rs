@@ -1,0 +1,171 @@
+//! Offline verification of a record: a [`RecordBundle`] carries the record, its trie proof, the block header
+//! whose state root the proof is against, and the commit certificate that finalized that header. Given only the
+//! genesis file, [`verify_bundle`] checks every link: chain id, certificate signatures and quorum against the
+//! genesis validators, certificate → header hash and height, header state root → record.
+//!
+//! The validator set is the genesis one: the chain has no validator-set changes (yet). When it gets them, the
+//! bundle will have to carry the set of its height and its link to genesis.
+
+#[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
+mod tests;
+
+use cvm_consensus::{CertificateError, ChainId, Ed25519Verifier};
+use cvm_runtime::state::{ProofError, verify_record};
+
+use crate::chain::Genesis;
+use crate::hex_text::to_hex;
+use crate::record_bundle::RecordBundle;
+
+/// A bundle that checked out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub manuscript: String,
+    pub dataset: String,
+    pub key: Vec<u8>,
+    /// `None`: proven absent.
+    pub value: Option<Vec<u8>>,
+    pub height: u64,
+    pub signed_power: u64,
+    pub total_power: u64,
+}
+
+impl std::fmt::Display for Verdict {
+    /// `record <manuscript>/<dataset>/<key hex> = <value hex | absent> at height H (signed by X of Y power)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = self
+            .value
+            .as_ref()
+            .map_or_else(|| "absent".to_string(), to_hex);
+        write!(
+            f,
+            "record {}/{}/{} = {} at height {} (signed by {} of {} power)",
+            self.manuscript,
+            self.dataset,
+            to_hex(&self.key),
+            value,
+            self.height,
+            self.signed_power,
+            self.total_power
+        )
+    }
+}
+
+/// Why a bundle is not valid. Each names the broken link.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the genesis file is not usable: {0}")]
+    Genesis(String),
+    #[error("bundle is for chain {found:?}, the genesis is for {expected:?}")]
+    WrongChain { expected: String, found: String },
+    #[error("header is for chain {found:?}, the genesis is for {expected:?}")]
+    HeaderWrongChain { expected: String, found: String },
+    #[error(
+        "height mismatch: bundle says {bundle}, header says {header}, certificate says {certificate}"
+    )]
+    HeightMismatch {
+        bundle: u64,
+        header: u64,
+        certificate: u64,
+    },
+    #[error(
+        "the certificate is for block {certified}, not for the header in the bundle ({header})"
+    )]
+    CertificateForOtherBlock { certified: String, header: String },
+    #[error("the commit certificate does not verify against the genesis validators: {0}")]
+    Certificate(CertificateError),
+    #[error("the proof is for {found}, the bundle claims {claimed}")]
+    ProofForOtherRecord { claimed: String, found: String },
+    #[error("the record proof does not verify against the header's state root: {0}")]
+    Proof(ProofError),
+    #[error("the bundle claims value {claimed} but the proof proves {proven}")]
+    ValueMismatch { claimed: String, proven: String },
+}
+
+fn describe(value: &Option<Vec<u8>>) -> String {
+    value.as_ref().map_or_else(|| "absent".into(), to_hex)
+}
+
+/// Checks a bundle against the genesis: see the module docs for the chain of checks.
+pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict, VerifyError> {
+    if bundle.chain_id != genesis.chain_id {
+        return Err(VerifyError::WrongChain {
+            expected: genesis.chain_id.clone(),
+            found: bundle.chain_id.clone(),
+        });
+    }
+    let header = &bundle.header;
+    if header.chain_id != genesis.chain_id {
+        return Err(VerifyError::HeaderWrongChain {
+            expected: genesis.chain_id.clone(),
+            found: header.chain_id.clone(),
+        });
+    }
+    let cert = &bundle.certificate;
+    if header.height != bundle.height || cert.height.0 != bundle.height {
+        return Err(VerifyError::HeightMismatch {
+            bundle: bundle.height,
+            header: header.height,
+            certificate: cert.height.0,
+        });
+    }
+    let header_hash = header.hash();
+    if cert.value_id.0 != header_hash {
+        return Err(VerifyError::CertificateForOtherBlock {
+            certified: to_hex(cert.value_id.0),
+            header: to_hex(header_hash),
+        });
+    }
+    let set = genesis
+        .validator_set()
+        .map_err(|e| VerifyError::Genesis(e.to_string()))?;
+    cert.verify(
+        &set,
+        &ChainId::new(genesis.chain_id.clone()),
+        &Ed25519Verifier,
+    )
+    .map_err(VerifyError::Certificate)?;
+    let signed_power = cert
+        .signatures
+        .iter()
+        .filter_map(|s| set.get(s.validator_index).map(|(v, _)| v.voting_power))
+        .sum();
+
+    let proof = &bundle.proof;
+    if proof.manuscript != bundle.manuscript
+        || proof.dataset != bundle.dataset
+        || proof.key != bundle.key
+    {
+        return Err(VerifyError::ProofForOtherRecord {
+            claimed: format!(
+                "{}/{}/{}",
+                bundle.manuscript,
+                bundle.dataset,
+                to_hex(&bundle.key)
+            ),
+            found: format!(
+                "{}/{}/{}",
+                proof.manuscript,
+                proof.dataset,
+                to_hex(&proof.key)
+            ),
+        });
+    }
+    let proven = verify_record(&header.state_root.into(), proof).map_err(VerifyError::Proof)?;
+    if proven != bundle.value {
+        return Err(VerifyError::ValueMismatch {
+            claimed: describe(&bundle.value),
+            proven: describe(&proven),
+        });
+    }
+    Ok(Verdict {
+        manuscript: bundle.manuscript.clone(),
+        dataset: bundle.dataset.clone(),
+        key: bundle.key.clone(),
+        value: proven,
+        height: bundle.height,
+        signed_power,
+        total_power: set.total_power(),
+    })
+}
