@@ -18,11 +18,13 @@ pub mod exec;
 pub mod fuel;
 pub mod host;
 pub mod limits;
+mod overlay;
 pub mod receipt;
 pub mod record_batch;
 pub mod state;
 pub mod tx;
 pub mod validate;
+mod value_cache;
 
 pub use cache::{CacheError, CacheStats, CompiledManuscript};
 pub use engine::{CvmEngine, EngineConfig, EngineError};

@@ -10,11 +10,10 @@ use parity_scale_codec::{Decode, Encode};
 use rayon::prelude::*;
 
 use super::invoke::{ExecutionFault, ManuscriptRunner};
-use super::overlay::ManuscriptOverlay;
-use super::value_cache::{ValueCache, ValueCacheStats};
 use crate::cache::{CacheError, CompiledManuscript};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, EmittedRecord, LogLine};
+use crate::overlay::ManuscriptOverlay;
 use crate::receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
 use crate::record_batch::RecordBatch;
 use crate::state::{
@@ -22,6 +21,7 @@ use crate::state::{
     TrieView, account_key, code_key, empty_root, manuscript_key, ordered_root, source_key,
 };
 use crate::tx::{SignedTransaction, TxError, TxPayload, VerifiedTxs};
+use crate::value_cache::{ValueCache, ValueCacheStats};
 
 /// What the block header tells the executor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,12 +2,10 @@
 
 mod block;
 pub(crate) mod invoke;
-pub(crate) mod overlay;
-mod value_cache;
 
+pub use crate::value_cache::ValueCacheStats;
 pub use block::{
     BlockContext, BlockExecutor, BlockOutcome, BlockRecord, ExecError, ExecutorConfig,
     ManuscriptLog,
 };
 pub use invoke::{ExecutionFault, InvocationResult, ManuscriptRunner};
-pub use value_cache::ValueCacheStats;
