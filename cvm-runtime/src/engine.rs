@@ -18,7 +18,9 @@ use crate::validate::{ValidatedCode, ValidationError, validate};
 /// How to build a [`CvmEngine`]. `limits` and `fuel` are consensus parameters; the rest is local tuning.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// Resource limits (consensus).
     pub limits: Limits,
+    /// Host function prices (consensus).
     pub fuel: FuelSchedule,
     /// Directory for precompiled modules, so a restart does not recompile. `None`: memory only.
     pub cache_dir: Option<PathBuf>,
@@ -43,8 +45,10 @@ impl Default for EngineConfig {
     }
 }
 
+/// Why a [`CvmEngine`] cannot be built.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// wasmtime rejects the configuration, or the host functions do not link.
     #[error("cannot configure wasmtime: {0}")]
     Config(String),
 }
@@ -61,6 +65,7 @@ pub struct CvmEngine {
 }
 
 impl CvmEngine {
+    /// Builds the engine and links the host functions.
     pub fn new(config: EngineConfig) -> Result<Arc<Self>, EngineError> {
         let engine = Engine::new(&wasmtime_config(&config))
             .map_err(|e| EngineError::Config(format!("{e:#}")))?;
@@ -77,10 +82,12 @@ impl CvmEngine {
         }))
     }
 
+    /// The resource limits manuscripts run under.
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// The host functions' prices.
     pub fn fuel_schedule(&self) -> &FuelSchedule {
         &self.fuel
     }
@@ -93,10 +100,12 @@ impl CvmEngine {
         self.fuel.clone()
     }
 
+    /// Whether fuel is metered (always, on a chain).
     pub fn metering(&self) -> bool {
         self.metering
     }
 
+    /// The underlying wasmtime engine.
     pub fn wasmtime(&self) -> &Engine {
         &self.engine
     }
@@ -118,6 +127,7 @@ impl CvmEngine {
         self.cache.get(&self.engine, &self.linker, code_hash)
     }
 
+    /// The compiled-module cache.
     pub fn cache(&self) -> &ModuleCache {
         &self.cache
     }

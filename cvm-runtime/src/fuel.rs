@@ -6,11 +6,14 @@ use parity_scale_codec::{Decode, Encode};
 /// Price of one host function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
 pub struct HostCost {
+    /// Charged on every call.
     pub base: u64,
+    /// Charged per byte the call reads or writes.
     pub per_byte: u64,
 }
 
 impl HostCost {
+    /// The price `base + per_byte × bytes`.
     pub const fn new(base: u64, per_byte: u64) -> Self {
         Self { base, per_byte }
     }
@@ -25,13 +28,21 @@ impl HostCost {
 /// Fuel prices of every host function in the `cvm` import module (manuscript-sdk/ABI.md, "Fuel").
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct FuelSchedule {
+    /// `state_get`, per key and value byte.
     pub state_get: HostCost,
+    /// `state_set`, per key and value byte.
     pub state_set: HostCost,
+    /// `state_remove`, per key byte.
     pub state_remove: HostCost,
+    /// `state_next_key`, per prefix, key and returned byte; the base again per deleted key skipped.
     pub state_next_key: HostCost,
+    /// `emit`, per dataset name, key and value byte.
     pub emit: HostCost,
+    /// `block_height` and `block_time`.
     pub block_info: HostCost,
+    /// `log`, per message byte.
     pub log: HostCost,
+    /// `abort`, per message and file name byte.
     pub abort: HostCost,
 }
 

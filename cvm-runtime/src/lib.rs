@@ -11,6 +11,30 @@
 //!   [`verify_record`](state::verify_record).
 //! - [`FuelSchedule`]: what each host function costs.
 //! - [`RecordBatch`]: an ingest transaction's source records in one buffer (SCALE's `Vec<Vec<u8>>` on the wire).
+//!
+//! # Modules
+//!
+//! Each module uses only modules listed before it (no module uses one listed after it):
+//!
+//! | Module | Job |
+//! |---|---|
+//! | [`limits`] | resource limits (consensus parameters) |
+//! | [`fuel`] | host function prices (consensus parameters) |
+//! | [`receipt`] | transaction and invocation receipts |
+//! | [`record_batch`] | an ingest's records in one buffer |
+//! | [`state`] | node store, sp-trie access, key layout, record proofs |
+//! | [`tx`] | signed transactions and the verified-signature cache |
+//! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
+//! | `value_cache` | committed state values shared across blocks |
+//! | `overlay` | a manuscript's uncommitted writes over its child trie |
+//! | [`host`] | the `cvm` host functions, one file per import, and their per-store state |
+//! | [`cache`] | compiled modules in memory and precompiled on disk |
+//! | [`engine`] | the wasmtime engine, linker and module cache |
+//! | [`exec`] | running manuscripts over records, and whole blocks |
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+// Only `cache::precompiled` needs unsafe (loading precompiled modules), and allows it there alone.
+#![deny(unsafe_code)]
 
 pub mod cache;
 pub mod engine;
@@ -18,11 +42,13 @@ pub mod exec;
 pub mod fuel;
 pub mod host;
 pub mod limits;
+mod overlay;
 pub mod receipt;
 pub mod record_batch;
 pub mod state;
 pub mod tx;
 pub mod validate;
+mod value_cache;
 
 pub use cache::{CacheError, CacheStats, CompiledManuscript};
 pub use engine::{CvmEngine, EngineConfig, EngineError};

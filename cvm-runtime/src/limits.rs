@@ -11,10 +11,15 @@ pub struct Limits {
     pub max_memory_bytes: u64,
     /// Native stack available to wasm code.
     pub max_wasm_stack: u32,
+    /// Longest state or record key.
     pub max_key_len: u32,
+    /// Longest state value or record value.
     pub max_value_len: u32,
+    /// Longest dataset name in an emit.
     pub max_dataset_name_len: u32,
+    /// Longest log or panic message kept (longer ones are cut).
     pub max_log_len: u32,
+    /// Most records one invocation may emit.
     pub max_emits_per_invocation: u32,
     /// Highest `fuel_limit_per_record` a deploy may ask for.
     pub max_fuel_per_record: u64,

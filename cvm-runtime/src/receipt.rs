@@ -29,6 +29,7 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    /// A short human name of the reason.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::OutOfFuel => "out of fuel",
@@ -51,16 +52,22 @@ impl std::fmt::Display for FailureReason {
     }
 }
 
+/// How one invocation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum InvocationOutcome {
+    /// The invocation succeeded: its writes and records are kept.
     Ok,
+    /// It failed: its writes and records were discarded.
     Failed {
+        /// Why, as a category.
         reason: FailureReason,
+        /// Why, in words (the trap, panic or error message).
         message: String,
     },
 }
 
 impl InvocationOutcome {
+    /// Whether the invocation succeeded.
     pub fn is_ok(&self) -> bool {
         matches!(self, Self::Ok)
     }
@@ -69,33 +76,55 @@ impl InvocationOutcome {
 /// One manuscript processing one record.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct InvocationReceipt {
+    /// The manuscript's name.
     pub manuscript: String,
+    /// Index of the record in the transaction.
     pub record_index: u32,
+    /// How the invocation ended.
     pub outcome: InvocationOutcome,
+    /// Fuel the invocation used.
     pub fuel_used: u64,
+    /// Dataset records it emitted (0 when it failed).
     pub records_emitted: u32,
 }
 
+/// What happened to a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum TxStatus {
     /// Not applied (bad signature, wrong chain or nonce): no state change, the nonce is not consumed.
-    Rejected { reason: String },
+    Rejected {
+        /// Why, for the sender.
+        reason: String,
+    },
     /// Applied but failed as a whole (e.g. a deploy that did not validate): the nonce is consumed.
-    Failed { reason: String },
+    Failed {
+        /// Why, for the sender.
+        reason: String,
+    },
+    /// The manuscript was deployed.
     Deployed {
+        /// Its name.
         manuscript: String,
+        /// Blake2-256 of its code.
         code_hash: [u8; 32],
     },
+    /// The records went through every subscribed manuscript.
     Ingested {
+        /// How many manuscripts are subscribed to the source.
         subscribers: u32,
+        /// One per subscriber and record, subscriber by subscriber.
         invocations: Vec<InvocationReceipt>,
     },
 }
 
+/// What happened to one transaction of a block.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct TxReceipt {
+    /// The transaction's hash.
     pub tx_hash: [u8; 32],
+    /// What happened to it.
     pub status: TxStatus,
+    /// Fuel its invocations used, counted against the block's budget.
     pub fuel_used: u64,
 }
 

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use parity_scale_codec::{Compact, Decode, Encode, Error, Input, Output};
 
+/// Source records of an ingest transaction, in order, in one buffer.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct RecordBatch {
     /// Every record's bytes, one after the other.
@@ -20,6 +21,7 @@ pub struct RecordBatch {
 }
 
 impl RecordBatch {
+    /// An empty batch.
     pub fn new() -> Self {
         Self::default()
     }
@@ -34,10 +36,12 @@ impl RecordBatch {
             .push(end_offset(self.bytes.len()).expect("record batch under 4 GiB"));
     }
 
+    /// Number of records.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Whether there are no records.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }

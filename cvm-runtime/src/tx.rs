@@ -3,56 +3,84 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
-use crate::RecordBatch;
+use crate::record_batch::RecordBatch;
 use crate::state::blake2_256_of_encoding;
 
 /// Domain separation for transaction signatures (v2: the signature covers the transaction's Blake2-256 digest).
 const SIGNING_DOMAIN: &[u8] = b"cvm/tx/v2";
 
+/// What a transaction does.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum TxPayload {
     /// Deploys a manuscript; name, sources and datasets come from the wasm's manifest.
     Deploy {
+        /// The manuscript's wasm binary.
         wasm: Vec<u8>,
+        /// Fuel each record's invocation may use, at most the limits' `max_fuel_per_record`.
         fuel_limit_per_record: u64,
     },
     /// A batch of SCALE-encoded source records, processed in order by every manuscript subscribed to `source`.
     Ingest {
+        /// The source the records come from.
         source: String,
+        /// The records, in order.
         records: RecordBatch,
     },
 }
 
+/// A transaction before signing: what is signed.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Transaction {
+    /// The chain it is for (replay protection across chains).
     pub chain_id: String,
     /// The signer's ed25519 public key; also its account.
     pub signer: [u8; 32],
+    /// The signer's next nonce: transactions of one account apply in nonce order, each once.
     pub nonce: u64,
+    /// What it does.
     pub payload: TxPayload,
 }
 
+/// A transaction with its signer's ed25519 signature.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct SignedTransaction {
+    /// The signed transaction.
     pub tx: Transaction,
+    /// The ed25519 signature of its signing bytes.
     pub signature: [u8; 64],
 }
 
+/// Why a transaction is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxError {
+    /// Its bytes are not a SCALE-encoded signed transaction.
     #[error("transaction does not decode: {0}")]
     Decode(String),
+    /// The signer field is not an ed25519 public key.
     #[error("signer is not a valid ed25519 public key")]
     BadSigner,
+    /// The signature does not verify.
     #[error(
         "invalid signature: sign \"cvm/tx/v2\" followed by the Blake2-256 hash of the transaction's SCALE encoding \
          with the signer's key"
     )]
     BadSignature,
+    /// It is for another chain.
     #[error("wrong chain id {found:?}: this chain is {expected:?}")]
-    WrongChain { expected: String, found: String },
+    WrongChain {
+        /// This chain's id.
+        expected: String,
+        /// The transaction's.
+        found: String,
+    },
+    /// Its nonce is not the signer's next.
     #[error("wrong nonce {found}: the account's next nonce is {expected}")]
-    WrongNonce { expected: u64, found: u64 },
+    WrongNonce {
+        /// The signer's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
 }
 
 impl Transaction {
@@ -66,6 +94,7 @@ impl Transaction {
         bytes
     }
 
+    /// Signs with `key`, which must be the signer's.
     pub fn sign(self, key: &SigningKey) -> SignedTransaction {
         let signature = key.sign(&self.signing_bytes()).to_bytes();
         SignedTransaction {
@@ -86,6 +115,7 @@ impl SignedTransaction {
         blake2_256_of_encoding(self)
     }
 
+    /// Checks the signature against the signer's key.
     pub fn verify_signature(&self) -> Result<(), TxError> {
         let key = VerifyingKey::from_bytes(&self.tx.signer).map_err(|_| TxError::BadSigner)?;
         key.verify(
@@ -110,6 +140,7 @@ impl VerifiedTxs {
     /// Room for the transactions a node holds between admission and execution.
     const CAPACITY: usize = 16_384;
 
+    /// An empty set.
     pub fn new() -> Self {
         Self {
             valid: quick_cache::sync::Cache::new(Self::CAPACITY),

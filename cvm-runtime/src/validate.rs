@@ -3,7 +3,8 @@
 
 use manuscript_sdk::manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME};
 use wasmparser::{
-    ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, Validator, WasmFeatures,
+    ExternalKind, FuncType, ImportSectionReader, MemorySectionReader, Parser, Payload, TypeRef,
+    TypeSectionReader, ValType, Validator, WasmFeatures,
 };
 
 use crate::limits::Limits;
@@ -12,56 +13,99 @@ use crate::state::blake2_256;
 /// Why a wasm binary cannot be deployed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
+    /// The binary is above the code size limit.
     #[error(
         "code is {size} bytes, above the {max}-byte limit: strip debug info or build with the `manuscript` profile"
     )]
-    CodeTooLarge { size: usize, max: usize },
+    CodeTooLarge {
+        /// The binary's size in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not valid wasm, or it uses a feature the CVM does not enable.
     #[error("invalid wasm: {0}")]
     InvalidWasm(String),
+    /// It imports something other than a `cvm` host function.
     #[error(
         "import {module}::{name} is outside the CVM ABI: manuscripts may only import functions of module `cvm`"
     )]
-    ForbiddenImport { module: String, name: String },
+    ForbiddenImport {
+        /// The import's module.
+        module: String,
+        /// The import's name.
+        name: String,
+    },
+    /// It imports a `cvm` host function with another signature than the ABI's.
     #[error("import cvm::{name} has the wrong signature: expected {expected}")]
     ImportSignature {
+        /// The host function.
         name: String,
+        /// Its ABI signature.
         expected: &'static str,
     },
+    /// It imports a memory, table or global.
     #[error("imports a {kind} ({module}::{name}); only functions may be imported")]
     NonFunctionImport {
+        /// The import's module.
         module: String,
+        /// The import's name.
         name: String,
+        /// What it imports.
         kind: &'static str,
     },
+    /// An export the ABI requires is missing.
     #[error("missing export `{0}` required by the CVM ABI")]
     MissingExport(&'static str),
+    /// An ABI export has the wrong kind or signature.
     #[error("export `{name}` has the wrong type: expected {expected}")]
     ExportSignature {
+        /// The export.
         name: &'static str,
+        /// What the ABI requires.
         expected: &'static str,
     },
+    /// It defines more than one memory.
     #[error("defines {0} memories; a manuscript has exactly one")]
     MultipleMemories(u32),
+    /// Its initial memory is above the memory cap.
     #[error("initial memory of {pages} pages is above the cap of {max} pages")]
-    InitialMemoryTooLarge { pages: u64, max: u64 },
+    InitialMemoryTooLarge {
+        /// The initial size in 64 KiB pages.
+        pages: u64,
+        /// The cap in pages.
+        max: u64,
+    },
+    /// It has a start function.
     #[error("has a start function; manuscripts may not run code at instantiation")]
     StartFunction,
+    /// It has no manifest section.
     #[error(
         "missing custom section `cvm_manifest`: build with manuscript-sdk's #[manuscript] macro or add it by hand"
     )]
     MissingManifest,
+    /// It has more than one manifest section.
     #[error("more than one `cvm_manifest` section")]
     DuplicateManifest,
+    /// Its manifest does not decode or breaks the naming rules.
     #[error("malformed manifest: {0}")]
     MalformedManifest(String),
+    /// Its manifest is for another ABI version.
     #[error("built for ABI version {found}; this CVM supports version {supported}")]
-    UnsupportedAbiVersion { found: u32, supported: u32 },
+    UnsupportedAbiVersion {
+        /// The manifest's ABI version.
+        found: u32,
+        /// The version this CVM runs.
+        supported: u32,
+    },
 }
 
 /// A binary that passed validation, with what its manifest says.
 #[derive(Debug, Clone)]
 pub struct ValidatedCode {
+    /// Blake2-256 of the binary.
     pub code_hash: [u8; 32],
+    /// The decoded `cvm_manifest` section.
     pub manifest: Manifest,
 }
 
@@ -131,135 +175,16 @@ fn same_sig(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
 
 /// Validates a manuscript binary against the ABI and the limits.
 pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, ValidationError> {
-    if wasm.len() > limits.max_code_size as usize {
-        return Err(ValidationError::CodeTooLarge {
-            size: wasm.len(),
-            max: limits.max_code_size as usize,
-        });
-    }
-    // Types of all functions (imported first, then defined), to check export signatures.
-    let mut types: Vec<FuncType> = Vec::new();
-    let mut func_types: Vec<u32> = Vec::new();
-    let mut memories = 0u32;
-    let mut manifest: Option<Vec<u8>> = None;
-    let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
-
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-        match payload {
-            Payload::TypeSection(reader) => {
-                for rec_group in reader {
-                    let rec_group =
-                        rec_group.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-                    for sub in rec_group.into_types() {
-                        match sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => types.push(f),
-                            _ => {
-                                return Err(ValidationError::InvalidWasm(
-                                    "non-function type".into(),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    let import = import.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-                    let kind = match import.ty {
-                        TypeRef::Func(idx) => {
-                            check_import(import.module, import.name, types.get(idx as usize))?;
-                            func_types.push(idx);
-                            continue;
-                        }
-                        TypeRef::Memory(_) => "memory",
-                        TypeRef::Table(_) => "table",
-                        TypeRef::Global(_) => "global",
-                        _ => "non-function item",
-                    };
-                    return Err(ValidationError::NonFunctionImport {
-                        module: import.module.into(),
-                        name: import.name.into(),
-                        kind,
-                    });
-                }
-            }
-            Payload::FunctionSection(reader) => {
-                for ty in reader {
-                    func_types.push(ty.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?);
-                }
-            }
-            Payload::MemorySection(reader) => {
-                for memory in reader {
-                    let memory = memory.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-                    memories += 1;
-                    if memory.initial > limits.max_memory_pages() {
-                        return Err(ValidationError::InitialMemoryTooLarge {
-                            pages: memory.initial,
-                            max: limits.max_memory_pages(),
-                        });
-                    }
-                }
-            }
-            Payload::StartSection { .. } => return Err(ValidationError::StartFunction),
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export.map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-                    exports.push((export.name.to_string(), export.kind, export.index));
-                }
-            }
-            Payload::CustomSection(section) if section.name() == SECTION_NAME => {
-                if manifest.is_some() {
-                    return Err(ValidationError::DuplicateManifest);
-                }
-                manifest = Some(section.data().to_vec());
-            }
-            _ => {}
-        }
-    }
-
-    if memories > 1 {
-        return Err(ValidationError::MultipleMemories(memories));
-    }
+    check_code_size(wasm, limits)?;
+    let module = scan_sections(wasm, limits)?;
+    check_memory_count(&module)?;
     // Structure first (for the precise reasons above), then full validation with exactly the engine's features.
-    Validator::new_with_features(allowed_features())
-        .validate_all(wasm)
-        .map_err(|e| ValidationError::InvalidWasm(e.to_string()))?;
-    let export = |name: &str| {
-        exports
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, k, i)| (*k, *i))
-    };
-    match export("memory") {
-        Some((ExternalKind::Memory, _)) => {}
-        Some(_) => {
-            return Err(ValidationError::ExportSignature {
-                name: "memory",
-                expected: "memory",
-            });
-        }
-        None => return Err(ValidationError::MissingExport("memory")),
-    }
-    for (name, (params, results, expected)) in
-        [("cvm_alloc", ALLOC_SIG), ("cvm_process", PROCESS_SIG)]
-    {
-        let name: &'static str = name;
-        let ok = match export(name) {
-            None => return Err(ValidationError::MissingExport(name)),
-            Some((ExternalKind::Func, index)) => func_types
-                .get(index as usize)
-                .and_then(|t| types.get(*t as usize))
-                .is_some_and(|ty| same_sig(ty, params, results)),
-            Some(_) => false,
-        };
-        if !ok {
-            return Err(ValidationError::ExportSignature { name, expected });
-        }
-    }
-
+    validate_with_engine_features(wasm)?;
+    check_memory_export(&module)?;
+    check_function_exports(&module)?;
     let manifest = parse_manifest(
-        manifest
+        module
+            .manifest
             .as_deref()
             .ok_or(ValidationError::MissingManifest)?,
     )?;
@@ -267,6 +192,185 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
         code_hash: blake2_256(wasm),
         manifest,
     })
+}
+
+/// What the section scan gathers for the checks after it.
+#[derive(Default)]
+struct ModuleSummary {
+    /// Types of all functions (imported first, then defined), to check export signatures.
+    types: Vec<FuncType>,
+    func_types: Vec<u32>,
+    memories: u32,
+    manifest: Option<Vec<u8>>,
+    exports: Vec<(String, ExternalKind, u32)>,
+}
+
+impl ModuleSummary {
+    /// The kind and index of the export `name`.
+    fn export(&self, name: &str) -> Option<(ExternalKind, u32)> {
+        self.exports
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, k, i)| (*k, *i))
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ValidationError {
+    ValidationError::InvalidWasm(e.to_string())
+}
+
+fn check_code_size(wasm: &[u8], limits: &Limits) -> Result<(), ValidationError> {
+    if wasm.len() > limits.max_code_size as usize {
+        return Err(ValidationError::CodeTooLarge {
+            size: wasm.len(),
+            max: limits.max_code_size as usize,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the sections in order, rejecting what the ABI forbids as soon as it is seen.
+fn scan_sections(wasm: &[u8], limits: &Limits) -> Result<ModuleSummary, ValidationError> {
+    let mut module = ModuleSummary::default();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(invalid)? {
+            Payload::TypeSection(reader) => read_types(reader, &mut module.types)?,
+            Payload::ImportSection(reader) => check_imports(reader, &mut module)?,
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    module.func_types.push(ty.map_err(invalid)?);
+                }
+            }
+            Payload::MemorySection(reader) => check_memories(reader, limits, &mut module.memories)?,
+            Payload::StartSection { .. } => return Err(ValidationError::StartFunction),
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(invalid)?;
+                    module
+                        .exports
+                        .push((export.name.to_string(), export.kind, export.index));
+                }
+            }
+            Payload::CustomSection(section) if section.name() == SECTION_NAME => {
+                if module.manifest.is_some() {
+                    return Err(ValidationError::DuplicateManifest);
+                }
+                module.manifest = Some(section.data().to_vec());
+            }
+            _ => {}
+        }
+    }
+    Ok(module)
+}
+
+/// Function types only (no GC types).
+fn read_types(
+    reader: TypeSectionReader<'_>,
+    types: &mut Vec<FuncType>,
+) -> Result<(), ValidationError> {
+    for rec_group in reader {
+        for sub in rec_group.map_err(invalid)?.into_types() {
+            match sub.composite_type.inner {
+                wasmparser::CompositeInnerType::Func(f) => types.push(f),
+                _ => return Err(ValidationError::InvalidWasm("non-function type".into())),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Only functions of the `cvm` module, each with its ABI signature.
+fn check_imports(
+    reader: ImportSectionReader<'_>,
+    module: &mut ModuleSummary,
+) -> Result<(), ValidationError> {
+    for import in reader.into_imports() {
+        let import = import.map_err(invalid)?;
+        let kind = match import.ty {
+            TypeRef::Func(idx) => {
+                check_import(import.module, import.name, module.types.get(idx as usize))?;
+                module.func_types.push(idx);
+                continue;
+            }
+            TypeRef::Memory(_) => "memory",
+            TypeRef::Table(_) => "table",
+            TypeRef::Global(_) => "global",
+            _ => "non-function item",
+        };
+        return Err(ValidationError::NonFunctionImport {
+            module: import.module.into(),
+            name: import.name.into(),
+            kind,
+        });
+    }
+    Ok(())
+}
+
+/// Counts the defined memories, each within the initial size cap.
+fn check_memories(
+    reader: MemorySectionReader<'_>,
+    limits: &Limits,
+    memories: &mut u32,
+) -> Result<(), ValidationError> {
+    for memory in reader {
+        let memory = memory.map_err(invalid)?;
+        *memories += 1;
+        if memory.initial > limits.max_memory_pages() {
+            return Err(ValidationError::InitialMemoryTooLarge {
+                pages: memory.initial,
+                max: limits.max_memory_pages(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_memory_count(module: &ModuleSummary) -> Result<(), ValidationError> {
+    if module.memories > 1 {
+        return Err(ValidationError::MultipleMemories(module.memories));
+    }
+    Ok(())
+}
+
+fn validate_with_engine_features(wasm: &[u8]) -> Result<(), ValidationError> {
+    Validator::new_with_features(allowed_features())
+        .validate_all(wasm)
+        .map_err(invalid)?;
+    Ok(())
+}
+
+/// The module exports its memory as `memory`.
+fn check_memory_export(module: &ModuleSummary) -> Result<(), ValidationError> {
+    match module.export("memory") {
+        Some((ExternalKind::Memory, _)) => Ok(()),
+        Some(_) => Err(ValidationError::ExportSignature {
+            name: "memory",
+            expected: "memory",
+        }),
+        None => Err(ValidationError::MissingExport("memory")),
+    }
+}
+
+/// The module exports `cvm_alloc` and `cvm_process` with their ABI signatures.
+fn check_function_exports(module: &ModuleSummary) -> Result<(), ValidationError> {
+    for (name, (params, results, expected)) in
+        [("cvm_alloc", ALLOC_SIG), ("cvm_process", PROCESS_SIG)]
+    {
+        let name: &'static str = name;
+        let ok = match module.export(name) {
+            None => return Err(ValidationError::MissingExport(name)),
+            Some((ExternalKind::Func, index)) => module
+                .func_types
+                .get(index as usize)
+                .and_then(|t| module.types.get(*t as usize))
+                .is_some_and(|ty| same_sig(ty, params, results)),
+            Some(_) => false,
+        };
+        if !ok {
+            return Err(ValidationError::ExportSignature { name, expected });
+        }
+    }
+    Ok(())
 }
 
 fn check_import(module: &str, name: &str, ty: Option<&FuncType>) -> Result<(), ValidationError> {

@@ -1,6 +1,9 @@
 //! The entry point shared by wasm and native runs: [`Manuscript`] pairs a manifest with the
 //! author's function and implements `cvm_process`'s decode → call → status logic once. On wasm32
 //! this module also provides the `cvm_alloc` export.
+//!
+//! Unsafe (wasm32 only): reading the inputs the host placed in linear memory, and the `cvm_alloc` buffer pool.
+#![allow(unsafe_code)]
 
 use crate::context::{Context, Level};
 use crate::error::Error;
@@ -107,6 +110,7 @@ pub unsafe fn process_ptrs<R: Decode>(
 ) -> i32 {
     // SAFETY: forwarded from the caller.
     let source = unsafe { guest_slice(source_ptr, source_len) };
+    // SAFETY: forwarded from the caller.
     let record = unsafe { guest_slice(record_ptr, record_len) };
     let status = match core::str::from_utf8(source) {
         Ok(source) => manuscript.invoke(source, record),

@@ -42,6 +42,10 @@
 //! ```
 #![no_std]
 #![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+// Unsafe code is confined to the host boundary: `sys` (the imports), `entry` (the exports), `scratch` (buffers
+// the host writes into) and `testing::mock` (the native host); each allows it for itself.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 #[cfg(any(feature = "std", not(target_arch = "wasm32")))]

@@ -2,6 +2,9 @@
 //! and the values `state_get` returns. Most are tens of bytes, and a heap buffer for each cost a malloc and a free
 //! in the manuscript (about 30 per erc20 record, a fifth of its wasm time and more of its fuel); past
 //! [`STACK_BYTES`] they move to the heap.
+//!
+//! Unsafe: the stack buffers are `MaybeUninit`, and host output is written through raw pointers.
+#![allow(unsafe_code)]
 
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;

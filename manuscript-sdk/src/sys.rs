@@ -1,6 +1,11 @@
 //! Host bindings. On wasm32 these are the `cvm` imports of `ABI.md`; on other targets the same
 //! raw functions are served by the thread-local mock host of [`crate::testing`], so manuscript
 //! code (and the buffer handling below) runs unchanged under `cargo test`.
+//!
+//! The imports taking pointers are unsafe to call: the host writes into `state_get`'s and `state_next_key`'s
+//! output buffers, and the native mock reads and writes through every pointer it is given. The wrappers below
+//! pass live slices only. `block_height` and `block_time` take no pointers and are declared safe.
+#![allow(unsafe_code)]
 
 use alloc::vec::Vec;
 
@@ -32,8 +37,8 @@ pub(crate) mod raw {
             val_ptr: *const u8,
             val_len: usize,
         );
-        pub fn block_height() -> i64;
-        pub fn block_time() -> i64;
+        pub safe fn block_height() -> i64;
+        pub safe fn block_time() -> i64;
         pub fn log(level: i32, msg_ptr: *const u8, msg_len: usize);
         pub fn abort(
             msg_ptr: *const u8,
@@ -104,13 +109,11 @@ pub(crate) fn emit(dataset: &str, key: &[u8], value: &[u8]) {
 }
 
 pub(crate) fn block_height() -> u64 {
-    // SAFETY: no arguments.
-    unsafe { raw::block_height() as u64 }
+    raw::block_height() as u64
 }
 
 pub(crate) fn block_time() -> u64 {
-    // SAFETY: no arguments.
-    unsafe { raw::block_time() as u64 }
+    raw::block_time() as u64
 }
 
 pub(crate) fn log(level: i32, message: &str) {

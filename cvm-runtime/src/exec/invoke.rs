@@ -5,31 +5,46 @@ use std::sync::Arc;
 
 use wasmtime::{Store, Trap, TypedFunc};
 
-use super::overlay::ManuscriptOverlay;
 use crate::cache::CompiledManuscript;
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, EmittedRecord, HostState, HostTrap, LogLevel, LogLine};
+use crate::overlay::ManuscriptOverlay;
 use crate::receipt::{FailureReason, InvocationOutcome};
 
 /// The result of one record through one manuscript.
 #[derive(Debug, Clone)]
 pub struct InvocationResult {
+    /// Success, or why the invocation failed.
     pub outcome: InvocationOutcome,
+    /// Fuel the invocation used (0 when metering is off).
     pub fuel_used: u64,
     /// Records emitted (empty when the invocation failed, or when the runner does not keep them).
     pub emitted: Vec<EmittedRecord>,
     /// How many records the invocation emitted (0 when it failed), kept or not.
     pub records_emitted: u32,
+    /// What the manuscript logged, kept whether or not the invocation succeeded.
     pub logs: Vec<LogLine>,
 }
 
 /// A failure of this node, not of the manuscript: the block cannot be executed here.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionFault {
+    /// The compiled manuscript cannot be instantiated.
     #[error("cannot instantiate manuscript {manuscript}: {reason}")]
-    Instantiate { manuscript: String, reason: String },
+    Instantiate {
+        /// The manuscript's name.
+        manuscript: String,
+        /// wasmtime's error.
+        reason: String,
+    },
+    /// A host function could not read the node's state.
     #[error("node state unavailable while running {manuscript}: {reason}")]
-    State { manuscript: String, reason: String },
+    State {
+        /// The manuscript's name.
+        manuscript: String,
+        /// The state error.
+        reason: String,
+    },
 }
 
 struct Live {
@@ -89,6 +104,7 @@ impl ManuscriptRunner {
         self.store().data_mut().keep_emitted = keep;
     }
 
+    /// The manuscript's name.
     pub fn manuscript(&self) -> &str {
         &self.compiled.manifest.name
     }

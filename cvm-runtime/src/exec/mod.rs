@@ -1,13 +1,15 @@
 //! Executing blocks: transactions in order, manuscripts of one ingest in parallel, one new state root.
 
 mod block;
+mod block_state;
+mod deploy;
+mod error;
+mod ingest;
 pub(crate) mod invoke;
-pub(crate) mod overlay;
-mod value_cache;
+mod outcome;
 
-pub use block::{
-    BlockContext, BlockExecutor, BlockOutcome, BlockRecord, ExecError, ExecutorConfig,
-    ManuscriptLog,
-};
+pub use crate::value_cache::ValueCacheStats;
+pub use block::{BlockContext, BlockExecutor, ExecutorConfig};
+pub use error::ExecError;
 pub use invoke::{ExecutionFault, InvocationResult, ManuscriptRunner};
-pub use value_cache::ValueCacheStats;
+pub use outcome::{BlockOutcome, BlockRecord, ManuscriptLog};

@@ -6,11 +6,17 @@
 
 use parity_scale_codec::{Decode, Encode};
 
+/// Main trie: manuscript name -> [`ManuscriptMeta`].
 pub const MANUSCRIPT_PREFIX: &[u8] = b"manuscript/";
+/// Main trie: code hash -> wasm binary.
 pub const CODE_PREFIX: &[u8] = b"code/";
+/// Main trie: ed25519 public key -> next nonce.
 pub const ACCOUNT_PREFIX: &[u8] = b"account/";
+/// Main trie: source -> subscribed manuscript names.
 pub const SOURCE_PREFIX: &[u8] = b"source/";
+/// Child trie: a manuscript's state entries.
 pub const STATE_PREFIX: &[u8] = b"s/";
+/// Child trie: a manuscript's dataset records.
 pub const RECORD_PREFIX: &[u8] = b"d/";
 
 fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
@@ -20,18 +26,22 @@ fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     key
 }
 
+/// Main-trie key of a manuscript's metadata.
 pub fn manuscript_key(id: &str) -> Vec<u8> {
     join(MANUSCRIPT_PREFIX, id.as_bytes())
 }
 
+/// Main-trie key of a wasm binary.
 pub fn code_key(code_hash: &[u8; 32]) -> Vec<u8> {
     join(CODE_PREFIX, code_hash)
 }
 
+/// Main-trie key of an account's nonce.
 pub fn account_key(public_key: &[u8; 32]) -> Vec<u8> {
     join(ACCOUNT_PREFIX, public_key)
 }
 
+/// Main-trie key of a source's subscribers.
 pub fn source_key(source: &str) -> Vec<u8> {
     join(SOURCE_PREFIX, source.as_bytes())
 }
@@ -59,13 +69,20 @@ pub fn dataset_prefix(dataset: &str) -> Vec<u8> {
 /// What the main trie stores about a deployed manuscript.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct ManuscriptMeta {
+    /// The manuscript's unique name.
     pub name: String,
+    /// Blake2-256 of its code (stored under [`code_key`]).
     pub code_hash: [u8; 32],
+    /// The sources it subscribes to.
     pub sources: Vec<String>,
+    /// The datasets it may emit into.
     pub datasets: Vec<String>,
+    /// Fuel each record's invocation may use.
     pub fuel_limit_per_record: u64,
     /// Root of the manuscript's child trie (its state and datasets).
     pub child_root: [u8; 32],
+    /// Height of the block that deployed it.
     pub deployed_at: u64,
+    /// Public key of the account that deployed it.
     pub deployer: [u8; 32],
 }

@@ -4,34 +4,46 @@
 use parity_scale_codec::{Decode, Encode};
 use sp_core::H256;
 
-use super::{
-    Layout, ManuscriptMeta, NodeStore, StateRoot, StoreReader, manuscript_key, record_key,
-};
+use super::layout::{ManuscriptMeta, manuscript_key, record_key};
+use super::store::NodeStore;
+use super::trie::{Layout, StateRoot, StoreReader, read_value};
 
 /// A self-contained proof that `value` is (or, when `None`, is not) the record `key` of `dataset` of
 /// `manuscript` in the state with a given root.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct RecordProof {
+    /// The manuscript's name.
     pub manuscript: String,
+    /// The dataset.
     pub dataset: String,
+    /// The record's key.
     pub key: Vec<u8>,
+    /// The record's value, or `None` when the proof is of its absence.
     pub value: Option<Vec<u8>>,
     /// The SCALE-encoded [`ManuscriptMeta`], or `None` when the manuscript does not exist.
     pub manuscript_meta: Option<Vec<u8>>,
+    /// Compact proof of the manuscript's entry in the main trie.
     pub main_proof: Vec<Vec<u8>>,
+    /// Compact proof of the record in the manuscript's child trie.
     pub child_proof: Vec<Vec<u8>>,
 }
 
+/// Why a record proof cannot be built or does not verify.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ProofError {
+    /// The state at the root cannot be read to build it.
     #[error("cannot build a proof: {0}")]
     Generate(String),
+    /// The main-trie proof does not match the root.
     #[error("the manuscript entry does not match the state root: {0}")]
     MainProof(String),
+    /// The child-trie proof does not match the manuscript's child root.
     #[error("the record does not match the manuscript's child root: {0}")]
     ChildProof(String),
+    /// The manuscript metadata does not decode.
     #[error("manuscript metadata in the proof is not valid SCALE: {0}")]
     BadMeta(String),
+    /// An absent manuscript cannot have a record.
     #[error("the proof says the manuscript is absent but also carries a record")]
     RecordWithoutManuscript,
 }
@@ -48,8 +60,8 @@ pub fn prove_record(
     let main_key = manuscript_key(manuscript);
     let main_proof = sp_trie::generate_trie_proof::<Layout, _, _, _>(&db, root, [&main_key])
         .map_err(|e| ProofError::Generate(e.to_string()))?;
-    let meta_bytes = super::read_value(store, root, &main_key)
-        .map_err(|e| ProofError::Generate(e.to_string()))?;
+    let meta_bytes =
+        read_value(store, root, &main_key).map_err(|e| ProofError::Generate(e.to_string()))?;
     let Some(meta_bytes) = meta_bytes else {
         return Ok(RecordProof {
             manuscript: manuscript.into(),
@@ -68,7 +80,7 @@ pub fn prove_record(
     let child_proof =
         sp_trie::generate_trie_proof::<Layout, _, _, _>(&db, child_root, [&child_key])
             .map_err(|e| ProofError::Generate(e.to_string()))?;
-    let value = super::read_value(store, child_root, &child_key)
+    let value = read_value(store, child_root, &child_key)
         .map_err(|e| ProofError::Generate(e.to_string()))?;
     Ok(RecordProof {
         manuscript: manuscript.into(),

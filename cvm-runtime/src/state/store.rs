@@ -3,12 +3,18 @@
 
 use std::collections::HashMap;
 
+use parity_scale_codec::{Decode, Encode};
 use parking_lot::RwLock;
-
-use super::StateChanges;
 
 /// A 32-byte Blake2-256 hash of a trie node.
 pub type NodeHash = [u8; 32];
+
+/// Trie nodes created by executing a block, to be committed atomically with the block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Encode, Decode)]
+pub struct StateChanges {
+    /// (hash, encoded node), sorted by hash.
+    pub nodes: Vec<(NodeHash, Vec<u8>)>,
+}
 
 /// Failure of the backing store. The node treats it as fatal for the block at hand (never as a receipt).
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +36,7 @@ pub struct MemoryNodeStore {
 }
 
 impl MemoryNodeStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -39,6 +46,7 @@ impl MemoryNodeStore {
         self.nodes.read().len()
     }
 
+    /// Whether no node is stored.
     pub fn is_empty(&self) -> bool {
         self.nodes.read().is_empty()
     }

@@ -10,7 +10,11 @@ use sp_trie::{
 };
 use trie_db::NodeCodec as _;
 
-use super::{NodeStore, StateChanges, StateError};
+use super::error::StateError;
+use super::store::{NodeStore, StateChanges};
+
+/// The root of the main trie after a block: what validators agree on.
+pub type StateRoot = H256;
 
 /// The trie layout of all CVM state: sp-trie `LayoutV0` with Blake2-256.
 pub type Layout = LayoutV0<Blake2Hasher>;
@@ -38,6 +42,7 @@ pub struct StoreReader<'a> {
 }
 
 impl<'a> StoreReader<'a> {
+    /// A reader over `store`.
     pub fn new(store: &'a dyn NodeStore) -> Self {
         Self { store }
     }
@@ -66,6 +71,7 @@ pub struct OverlayDb<'a> {
 }
 
 impl<'a> OverlayDb<'a> {
+    /// An overlay over `store`, with no new nodes yet.
     pub fn new(store: &'a dyn NodeStore) -> Self {
         Self {
             store,
@@ -154,14 +160,17 @@ pub struct TrieView {
 }
 
 impl TrieView {
+    /// The trie with `root` in `store`.
     pub fn new(store: Arc<dyn NodeStore>, root: H256) -> Self {
         Self { store, root }
     }
 
+    /// The trie's root.
     pub fn root(&self) -> H256 {
         self.root
     }
 
+    /// The value at `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         read_value(&*self.store, self.root, key)
     }

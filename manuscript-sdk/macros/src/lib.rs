@@ -7,6 +7,12 @@
 //!   (`manuscript_sdk::testing::MockHost`) and tools;
 //! - on wasm32, the `cvm_process` export and the `cvm_manifest` custom section, whose content is the
 //!   SCALE-encoded manifest computed here at expansion time.
+//!
+//! The wasm32 items carry `#[allow(unsafe_code)]`, so that a manuscript crate may deny unsafe code and still use
+//! the macro.
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+#![forbid(unsafe_code)]
 
 mod args;
 
@@ -103,12 +109,14 @@ fn expand(args: args::ManuscriptArgs, function: ItemFn) -> syn::Result<proc_macr
             ::manuscript_sdk::Manuscript::new(&__CVM_MANIFEST_BYTES, #entry);
 
         #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
         #[used]
         #[unsafe(link_section = "cvm_manifest")]
         static __CVM_MANIFEST_SECTION: [u8; #len] = __CVM_MANIFEST_BYTES;
 
         /// The `cvm_process` export (ABI.md).
         #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
         #[unsafe(no_mangle)]
         pub extern "C" fn cvm_process(source_ptr: i32, source_len: i32, record_ptr: i32, record_len: i32) -> i32 {
             // SAFETY: the CVM passes buffers it placed in this module's memory.

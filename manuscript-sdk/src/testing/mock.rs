@@ -1,6 +1,9 @@
 //! The thread-local invocation the native `sys` bindings talk to. Mirrors the CVM's host
 //! functions: same raw signatures, limits and host-function fuel schedule (`ABI.md`), with
 //! a copy-on-write overlay so a failed invocation's writes can be discarded.
+//!
+//! Its functions take the raw pointers the wasm imports take, so those that dereference them are unsafe.
+#![allow(unsafe_code)]
 
 use super::{Emitted, LogLine};
 use crate::context::{BlockInfo, Level};
@@ -226,7 +229,10 @@ pub(crate) unsafe fn state_next_key(
 ) -> i32 {
     // SAFETY: forwarded from the caller.
     let prefix = unsafe { input(prefix_ptr, prefix_len) };
-    let after = (after_len >= 0).then(|| unsafe { input(after_ptr, after_len as usize) });
+    let after = (after_len >= 0).then(|| {
+        // SAFETY: forwarded from the caller (a non-negative `after_len` comes with a live `after_ptr`).
+        unsafe { input(after_ptr, after_len as usize) }
+    });
     with(|inv| {
         let found = inv.next_key(prefix, after);
         let copied = found.as_ref().map_or(0, |k| k.len().min(out_cap));
@@ -299,14 +305,14 @@ pub(crate) unsafe fn emit(
     })
 }
 
-pub(crate) unsafe fn block_height() -> i64 {
+pub(crate) fn block_height() -> i64 {
     with(|inv| {
         inv.charge(fuel::BLOCK, 0);
         inv.block.height as i64
     })
 }
 
-pub(crate) unsafe fn block_time() -> i64 {
+pub(crate) fn block_time() -> i64 {
     with(|inv| {
         inv.charge(fuel::BLOCK, 0);
         inv.block.time_ms as i64

@@ -149,9 +149,11 @@ impl Lineage {
 /// How often reads were served from the cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ValueCacheStats {
+    /// Reads served from the cache.
     pub hits: u64,
     /// Hits on an entry filed under an older root, served through the links (counted in `hits` too).
     pub linked_hits: u64,
+    /// Reads that walked the trie.
     pub misses: u64,
     /// What the cached entries weigh (keys, values and bookkeeping).
     pub bytes: u64,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::value_cache::{TrieId, ValueCache};
 use crate::state::{StateError, TrieView};
+use crate::value_cache::{TrieId, ValueCache};
 
 /// A child-trie key as the overlay holds it: inline up to 56 bytes (every key of the example manuscripts), so
 /// a layer's B-tree compares keys within its own nodes instead of following a pointer per comparison (the

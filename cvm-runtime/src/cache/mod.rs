@@ -1,6 +1,8 @@
 //! Compiled-module cache keyed by (code hash, engine configuration hash): in memory, and precompiled on disk
 //! so that a restart does not recompile. Each entry holds an `InstancePre` so instantiation skips linking.
 
+mod precompiled;
+
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -15,7 +17,9 @@ use crate::validate::{ValidatedCode, ValidationError};
 
 /// A validated, compiled and linked manuscript, ready to instantiate.
 pub struct CompiledManuscript {
+    /// Blake2-256 of the wasm binary.
     pub code_hash: [u8; 32],
+    /// What the manuscript's `cvm_manifest` section declares.
     pub manifest: Manifest,
     pub(crate) instance_pre: InstancePre<HostState>,
     /// The manifest's datasets, shared by every instance (not copied per runner).
@@ -54,12 +58,16 @@ impl CompiledManuscript {
     }
 }
 
+/// Why a manuscript cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
+    /// It does not pass deploy-time validation.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// wasmtime cannot compile it.
     #[error("compilation failed: {0}")]
     Compile(String),
+    /// It cannot be linked against the host functions.
     #[error("linking failed: {0}")]
     Link(String),
 }
@@ -67,11 +75,15 @@ pub enum CacheError {
 /// Counters, for tests and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
+    /// Loads served from memory.
     pub memory_hits: u64,
+    /// Loads served from precompiled modules on disk.
     pub disk_hits: u64,
+    /// Loads that compiled the module.
     pub compiles: u64,
 }
 
+/// Compiled manuscripts by code hash: in memory, and precompiled on disk when given a directory.
 pub struct ModuleCache {
     dir: Option<PathBuf>,
     config_hash: u64,
@@ -96,6 +108,7 @@ impl ModuleCache {
         }
     }
 
+    /// The counters so far.
     pub fn stats(&self) -> CacheStats {
         *self.stats.read()
     }
@@ -129,20 +142,7 @@ impl ModuleCache {
         if !path.exists() {
             return None;
         }
-        // SAFETY: the file was written by `Module::serialize` of an engine with the same compatibility hash
-        // (it is in the file name) into our own cache directory; wasmtime re-checks the header on load.
-        let module = match unsafe { Module::deserialize_file(engine, &path) } {
-            Ok(module) => module,
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "discarding unreadable precompiled module");
-                let _ = std::fs::remove_file(&path);
-                return None;
-            }
-        };
-        // Precompiled artifacts keep no custom sections, so the manifest lives in a side file.
-        let manifest = std::fs::read(path.with_extension("manifest"))
-            .ok()
-            .and_then(|bytes| Manifest::decode_section(&bytes).ok())?;
+        let (module, manifest) = precompiled::load(engine, &path)?;
         let instance_pre = linker.instantiate_pre(&module).ok()?;
         let compiled = Arc::new(CompiledManuscript::new(*code_hash, manifest, instance_pre).ok()?);
         self.memory.write().insert(*code_hash, compiled.clone());
@@ -164,7 +164,7 @@ impl ModuleCache {
             Module::new(engine, wasm).map_err(|e| CacheError::Compile(format!("{e:#}")))?;
         self.stats.write().compiles += 1;
         if let Some(path) = self.path(&validated.code_hash) {
-            store_precompiled(&module, &validated.manifest, &path);
+            precompiled::store(&module, &validated.manifest, &path);
         }
         let instance_pre = linker
             .instantiate_pre(&module)
@@ -177,25 +177,5 @@ impl ModuleCache {
             .write()
             .insert(validated.code_hash, compiled.clone());
         Ok(compiled)
-    }
-}
-
-fn store_precompiled(module: &Module, manifest: &Manifest, path: &std::path::Path) {
-    let bytes = match module.serialize() {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot serialize a compiled module; it will be recompiled after a restart");
-            return;
-        }
-    };
-    // Manifest first: a module file without its manifest is never read as valid.
-    let write = |target: PathBuf, bytes: &[u8]| {
-        let tmp = target.with_extension("tmp");
-        std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &target))
-    };
-    let written = write(path.with_extension("manifest"), &manifest.to_section())
-        .and_then(|_| write(path.to_path_buf(), &bytes));
-    if let Err(e) = written {
-        tracing::warn!(path = %path.display(), error = %e, "cannot write the precompiled module");
     }
 }

@@ -1,0 +1,153 @@
+//! The state one block builds: main-trie reads and writes over the parent root, and the manuscripts it touched.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parity_scale_codec::{Decode, Encode};
+
+use crate::overlay::ManuscriptOverlay;
+use crate::state::{
+    H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
+    TrieView, account_key, manuscript_key, source_key,
+};
+use crate::value_cache::ValueCache;
+
+/// The state being built by one block: main-trie changes and the manuscripts touched so far.
+pub(super) struct BlockState {
+    store: Arc<dyn NodeStore>,
+    values: Arc<ValueCache>,
+    main: TrieView,
+    main_changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Manuscripts whose state this block touched; `None` while one is out running.
+    manuscripts: BTreeMap<String, Option<(ManuscriptMeta, ManuscriptOverlay)>>,
+}
+
+impl BlockState {
+    /// Nothing changed yet over the main trie at `parent`.
+    pub(super) fn new(
+        store: Arc<dyn NodeStore>,
+        parent: StateRoot,
+        values: Arc<ValueCache>,
+    ) -> Self {
+        Self {
+            main: TrieView::new(store.clone(), parent),
+            store,
+            values,
+            main_changes: BTreeMap::new(),
+            manuscripts: BTreeMap::new(),
+        }
+    }
+
+    /// The main-trie value at `key`, as this block has left it so far.
+    pub(super) fn main_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.main_changes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.main.get(key),
+        }
+    }
+
+    /// Sets a main-trie value for the rest of the block.
+    pub(super) fn main_set(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.main_changes.insert(key, Some(value));
+    }
+
+    /// The SCALE-decoded main-trie value at `key`; a value that does not decode is corrupt state.
+    fn decode<T: Decode>(&self, key: &[u8]) -> Result<Option<T>, StateError> {
+        let Some(bytes) = self.main_get(key)? else {
+            return Ok(None);
+        };
+        T::decode(&mut &bytes[..])
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// The next nonce `account` must use.
+    pub(super) fn nonce(&self, account: &[u8; 32]) -> Result<u64, StateError> {
+        Ok(self.decode::<u64>(&account_key(account))?.unwrap_or(0))
+    }
+
+    /// Records the next nonce `account` must use.
+    pub(super) fn set_nonce(&mut self, account: &[u8; 32], nonce: u64) {
+        self.main_set(account_key(account), nonce.encode());
+    }
+
+    /// The manuscripts subscribed to `source`, in deploy order.
+    pub(super) fn subscribers(&self, source: &str) -> Result<Vec<String>, StateError> {
+        Ok(self
+            .decode::<Vec<String>>(&source_key(source))?
+            .unwrap_or_default())
+    }
+
+    /// Takes a manuscript's metadata and state overlay out to run it; give them back with
+    /// [`put_manuscript`](Self::put_manuscript).
+    pub(super) fn take_manuscript(
+        &mut self,
+        name: &str,
+    ) -> Result<(ManuscriptMeta, ManuscriptOverlay), StateError> {
+        if let Some(entry) = self.manuscripts.get_mut(name).and_then(Option::take) {
+            return Ok(entry);
+        }
+        let key = manuscript_key(name);
+        let meta: ManuscriptMeta = self.decode(&key)?.ok_or_else(|| StateError::Corrupt {
+            key: String::from_utf8_lossy(&key).into_owned(),
+            reason: "subscribed manuscript has no metadata".into(),
+        })?;
+        let view = TrieView::new(self.store.clone(), H256::from(meta.child_root));
+        let trie = self.values.trie_id(name);
+        Ok((
+            meta,
+            ManuscriptOverlay::new(view, Some((self.values.clone(), trie))),
+        ))
+    }
+
+    /// Gives back a manuscript taken with [`take_manuscript`](Self::take_manuscript), with its new writes.
+    pub(super) fn put_manuscript(&mut self, meta: ManuscriptMeta, overlay: ManuscriptOverlay) {
+        self.manuscripts
+            .insert(meta.name.clone(), Some((meta, overlay)));
+    }
+
+    /// Folds each manuscript's changes into its child trie, then the main trie; returns root and new nodes.
+    pub(super) fn finish(mut self) -> Result<(StateRoot, StateChanges), StateError> {
+        let store = self.store.clone();
+        let mut db = OverlayDb::new(&*store);
+        for (meta, overlay) in std::mem::take(&mut self.manuscripts)
+            .into_values()
+            .flatten()
+        {
+            let changes = overlay.into_changes();
+            if changes.is_empty() {
+                continue;
+            }
+            let mut meta = meta;
+            let parent = H256::from(meta.child_root);
+            let delta = changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
+            let child_root = db.apply(parent, delta)?;
+            // The next block reads this root: link it to its parent, so that state this block did not write is
+            // served from entries filed under older roots, and file the state it wrote under it (not dataset
+            // records, which manuscripts never read back).
+            self.values.link(
+                child_root,
+                parent,
+                STATE_PREFIX,
+                changes.keys().map(|k| k.as_slice()),
+            );
+            let trie = self.values.trie_id(&meta.name);
+            for (key, value) in changes {
+                if key.starts_with(STATE_PREFIX) {
+                    self.values.insert(trie, child_root, key.into_vec(), value);
+                }
+            }
+            meta.child_root = child_root.to_fixed_bytes();
+            self.main_set(manuscript_key(&meta.name), meta.encode());
+        }
+        let delta = self
+            .main_changes
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()));
+        let root = db.apply(self.main.root(), delta)?;
+        Ok((root, db.into_changes()))
+    }
+}

@@ -1,0 +1,63 @@
+//! What executing a block produces: the new root, receipts, records and logs.
+
+use parity_scale_codec::{Decode, Encode};
+
+use crate::host::{EmittedRecord, LogLine};
+use crate::receipt::TxReceipt;
+use crate::state::{H256, StateChanges, StateRoot};
+
+/// A dataset record emitted in a block, with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct BlockRecord {
+    /// Index of the ingest transaction in the block.
+    pub tx_index: u32,
+    /// The manuscript that emitted it.
+    pub manuscript: String,
+    /// Index of the source record, within the transaction, whose invocation emitted it.
+    pub record_index: u32,
+    /// The record itself.
+    pub record: EmittedRecord,
+}
+
+/// A manuscript log line, with where it came from. Not part of consensus.
+#[derive(Debug, Clone)]
+pub struct ManuscriptLog {
+    /// Index of the ingest transaction in the block.
+    pub tx_index: u32,
+    /// The manuscript that logged it.
+    pub manuscript: String,
+    /// Index of the source record, within the transaction, whose invocation logged it.
+    pub record_index: u32,
+    /// The line itself.
+    pub line: LogLine,
+}
+
+/// Everything a block's execution produced.
+#[derive(Debug, Clone)]
+pub struct BlockOutcome {
+    /// The root of the main trie after the block.
+    pub state_root: StateRoot,
+    /// One receipt per transaction, in block order.
+    pub receipts: Vec<TxReceipt>,
+    /// The ordered trie root of the SCALE-encoded receipts.
+    pub receipts_root: H256,
+    /// Fuel used by all transactions.
+    pub fuel_used: u64,
+    /// Trie nodes to commit together with the block.
+    pub changes: StateChanges,
+    /// Dataset records emitted, in order (empty unless the executor keeps records; their number is
+    /// [`records_emitted`](Self::records_emitted) either way).
+    pub records: Vec<BlockRecord>,
+    /// Manuscript log lines, in order.
+    pub logs: Vec<ManuscriptLog>,
+    /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
+    /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
+    pub fuel_exhausted_at: Option<usize>,
+}
+
+impl BlockOutcome {
+    /// How many dataset records the block emitted, kept or not (counted in its receipts).
+    pub fn records_emitted(&self) -> u64 {
+        self.receipts.iter().map(TxReceipt::records_emitted).sum()
+    }
+}

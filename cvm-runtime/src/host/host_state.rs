@@ -1,0 +1,116 @@
+//! The per-store state the host functions work on, and what they hand back to the runner.
+
+use std::sync::Arc;
+
+use wasmtime::{Caller, Memory};
+
+use super::limiter::Limiter;
+use crate::fuel::FuelSchedule;
+use crate::limits::Limits;
+use crate::overlay::ManuscriptOverlay;
+
+/// Height and time of the block being executed, as manuscripts see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockInfo {
+    /// The block's height.
+    pub height: u64,
+    /// Milliseconds since the Unix epoch, from the block header.
+    pub time_ms: u64,
+}
+
+/// A record a manuscript emitted into one of its datasets.
+#[derive(Debug, Clone, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+pub struct EmittedRecord {
+    /// The dataset, one the manifest declares.
+    pub dataset: String,
+    /// The record's key within the dataset.
+    pub key: Vec<u8>,
+    /// The record's value.
+    pub value: Vec<u8>,
+}
+
+/// A log line from a manuscript. Not part of consensus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The level the manuscript logged at.
+    pub level: LogLevel,
+    /// The message, cut at the log length limit.
+    pub message: String,
+}
+
+/// The level of a [`LogLine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// ABI level 0 (and below).
+    Error,
+    /// ABI level 1.
+    Warn,
+    /// ABI level 2.
+    Info,
+    /// ABI level 3.
+    Debug,
+    /// ABI level 4 (and above).
+    Trace,
+}
+
+impl LogLevel {
+    /// The level of the `log` import's `level` argument.
+    pub(super) fn from_abi(level: i32) -> Self {
+        match level {
+            i32::MIN..=0 => Self::Error,
+            1 => Self::Warn,
+            2 => Self::Info,
+            3 => Self::Debug,
+            _ => Self::Trace,
+        }
+    }
+}
+
+/// Everything one store's host functions need. Owned (stores are `'static`), moved in and out per transaction.
+pub struct HostState {
+    pub(crate) limiter: Limiter,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) fuel: Arc<FuelSchedule>,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) block: BlockInfo,
+    pub(crate) datasets: Arc<[String]>,
+    pub(crate) state: ManuscriptOverlay,
+    /// Records emitted by the running invocation, when `keep_emitted` (their trie writes are in `state` either
+    /// way).
+    pub(crate) emitted: Vec<EmittedRecord>,
+    pub(crate) keep_emitted: bool,
+    pub(crate) emitted_count: u32,
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) metered: bool,
+}
+
+impl HostState {
+    pub(crate) fn new(
+        fuel: Arc<FuelSchedule>,
+        limits: Arc<Limits>,
+        block: BlockInfo,
+        datasets: Arc<[String]>,
+        state: ManuscriptOverlay,
+    ) -> Self {
+        Self {
+            limiter: Limiter {
+                max_memory: limits.max_memory_bytes,
+                max_table: u64::from(limits.max_table_elements),
+            },
+            memory: None,
+            fuel,
+            limits,
+            block,
+            datasets,
+            state,
+            emitted: Vec::new(),
+            keep_emitted: true,
+            emitted_count: 0,
+            logs: Vec::new(),
+            metered: true,
+        }
+    }
+}
+
+/// What a host function is called with: the store, through the calling instance.
+pub(super) type Ctx<'a> = Caller<'a, HostState>;
