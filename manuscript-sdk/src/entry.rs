@@ -5,7 +5,8 @@
 //! Unsafe (wasm32 only): reading the inputs the host placed in linear memory, and the `cvm_alloc` buffer pool.
 #![allow(unsafe_code)]
 
-use crate::context::{Context, Level};
+use crate::block_env::Level;
+use crate::context::Context;
 use crate::error::Error;
 use crate::manifest::Manifest;
 use parity_scale_codec::Decode;

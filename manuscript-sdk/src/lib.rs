@@ -51,6 +51,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", not(target_arch = "wasm32")))]
 extern crate std;
 
+mod block_env;
 mod context;
 mod entry;
 mod error;
@@ -64,7 +65,8 @@ pub mod testing;
 #[cfg(target_arch = "wasm32")]
 mod wasm_rt;
 
-pub use context::{BlockInfo, Context, Level, PrefixIter, RawPrefixIter};
+pub use block_env::{BlockInfo, Level};
+pub use context::{Context, PrefixIter, RawPrefixIter};
 pub use entry::{Manuscript, status};
 pub use error::Error;
 pub use manuscript_sdk_macros::manuscript;
@@ -77,7 +79,8 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// The names most manuscripts need: `use manuscript_sdk::prelude::*;`.
 pub mod prelude {
-    pub use crate::context::{BlockInfo, Context, Level};
+    pub use crate::block_env::{BlockInfo, Level};
+    pub use crate::context::Context;
     pub use crate::error::Error;
     pub use crate::fmt::Hex;
     pub use crate::manuscript;

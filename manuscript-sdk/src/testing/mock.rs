@@ -5,8 +5,8 @@
 //! Its functions take the raw pointers the wasm imports take, so those that dereference them are unsafe.
 #![allow(unsafe_code)]
 
-use super::{Emitted, LogLine};
-use crate::context::{BlockInfo, Level};
+use super::recorded::{Emitted, LogLine};
+use crate::block_env::{BlockInfo, Level};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ops::Bound;

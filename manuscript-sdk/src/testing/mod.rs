@@ -12,49 +12,21 @@
 //! enforced when [`MockHost::with_fuel_limit`] is set.
 
 pub(crate) mod mock;
+mod recorded;
 
-use crate::context::{BlockInfo, Context, Level};
+use crate::block_env::{BlockInfo, Level};
+use crate::context::Context;
 use crate::entry::{Manuscript, status};
 use crate::error::Error;
 use mock::{Invocation, Trap};
-use parity_scale_codec::{Decode, DecodeAll, Encode};
+use parity_scale_codec::{Decode, Encode};
+use recorded::decode_or_panic;
+pub use recorded::{Emitted, LogLine};
 use std::borrow::ToOwned;
 use std::collections::BTreeMap;
 use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
-
-/// A record emitted into a dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Emitted {
-    /// Dataset name.
-    pub dataset: String,
-    /// Encoded key.
-    pub key: Vec<u8>,
-    /// Encoded value.
-    pub value: Vec<u8>,
-}
-
-impl Emitted {
-    /// Decodes the key as `K` (panics with a readable message if it does not decode).
-    pub fn key_as<K: Decode>(&self) -> K {
-        decode_or_panic(&self.key, "emitted key")
-    }
-
-    /// Decodes the value as `V` (panics with a readable message if it does not decode).
-    pub fn value_as<V: Decode>(&self) -> V {
-        decode_or_panic(&self.value, "emitted value")
-    }
-}
-
-/// A log line written by a manuscript.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Level.
-    pub level: Level,
-    /// Message (truncated to 4,096 bytes like the CVM).
-    pub message: String,
-}
 
 /// How an invocation ended, as a CVM receipt would tell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,16 +254,6 @@ impl MockHost {
     pub fn last_fuel_used(&self) -> u64 {
         self.last_fuel_used
     }
-}
-
-fn decode_or_panic<T: Decode>(bytes: &[u8], what: &str) -> T {
-    T::decode_all(&mut &bytes[..]).unwrap_or_else(|e| {
-        panic!(
-            "{what} 0x{} does not decode as {}: {e}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-            std::any::type_name::<T>()
-        )
-    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
