@@ -68,6 +68,9 @@ proptest! {
             } else if seen.is_empty() {
                 prop_assert_eq!(result, AddVote::Added);
                 seen.push(v);
+            } else if seen.len() >= MAX_VALUES_PER_VALIDATOR {
+                // Beyond the cap: not counted, no new evidence (it came with the 2nd value).
+                prop_assert_eq!(result, AddVote::BeyondCap);
             } else {
                 match result {
                     AddVote::Equivocation { evidence, .. } => {
@@ -77,9 +80,7 @@ proptest! {
                     }
                     other => prop_assert!(false, "expected equivocation, got {:?}", other),
                 }
-                if seen.len() < MAX_VALUES_PER_VALIDATOR {
-                    seen.push(v);
-                }
+                seen.push(v);
             }
         }
         for ((round, precommit), by_validator) in &model {

@@ -14,15 +14,30 @@ use crate::vote_keeper::VoteKeeper;
 use crate::wal::WalEntry;
 
 use super::Driver;
-use super::io::{Effect, Input};
+use super::io::{Admission, Effect, Input};
 
 impl<V: Value> Driver<V> {
     /// Feeds one input; returns the effects to execute in order.
     pub fn handle(&mut self, input: Input<V>) -> Result<Vec<Effect<V>>, DriverError> {
+        self.handle_with_outcome(input).map(|(effects, _)| effects)
+    }
+
+    /// Like [`Driver::handle`], and also says what became of a proposal or vote, so the host
+    /// relays only what was new ([`Admission::Duplicate`] and [`Admission::Rejected`] are
+    /// not to be relayed). Every other input, `Input::Votes` included, is `Accepted`.
+    pub fn handle_with_outcome(
+        &mut self,
+        input: Input<V>,
+    ) -> Result<(Vec<Effect<V>>, Admission), DriverError> {
+        let admission = self.dispatch(input)?;
+        Ok((std::mem::take(&mut self.effects), admission))
+    }
+
+    fn dispatch(&mut self, input: Input<V>) -> Result<Admission, DriverError> {
         match input {
             Input::StartHeight { height, validators } => self.start_height(height, validators)?,
-            Input::Proposal(p) => self.on_message(SignedMessage::Proposal(p), false),
-            Input::Vote(v) => self.on_message(SignedMessage::Vote(v), false),
+            Input::Proposal(p) => return Ok(self.on_message(SignedMessage::Proposal(p), false)),
+            Input::Vote(v) => return Ok(self.on_message(SignedMessage::Vote(v), false)),
             Input::Votes(vs) => self.on_votes(vs),
             Input::TimeoutElapsed(t) => self.on_timeout(t),
             Input::ProposeValue {
@@ -37,7 +52,7 @@ impl<V: Value> Driver<V> {
             } => self.on_verdict(height, value_id, valid),
             Input::Commit { value, certificate } => self.on_commit(value, certificate),
         }
-        Ok(std::mem::take(&mut self.effects))
+        Ok(Admission::Accepted)
     }
 
     fn start_height(
@@ -68,9 +83,14 @@ impl<V: Value> Driver<V> {
         self.proposer_cache.clear();
         self.signed.clear();
 
-        // Drop what is now in the past; replay what was buffered for this height.
-        for msg in self.future.take(height) {
-            self.on_message(msg, false);
+        // Drop what is now in the past; replay what was buffered for this height (the
+        // votes' signatures were verified when they were buffered).
+        let (proposals, votes) = self.future.take(height);
+        for p in proposals {
+            self.on_message(SignedMessage::Proposal(p), false);
+        }
+        for v in votes {
+            self.on_message(SignedMessage::Vote(v), true);
         }
 
         match self.config.timeouts.block_interval {

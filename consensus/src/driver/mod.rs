@@ -6,9 +6,22 @@
 //! stores and runs the pure [`RoundState`] transitions. It does no I/O and reads no clock.
 //!
 //! Contract for the host:
-//! - Every `PersistToWal` record must be durable (appended and fsynced) before any later
-//!   `Broadcast*` effect of the same list is executed. Records can be written without fsync
-//!   and synced once before the first broadcast that follows them.
+//! - No signed message may leave unless its WAL record is durable. Every effect list puts
+//!   the `PersistToWal` of a message we signed before its `Broadcast*` (a re-broadcast's
+//!   record is in an earlier list, or in the WAL being replayed); every `PersistToWal`
+//!   record must be durable (appended and fsynced) before any later `Broadcast*` effect of
+//!   the same list is executed. Records can be written without fsync and synced once before
+//!   the first broadcast that follows them. If a WAL append or sync fails, the host must
+//!   drop the rest of the effect list (and stop signing until the WAL works again).
+//! - Relay a proposal or vote only if [`Driver::handle_with_outcome`] says
+//!   [`Admission::Accepted`] or [`Admission::Buffered`]: duplicates (including an
+//!   equivocator's votes beyond what is counted) and rejected messages must not be relayed.
+//! - Proposals for a later height are kept without a signature check (the proposer of that
+//!   height is not known before its validator set is): the host passes them in only after
+//!   checking them against that height's proposer, or drops them. Votes for a later height
+//!   take room only if signed by a member of the current set.
+//! - Check the height and round windows before computing anything from a message's round
+//!   (a proposer for round `u32::MAX` is refused by the driver before any lookup).
 //! - After a crash, reopen the WAL and call [`Driver::replay`] with its entries before
 //!   feeding new inputs; execute the effects it returns (all idempotent).
 //! - `ScheduleTimeout` asks for `Input::TimeoutElapsed` after the duration; stale timeouts
@@ -45,7 +58,7 @@ use crate::validator::{ValidatorIndex, ValidatorSet};
 use crate::vote_keeper::VoteKeeper;
 
 use self::future::FutureBuffer;
-pub use self::io::{Config, Effect, Input};
+pub use self::io::{Admission, Config, Effect, Input};
 use self::slots::Slot;
 
 /// One validator's consensus engine for a sequence of heights (see the module docs for the
@@ -78,8 +91,8 @@ pub struct Driver<V: Value> {
 }
 
 impl<V: Value> Driver<V> {
-    /// A driver that has not started a height yet; messages it receives are buffered until
-    /// `Input::StartHeight`.
+    /// A driver that has not started a height yet; messages it receives before the first
+    /// `Input::StartHeight` are refused (there is no validator set to check them against).
     pub fn new(
         config: Config,
         signer: Arc<dyn Signer>,
