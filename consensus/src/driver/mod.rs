@@ -87,6 +87,8 @@ pub struct Driver<V: Value> {
     future: FutureBuffer<V>,
     decided_heights: u64,
     replaying: bool,
+    /// While replaying: the slots whose `Signed` record is in the WAL being replayed.
+    durable_signed: BTreeSet<Slot>,
     effects: Vec<Effect<V>>,
 }
 
@@ -118,6 +120,7 @@ impl<V: Value> Driver<V> {
             future: FutureBuffer::new(),
             decided_heights: 0,
             replaying: false,
+            durable_signed: BTreeSet::new(),
             effects: Vec::new(),
         }
     }
