@@ -147,8 +147,7 @@ impl<V: Value> Driver<V> {
         if self.sign_guarded(slot, SignedMessage::Proposal(signed.clone())) {
             // Our own value: the host built it (or it had a polka), so it is valid to us.
             let id = signed.proposal.value.id();
-            self.validity.entry(id).or_insert(true);
-            self.validation_requested.insert(id);
+            self.validity.own(id, signed.proposal.round);
             self.proposals
                 .entry(signed.proposal.round)
                 .or_default()

@@ -207,7 +207,7 @@ impl<V: Value> Driver<V> {
             warn!(height = ?p.height, ?round, "proposer equivocates: second proposal");
         }
         self.persist(WalEntry::Proposal(sp.clone()));
-        if !self.validity.contains_key(&id) && self.validation_requested.insert(id) {
+        if self.validity.ask_for(id, round) {
             self.effects.push(Effect::ValidateValue {
                 height: p.height,
                 round,

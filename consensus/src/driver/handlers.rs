@@ -79,7 +79,6 @@ impl<V: Value> Driver<V> {
         self.state = RoundState::new(height);
         self.proposals.clear();
         self.validity.clear();
-        self.validation_requested.clear();
         self.proposer_cache.clear();
         self.signed.clear();
 
@@ -145,7 +144,7 @@ impl<V: Value> Driver<V> {
 
     /// The host's valid(v), which the proposal rules wait for.
     fn on_verdict(&mut self, height: Height, value_id: ValueId, valid: bool) {
-        if !self.height_known || height != self.height || self.validity.contains_key(&value_id) {
+        if !self.height_known || height != self.height || !self.validity.record(value_id, valid) {
             return;
         }
         self.persist(WalEntry::ValidityVerdict {
@@ -153,8 +152,31 @@ impl<V: Value> Driver<V> {
             value_id,
             valid,
         });
-        self.validity.insert(value_id, valid);
+        self.ask_again_if_proposed_later(value_id);
         self.evaluate();
+    }
+
+    /// A `false` answers for its round only: if the value was proposed in a later round
+    /// meanwhile, ask about that one.
+    fn ask_again_if_proposed_later(&mut self, id: ValueId) {
+        let Some(refused_in) = self.validity.refused_in(id) else {
+            return;
+        };
+        let later = self
+            .proposals
+            .range(refused_in.next()..)
+            .rev()
+            .find_map(|(_, ps)| ps.iter().find(|p| p.proposal.value.id() == id));
+        let Some(p) = later.map(|p| p.proposal.clone()) else {
+            return;
+        };
+        if self.validity.ask_for(id, p.round) {
+            self.effects.push(Effect::ValidateValue {
+                height: p.height,
+                round: p.round,
+                value: p.value,
+            });
+        }
     }
 
     /// Catch-up: adopt a value others decided, proven by its certificate.

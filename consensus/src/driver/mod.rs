@@ -32,6 +32,7 @@
 //! Layout, each part using only the ones before it:
 //! - `io`: [`Config`], [`Input`], [`Effect`];
 //! - `slots`: the sign-once slots; `future`: the buffer of future-height messages;
+//!   `validity`: the host's verdicts and the rounds they hold for;
 //! - this module: the [`Driver`]'s state and read-only accessors;
 //! - `effects`: running a transition and turning its outputs into effects (signing included);
 //! - `rules`: the `upon` conditions of Algorithm 1, one function per rule;
@@ -46,6 +47,7 @@ mod io;
 mod replay;
 mod rules;
 mod slots;
+mod validity;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -53,13 +55,14 @@ use std::sync::Arc;
 use crate::crypto::{SignatureVerifier, Signer};
 use crate::messages::{SignedMessage, SignedProposal};
 use crate::state_machine::RoundState;
-use crate::types::{Height, Round, Step, ValidatorId, Value, ValueId};
+use crate::types::{Height, Round, Step, ValidatorId, Value};
 use crate::validator::{ValidatorIndex, ValidatorSet};
 use crate::vote_keeper::VoteKeeper;
 
 use self::future::FutureBuffer;
 pub use self::io::{Admission, Config, Effect, Input};
 use self::slots::Slot;
+use self::validity::Validity;
 
 /// One validator's consensus engine for a sequence of heights (see the module docs for the
 /// host's contract).
@@ -78,8 +81,7 @@ pub struct Driver<V: Value> {
     keeper: Option<VoteKeeper>,
     /// Proposals per round, in order of arrival.
     proposals: BTreeMap<Round, Vec<SignedProposal<V>>>,
-    validity: BTreeMap<ValueId, bool>,
-    validation_requested: BTreeSet<ValueId>,
+    validity: Validity,
     proposer_cache: BTreeMap<Round, ValidatorIndex>,
     /// Everything we signed at this height: never sign a second, different message for a
     /// (height, round, slot).
@@ -113,8 +115,7 @@ impl<V: Value> Driver<V> {
             state: RoundState::new(Height(0)),
             keeper: None,
             proposals: BTreeMap::new(),
-            validity: BTreeMap::new(),
-            validation_requested: BTreeSet::new(),
+            validity: Validity::default(),
             proposer_cache: BTreeMap::new(),
             signed: BTreeMap::new(),
             future: FutureBuffer::new(),

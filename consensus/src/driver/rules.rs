@@ -65,7 +65,7 @@ impl<V: Value> Driver<V> {
                 return None;
             };
             let p = self.proposal_for(round, id)?;
-            let valid = *self.validity.get(&id)?;
+            let valid = self.validity.get(id, round)?;
             Some(sm::Input::ProposalAndPrecommitValue {
                 round,
                 value: p.proposal.value.clone(),
@@ -95,7 +95,7 @@ impl<V: Value> Driver<V> {
             .flatten()
             .find_map(|p| {
                 let id = p.proposal.value.id();
-                let valid = self.validity.get(&id).copied()?;
+                let valid = self.validity.get(id, round)?;
                 let value = p.proposal.value.clone();
                 match p.proposal.pol_round {
                     None => Some(sm::Input::Proposal {
@@ -131,7 +131,7 @@ impl<V: Value> Driver<V> {
             return None;
         };
         let p = self.proposal_for(round, id)?;
-        let valid = self.validity.get(&id).copied()?;
+        let valid = self.validity.get(id, round)?;
         Some(sm::Input::ProposalAndPolkaCurrent {
             round,
             value: p.proposal.value.clone(),
