@@ -101,3 +101,35 @@ fn invalid_verdict_holds_within_its_round_and_valid_for_the_height() {
     let fx = d.handle(Input::Proposal(f.proposal(1, 2, None))).unwrap();
     assert!(!asks(&fx, 1, 2), "{fx:?}");
 }
+
+/// Everyone else decided value 1 in round 0 while our host refused it: in the next round
+/// the engine asks again (L49 needs valid(v)), and decides once the host accepts.
+#[test]
+fn refused_value_with_a_precommit_quorum_is_asked_again_in_the_next_round() {
+    let f = Fixture::new(4);
+    let me = f.non_proposer(&[0, 1]);
+    let (mut d, _) = f.started(me);
+    let o = f.others(me);
+    d.handle(Input::Proposal(f.proposal(0, 1, None))).unwrap();
+    feed(&mut d, invalid(1));
+    feed_all(
+        &mut d,
+        o.iter().map(|x| Input::Vote(f.prevote(*x, 0, id(1)))),
+    );
+    let fx = d
+        .handle(Input::Votes(
+            o.iter().map(|x| f.precommit(*x, 0, id(1))).collect(),
+        ))
+        .unwrap();
+    assert!(!asks(&fx, 0, 1), "same round: the `false` stands");
+    let fx = d
+        .handle(Input::TimeoutElapsed(f.timeout(TimeoutKind::Precommit, 0)))
+        .unwrap();
+    assert!(asks(&fx, 1, 1), "{fx:?}");
+    let fx = feed(&mut d, valid(1));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Decide { value, .. } if *value == TestValue(1))),
+        "{fx:?}"
+    );
+}

@@ -8,7 +8,7 @@ use crate::error::DriverError;
 use crate::messages::SignedMessage;
 use crate::state_machine::{self as sm, RoundState, TimeoutKind};
 use crate::timeouts::Timeout;
-use crate::types::{Height, Round, Step, Value, ValueId};
+use crate::types::{Height, Round, Step, Value, ValueId, VoteKind};
 use crate::validator::ValidatorSet;
 use crate::vote_keeper::VoteKeeper;
 use crate::wal::WalEntry;
@@ -176,6 +176,40 @@ impl<V: Value> Driver<V> {
                 round: p.round,
                 value: p.value,
             });
+        }
+    }
+
+    /// L49 needs valid(v) for a value with a precommit quorum: a `false` from an earlier
+    /// round is asked again in the current one, else a validator whose host refused the
+    /// value (its clock lagged) would never decide what everyone else did.
+    pub(super) fn ask_again_for_decisive_values(&mut self) {
+        let keeper = self.keeper.as_ref().expect("height started");
+        let current = self.state.round;
+        let decisive: Vec<_> = keeper
+            .rounds()
+            .filter_map(
+                |round| match keeper.quorum_value(round, VoteKind::Precommit) {
+                    Some(Some(id)) => Some((round, id)),
+                    _ => None,
+                },
+            )
+            .filter(|(_, id)| self.validity.refused_in(*id).is_some_and(|q| q < current))
+            .collect();
+        for (round, id) in decisive {
+            let Some(p) = self.proposals.get(&round).and_then(|ps| {
+                ps.iter()
+                    .find(|p| p.proposal.value.id() == id)
+                    .map(|p| p.proposal.clone())
+            }) else {
+                continue;
+            };
+            if self.validity.ask_for(id, current) {
+                self.effects.push(Effect::ValidateValue {
+                    height: p.height,
+                    round: current,
+                    value: p.value,
+                });
+            }
         }
     }
 

@@ -18,6 +18,9 @@ impl<V: Value> Driver<V> {
     /// "first time" flag, so this terminates.
     pub(super) fn evaluate(&mut self) {
         while self.fire_one() {}
+        if self.height_known && self.state.decision.is_none() {
+            self.ask_again_for_decisive_values();
+        }
     }
 
     /// Fires the first enabled rule, in the order: decide, skip round, then the rules of the
