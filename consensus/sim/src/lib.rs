@@ -25,6 +25,7 @@
 mod amnesia;
 pub mod byzantine;
 mod config;
+mod durable;
 mod host;
 pub mod invariants;
 pub mod network;
@@ -35,7 +36,7 @@ pub mod value;
 mod verifier;
 
 pub use byzantine::Behaviour;
-pub use config::{SimConfig, Verification};
+pub use config::{Adversity, MAX_SYNC_STREAK, SimConfig, Verification};
 pub use invariants::Invariants;
 pub use network::{Event, EventQueue, NetMsg, NetworkModel};
 pub use report::{SimFailure, SimReport};

@@ -34,6 +34,8 @@ fn sweep(prefix: &str) {
     let mut total_rounds = 0u64;
     let mut synced = 0u64;
     let mut evidence = 0usize;
+    let mut max_sync_streak = 0u64;
+    let mut revalidations = std::collections::BTreeMap::<&str, u64>::new();
     for (k, name) in names.iter().enumerate() {
         for s in first..first + per {
             let seed = (k as u64) << 32 | s;
@@ -44,13 +46,15 @@ fn sweep(prefix: &str) {
                     total_rounds += r.max_round as u64;
                     synced += r.synced_decisions;
                     evidence += r.evidence;
+                    max_sync_streak = max_sync_streak.max(r.max_sync_streak);
+                    *revalidations.entry(name).or_default() += r.revalidations;
                 }
                 Err(f) => failures.push(f.to_string()),
             }
         }
     }
     eprintln!(
-        "simulation {prefix}*: {} configs x {per} seeds in {:.1?} (sum of max rounds {total_rounds}, sync decisions {synced}, evidence reports {evidence})",
+        "simulation {prefix}*: {} configs x {per} seeds in {:.1?} (sum of max rounds {total_rounds}, sync decisions {synced}, longest sync-only streak {max_sync_streak}, evidence reports {evidence}, re-validations {revalidations:?})",
         names.len(),
         start.elapsed()
     );
