@@ -120,10 +120,10 @@ impl<V: Clone + PartialEq> FutureBuffer<V> {
         }
         let share = config.max_buffered_messages / validators.max(1);
         let mine = self.votes_of(&voter);
-        if self.vote_count >= config.max_buffered_messages {
-            if mine >= share || !self.evict_from_largest_above(share) {
-                return Err(MessageError::BufferFull);
-            }
+        if self.vote_count >= config.max_buffered_messages
+            && (mine >= share || !self.evict_from_largest_above(share))
+        {
+            return Err(MessageError::BufferFull);
         }
         self.votes.entry(vote.vote.height).or_default().insert(vote);
         *self.votes_of.entry(voter).or_insert(0) += 1;
