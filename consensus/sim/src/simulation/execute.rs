@@ -25,6 +25,11 @@ impl Simulation {
             None
         };
         for (k, effect) in effects.into_iter().enumerate() {
+            if self.nodes[i].down {
+                // It crashed in a list nested in this one (the next height's start): the
+                // rest is lost with it.
+                return Ok(());
+            }
             if stop_after == Some(k) {
                 self.crash_now(i);
                 let back = self.now + self.rng.gen_range(50..1_500);

@@ -32,6 +32,9 @@ use crate::report::{SimFailure, SimReport};
 use crate::value::SimValue;
 use crate::verifier::verifiers;
 
+/// How often an idle network may prompt laggards to sync before the run counts as stuck.
+const MAX_IDLE_SYNCS: u32 = 100;
+
 /// The state of one run: the nodes, the event queue and the checks.
 struct Simulation {
     cfg: SimConfig,
@@ -171,7 +174,14 @@ impl Simulation {
             )?;
         }
         let deadline = self.cfg.network.gst_ms + self.cfg.heights * self.cfg.per_height_bound_ms;
+        let mut idle_syncs = 0;
         while !self.done() {
+            if self.queue.is_empty() && idle_syncs < MAX_IDLE_SYNCS {
+                // Everyone is idle: as a real network's status gossip does, a node that is
+                // behind asks its peers for the commit of its height.
+                idle_syncs += 1;
+                self.sync_laggards();
+            }
             let Some((time, event)) = self.queue.pop() else {
                 return Err(self.fail(format!(
                     "liveness: no more events but not all heights decided ({})",
@@ -276,12 +286,35 @@ impl Simulation {
         }
     }
 
-    /// Rebuilds a crashed node from its WAL bytes and its block store.
+    /// Correct nodes that have not decided every height ask all peers for the commit of
+    /// their height.
+    fn sync_laggards(&mut self) {
+        let last = Height(self.cfg.heights);
+        let laggards: Vec<usize> = self
+            .correct_nodes()
+            .filter(|i| !self.nodes[*i].decided.contains_key(&last))
+            .collect();
+        for i in laggards {
+            let height = self.nodes[i].driver.height();
+            for p in (0..self.nodes.len()).filter(|p| *p != i) {
+                self.send(i, p, NetMsg::SyncRequest(height));
+            }
+        }
+    }
+
+    /// Rebuilds a crashed node from its WAL bytes and its block store. Like a real host it
+    /// then asks its peers for the commit of its height: what it heard but lost with the
+    /// unsynced WAL tail is not sent again by anyone.
     fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
         let effects = self.nodes[i]
             .restart(i, &self.sets, self.cfg.heights)
             .map_err(|e| self.fail(e))?;
-        self.execute(i, effects)
+        self.execute(i, effects)?;
+        let height = self.nodes[i].driver.height();
+        for p in (0..self.nodes.len()).filter(|p| *p != i) {
+            self.send(i, p, NetMsg::SyncRequest(height));
+        }
+        Ok(())
     }
 
     fn input(&mut self, i: usize, input: Input<SimValue>) -> Result<(), SimFailure> {
