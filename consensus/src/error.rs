@@ -75,7 +75,7 @@ pub enum EvidenceError {
 }
 
 /// Why an incoming message was not used by the driver. Not fatal: the driver logs and drops.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum MessageError {
     /// For a height already finished.
     #[error("message for past height {0:?}")]
@@ -106,7 +106,11 @@ pub enum MessageError {
     /// A vote already counted.
     #[error("duplicate {0:?}")]
     Duplicate(VoteKind),
-    /// The future-message buffer (or a round's proposal store) is full.
+    /// Before the first height started: no validator set to check the signer against.
+    #[error("no height started yet")]
+    NotStarted,
+    /// The future-message buffer (the sender's share of it) or a round's proposal store is
+    /// full.
     #[error("future-message buffer is full")]
     BufferFull,
 }

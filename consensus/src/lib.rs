@@ -59,7 +59,7 @@ pub use crypto::{
     CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureBytes, SignatureVerifier, Signer,
     VerifyItem,
 };
-pub use driver::{Config, Driver, Effect, Input};
+pub use driver::{Admission, Config, Driver, Effect, Input};
 pub use error::{
     CertificateError, DriverError, EvidenceError, MessageError, ValidatorSetError, WalError,
 };

@@ -1,4 +1,17 @@
 //! Validator set with CometBFT's weighted round-robin proposer selection.
+//!
+//! The proposer of round `r` is what CometBFT computes by incrementing the priorities `r`
+//! times. The priorities' dynamics are deterministic on a bounded state (their sum is
+//! invariant and rescaling keeps them within a window), so they end in a cycle; the walk
+//! detects it (comparing with checkpoints taken at powers of two, as in Brent's algorithm)
+//! and jumps over whole cycles. The work for any round is thus
+//! `O(n * min(round, transient + cycle))` increments; observed transients and cycles are
+//! below twice and once the total power (cycles divide it), so a set of modest total
+//! power answers any round, `u32::MAX` included, at once. With a huge total power the work
+//! can still grow with the round, which is why the driver (and the host) refuse rounds
+//! beyond their window before asking for a proposer.
+
+use std::cell::Cell;
 
 use ed25519_dalek::VerifyingKey;
 use parity_scale_codec::{Decode, Encode};
@@ -16,6 +29,16 @@ const PRIORITY_WINDOW_SIZE_FACTOR: i64 = 2;
 /// Voting power is capped so that priorities cannot overflow `i64` (CometBFT's
 /// `MaxTotalVotingPower` = `i64::MAX / 8`).
 pub const MAX_TOTAL_VOTING_POWER: u64 = (i64::MAX / 8) as u64;
+
+thread_local! {
+    static PRIORITY_STEPS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Priority increments (one per simulated round) performed on this thread so far: the work
+/// proposer selection did. Lets tests and diagnostics bound that work without a clock.
+pub fn priority_steps() -> u64 {
+    PRIORITY_STEPS.with(Cell::get)
+}
 
 /// A member of a validator set.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -175,7 +198,8 @@ impl ValidatorSet {
     }
 
     /// Proposer of `round` at this height: CometBFT copies the set and increments
-    /// priorities `round` more times.
+    /// priorities `round` more times; this gives the same answer with bounded work (see the
+    /// module docs).
     pub fn proposer(&self, round: Round) -> ValidatorIndex {
         if round.0 == 0 {
             return self.proposer;
@@ -198,20 +222,68 @@ impl ValidatorSet {
         copy
     }
 
-    /// CometBFT `IncrementProposerPriority(times)`.
+    /// CometBFT `IncrementProposerPriority(times)`: rescale and centre once, then `times`
+    /// increments, the last of which picks the proposer.
     fn increment_proposer_priority(&mut self, times: u32) {
+        if times == 0 {
+            return;
+        }
         let diff_max = PRIORITY_WINDOW_SIZE_FACTOR * self.total_power as i64;
         self.rescale_priorities(diff_max);
         self.shift_by_avg_proposer_priority();
-        for _ in 0..times {
-            for v in &mut self.validators {
-                v.proposer_priority = v.proposer_priority.saturating_add(v.voting_power as i64);
+        self.fast_forward(u64::from(times) - 1);
+        self.proposer = self.increment_once();
+    }
+
+    /// The priorities after `steps` increments, skipping whole cycles once one is found.
+    fn fast_forward(&mut self, steps: u64) {
+        let mut checkpoint = self.priorities();
+        let mut checkpoint_at = 0u64;
+        let mut done = 0u64;
+        while done < steps {
+            self.increment_once();
+            done += 1;
+            if self.validators_match(&checkpoint) {
+                // The state at `done` is the state at `checkpoint_at`: it repeats with this
+                // period from here on.
+                let period = done - checkpoint_at;
+                for _ in 0..(steps - done) % period {
+                    self.increment_once();
+                }
+                return;
             }
-            let most = self.most_priority();
-            let p = &mut self.validators[most as usize].proposer_priority;
-            *p = p.saturating_sub(self.total_power as i64);
-            self.proposer = most;
+            if done.is_power_of_two() {
+                checkpoint = self.priorities();
+                checkpoint_at = done;
+            }
         }
+    }
+
+    fn priorities(&self) -> Vec<i64> {
+        self.validators
+            .iter()
+            .map(|v| v.proposer_priority)
+            .collect()
+    }
+
+    fn validators_match(&self, priorities: &[i64]) -> bool {
+        self.validators
+            .iter()
+            .zip(priorities)
+            .all(|(v, p)| v.proposer_priority == *p)
+    }
+
+    /// One round of CometBFT's loop: everyone gains its power, the highest pays the total.
+    /// Returns who was picked.
+    fn increment_once(&mut self) -> ValidatorIndex {
+        PRIORITY_STEPS.with(|c| c.set(c.get() + 1));
+        for v in &mut self.validators {
+            v.proposer_priority = v.proposer_priority.saturating_add(v.voting_power as i64);
+        }
+        let most = self.most_priority();
+        let p = &mut self.validators[most as usize].proposer_priority;
+        *p = p.saturating_sub(self.total_power as i64);
+        most
     }
 
     /// Highest priority wins; ties go to the smaller id (CometBFT compares addresses).
@@ -309,13 +381,39 @@ mod tests {
         let set = ValidatorSet::new([(ids[0], 300), (ids[1], 330), (ids[2], 1000)]).unwrap();
         let names = ["bar", "baz", "foo"];
         let expected = "foo baz foo bar foo foo baz foo bar foo foo baz foo foo bar foo baz foo foo bar foo foo baz foo bar foo foo baz foo bar foo foo baz foo foo bar foo baz foo foo bar foo baz foo foo bar foo baz foo foo bar foo baz foo foo foo baz bar foo foo foo baz foo bar foo foo baz foo bar foo foo baz foo bar foo foo baz foo bar foo foo baz foo foo bar foo baz foo foo bar foo baz foo foo bar foo baz foo foo";
-        let mut s = set;
+        let mut s = set.clone();
         let mut got = Vec::new();
         for _ in 0..99 {
             got.push(names[s.proposer(Round(0)) as usize]);
             s = s.next_height();
         }
         assert_eq!(got.join(" "), expected);
+        // Without rescaling (the spread stays small here) rounds walk the same sequence as
+        // heights, through the cycle-skipping path for the later ones.
+        let by_round: Vec<&str> = (0..99)
+            .map(|r| names[set.proposer(Round(r)) as usize])
+            .collect();
+        assert_eq!(by_round.join(" "), expected);
+        // The sequence has period 163 (= 1630 / gcd 10): far rounds repeat it.
+        for r in [0u32, 1, 7, 98] {
+            assert_eq!(set.proposer(Round(r)), set.proposer(Round(r + 163 * 1_000)));
+        }
+    }
+
+    #[test]
+    fn proposer_of_round_u32_max_takes_bounded_work() {
+        let ids = ids(4);
+        let equal = ValidatorSet::new(ids.iter().map(|i| (*i, 10))).unwrap();
+        let weighted = ValidatorSet::new([(ids[0], 300), (ids[1], 330), (ids[2], 1000)]).unwrap();
+        for set in [equal, weighted] {
+            let before = priority_steps();
+            let p = set.proposer(Round(u32::MAX));
+            let work = priority_steps() - before;
+            // A cycle is at most the total power long; the walk finds it within a few.
+            assert!(work <= 4 * set.total_power(), "{work} increments");
+            let period = set.total_power() as u32;
+            assert_eq!(p, set.proposer(Round(u32::MAX - period)));
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::evidence::DuplicateVoteEvidence;
-use crate::messages::SignedVote;
+use crate::messages::{SignedVote, Vote};
 use crate::types::{Round, ValidatorId, ValueId, VoteKind};
 use crate::validator::ValidatorSet;
 
@@ -37,6 +37,9 @@ pub enum AddVote {
     },
     /// The signer is not in the validator set.
     UnknownValidator,
+    /// A further value of a validator that already fills [`MAX_VALUES_PER_VALIDATOR`] in
+    /// this (round, kind): not counted and, like a duplicate, worth nothing to anyone.
+    BeyondCap,
 }
 
 /// Votes of one kind in one round.
@@ -147,17 +150,19 @@ impl VoteKeeper {
                 // Same vote (maybe other signature bytes): nothing new.
                 return AddVote::Duplicate;
             }
-            let first_offence = tally.equivocators.insert(vote.validator, ()).is_none();
             let count = tally.values_of.entry(vote.validator).or_insert(1);
-            if *count < MAX_VALUES_PER_VALIDATOR {
-                *count += 1;
-                tally
-                    .by_value
-                    .entry(vote.value)
-                    .or_default()
-                    .insert(vote.validator, signed);
-                *tally.power_by_value.entry(vote.value).or_insert(0) += power;
+            if *count >= MAX_VALUES_PER_VALIDATOR {
+                // Its evidence was produced with its second value already.
+                return AddVote::BeyondCap;
             }
+            *count += 1;
+            tally
+                .by_value
+                .entry(vote.value)
+                .or_default()
+                .insert(vote.validator, signed);
+            *tally.power_by_value.entry(vote.value).or_insert(0) += power;
+            let first_offence = tally.equivocators.insert(vote.validator, ()).is_none();
             return AddVote::Equivocation {
                 evidence: Box::new(DuplicateVoteEvidence::new(existing, signed)),
                 first_offence,
@@ -175,6 +180,18 @@ impl VoteKeeper {
             round.participant_power += power;
         }
         AddVote::Added
+    }
+
+    /// Whether adding `vote` would change nothing: its validator's vote for that value is
+    /// counted already, or that validator fills the cap of values for the (round, kind).
+    /// Cheap, so a copy costs no signature check, WAL record or relay.
+    pub fn is_known(&self, vote: &Vote) -> bool {
+        let tally = self.tally(vote.round, vote.kind);
+        tally.has_vote(&vote.validator, vote.value)
+            || tally
+                .values_of
+                .get(&vote.validator)
+                .is_some_and(|n| *n >= MAX_VALUES_PER_VALIDATOR)
     }
 
     /// The votes of `kind` in `round` (empty if none arrived).

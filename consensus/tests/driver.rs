@@ -431,3 +431,170 @@ fn certificates_checked_together_are_answered_from_the_cache_and_a_forgery_is_st
     );
     forged[2].verify(&f.set, &f.chain, &verifier).unwrap();
 }
+
+/// An equivocator's votes beyond the keeper's per-slot cap: the same one fed twice must not
+/// be verified, logged or acted on again, and the host must be told to drop it.
+#[test]
+fn over_cap_equivocation_vote_fed_twice_is_a_duplicate_without_effects() {
+    let f = Fixture::new(4);
+    let me = f.non_proposer(&[0]);
+    let (mut d, _) = f.started(me);
+    let x = f.others(me)[0];
+    // The cap is 4 values per (round, kind): nil and values 1..=3 fill it.
+    d.handle(Input::Vote(f.prevote(x, 0, None))).unwrap();
+    for v in 1..=3 {
+        d.handle(Input::Vote(f.prevote(x, 0, id(v)))).unwrap();
+    }
+    let over_cap = f.prevote(x, 0, id(9));
+    let first = d.handle(Input::Vote(over_cap)).unwrap();
+    assert!(first.is_empty(), "beyond the cap: no WAL record: {first:?}");
+    let (second, outcome) = d.handle_with_outcome(Input::Vote(over_cap)).unwrap();
+    assert!(second.is_empty(), "{second:?}");
+    assert_eq!(outcome, Admission::Duplicate);
+    // A vote seen before is a duplicate too; a new one is accepted.
+    let (_, again) = d
+        .handle_with_outcome(Input::Vote(f.prevote(x, 0, None)))
+        .unwrap();
+    assert_eq!(again, Admission::Duplicate);
+    let (_, fresh) = d
+        .handle_with_outcome(Input::Vote(f.prevote(f.others(me)[1], 0, None)))
+        .unwrap();
+    assert_eq!(fresh, Admission::Accepted);
+}
+
+/// A proposal whose round is `u32::MAX`, for the current or a later height, is refused by
+/// the round window before any proposer is computed: no priority increment is spent on it,
+/// even for a set whose priority cycle is far longer than any round.
+#[test]
+fn proposal_with_round_u32_max_is_refused_in_constant_time() {
+    let f = Fixture::new(4);
+    let powers = [1_000_000_007u64, 999_999_937, 3, 17];
+    let set = ValidatorSet::new(
+        f.signers
+            .iter()
+            .zip(powers)
+            .map(|(s, p)| (s.validator_id(), p)),
+    )
+    .unwrap();
+    let me = 0;
+    let mut d = f.driver(me);
+    d.handle(Input::StartHeight {
+        height: H1,
+        validators: set.clone(),
+    })
+    .unwrap();
+    let forged_max = |height: u64| {
+        Proposal {
+            height: Height(height),
+            round: Round(u32::MAX),
+            value: TestValue(1),
+            pol_round: None,
+        }
+        .sign(&f.chain, f.signers[1].as_ref())
+    };
+    let before = cvm_consensus::validator::priority_steps();
+    let (fx, outcome) = d
+        .handle_with_outcome(Input::Proposal(forged_max(1)))
+        .unwrap();
+    assert!(fx.is_empty());
+    assert_eq!(
+        outcome,
+        Admission::Rejected(MessageError::RoundTooFarAhead(Round(u32::MAX)))
+    );
+    let (_, outcome) = d
+        .handle_with_outcome(Input::Proposal(forged_max(2)))
+        .unwrap();
+    assert!(matches!(outcome, Admission::Rejected(_)), "{outcome:?}");
+    // Starting height 2 (the proposer of its round 0 is computed, nothing more).
+    d.handle(Input::StartHeight {
+        height: Height(2),
+        validators: set.next_height(),
+    })
+    .unwrap();
+    let work = cvm_consensus::validator::priority_steps() - before;
+    assert!(
+        work <= 1,
+        "{work} priority increments spent on a round-u32::MAX proposal"
+    );
+}
+
+fn future_prevote(f: &Fixture, who: usize, round: u32) -> SignedVote {
+    Vote::new(VoteKind::Prevote, Height(2), r(round), None, f.vid(who))
+        .sign(&f.chain, f.signers[who].as_ref())
+}
+
+/// One validator floods the future buffer: it cannot push out what another validator
+/// buffered within its share, and the other can still buffer.
+#[test]
+fn future_flood_from_one_sender_does_not_evict_another_senders_message() {
+    let f = Fixture::new(4);
+    let mut cfg = f.config();
+    cfg.max_buffered_messages = 8; // a share of 2 per validator
+    cfg.max_future_rounds = 100;
+    let me = f.non_proposer(&[0]);
+    let mut d = f.driver_with(me, cfg);
+    d.handle(Input::StartHeight {
+        height: H1,
+        validators: f.set.clone(),
+    })
+    .unwrap();
+    let o = f.others(me);
+    let (flooder, honest, late) = (o[0], o[1], o[2]);
+    let early = future_prevote(&f, honest, 0);
+    assert_eq!(
+        d.handle_with_outcome(Input::Vote(early)).unwrap().1,
+        Admission::Buffered
+    );
+    for round in 0..50 {
+        d.handle(Input::Vote(future_prevote(&f, flooder, round)))
+            .unwrap();
+    }
+    assert_eq!(d.buffered_messages(), 8);
+    // Another validator below its share still gets in, at the flooder's expense.
+    assert_eq!(
+        d.handle_with_outcome(Input::Vote(future_prevote(&f, late, 0)))
+            .unwrap()
+            .1,
+        Admission::Buffered
+    );
+    let fx = d
+        .handle(Input::StartHeight {
+            height: Height(2),
+            validators: f.set.next_height(),
+        })
+        .unwrap();
+    assert!(
+        fx.contains(&Effect::PersistToWal(WalEntry::Vote(early))),
+        "the honest early vote survived the flood"
+    );
+}
+
+/// Future-height votes with a bad signature, or from outside the set, take no room.
+#[test]
+fn unsigned_or_forged_future_messages_take_no_room() {
+    let f = Fixture::new(4);
+    let me = f.non_proposer(&[0]);
+    let (mut d, _) = f.started(me);
+    let x = f.others(me)[0];
+    let mut forged = future_prevote(&f, x, 0);
+    forged.signature.0[3] ^= 1;
+    let (_, outcome) = d.handle_with_outcome(Input::Vote(forged)).unwrap();
+    assert_eq!(
+        outcome,
+        Admission::Rejected(MessageError::InvalidSignature("vote"))
+    );
+    let mut unsigned = future_prevote(&f, x, 1);
+    unsigned.signature = SignatureBytes([0; 64]);
+    d.handle(Input::Vote(unsigned)).unwrap();
+    let outsider = Ed25519Signer::from_seed([99; 32]);
+    let o = Vote::new(
+        VoteKind::Prevote,
+        Height(2),
+        r(0),
+        None,
+        outsider.validator_id(),
+    )
+    .sign(&f.chain, &outsider);
+    d.handle(Input::Vote(o)).unwrap();
+    assert_eq!(d.buffered_messages(), 0);
+}

@@ -1,5 +1,6 @@
-//! Property tests: the vote keeper against a simple model, and the certificate verifier
-//! against the >2/3 rule and tampering.
+//! Property tests: the vote keeper against a simple model, the certificate verifier
+//! against the >2/3 rule and tampering, and fast proposer selection against CometBFT's
+//! round-by-round loop.
 
 mod common;
 
@@ -67,6 +68,9 @@ proptest! {
             } else if seen.is_empty() {
                 prop_assert_eq!(result, AddVote::Added);
                 seen.push(v);
+            } else if seen.len() >= MAX_VALUES_PER_VALIDATOR {
+                // Beyond the cap: not counted, no new evidence (it came with the 2nd value).
+                prop_assert_eq!(result, AddVote::BeyondCap);
             } else {
                 match result {
                     AddVote::Equivocation { evidence, .. } => {
@@ -76,9 +80,7 @@ proptest! {
                     }
                     other => prop_assert!(false, "expected equivocation, got {:?}", other),
                 }
-                if seen.len() < MAX_VALUES_PER_VALIDATOR {
-                    seen.push(v);
-                }
+                seen.push(v);
             }
         }
         for ((round, precommit), by_validator) in &model {
@@ -212,4 +214,73 @@ fn batch_and_single_verification_agree() {
     assert!(!Ed25519Verifier.verify_batch(&batch));
     assert!(!Ed25519Verifier.verify(batch[3].key, batch[3].message, batch[3].signature));
     assert!(Ed25519Verifier.verify(batch[2].key, batch[2].message, batch[2].signature));
+}
+
+/// CometBFT's `IncrementProposerPriority` done literally, one round at a time: returns the
+/// proposer of every round `1..=rounds` of `set`'s height.
+fn reference_proposers(set: &ValidatorSet, rounds: u32) -> Vec<ValidatorIndex> {
+    let total = set.total_power() as i64;
+    let powers: Vec<i64> = set
+        .validators()
+        .iter()
+        .map(|v| v.voting_power as i64)
+        .collect();
+    let mut prio: Vec<i64> = set
+        .validators()
+        .iter()
+        .map(|v| v.proposer_priority)
+        .collect();
+    // RescalePriorities with window 2 * total, then shiftByAvgProposerPriority (floor).
+    let (max, min) = (*prio.iter().max().unwrap(), *prio.iter().min().unwrap());
+    let diff = max as i128 - min as i128;
+    let diff_max = 2 * total as i128;
+    if diff > diff_max {
+        let ratio = (diff + diff_max - 1) / diff_max;
+        prio.iter_mut()
+            .for_each(|p| *p = (*p as i128 / ratio) as i64);
+    }
+    let sum: i128 = prio.iter().map(|p| *p as i128).sum();
+    let avg = sum.div_euclid(prio.len() as i128) as i64;
+    prio.iter_mut().for_each(|p| *p -= avg);
+    (0..rounds)
+        .map(|_| {
+            prio.iter_mut().zip(&powers).for_each(|(p, w)| *p += w);
+            let mut best = 0;
+            for i in 1..prio.len() {
+                if prio[i] > prio[best] {
+                    best = i;
+                }
+            }
+            prio[best] -= total;
+            best as ValidatorIndex
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fast proposer of any round is the one CometBFT's loop picks, for random powers
+    /// (small totals, whose cycles are short, and large ones) and random priorities.
+    #[test]
+    fn fast_proposer_matches_cometbft_loop(
+        small in any::<bool>(),
+        powers in proptest::collection::vec(1u64..1_000_000, 1..=N),
+        priorities in proptest::collection::vec(-4_000_000i64..4_000_000, N),
+        probes in proptest::collection::vec(1u32..3_000, 20),
+    ) {
+        let k = keys();
+        let powers: Vec<u64> = powers.iter().map(|p| if small { p % 13 + 1 } else { *p }).collect();
+        let total: u64 = powers.iter().sum();
+        let members = k.signers.iter().zip(&powers).zip(&priorities).map(|((s, p), q)| Validator {
+            id: s.validator_id(),
+            voting_power: *p,
+            proposer_priority: q % (4 * total as i64),
+        });
+        let set = ValidatorSet::with_priorities(members.collect()).unwrap();
+        let expected = reference_proposers(&set, 3_000);
+        for r in probes.into_iter().chain([1, 2, 3, 2_999, 3_000]) {
+            prop_assert_eq!(set.proposer(Round(r)), expected[r as usize - 1], "round {}", r);
+        }
+    }
 }

@@ -258,3 +258,42 @@ fn clear_empties_the_file() {
         entries(&f)[..1]
     );
 }
+
+/// A crash after an input's record was durable but before the record of what it made us
+/// sign: replaying signs again, and that message must get its WAL record before it leaves.
+#[test]
+fn replay_persists_what_it_signs_before_broadcasting_it() {
+    let f = Fixture::new(4);
+    let me = f.non_proposer(&[0]);
+    let (mut d, _) = f.started(me);
+    let mut durable = Vec::new();
+    for input in [Input::Proposal(f.proposal(0, 1, None)), valid(1)] {
+        for e in d.handle(input).unwrap() {
+            // The unsynced tail is lost: keep input records, drop what we signed.
+            if let Effect::PersistToWal(entry) = e
+                && !matches!(entry, WalEntry::Signed(_))
+            {
+                durable.push(entry);
+            }
+        }
+    }
+    let mut entries = vec![WalEntry::StartHeight {
+        height: H1,
+        validators: f.set.clone(),
+    }];
+    entries.extend(durable);
+    let mut restarted = f.driver(me);
+    let fx = restarted.replay(entries).unwrap();
+    let prevote = f.prevote(me, 0, id(1));
+    let sent = fx
+        .iter()
+        .position(|e| *e == Effect::BroadcastVote(prevote))
+        .expect("the replay prevotes again");
+    let logged = fx
+        .iter()
+        .position(|e| *e == Effect::PersistToWal(WalEntry::Signed(SignedMessage::Vote(prevote))));
+    assert!(
+        logged.is_some_and(|l| l < sent),
+        "broadcast without a WAL record first: {fx:?}"
+    );
+}

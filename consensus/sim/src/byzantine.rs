@@ -25,6 +25,10 @@ pub enum Behaviour {
     Amnesia,
     /// Behaves, and also re-sends old messages (its own and others') to random peers.
     Replayer,
+    /// Colludes with the other colluders: as proposer it sends one valid value to one camp
+    /// of peers and another valid value to the other; every colluder votes for the first
+    /// to the first camp and for the second to the second, backing both.
+    Colluder,
 }
 
 impl Behaviour {
@@ -58,6 +62,24 @@ pub fn conflicting_proposal(
     let mut value = p.proposal.value.clone();
     value.nonce = rng.r#gen();
     value.valid = rng.gen_bool(0.5);
+    Proposal {
+        value,
+        ..p.proposal.clone()
+    }
+    .sign(chain_id, signer)
+}
+
+/// A second proposal for the same (height, round) with another value that is valid: what
+/// colluders back alongside the first.
+pub fn second_valid_proposal(
+    rng: &mut ChaCha8Rng,
+    p: &SignedProposal<SimValue>,
+    chain_id: &ChainId,
+    signer: &dyn Signer,
+) -> SignedProposal<SimValue> {
+    let mut value = p.proposal.value.clone();
+    value.nonce = rng.r#gen();
+    value.valid = true;
     Proposal {
         value,
         ..p.proposal.clone()

@@ -44,7 +44,30 @@ pub struct SimConfig {
     pub per_height_bound_ms: u64,
     /// Events processed before the run is declared stuck.
     pub max_events: u64,
+    /// Harsher conditions: unequal power, crashes anywhere, drifting host verdicts.
+    pub adversity: Adversity,
 }
+
+/// Conditions beyond the Byzantine behaviours; the default adds none.
+#[derive(Clone, Debug, Default)]
+pub struct Adversity {
+    /// Voting power per validator (all 1 when `None`); Byzantine power stays below 1/3.
+    pub powers: Option<Vec<u64>>,
+    /// Crashes of correct nodes at arbitrary points: in the middle of an effect list,
+    /// with an unsynced WAL tail partly lost. Each node restarts from its WAL.
+    pub crashes: u32,
+    /// One correct node's host refuses a value until this long (at most) after it was
+    /// proposed, as a host whose clock lags does with a fresh block time; it accepts it
+    /// when asked again later.
+    pub verdict_lag_ms: u64,
+    /// Longest run of heights a correct node may decide by block sync alone (`None`: no
+    /// bound). Sync must not hide a node that no longer decides by voting.
+    pub max_sync_streak: Option<u64>,
+}
+
+/// Longest run of heights a correct node of a built-in configuration may decide by sync
+/// alone: a node that falls behind (crash, partition) catches up by sync, then votes again.
+pub const MAX_SYNC_STREAK: u64 = 8;
 
 /// Byzantine mixes tried per N. f = 1 for N = 4, f = 2 for N = 7.
 const N4: &[(&str, &[Behaviour])] = &[
@@ -57,6 +80,9 @@ const N4: &[(&str, &[Behaviour])] = &[
     ("n4-amnesia", &[Behaviour::Amnesia]),
     ("n4-replayer", &[Behaviour::Replayer]),
     ("n4-crash-double-voter", &[Behaviour::DoubleVoter]),
+    ("n4-crash-torn-wal", &[Behaviour::DoubleVoter]),
+    ("n4-weighted-double-voter", &[Behaviour::DoubleVoter]),
+    ("n4-clock-drift", &[Behaviour::EquivocatingProposer]),
 ];
 const N7: &[(&str, &[Behaviour])] = &[
     (
@@ -76,6 +102,7 @@ const N7: &[(&str, &[Behaviour])] = &[
         &[Behaviour::Amnesia, Behaviour::DoubleVoter],
     ),
     ("n7-silent-silent", &[Behaviour::Silent, Behaviour::Silent]),
+    ("n7-colluders", &[Behaviour::Colluder, Behaviour::Colluder]),
 ];
 
 impl SimConfig {
@@ -121,9 +148,16 @@ impl SimConfig {
                 block_interval: rng.gen_bool(0.5).then(|| Duration::from_millis(20)),
             },
             verification: Verification::Cached,
-            crash_restart: name.contains("crash"),
+            crash_restart: name.contains("crash-double"),
             per_height_bound_ms: 10_000,
             max_events: 2_000_000,
+            adversity: Adversity {
+                // Byzantine (last) holds 3 of 10: just below a third.
+                powers: name.contains("weighted").then(|| vec![1, 4, 2, 3]),
+                crashes: if name.contains("torn-wal") { 3 } else { 0 },
+                verdict_lag_ms: if name.contains("clock-drift") { 150 } else { 0 },
+                max_sync_streak: Some(MAX_SYNC_STREAK),
+            },
         })
     }
 

@@ -18,8 +18,8 @@ type Slot = (ValidatorId, Height, Round, u8);
 pub struct Invariants {
     /// First decision per height by a correct node (node index, value id).
     decided: BTreeMap<Height, (usize, ValueId)>,
-    /// Values that appeared in any signed proposal, Byzantine ones included.
-    proposed: BTreeSet<ValueId>,
+    /// Values that appeared in a signed proposal for a height, Byzantine ones included.
+    proposed: BTreeSet<(Height, ValueId)>,
     /// What each correct validator signed per slot.
     signed: BTreeMap<Slot, SignedMessage<SimValue>>,
     correct: BTreeSet<ValidatorId>,
@@ -44,7 +44,8 @@ impl Invariants {
     ) -> Result<(), String> {
         let (slot, who) = match msg {
             SignedMessage::Proposal(p) => {
-                self.proposed.insert(p.proposal.value.id());
+                self.proposed
+                    .insert((p.proposal.height, p.proposal.value.id()));
                 if !correct {
                     return Ok(());
                 }
@@ -118,9 +119,11 @@ impl Invariants {
         } else {
             self.decided.insert(height, (node, id));
         }
-        if !self.proposed.contains(&id) {
+        // Checked against the proposals themselves: a value the host would accept proves
+        // nothing about whether anyone proposed it at this height.
+        if !self.proposed.contains(&(height, id)) {
             return Err(format!(
-                "validity violated at {height:?}: node {node} decided {id:?}, never proposed"
+                "validity violated at {height:?}: node {node} decided {id:?}, never proposed at this height"
             ));
         }
         if !value.valid {
@@ -233,7 +236,37 @@ mod tests {
                 &Ed25519Verifier,
             )
         };
-        assert!(decide(&mut inv, 0, &a).unwrap_err().contains("validity"));
+        // A valid value nobody proposed, and one proposed at another height only.
+        assert!(
+            decide(&mut inv, 0, &a)
+                .unwrap_err()
+                .contains("never proposed")
+        );
+        let mut elsewhere = Invariants::new([]);
+        let p2 = Proposal {
+            height: Height(2),
+            round: Round(0),
+            value: a.clone(),
+            pol_round: None,
+        }
+        .sign(&s.chain, &s.signers[0]);
+        elsewhere
+            .on_signed(false, &SignedMessage::Proposal(p2))
+            .unwrap();
+        assert!(
+            elsewhere
+                .on_decide(
+                    0,
+                    Height(1),
+                    &a,
+                    &cert(&s, &a),
+                    &s.set,
+                    &s.chain,
+                    &Ed25519Verifier
+                )
+                .unwrap_err()
+                .contains("never proposed")
+        );
         propose(&s, &mut inv, &a);
         propose(&s, &mut inv, &b);
         decide(&mut inv, 0, &a).unwrap();

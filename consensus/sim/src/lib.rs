@@ -9,14 +9,19 @@
 //!   replays it; [`SimConfig::named`] gives the built-in Byzantine mixes for N = 4 and 7.
 //! - [`Invariants`]: agreement, validity, no equivocation by a correct validator, valid
 //!   certificates, and evidence only against Byzantine validators.
-//! - [`byzantine`]: equivocating proposer, double voter, silent, amnesia and replayer; the
-//!   amnesiac forgets by being rebuilt as a fresh driver from what it had heard.
+//! - [`byzantine`]: equivocating proposer, double voter, silent, amnesia, replayer and
+//!   colluders backing two values; the amnesiac forgets by being rebuilt as a fresh driver
+//!   from what it had heard.
+//! - [`Adversity`]: unequal voting power, crashes at arbitrary points that lose part of an
+//!   unsynced WAL tail, hosts whose verdicts drift with time, and the bound on decisions a
+//!   node may take by block sync alone.
 //! - [`AcceptAllVerifier`]: no signature checks, for benchmarks that measure their cost.
 //!
 //! Modules, each using only those listed before it: `value` ([`SimValue`]), `byzantine`,
 //! `network` (events and delivery), `host` (timers and host answers as inputs),
-//! `invariants`, `config`, `verifier`, `report`, `amnesia`, `node` (one validator),
-//! `simulation` (the event loop).
+//! `invariants`, `config`, `verifier`, `report`, `amnesia`, `durable` (a WAL that loses
+//! its unsynced tail), `node` (one validator), `simulation` (the event loop, with
+//! `execute` for effects and crashes and `collusion` for colluders).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +30,7 @@
 mod amnesia;
 pub mod byzantine;
 mod config;
+mod durable;
 mod host;
 pub mod invariants;
 pub mod network;
@@ -35,7 +41,7 @@ pub mod value;
 mod verifier;
 
 pub use byzantine::Behaviour;
-pub use config::{SimConfig, Verification};
+pub use config::{Adversity, MAX_SYNC_STREAK, SimConfig, Verification};
 pub use invariants::Invariants;
 pub use network::{Event, EventQueue, NetMsg, NetworkModel};
 pub use report::{SimFailure, SimReport};

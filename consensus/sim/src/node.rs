@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cvm_consensus::wal::{MemWal, decode_entries};
 use cvm_consensus::{
     CommitCertificate, Config, Driver, DriverError, Ed25519Signer, Effect, Height, Input,
     SignatureVerifier, SignedMessage, ValidatorSet, Value,
@@ -12,6 +11,7 @@ use cvm_consensus::{
 
 use crate::amnesia::{self, Memory};
 use crate::byzantine::Behaviour;
+use crate::durable::DurableWal;
 use crate::value::SimValue;
 
 pub(crate) struct Node {
@@ -20,7 +20,17 @@ pub(crate) struct Node {
     verifier: Arc<dyn SignatureVerifier>,
     config: Config,
     pub(crate) driver: Driver<SimValue>,
-    pub(crate) wal: MemWal,
+    pub(crate) wal: DurableWal,
+    /// Crash after part of the next effect list.
+    pub(crate) crash_armed: bool,
+    /// Consecutive decisions taken by block sync, and the longest such streak.
+    pub(crate) sync_streak: u64,
+    pub(crate) max_sync_streak: u64,
+    /// How long after a value's proposal this node's host starts accepting it (its clock
+    /// lags: a fresh block's time looks like the future).
+    pub(crate) verdict_lag_ms: u64,
+    /// Values its driver asked the host to validate at this height.
+    pub(crate) asked: BTreeSet<cvm_consensus::ValueId>,
     /// The host's block store: survives crashes.
     pub(crate) decided: BTreeMap<Height, (SimValue, CommitCertificate)>,
     pub(crate) incarnation: u32,
@@ -45,7 +55,12 @@ impl Node {
             signer,
             verifier,
             config,
-            wal: MemWal::default(),
+            wal: DurableWal::default(),
+            crash_armed: false,
+            sync_streak: 0,
+            max_sync_streak: 0,
+            verdict_lag_ms: 0,
+            asked: BTreeSet::new(),
             decided: BTreeMap::new(),
             incarnation: 0,
             down: false,
@@ -94,7 +109,9 @@ impl Node {
         sets: &[ValidatorSet],
         last_height: u64,
     ) -> Result<Vec<Effect<SimValue>>, String> {
-        let (entries, _) = decode_entries::<SimValue>(&self.wal.bytes)
+        let entries = self
+            .wal
+            .recover()
             .map_err(|e| format!("WAL unreadable: {e}"))?;
         self.down = false;
         self.driver = self.fresh_driver();

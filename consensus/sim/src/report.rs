@@ -23,6 +23,10 @@ pub struct SimReport {
     pub evidence: usize,
     /// Decisions taken from a peer's certificate (block sync) rather than by voting.
     pub synced_decisions: u64,
+    /// Longest run of heights a correct node decided by sync alone.
+    pub max_sync_streak: u64,
+    /// Validation requests a node repeated for a value (a `false` asked again later).
+    pub revalidations: u64,
     /// Decided value ids per height, as seen by the first correct node.
     pub decided: Vec<ValueId>,
 }

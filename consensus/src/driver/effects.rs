@@ -115,7 +115,14 @@ impl<V: Value> Driver<V> {
             return false;
         }
         self.signed.insert(slot, make.clone());
-        self.persist(WalEntry::Signed(make.clone()));
+        // While replaying, a message whose record is not in the WAL being replayed was
+        // never sent: it is logged now, like a live one, before it leaves.
+        if self.replaying && !self.durable_signed.contains(&slot) {
+            self.effects
+                .push(Effect::PersistToWal(WalEntry::Signed(make.clone())));
+        } else {
+            self.persist(WalEntry::Signed(make.clone()));
+        }
         self.broadcast(make);
         true
     }
@@ -140,8 +147,7 @@ impl<V: Value> Driver<V> {
         if self.sign_guarded(slot, SignedMessage::Proposal(signed.clone())) {
             // Our own value: the host built it (or it had a polka), so it is valid to us.
             let id = signed.proposal.value.id();
-            self.validity.entry(id).or_insert(true);
-            self.validation_requested.insert(id);
+            self.validity.own(id, signed.proposal.round);
             self.proposals
                 .entry(signed.proposal.round)
                 .or_default()

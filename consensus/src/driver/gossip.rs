@@ -12,14 +12,21 @@ use crate::vote_keeper::AddVote;
 use crate::wal::WalEntry;
 
 use super::Driver;
-use super::io::Effect;
+use super::future::{FutureBuffer, Kept};
+use super::io::{Admission, Effect};
 
 impl<V: Value> Driver<V> {
-    /// Classifies a message by height: `Ok(true)` to process now.
-    fn admit(&mut self, msg: &SignedMessage<V>) -> Result<bool, MessageError> {
-        let current = self.height_known.then_some(self.height);
-        if self.future.buffer_if_future(msg, current, &self.config)? {
-            return Ok(false);
+    /// Classifies a message by height and round; buffers it if it is for a later height.
+    fn admit(&mut self, msg: &SignedMessage<V>) -> Result<Route, MessageError> {
+        if !self.height_known {
+            // No validator set yet to check a signer against: nothing can take room.
+            return Err(MessageError::NotStarted);
+        }
+        if FutureBuffer::<V>::is_future(msg, self.height, &self.config)? {
+            return Ok(match self.buffer_future(msg)? {
+                Kept::New => Route::Buffered,
+                Kept::Known => Route::Known,
+            });
         }
         let r = msg.round();
         if r.0
@@ -31,17 +38,45 @@ impl<V: Value> Driver<V> {
         {
             return Err(MessageError::RoundTooFarAhead(r));
         }
-        Ok(true)
+        Ok(Route::Now)
+    }
+
+    /// A vote takes room only if a member of the current set signed it (an id is its key,
+    /// so the check holds at the later height too); a proposal is the host's to verify.
+    fn buffer_future(&mut self, msg: &SignedMessage<V>) -> Result<Kept, MessageError> {
+        let v = match msg {
+            SignedMessage::Proposal(p) => return self.future.add_proposal(p.clone(), &self.config),
+            SignedMessage::Vote(v) => v,
+        };
+        let vals = self.validators.as_ref().expect("height started");
+        let index = vals
+            .index_of(&v.vote.validator)
+            .ok_or(MessageError::UnknownValidator(v.vote.validator))?;
+        if self.future.contains_vote(v) {
+            return Ok(Kept::Known);
+        }
+        if !self
+            .future
+            .has_room_for(&v.vote.validator, vals.len(), &self.config)
+        {
+            return Err(MessageError::BufferFull);
+        }
+        let key = vals.get(index).expect("index from set").1;
+        if !v.verify(&self.config.chain_id, key, self.verifier.as_ref()) {
+            return Err(MessageError::InvalidSignature("vote"));
+        }
+        self.future.add_vote(*v, vals.len(), &self.config)
     }
 
     /// One message; `verified` when its signature was checked in a batch already.
-    pub(super) fn on_message(&mut self, msg: SignedMessage<V>, verified: bool) {
+    pub(super) fn on_message(&mut self, msg: SignedMessage<V>, verified: bool) -> Admission {
         match self.admit(&msg) {
-            Ok(true) => {}
-            Ok(false) => return,
+            Ok(Route::Now) => {}
+            Ok(Route::Buffered) => return Admission::Buffered,
+            Ok(Route::Known) => return Admission::Duplicate,
             Err(e) => {
                 trace!(%e, "dropping message");
-                return;
+                return Admission::Rejected(e);
             }
         }
         let result = match msg {
@@ -49,8 +84,15 @@ impl<V: Value> Driver<V> {
             SignedMessage::Vote(v) => self.on_vote(v, verified),
         };
         match result {
-            Ok(()) => self.evaluate(),
-            Err(e) => debug!(%e, "dropping message"),
+            Ok(Fresh::New) => {
+                self.evaluate();
+                Admission::Accepted
+            }
+            Ok(Fresh::Known) | Err(MessageError::Duplicate(_)) => Admission::Duplicate,
+            Err(e) => {
+                debug!(%e, "dropping message");
+                Admission::Rejected(e)
+            }
         }
     }
 
@@ -102,17 +144,14 @@ impl<V: Value> Driver<V> {
         }
     }
 
-    fn on_vote(&mut self, sv: SignedVote, verified: bool) -> Result<(), MessageError> {
+    fn on_vote(&mut self, sv: SignedVote, verified: bool) -> Result<Fresh, MessageError> {
         let vals = self.validators.as_ref().expect("height started");
         let index = vals
             .index_of(&sv.vote.validator)
             .ok_or(MessageError::UnknownValidator(sv.vote.validator))?;
         let keeper = self.keeper.as_ref().expect("height started");
-        if keeper
-            .tally(sv.vote.round, sv.vote.kind)
-            .has_vote(&sv.vote.validator, sv.vote.value)
-        {
-            return Err(MessageError::Duplicate(sv.vote.kind));
+        if keeper.is_known(&sv.vote) {
+            return Ok(Fresh::Known);
         }
         if !verified {
             let key = vals.get(index).expect("index from set").1;
@@ -124,9 +163,9 @@ impl<V: Value> Driver<V> {
         match keeper.add(sv) {
             AddVote::Added => {
                 self.persist(WalEntry::Vote(sv));
-                Ok(())
+                Ok(Fresh::New)
             }
-            AddVote::Duplicate => Err(MessageError::Duplicate(sv.vote.kind)),
+            AddVote::Duplicate | AddVote::BeyondCap => Ok(Fresh::Known),
             AddVote::Equivocation {
                 evidence,
                 first_offence,
@@ -137,13 +176,13 @@ impl<V: Value> Driver<V> {
                         round = ?sv.vote.round, kind = ?sv.vote.kind, "equivocation");
                     self.effects.push(Effect::ReportEvidence(*evidence));
                 }
-                Ok(())
+                Ok(Fresh::New)
             }
             AddVote::UnknownValidator => Err(MessageError::UnknownValidator(sv.vote.validator)),
         }
     }
 
-    fn on_proposal(&mut self, sp: SignedProposal<V>) -> Result<(), MessageError> {
+    fn on_proposal(&mut self, sp: SignedProposal<V>) -> Result<Fresh, MessageError> {
         let p = &sp.proposal;
         let round = p.round;
         if let Some(pol_round) = p.pol_round.filter(|vr| *vr >= round) {
@@ -153,7 +192,7 @@ impl<V: Value> Driver<V> {
         let proposer = self.proposer(round);
         let existing = self.proposals.get(&round).map(Vec::as_slice).unwrap_or(&[]);
         if existing.iter().any(|e| e == &sp) {
-            return Ok(()); // duplicate: nothing new
+            return Ok(Fresh::Known);
         }
         if existing.len() >= self.config.max_proposals_per_round {
             return Err(MessageError::BufferFull);
@@ -168,7 +207,7 @@ impl<V: Value> Driver<V> {
             warn!(height = ?p.height, ?round, "proposer equivocates: second proposal");
         }
         self.persist(WalEntry::Proposal(sp.clone()));
-        if !self.validity.contains_key(&id) && self.validation_requested.insert(id) {
+        if self.validity.ask_for(id, round) {
             self.effects.push(Effect::ValidateValue {
                 height: p.height,
                 round,
@@ -176,6 +215,22 @@ impl<V: Value> Driver<V> {
             });
         }
         self.proposals.entry(round).or_default().push(sp);
-        Ok(())
+        Ok(Fresh::New)
     }
+}
+
+/// Where an admitted message goes.
+enum Route {
+    /// To the current height's rules.
+    Now,
+    /// Into the future buffer.
+    Buffered,
+    /// Nowhere: the future buffer holds it already.
+    Known,
+}
+
+/// Whether a message that passed the checks added anything.
+enum Fresh {
+    New,
+    Known,
 }

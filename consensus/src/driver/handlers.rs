@@ -8,21 +8,36 @@ use crate::error::DriverError;
 use crate::messages::SignedMessage;
 use crate::state_machine::{self as sm, RoundState, TimeoutKind};
 use crate::timeouts::Timeout;
-use crate::types::{Height, Round, Step, Value, ValueId};
+use crate::types::{Height, Round, Step, Value, ValueId, VoteKind};
 use crate::validator::ValidatorSet;
 use crate::vote_keeper::VoteKeeper;
 use crate::wal::WalEntry;
 
 use super::Driver;
-use super::io::{Effect, Input};
+use super::io::{Admission, Effect, Input};
 
 impl<V: Value> Driver<V> {
     /// Feeds one input; returns the effects to execute in order.
     pub fn handle(&mut self, input: Input<V>) -> Result<Vec<Effect<V>>, DriverError> {
+        self.handle_with_outcome(input).map(|(effects, _)| effects)
+    }
+
+    /// Like [`Driver::handle`], and also says what became of a proposal or vote, so the host
+    /// relays only what was new ([`Admission::Duplicate`] and [`Admission::Rejected`] are
+    /// not to be relayed). Every other input, `Input::Votes` included, is `Accepted`.
+    pub fn handle_with_outcome(
+        &mut self,
+        input: Input<V>,
+    ) -> Result<(Vec<Effect<V>>, Admission), DriverError> {
+        let admission = self.dispatch(input)?;
+        Ok((std::mem::take(&mut self.effects), admission))
+    }
+
+    fn dispatch(&mut self, input: Input<V>) -> Result<Admission, DriverError> {
         match input {
             Input::StartHeight { height, validators } => self.start_height(height, validators)?,
-            Input::Proposal(p) => self.on_message(SignedMessage::Proposal(p), false),
-            Input::Vote(v) => self.on_message(SignedMessage::Vote(v), false),
+            Input::Proposal(p) => return Ok(self.on_message(SignedMessage::Proposal(p), false)),
+            Input::Vote(v) => return Ok(self.on_message(SignedMessage::Vote(v), false)),
             Input::Votes(vs) => self.on_votes(vs),
             Input::TimeoutElapsed(t) => self.on_timeout(t),
             Input::ProposeValue {
@@ -37,7 +52,7 @@ impl<V: Value> Driver<V> {
             } => self.on_verdict(height, value_id, valid),
             Input::Commit { value, certificate } => self.on_commit(value, certificate),
         }
-        Ok(std::mem::take(&mut self.effects))
+        Ok(Admission::Accepted)
     }
 
     fn start_height(
@@ -64,13 +79,17 @@ impl<V: Value> Driver<V> {
         self.state = RoundState::new(height);
         self.proposals.clear();
         self.validity.clear();
-        self.validation_requested.clear();
         self.proposer_cache.clear();
         self.signed.clear();
 
-        // Drop what is now in the past; replay what was buffered for this height.
-        for msg in self.future.take(height) {
-            self.on_message(msg, false);
+        // Drop what is now in the past; replay what was buffered for this height (the
+        // votes' signatures were verified when they were buffered).
+        let (proposals, votes) = self.future.take(height);
+        for p in proposals {
+            self.on_message(SignedMessage::Proposal(p), false);
+        }
+        for v in votes {
+            self.on_message(SignedMessage::Vote(v), true);
         }
 
         match self.config.timeouts.block_interval {
@@ -125,7 +144,7 @@ impl<V: Value> Driver<V> {
 
     /// The host's valid(v), which the proposal rules wait for.
     fn on_verdict(&mut self, height: Height, value_id: ValueId, valid: bool) {
-        if !self.height_known || height != self.height || self.validity.contains_key(&value_id) {
+        if !self.height_known || height != self.height || !self.validity.record(value_id, valid) {
             return;
         }
         self.persist(WalEntry::ValidityVerdict {
@@ -133,8 +152,65 @@ impl<V: Value> Driver<V> {
             value_id,
             valid,
         });
-        self.validity.insert(value_id, valid);
+        self.ask_again_if_proposed_later(value_id);
         self.evaluate();
+    }
+
+    /// A `false` answers for its round only: if the value was proposed in a later round
+    /// meanwhile, ask about that one.
+    fn ask_again_if_proposed_later(&mut self, id: ValueId) {
+        let Some(refused_in) = self.validity.refused_in(id) else {
+            return;
+        };
+        let later = self
+            .proposals
+            .range(refused_in.next()..)
+            .rev()
+            .find_map(|(_, ps)| ps.iter().find(|p| p.proposal.value.id() == id));
+        let Some(p) = later.map(|p| p.proposal.clone()) else {
+            return;
+        };
+        if self.validity.ask_for(id, p.round) {
+            self.effects.push(Effect::ValidateValue {
+                height: p.height,
+                round: p.round,
+                value: p.value,
+            });
+        }
+    }
+
+    /// L49 needs valid(v) for a value with a precommit quorum: a `false` from an earlier
+    /// round is asked again in the current one, else a validator whose host refused the
+    /// value (its clock lagged) would never decide what everyone else did.
+    pub(super) fn ask_again_for_decisive_values(&mut self) {
+        let keeper = self.keeper.as_ref().expect("height started");
+        let current = self.state.round;
+        let decisive: Vec<_> = keeper
+            .rounds()
+            .filter_map(
+                |round| match keeper.quorum_value(round, VoteKind::Precommit) {
+                    Some(Some(id)) => Some((round, id)),
+                    _ => None,
+                },
+            )
+            .filter(|(_, id)| self.validity.refused_in(*id).is_some_and(|q| q < current))
+            .collect();
+        for (round, id) in decisive {
+            let Some(p) = self.proposals.get(&round).and_then(|ps| {
+                ps.iter()
+                    .find(|p| p.proposal.value.id() == id)
+                    .map(|p| p.proposal.clone())
+            }) else {
+                continue;
+            };
+            if self.validity.ask_for(id, current) {
+                self.effects.push(Effect::ValidateValue {
+                    height: p.height,
+                    round: current,
+                    value: p.value,
+                });
+            }
+        }
     }
 
     /// Catch-up: adopt a value others decided, proven by its certificate.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::certificate::CommitCertificate;
+use crate::error::MessageError;
 use crate::evidence::DuplicateVoteEvidence;
 use crate::messages::{SignedProposal, SignedVote};
 use crate::timeouts::{Timeout, TimeoutConfig};
@@ -130,4 +131,22 @@ pub enum Effect<V> {
     },
     /// A validator signed two different votes for one slot.
     ReportEvidence(DuplicateVoteEvidence),
+}
+
+/// What the driver made of a proposal or vote (see [`Driver::handle_with_outcome`]): tells
+/// the host whether the message is worth relaying.
+///
+/// [`Driver::handle_with_outcome`]: super::Driver::handle_with_outcome
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// New and valid: used now. Relay it. (Also the outcome of every input that is not a
+    /// single proposal or vote.)
+    Accepted,
+    /// For a height not started yet: kept until it starts. Relay it.
+    Buffered,
+    /// Seen before, or a further value of an equivocator beyond what is counted: nothing was
+    /// done. Ignore it, do not relay.
+    Duplicate,
+    /// Not used (bad signature, outside the height or round window, no room): do not relay.
+    Rejected(MessageError),
 }

@@ -6,9 +6,22 @@
 //! stores and runs the pure [`RoundState`] transitions. It does no I/O and reads no clock.
 //!
 //! Contract for the host:
-//! - Every `PersistToWal` record must be durable (appended and fsynced) before any later
-//!   `Broadcast*` effect of the same list is executed. Records can be written without fsync
-//!   and synced once before the first broadcast that follows them.
+//! - No signed message may leave unless its WAL record is durable. Every effect list puts
+//!   the `PersistToWal` of a message we signed before its `Broadcast*` (a re-broadcast's
+//!   record is in an earlier list, or in the WAL being replayed); every `PersistToWal`
+//!   record must be durable (appended and fsynced) before any later `Broadcast*` effect of
+//!   the same list is executed. Records can be written without fsync and synced once before
+//!   the first broadcast that follows them. If a WAL append or sync fails, the host must
+//!   drop the rest of the effect list (and stop signing until the WAL works again).
+//! - Relay a proposal or vote only if [`Driver::handle_with_outcome`] says
+//!   [`Admission::Accepted`] or [`Admission::Buffered`]: duplicates (including an
+//!   equivocator's votes beyond what is counted) and rejected messages must not be relayed.
+//! - Proposals for a later height are kept without a signature check (the proposer of that
+//!   height is not known before its validator set is): the host passes them in only after
+//!   checking them against that height's proposer, or drops them. Votes for a later height
+//!   take room only if signed by a member of the current set.
+//! - Check the height and round windows before computing anything from a message's round
+//!   (a proposer for round `u32::MAX` is refused by the driver before any lookup).
 //! - After a crash, reopen the WAL and call [`Driver::replay`] with its entries before
 //!   feeding new inputs; execute the effects it returns (all idempotent).
 //! - `ScheduleTimeout` asks for `Input::TimeoutElapsed` after the duration; stale timeouts
@@ -19,6 +32,7 @@
 //! Layout, each part using only the ones before it:
 //! - `io`: [`Config`], [`Input`], [`Effect`];
 //! - `slots`: the sign-once slots; `future`: the buffer of future-height messages;
+//!   `validity`: the host's verdicts and the rounds they hold for;
 //! - this module: the [`Driver`]'s state and read-only accessors;
 //! - `effects`: running a transition and turning its outputs into effects (signing included);
 //! - `rules`: the `upon` conditions of Algorithm 1, one function per rule;
@@ -33,6 +47,7 @@ mod io;
 mod replay;
 mod rules;
 mod slots;
+mod validity;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -40,13 +55,14 @@ use std::sync::Arc;
 use crate::crypto::{SignatureVerifier, Signer};
 use crate::messages::{SignedMessage, SignedProposal};
 use crate::state_machine::RoundState;
-use crate::types::{Height, Round, Step, ValidatorId, Value, ValueId};
+use crate::types::{Height, Round, Step, ValidatorId, Value};
 use crate::validator::{ValidatorIndex, ValidatorSet};
 use crate::vote_keeper::VoteKeeper;
 
 use self::future::FutureBuffer;
-pub use self::io::{Config, Effect, Input};
+pub use self::io::{Admission, Config, Effect, Input};
 use self::slots::Slot;
+use self::validity::Validity;
 
 /// One validator's consensus engine for a sequence of heights (see the module docs for the
 /// host's contract).
@@ -65,8 +81,7 @@ pub struct Driver<V: Value> {
     keeper: Option<VoteKeeper>,
     /// Proposals per round, in order of arrival.
     proposals: BTreeMap<Round, Vec<SignedProposal<V>>>,
-    validity: BTreeMap<ValueId, bool>,
-    validation_requested: BTreeSet<ValueId>,
+    validity: Validity,
     proposer_cache: BTreeMap<Round, ValidatorIndex>,
     /// Everything we signed at this height: never sign a second, different message for a
     /// (height, round, slot).
@@ -74,12 +89,14 @@ pub struct Driver<V: Value> {
     future: FutureBuffer<V>,
     decided_heights: u64,
     replaying: bool,
+    /// While replaying: the slots whose `Signed` record is in the WAL being replayed.
+    durable_signed: BTreeSet<Slot>,
     effects: Vec<Effect<V>>,
 }
 
 impl<V: Value> Driver<V> {
-    /// A driver that has not started a height yet; messages it receives are buffered until
-    /// `Input::StartHeight`.
+    /// A driver that has not started a height yet; messages it receives before the first
+    /// `Input::StartHeight` are refused (there is no validator set to check them against).
     pub fn new(
         config: Config,
         signer: Arc<dyn Signer>,
@@ -98,13 +115,13 @@ impl<V: Value> Driver<V> {
             state: RoundState::new(Height(0)),
             keeper: None,
             proposals: BTreeMap::new(),
-            validity: BTreeMap::new(),
-            validation_requested: BTreeSet::new(),
+            validity: Validity::default(),
             proposer_cache: BTreeMap::new(),
             signed: BTreeMap::new(),
             future: FutureBuffer::new(),
             decided_heights: 0,
             replaying: false,
+            durable_signed: BTreeSet::new(),
             effects: Vec::new(),
         }
     }

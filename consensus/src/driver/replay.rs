@@ -11,10 +11,19 @@ use super::slots::{same_content, slot_of};
 
 impl<V: Value> Driver<V> {
     /// Rebuilds the state from WAL entries after a restart. Returns the effects the replay
-    /// produced except `PersistToWal` (they are in the WAL already): rebroadcasts, timers,
-    /// pending host requests and decisions. All are safe to execute again.
+    /// produced except the `PersistToWal` of records the WAL holds already: rebroadcasts,
+    /// timers, pending host requests and decisions, all safe to execute again. A message
+    /// the replay signs without a `Signed` record in `entries` (its record was in the lost,
+    /// unsynced tail, so it never left) comes with its `PersistToWal` before its broadcast.
     pub fn replay(&mut self, entries: Vec<WalEntry<V>>) -> Result<Vec<Effect<V>>, DriverError> {
         self.replaying = true;
+        self.durable_signed = entries
+            .iter()
+            .filter_map(|e| match e {
+                WalEntry::Signed(msg) => Some(slot_of(msg)),
+                _ => None,
+            })
+            .collect();
         let mut out = Vec::new();
         let result = (|| {
             for entry in entries {
@@ -26,8 +35,13 @@ impl<V: Value> Driver<V> {
             Ok(())
         })();
         self.replaying = false;
+        self.durable_signed.clear();
         result?;
-        out.retain(|e| !matches!(e, Effect::PersistToWal(_)));
+        // Only records of messages signed anew are emitted while replaying (see `persist`).
+        debug_assert!(out.iter().all(|e| !matches!(
+            e,
+            Effect::PersistToWal(entry) if !matches!(entry, WalEntry::Signed(_))
+        )));
         Ok(out)
     }
 

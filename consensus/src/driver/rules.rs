@@ -18,6 +18,9 @@ impl<V: Value> Driver<V> {
     /// "first time" flag, so this terminates.
     pub(super) fn evaluate(&mut self) {
         while self.fire_one() {}
+        if self.height_known && self.state.decision.is_none() {
+            self.ask_again_for_decisive_values();
+        }
     }
 
     /// Fires the first enabled rule, in the order: decide, skip round, then the rules of the
@@ -65,7 +68,7 @@ impl<V: Value> Driver<V> {
                 return None;
             };
             let p = self.proposal_for(round, id)?;
-            let valid = *self.validity.get(&id)?;
+            let valid = self.validity.get(id, round)?;
             Some(sm::Input::ProposalAndPrecommitValue {
                 round,
                 value: p.proposal.value.clone(),
@@ -95,7 +98,7 @@ impl<V: Value> Driver<V> {
             .flatten()
             .find_map(|p| {
                 let id = p.proposal.value.id();
-                let valid = self.validity.get(&id).copied()?;
+                let valid = self.validity.get(id, round)?;
                 let value = p.proposal.value.clone();
                 match p.proposal.pol_round {
                     None => Some(sm::Input::Proposal {
@@ -131,7 +134,7 @@ impl<V: Value> Driver<V> {
             return None;
         };
         let p = self.proposal_for(round, id)?;
-        let valid = self.validity.get(&id).copied()?;
+        let valid = self.validity.get(id, round)?;
         Some(sm::Input::ProposalAndPolkaCurrent {
             round,
             value: p.proposal.value.clone(),

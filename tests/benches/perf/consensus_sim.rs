@@ -46,6 +46,7 @@ fn config(n: usize, heights: u64, verification: Verification) -> SimConfig {
         crash_restart: false,
         per_height_bound_ms: 10_000,
         max_events: u64::MAX,
+        adversity: Default::default(),
     }
 }
 

@@ -7,13 +7,15 @@
 //! checked by a deadline: every correct node must decide every height by
 //! `gst + heights * per_height_bound_ms`.
 
-use std::collections::BTreeSet;
+mod collusion;
+mod execute;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cvm_consensus::wal::Wal;
 use cvm_consensus::{
-    ChainId, CommitCertificate, Config, Ed25519Signer, Effect, Height, Input, SignatureVerifier,
-    SignedMessage, Signer, ValidatorSet, Value,
+    ChainId, Config, Ed25519Signer, Height, Input, Round, SignatureVerifier, SignedMessage, Signer,
+    ValidatorSet, Value, ValueId,
 };
 use parity_scale_codec::Encode;
 use rand::{Rng, SeedableRng};
@@ -29,6 +31,9 @@ use crate::node::Node;
 use crate::report::{SimFailure, SimReport};
 use crate::value::SimValue;
 use crate::verifier::verifiers;
+
+/// How often an idle network may prompt laggards to sync before the run counts as stuck.
+const MAX_IDLE_SYNCS: u32 = 100;
 
 /// The state of one run: the nodes, the event queue and the checks.
 struct Simulation {
@@ -47,6 +52,12 @@ struct Simulation {
     max_round: u32,
     /// Messages from Byzantine senders already re-gossiped by a correct node.
     relayed: BTreeSet<[u8; 32]>,
+    /// When each value was first proposed (for hosts whose verdict depends on time).
+    first_proposed: BTreeMap<ValueId, u64>,
+    /// The two values colluders back per (height, round), once a colluder proposed them.
+    collusion: BTreeMap<(Height, Round), (ValueId, ValueId)>,
+    /// Validation requests repeated for a value at a height by a node.
+    revalidations: u64,
 }
 
 /// Runs one simulation to completion.
@@ -61,8 +72,14 @@ impl Simulation {
         let signers: Vec<Arc<Ed25519Signer>> = (0..n)
             .map(|_| Arc::new(Ed25519Signer::from_seed(rng.r#gen())))
             .collect();
-        let genesis = ValidatorSet::new(signers.iter().map(|s| (s.validator_id(), 1)))
-            .expect("distinct keys");
+        let powers = cfg.adversity.powers.clone().unwrap_or_else(|| vec![1; n]);
+        let genesis = ValidatorSet::new(
+            signers
+                .iter()
+                .zip(powers)
+                .map(|(s, p)| (s.validator_id(), p)),
+        )
+        .expect("distinct keys");
         // sets[h] is the set of height h (index 0 unused).
         let mut sets = vec![genesis.clone(), genesis];
         while sets.len() < cfg.heights as usize + 2 {
@@ -73,7 +90,7 @@ impl Simulation {
         let chain_id = ChainId::new(format!("sim-{}", cfg.seed));
         let mut config = Config::new(chain_id.clone());
         config.timeouts = cfg.timeouts.clone();
-        let nodes = signers
+        let mut nodes: Vec<Node> = signers
             .iter()
             .zip(&cfg.behaviours)
             .map(|(s, b)| Node::new(*b, s.clone(), shared.clone(), config.clone()))
@@ -83,7 +100,16 @@ impl Simulation {
             .zip(&cfg.behaviours)
             .filter(|(_, b)| b.is_correct())
             .map(|(s, _)| s.validator_id());
+        if cfg.adversity.verdict_lag_ms > 0 {
+            let correct: Vec<usize> = (0..n).filter(|i| cfg.behaviours[*i].is_correct()).collect();
+            let lagging = correct[rng.gen_range(0..correct.len())];
+            let lag = cfg.adversity.verdict_lag_ms;
+            nodes[lagging].verdict_lag_ms = rng.gen_range(lag / 2..=lag);
+        }
         Simulation {
+            first_proposed: BTreeMap::new(),
+            collusion: BTreeMap::new(),
+            revalidations: 0,
             invariants: Invariants::new(correct),
             rng,
             now: 0,
@@ -130,6 +156,13 @@ impl Simulation {
             let back = at + self.rng.gen_range(50..1_500);
             self.queue.push(back, Event::Restart { node: victim });
         }
+        for _ in 0..self.cfg.adversity.crashes {
+            // Armed now, it crashes inside one of its next effect lists and restarts later.
+            let correct: Vec<usize> = self.correct_nodes().collect();
+            let victim = correct[self.rng.gen_range(0..correct.len())] as u32;
+            let at = self.rng.gen_range(0..self.cfg.network.gst_ms + 4_000);
+            self.queue.push(at, Event::Crash { node: victim });
+        }
         for i in 0..self.nodes.len() {
             let validators = self.sets[1].clone();
             self.input(
@@ -141,9 +174,19 @@ impl Simulation {
             )?;
         }
         let deadline = self.cfg.network.gst_ms + self.cfg.heights * self.cfg.per_height_bound_ms;
+        let mut idle_syncs = 0;
         while !self.done() {
+            if self.queue.is_empty() && idle_syncs < MAX_IDLE_SYNCS {
+                // Everyone is idle: as a real network's status gossip does, a node that is
+                // behind asks its peers for the commit of its height.
+                idle_syncs += 1;
+                self.sync_laggards();
+            }
             let Some((time, event)) = self.queue.pop() else {
-                return Err(self.fail("liveness: no more events but not all heights decided"));
+                return Err(self.fail(format!(
+                    "liveness: no more events but not all heights decided ({})",
+                    self.progress()
+                )));
             };
             if time > deadline {
                 self.now = time;
@@ -162,8 +205,22 @@ impl Simulation {
             self.trace.update(event.encode());
             self.step(event)?;
         }
+        let max_sync_streak = self
+            .correct_nodes()
+            .map(|i| self.nodes[i].max_sync_streak)
+            .max()
+            .unwrap_or(0);
+        if let Some(bound) = self.cfg.adversity.max_sync_streak
+            && max_sync_streak > bound
+        {
+            return Err(self.fail(format!(
+                "liveness: a correct node decided {max_sync_streak} heights in a row by sync alone (bound {bound})"
+            )));
+        }
         let first = self.correct_nodes().next().expect("a correct node");
         Ok(SimReport {
+            max_sync_streak,
+            revalidations: self.revalidations,
             seed: self.cfg.seed,
             heights: self.cfg.heights,
             max_round: self.max_round,
@@ -192,13 +249,33 @@ impl Simulation {
     fn step(&mut self, event: Event) -> Result<(), SimFailure> {
         match event {
             Event::Deliver { to, from, msg } => self.deliver(to as usize, from as usize, msg),
-            Event::Crash { node } => {
+            Event::Crash { node } if self.cfg.adversity.crashes > 0 => {
                 let n = &mut self.nodes[node as usize];
-                n.down = true;
-                n.incarnation += 1;
+                n.crash_armed = !n.down;
                 Ok(())
             }
+            Event::Crash { node } => {
+                self.crash_now(node as usize);
+                Ok(())
+            }
+            Event::Restart { node } if !self.nodes[node as usize].down => Ok(()),
             Event::Restart { node } => self.restart(node as usize),
+            Event::HostVerdict {
+                node,
+                height,
+                value,
+                incarnation,
+            } if self.nodes[node as usize].incarnation == incarnation => {
+                let i = node as usize;
+                let proposed = self.first_proposed.get(&value.id()).copied().unwrap_or(0);
+                let ripe = self.now >= proposed + self.nodes[i].verdict_lag_ms;
+                let input = Input::ValidityVerdict {
+                    height,
+                    value_id: value.id(),
+                    valid: value.valid && ripe,
+                };
+                self.input(i, input)
+            }
             answer => {
                 let incarnation = |node: usize| self.nodes[node].incarnation;
                 match host::input_for(answer, incarnation, &mut self.rng) {
@@ -209,12 +286,35 @@ impl Simulation {
         }
     }
 
-    /// Rebuilds a crashed node from its WAL bytes and its block store.
+    /// Correct nodes that have not decided every height ask all peers for the commit of
+    /// their height.
+    fn sync_laggards(&mut self) {
+        let last = Height(self.cfg.heights);
+        let laggards: Vec<usize> = self
+            .correct_nodes()
+            .filter(|i| !self.nodes[*i].decided.contains_key(&last))
+            .collect();
+        for i in laggards {
+            let height = self.nodes[i].driver.height();
+            for p in (0..self.nodes.len()).filter(|p| *p != i) {
+                self.send(i, p, NetMsg::SyncRequest(height));
+            }
+        }
+    }
+
+    /// Rebuilds a crashed node from its WAL bytes and its block store. Like a real host it
+    /// then asks its peers for the commit of its height: what it heard but lost with the
+    /// unsynced WAL tail is not sent again by anyone.
     fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
         let effects = self.nodes[i]
             .restart(i, &self.sets, self.cfg.heights)
             .map_err(|e| self.fail(e))?;
-        self.execute(i, effects)
+        self.execute(i, effects)?;
+        let height = self.nodes[i].driver.height();
+        for p in (0..self.nodes.len()).filter(|p| *p != i) {
+            self.send(i, p, NetMsg::SyncRequest(height));
+        }
+        Ok(())
     }
 
     fn input(&mut self, i: usize, input: Input<SimValue>) -> Result<(), SimFailure> {
@@ -279,9 +379,13 @@ impl Simulation {
             }
             NetMsg::SyncResponse(value, certificate) => {
                 let before = self.nodes[to].decided.len();
+                let streak = self.nodes[to].sync_streak;
                 self.input(to, Input::Commit { value, certificate })?;
-                if self.nodes[to].decided.len() > before {
+                let node = &mut self.nodes[to];
+                if node.decided.len() > before {
                     self.synced += 1;
+                    node.sync_streak = streak + 1;
+                    node.max_sync_streak = node.max_sync_streak.max(node.sync_streak);
                 }
                 Ok(())
             }
@@ -336,9 +440,15 @@ impl Simulation {
         self.invariants
             .on_signed(behaviour.is_correct(), &msg)
             .map_err(|e| self.fail(e))?;
+        if let SignedMessage::Proposal(p) = &msg {
+            self.first_proposed
+                .entry(p.proposal.value.id())
+                .or_insert(self.now);
+        }
         let peers: Vec<usize> = (0..self.nodes.len()).filter(|p| *p != from).collect();
         match (behaviour, &msg) {
             (Behaviour::Silent, _) => {}
+            (Behaviour::Colluder, _) => self.collude(from, &peers, msg)?,
             (Behaviour::EquivocatingProposer, SignedMessage::Proposal(p)) => {
                 let signer = self.nodes[from].signer.clone();
                 let alt = byzantine::conflicting_proposal(
@@ -386,112 +496,5 @@ impl Simulation {
         for p in gb {
             self.send(from, p, NetMsg::Consensus(b.clone()));
         }
-    }
-
-    fn execute(&mut self, i: usize, effects: Vec<Effect<SimValue>>) -> Result<(), SimFailure> {
-        for effect in effects {
-            let incarnation = self.nodes[i].incarnation;
-            match effect {
-                Effect::PersistToWal(entry) => {
-                    Wal::<SimValue>::append(&mut self.nodes[i].wal, &entry)
-                        .map_err(|e| self.fail(e.to_string()))?;
-                }
-                Effect::BroadcastProposal(p) => self.broadcast(i, SignedMessage::Proposal(p))?,
-                Effect::BroadcastVote(v) => self.broadcast(i, SignedMessage::Vote(v))?,
-                Effect::ScheduleTimeout { timeout, duration } => {
-                    let at = self.now + duration.as_millis() as u64;
-                    self.queue.push(
-                        at,
-                        Event::Timeout {
-                            node: i as u32,
-                            timeout,
-                            incarnation,
-                        },
-                    );
-                }
-                Effect::RequestValue { height, round, .. } => {
-                    let at = self.now + self.rng.gen_range(1..5);
-                    self.queue.push(
-                        at,
-                        Event::HostValue {
-                            node: i as u32,
-                            height,
-                            round,
-                            incarnation,
-                        },
-                    );
-                }
-                Effect::ValidateValue { height, value, .. } => {
-                    let at = self.now + self.rng.gen_range(1..5);
-                    self.queue.push(
-                        at,
-                        Event::HostVerdict {
-                            node: i as u32,
-                            height,
-                            value,
-                            incarnation,
-                        },
-                    );
-                }
-                Effect::Decide { value, certificate } => self.decide(i, value, certificate)?,
-                Effect::ReportEvidence(ev) => {
-                    if self.nodes[i].behaviour.is_correct() {
-                        let h = ev.vote_a.vote.height;
-                        let set = &self.sets[h.0 as usize];
-                        self.invariants
-                            .on_evidence(&ev, set, &self.chain_id, self.checker_verifier.as_ref())
-                            .map_err(|e| self.fail(e))?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn decide(
-        &mut self,
-        i: usize,
-        value: SimValue,
-        certificate: CommitCertificate,
-    ) -> Result<(), SimFailure> {
-        let height = certificate.height;
-        if self.nodes[i].behaviour.is_correct() {
-            let set = &self.sets[height.0 as usize];
-            self.invariants
-                .on_decide(
-                    i,
-                    height,
-                    &value,
-                    &certificate,
-                    set,
-                    &self.chain_id,
-                    self.checker_verifier.as_ref(),
-                )
-                .map_err(|e| self.fail(e))?;
-            if let Some((prev, _)) = self.nodes[i].decided.get(&height)
-                && prev != &value
-            {
-                return Err(self.fail(format!(
-                    "node {i} decided {height:?} twice with different values"
-                )));
-            }
-            self.max_round = self.max_round.max(certificate.round.0);
-        }
-        let node = &mut self.nodes[i];
-        node.decided.insert(height, (value, certificate));
-        // Committed: the WAL of this height is no longer needed (MemWal cannot fail).
-        let _ = Wal::<SimValue>::clear(&mut node.wal);
-        let next = height.next();
-        if next.0 > self.cfg.heights || next <= node.driver.height() {
-            return Ok(());
-        }
-        let validators = self.sets[next.0 as usize].clone();
-        self.input(
-            i,
-            Input::StartHeight {
-                height: next,
-                validators,
-            },
-        )
     }
 }
