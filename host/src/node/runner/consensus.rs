@@ -1,6 +1,7 @@
 //! Consensus gossip in (decoding, signature and window checks before the engine sees it) and this node's own
 //! signed messages out, each only after its WAL record is durable.
 
+use cvm_consensus::driver::Admission;
 use cvm_consensus::wal::Wal;
 use cvm_consensus::{Height, Input, Round, SignedProposal, SignedVote, Timeout, WalEntry};
 use parity_scale_codec::Encode;
@@ -101,6 +102,8 @@ impl Runner {
         self.feed(Input::TimeoutElapsed(timeout));
     }
 
+    /// A gossiped consensus message: the cheap checks first (decoding, chain, the height and round window), then
+    /// the signature, then the engine, whose verdict on it (new, or a duplicate) decides whether it is relayed.
     pub(super) fn on_consensus_bytes(&mut self, data: &[u8]) -> Verdict {
         let envelope: ConsensusEnvelope = match wire::decode(data) {
             Ok(e) => e,
@@ -108,17 +111,16 @@ impl Runner {
         };
         match envelope.message {
             ConsensusMessage::Vote(vote) => {
+                if self.beyond_window(vote.vote.height, vote.vote.round) {
+                    // Of no use to anyone yet: neither checked, kept nor relayed (a flood of these from a faulty
+                    // validator dies here).
+                    return Verdict::Ignore;
+                }
                 if !self.vote_signature_ok(&vote) {
                     return Verdict::Reject;
                 }
                 self.hooks.observed_vote(&vote);
-                if self.beyond_window(vote.vote.height, vote.vote.round) {
-                    // Validly signed but of no use to anyone yet: neither kept nor relayed (a flood of these
-                    // from a faulty validator dies here).
-                    return Verdict::Ignore;
-                }
-                self.feed(Input::Vote(vote));
-                Verdict::Accept
+                relay_verdict(self.feed_with_admission(Input::Vote(vote)))
             }
             ConsensusMessage::Proposal(proposal) => {
                 if proposal.proposal.value.chain_id != self.shared.app.genesis().chain_id {
@@ -127,34 +129,51 @@ impl Runner {
                 if proposal.proposal.value.height != proposal.proposal.height.0 {
                     return Verdict::Reject;
                 }
-                if proposal.proposal.height == self.consensus.driver.height()
-                    && !self.proposal_signature_ok(&proposal)
-                {
-                    // Not signed by this round's proposer for this chain: never relay it.
-                    return Verdict::Reject;
-                }
-                self.hooks.observed_proposal(&proposal);
+                // Before the signature check: the proposer of a round a stranger picks is not looked up.
                 if self.beyond_window(proposal.proposal.height, proposal.proposal.round) {
                     return Verdict::Ignore;
                 }
-                self.feed(Input::Proposal(*proposal));
-                Verdict::Accept
+                if proposal.proposal.height >= self.consensus.driver.height()
+                    && !self.proposal_signature_ok(&proposal)
+                {
+                    // Not signed by its round's proposer for this chain: never buffered nor relayed.
+                    return Verdict::Reject;
+                }
+                self.hooks.observed_proposal(&proposal);
+                relay_verdict(self.feed_with_admission(Input::Proposal(*proposal)))
             }
         }
     }
 
-    /// Further ahead than the engine buffers (heights) or considers (rounds at the current height).
+    /// Further ahead than the engine buffers (heights), or than it considers (rounds, at the current height or a
+    /// buffered one): of no use yet, whatever its signature.
     fn beyond_window(&self, height: Height, round: Round) -> bool {
         let driver = &self.consensus.driver;
         let config = driver.config();
         let current = driver.height();
-        height.0 > current.0 + config.max_future_heights
-            || (height == current
-                && round.0 > driver.round().0.saturating_add(config.max_future_rounds))
+        if height.0 > current.0 + config.max_future_heights {
+            return true;
+        }
+        let base_round = if height == current {
+            driver.round().0
+        } else {
+            0
+        };
+        height >= current && round.0 > base_round.saturating_add(config.max_future_rounds)
     }
 
+    /// Signed by the proposer of its round, at the current height or (for a buffered early proposal) at one of
+    /// the next heights the window admits, whose proposers follow from the current set.
     fn proposal_signature_ok(&self, proposal: &SignedProposal<BlockHeader>) -> bool {
-        let validators = &self.consensus.validators;
+        let current = self.consensus.driver.height().0;
+        let ahead = proposal.proposal.height.0.saturating_sub(current);
+        if ahead > self.consensus.driver.config().max_future_heights {
+            return false;
+        }
+        let mut validators = std::borrow::Cow::Borrowed(&self.consensus.validators);
+        for _ in 0..ahead {
+            validators = std::borrow::Cow::Owned(validators.next_height());
+        }
         let index = validators.proposer(proposal.proposal.round);
         let Some((_, key)) = validators.get(index) else {
             return false;
@@ -179,5 +198,14 @@ impl Runner {
             key,
             self.shared.verifier.as_ref(),
         )
+    }
+}
+
+/// Whether a message the engine took is relayed: new ones are, a copy seen before (or an equivocator's vote
+/// beyond what is counted) or one the engine could not use is not.
+fn relay_verdict(admission: Option<Admission>) -> Verdict {
+    match admission {
+        Some(Admission::Accepted | Admission::Buffered) => Verdict::Accept,
+        Some(Admission::Duplicate | Admission::Rejected(_)) | None => Verdict::Ignore,
     }
 }

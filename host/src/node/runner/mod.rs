@@ -28,6 +28,7 @@ mod txs;
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use cvm_consensus::driver::Admission;
 use cvm_consensus::{Effect, Input};
 use tracing::{debug, error, info, warn};
 
@@ -46,39 +47,56 @@ const MAX_EVIDENCE: usize = 10_000;
 impl Runner {
     /// Feeds one input and carries out everything that follows from it.
     pub fn feed(&mut self, input: Input<BlockHeader>) {
+        self.feed_with_admission(input);
+    }
+
+    /// [`Self::feed`], telling what the engine made of the input itself (for a gossiped proposal or vote: whether
+    /// it is new and used, so worth relaying).
+    pub(crate) fn feed_with_admission(&mut self, input: Input<BlockHeader>) -> Option<Admission> {
+        let mut admission = None;
         let mut queue = VecDeque::from([input]);
         while let Some(input) = queue.pop_front() {
             if self.consensus.halted.is_some() {
-                return;
+                break;
             }
-            match self.consensus.driver.handle(input) {
-                Ok(effects) => {
-                    for effect in effects {
-                        if let Some(next) = self.apply(effect) {
-                            queue.push_back(next);
-                        }
-                    }
+            match self.consensus.driver.handle_with_outcome(input) {
+                Ok((effects, outcome)) => {
+                    admission.get_or_insert(outcome);
+                    self.apply_all(effects, &mut queue);
                 }
                 Err(e) => debug!(error = %e, "consensus input refused"),
             }
         }
         self.publish_status();
+        admission
     }
 
-    /// Carries out the effects of a WAL replay (re-broadcasts, timers, pending requests).
+    /// Carries out the effects of a WAL replay (re-broadcasts, timers, pending requests). The replay returns no
+    /// record the WAL holds already; the records it does return are of messages it signed anew, and are made
+    /// durable before those leave.
     pub fn replay_effects(&mut self, effects: Vec<Effect<BlockHeader>>) {
         let mut queue: VecDeque<Input<BlockHeader>> = VecDeque::new();
+        self.apply_all(effects, &mut queue);
+        while let Some(input) = queue.pop_front() {
+            self.feed(input);
+        }
+    }
+
+    /// Carries out an effect list in order; the inputs that follow go to `queue`. Once the node halts (a WAL
+    /// record that could not be written or made durable) the rest of the list is dropped: nothing signed after
+    /// it may leave.
+    fn apply_all(
+        &mut self,
+        effects: Vec<Effect<BlockHeader>>,
+        queue: &mut VecDeque<Input<BlockHeader>>,
+    ) {
         for effect in effects {
-            // Replayed WAL records are already in the WAL.
-            if matches!(effect, Effect::PersistToWal(_)) {
-                continue;
+            if self.consensus.halted.is_some() {
+                return;
             }
             if let Some(next) = self.apply(effect) {
                 queue.push_back(next);
             }
-        }
-        while let Some(input) = queue.pop_front() {
-            self.feed(input);
         }
     }
 
