@@ -197,7 +197,7 @@ impl ModuleGraph {
         }
         // The longest prefix that is a module.
         let mut len = 0;
-        while len < path.len() && self.modules.contains_key(&path[..=len].to_vec()) {
+        while len < path.len() && self.modules.contains_key(&path[..=len]) {
             len += 1;
         }
         let module_path = path[..len].to_vec();
