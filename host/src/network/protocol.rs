@@ -22,9 +22,9 @@ pub enum SyncRequest {
 /// The answer to a [`SyncRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SyncResponse {
-    /// The responder's latest committed height.
+    /// The answer to [`SyncRequest::Status`].
     Status {
-        /// The height itself.
+        /// Height of the responder's last committed block.
         height: u64,
     },
     /// A prefix of the requested range, possibly empty (the responder does not have `from` yet).
@@ -36,7 +36,7 @@ pub enum SyncResponse {
 /// A committed block with the certificate that finalized it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SyncedBlock {
-    /// The block.
+    /// The committed block, body included.
     pub block: Block,
     /// The precommits that finalized it.
     pub certificate: CommitCertificate,

@@ -18,7 +18,7 @@ use crate::storage::{ChainHead, CommittedBlock, Storage};
 
 /// A block and the result of executing it on its parent.
 pub struct Executed {
-    /// The block executed.
+    /// The block as proposed or decided.
     pub block: Block,
     /// State changes, receipts and roots it produced.
     pub outcome: BlockOutcome,

@@ -20,7 +20,7 @@ pub enum ConsensusMessage {
 pub struct ConsensusEnvelope {
     /// Re-broadcast counter (0 for the first copy).
     pub resend: u32,
-    /// The message itself.
+    /// The proposal or vote carried.
     pub message: ConsensusMessage,
 }
 

@@ -22,7 +22,7 @@ pub struct PartsJson {
 /// A block header in JSON, hashes and keys as `0x` hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderJson {
-    /// The chain id.
+    /// The chain the block belongs to.
     pub chain_id: String,
     /// Block height.
     pub height: u64,

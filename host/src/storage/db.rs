@@ -26,9 +26,9 @@ use crate::chain::{Block, BlockHash, BlockHeader};
 /// The last committed block: where a restarted node resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ChainHead {
-    /// Its height.
+    /// Height of the last committed block (where sync and consensus resume).
     pub height: u64,
-    /// Its hash.
+    /// Its header hash, the next block's parent hash.
     pub block_hash: BlockHash,
     /// The state root after it.
     pub state_root: [u8; 32],
@@ -43,13 +43,13 @@ pub struct StoredReceipt {
     pub height: u64,
     /// Position of the transaction in the block.
     pub index: u32,
-    /// The receipt.
+    /// What executing the transaction did.
     pub receipt: TxReceipt,
 }
 
 /// Everything a decided block leaves on disk, written by [`Storage::commit_block`] in one batch.
 pub struct CommittedBlock<'a> {
-    /// The block.
+    /// The decided block, body included.
     pub block: &'a Block,
     /// The precommits that finalized it.
     pub certificate: &'a CommitCertificate,
