@@ -21,7 +21,10 @@ pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:26657";
 /// Largest answer read (a block can be several MiB of JSON).
 const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Why a call to the node's API failed.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum ClientError {
     #[error(
         "cannot reach the node at {url}: {reason}; is the node running? start it with `cvm start --home <dir>` \
@@ -49,6 +52,7 @@ impl ClientError {
     }
 }
 
+/// A blocking HTTP client of one node's JSON API (what `cvm tx`, `cvm query` and the test harnesses use).
 pub struct Client {
     base: String,
     agent: ureq::Agent,
@@ -73,6 +77,7 @@ impl Client {
         Self::with_timeout(base_url, Duration::from_secs(30))
     }
 
+    /// A client of the node at `base_url` whose requests each give up after `timeout`.
     pub fn with_timeout(base_url: &str, timeout: Duration) -> Self {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
@@ -84,6 +89,7 @@ impl Client {
         }
     }
 
+    /// The node's base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -126,6 +132,7 @@ impl Client {
         self.answer(&url, result)
     }
 
+    /// `GET /status`: the node's chain, height, peers and sync state.
     pub fn status(&self) -> Result<StatusInfo, ClientError> {
         self.get("/status")
     }
@@ -138,6 +145,7 @@ impl Client {
         ))
     }
 
+    /// The commit certificate of the block at `height` (`None`: the latest).
     pub fn commit(&self, height: Option<u64>) -> Result<CommitJson, ClientError> {
         self.get(&format!(
             "/commits/{}",
@@ -168,6 +176,7 @@ impl Client {
         from_hex32(&answer.hash).map_err(|reason| ClientError::BadAnswer { url, reason })
     }
 
+    /// Where the transaction `hash` is: pending, committed (with its receipt) or unknown.
     pub fn tx(&self, hash: [u8; 32]) -> Result<TxLookupJson, ClientError> {
         self.get(&format!("/txs/{}", to_hex(hash)))
     }
@@ -192,6 +201,7 @@ impl Client {
         self.get(&path)
     }
 
+    /// The next nonce the account `public_key` should sign with, counting its pending transactions.
     pub fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ClientError> {
         self.get::<AccountJson>(&format!("/accounts/{}", hex::encode(public_key)))
             .map(|a| a.nonce)
@@ -202,10 +212,12 @@ impl Client {
         self.get("/evidence")
     }
 
+    /// The validator set from genesis, with names and powers.
     pub fn validators(&self) -> Result<Vec<ValidatorInfo>, ClientError> {
         self.get("/validators")
     }
 
+    /// The deployed manuscripts, with their sources and datasets.
     pub fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ClientError> {
         self.get("/manuscripts")
     }

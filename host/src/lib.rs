@@ -12,23 +12,26 @@
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
-//! - [`rpc`], [`metrics`]: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
+//! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
 //! - [`record_bundle`]: a record with its proof, header and certificate; [`verify`] checks one offline.
 //! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
-//! - [`logging`], [`progress`]: log setup and terminal progress bars for the commands.
+//! - `logging`, `progress`: log setup and terminal progress bars for the commands; `malloc`: allocator tuning.
+
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
 
 pub mod api_client;
 pub mod chain;
 pub mod cli;
 pub mod hex_text;
 pub mod home;
-pub mod logging;
-pub mod malloc;
-pub mod metrics;
+pub(crate) mod logging;
+pub(crate) mod malloc;
+pub(crate) mod metrics;
 pub mod network;
 pub mod node;
 pub mod ordering;
-pub mod progress;
+pub(crate) mod progress;
 pub mod record_bundle;
 pub mod records;
 pub mod rpc;

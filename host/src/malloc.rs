@@ -5,6 +5,9 @@
 //! a validator's resident size ratchets up to the sum of its per-thread heaps' high-water marks. `malloc_trim`
 //! after each commit hands the free pages of every heap back.
 
+// glibc's allocator is a C API: tuning, trimming and reading it are FFI calls.
+#![allow(unsafe_code)]
+
 /// Allocations at least this large get pages of their own, returned to the system when freed.
 ///
 /// glibc starts at this threshold but raises it to the size of each such block freed (up to 32 MiB), so after a

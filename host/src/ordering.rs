@@ -12,7 +12,10 @@ use crate::chain::Block;
 use crate::node::mempool::{AdmitError, TxHash};
 use crate::node::{self, NodeSetup, RunningNode};
 
+/// Why ordering a transaction failed.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum OrderError {
     #[error("the chain is not started; call start() first")]
     NotStarted,
@@ -33,7 +36,9 @@ pub trait Chain {
     async fn wait_ready(&self) -> Result<(), OrderError>;
     /// Resolves when the chain stops by itself on an error (Fabric: `Errored`).
     async fn errored(&self) -> String;
+    /// Starts the node (Fabric: `Start`).
     async fn start(&mut self) -> Result<(), OrderError>;
+    /// Stops the node and waits for it (Fabric: `Halt`).
     async fn halt(&mut self);
 }
 
@@ -44,6 +49,7 @@ pub struct NodeChain {
 }
 
 impl NodeChain {
+    /// A chain that will run the node `setup` describes once started.
     pub fn new(setup: NodeSetup) -> Self {
         Self {
             setup: Some(setup),
@@ -56,6 +62,7 @@ impl NodeChain {
         self.running.as_ref().map(|r| r.subscribe())
     }
 
+    /// The running node, once started.
     pub fn node(&self) -> Option<&RunningNode> {
         self.running.as_ref()
     }

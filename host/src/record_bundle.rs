@@ -14,15 +14,23 @@ use crate::hex_text::{from_hex, to_hex};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(into = "RecordBundleJson", try_from = "RecordBundleJson")]
 pub struct RecordBundle {
+    /// The chain that committed the record.
     pub chain_id: String,
+    /// Height whose state the proof is against.
     pub height: u64,
+    /// The manuscript that wrote the dataset.
     pub manuscript: String,
+    /// The dataset within it.
     pub dataset: String,
+    /// The record's key.
     pub key: Vec<u8>,
     /// `None`: the record is proven absent.
     pub value: Option<Vec<u8>>,
+    /// Trie proof from the header's state root to the record (or its absence).
     pub proof: RecordProof,
+    /// The header at `height`, carrying the state root.
     pub header: BlockHeader,
+    /// Precommits of the validators that finalized the header.
     pub certificate: CommitCertificate,
 }
 

@@ -20,6 +20,7 @@ pub enum Schema {
 }
 
 impl Schema {
+    /// `Auto` settled for `source`; other schemas unchanged.
     pub fn resolve(self, source: &str) -> Schema {
         match self {
             Schema::Auto if source.starts_with("ethereum.") => Schema::EthLog,
@@ -36,6 +37,7 @@ pub fn read_records(path: &Path, source: &str, schema: Schema) -> anyhow::Result
     encode_records(&text, source, schema).with_context(|| format!("in {}", path.display()))
 }
 
+/// Encodes each record of JSON Lines or a JSON array `text` with `schema` (resolved for `source`).
 pub fn encode_records(text: &str, source: &str, schema: Schema) -> anyhow::Result<Vec<Vec<u8>>> {
     let values = read_jsonl_or_array(text)
         .map_err(|e| anyhow::anyhow!("{e}: expected JSON Lines or a JSON array"))?;

@@ -1,5 +1,8 @@
 //! A network of `cvm` node processes on loopback for integration tests. Nodes are killed when the harness drops.
 
+// Stopping a node cleanly (SIGTERM) and reading the clock-tick rate need libc: std has neither.
+#![allow(unsafe_code)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -269,6 +272,8 @@ impl LocalNet {
     pub fn stop(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         if let Some(mut child) = node.child.take() {
+            // SAFETY: kill(2) takes plain integers and touches no memory of this process; the pid is our own
+            // child's, not yet reaped (waited for only below), so it cannot name another process.
             unsafe {
                 libc::kill(child.id() as i32, libc::SIGTERM);
             }

@@ -7,6 +7,8 @@
 //!
 //! Natively (tests) the call is a no-op stand-in, so the crate still builds on the host.
 #![no_std]
+// Deliberately hostile: declaring and calling the forbidden WASI import is FFI, so this crate needs `unsafe`.
+#![allow(unsafe_code)]
 
 use manuscript_sdk::prelude::*;
 

@@ -12,9 +12,12 @@ use super::parts::{PartSet, PartSetHeader};
 /// Blake2-256 of the SCALE-encoded header; also the consensus `ValueId`.
 pub type BlockHash = [u8; 32];
 
+/// The part of a block consensus agrees on: its hash is the consensus value, and it commits to the body.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BlockHeader {
+    /// The chain the block belongs to; a block for another chain is invalid.
     pub chain_id: String,
+    /// Position in the chain, 1 for the first block.
     pub height: u64,
     /// Milliseconds since the Unix epoch, chosen by the proposer; strictly above the parent's.
     pub time_ms: u64,
@@ -24,10 +27,13 @@ pub struct BlockHeader {
     pub proposer: [u8; 32],
     /// Ordered root over the hashes of the body's transactions.
     pub txs_root: [u8; 32],
+    /// Number of transactions in the body.
     pub tx_count: u32,
     /// State root after executing this block on the parent's state.
     pub state_root: [u8; 32],
+    /// Root over the transactions' receipts, in block order.
     pub receipts_root: [u8; 32],
+    /// Fuel the block's execution spent, summed over its transactions.
     pub fuel_used: u64,
     /// Blake2-256 of SCALE(`body.last_commit`).
     pub last_commit_hash: [u8; 32],
@@ -36,6 +42,7 @@ pub struct BlockHeader {
 }
 
 impl BlockHeader {
+    /// Blake2-256 of the SCALE-encoded header: the block's identity and consensus value id.
     pub fn hash(&self) -> BlockHash {
         blake2_256(&self.encode())
     }
@@ -47,17 +54,22 @@ impl Value for BlockHeader {
     }
 }
 
+/// A header with the body it commits to.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Block {
+    /// What consensus signs.
     pub header: BlockHeader,
+    /// The transactions and the previous block's commit.
     pub body: BlockBody,
 }
 
 impl Block {
+    /// The header's hash.
     pub fn hash(&self) -> BlockHash {
         self.header.hash()
     }
 
+    /// The header's height.
     pub fn height(&self) -> u64 {
         self.header.height
     }

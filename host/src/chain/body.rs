@@ -6,18 +6,22 @@ use cvm_runtime::SignedTransaction;
 use cvm_runtime::state::{blake2_256, ordered_root};
 use parity_scale_codec::{Decode, Encode};
 
+/// What a block carries besides its header; split into parts for gossip.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
 pub struct BlockBody {
+    /// The transactions, in execution order.
     pub txs: Vec<SignedTransaction>,
     /// The certificate that finalized the parent (none at height 1).
     pub last_commit: Option<CommitCertificate>,
 }
 
 impl BlockBody {
+    /// The ordered root over the transactions' hashes that the header's `txs_root` must equal.
     pub fn txs_root(&self) -> [u8; 32] {
         ordered_root(self.txs.iter().map(|tx| tx.hash().to_vec())).0
     }
 
+    /// Blake2-256 of SCALE(`last_commit`), which the header's `last_commit_hash` must equal.
     pub fn last_commit_hash(&self) -> [u8; 32] {
         blake2_256(&self.last_commit.encode())
     }

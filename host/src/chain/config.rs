@@ -8,6 +8,7 @@ use std::time::Duration;
 use cvm_consensus::TimeoutConfig;
 use serde::{Deserialize, Serialize};
 
+/// Peer-to-peer networking: where to listen, whom to dial, message size limit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct P2pConfig {
@@ -31,6 +32,7 @@ impl Default for P2pConfig {
     }
 }
 
+/// The HTTP JSON API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RpcConfig {
@@ -49,14 +51,21 @@ impl Default for RpcConfig {
     }
 }
 
+/// Consensus round timeouts: a step's wait in round `r` is its base plus `r` times its delta.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsensusTimeouts {
+    /// Wait for a proposal in round 0.
     pub propose_ms: u64,
+    /// Added to the propose wait per round.
     pub propose_delta_ms: u64,
+    /// Wait for a prevote polka after 2f+1 prevotes of any kind, in round 0.
     pub prevote_ms: u64,
+    /// Added to the prevote wait per round.
     pub prevote_delta_ms: u64,
+    /// Wait for a decision after 2f+1 precommits of any kind, in round 0.
     pub precommit_ms: u64,
+    /// Added to the precommit wait per round.
     pub precommit_delta_ms: u64,
     /// Pause between a decision and round 0 of the next height (CometBFT's `timeout_commit`); 0 = none.
     pub block_interval_ms: u64,
@@ -78,6 +87,7 @@ impl Default for ConsensusTimeouts {
 }
 
 impl ConsensusTimeouts {
+    /// The consensus engine's timeout configuration.
     pub fn to_engine(&self) -> TimeoutConfig {
         let ms = Duration::from_millis;
         TimeoutConfig {
@@ -115,9 +125,11 @@ impl Default for ProposerConfig {
 /// Client transactions gossiped ahead of commits, in encoded bytes: about three blocks of 4,000 erc20 records.
 pub const DEFAULT_GOSSIP_WINDOW_BYTES: usize = 4 * 1024 * 1024;
 
+/// Limits of the transaction pool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MempoolConfig {
+    /// Transactions held, at most.
     pub max_txs: usize,
     /// Encoded bytes held, at most. A full mempool answers submissions "mempool full" (retry later): the
     /// backpressure that keeps a validator's memory bounded when clients submit faster than blocks finalize.
@@ -140,6 +152,7 @@ impl Default for MempoolConfig {
     }
 }
 
+/// How blocks are executed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutionConfig {
@@ -158,6 +171,7 @@ impl Default for ExecutionConfig {
     }
 }
 
+/// A node's `config.toml`: everything local to one node (the chain's shared settings are in genesis).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeConfig {
@@ -165,11 +179,17 @@ pub struct NodeConfig {
     pub moniker: String,
     /// Whether this node signs (a validator key must exist and be in genesis); a full node only follows.
     pub validator: bool,
+    /// Listening address, static peers and message size.
     pub p2p: P2pConfig,
+    /// The HTTP JSON API.
     pub rpc: RpcConfig,
+    /// Consensus round timeouts.
     pub consensus: ConsensusTimeouts,
+    /// How this node proposes blocks.
     pub proposer: ProposerConfig,
+    /// Transaction pool limits.
     pub mempool: MempoolConfig,
+    /// Block execution settings.
     pub execution: ExecutionConfig,
 }
 
@@ -192,7 +212,10 @@ impl Default for NodeConfig {
 const CONFIG_HINT: &str =
     "every field is optional; `cvm init --home <dir>` writes a complete example";
 
+/// Why a node config could not be loaded.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {cause} (create one with `cvm init --home <dir>`)")]
     Read { path: String, cause: std::io::Error },
@@ -209,6 +232,7 @@ pub enum ConfigError {
 }
 
 impl NodeConfig {
+    /// Reads, parses and validates `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
             path: path.display().to_string(),
@@ -217,6 +241,7 @@ impl NodeConfig {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let config: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_string(),
@@ -229,10 +254,12 @@ impl NodeConfig {
         Ok(config)
     }
 
+    /// The config as TOML, as `cvm init` writes it.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serializes")
     }
 
+    /// Checks the values a node cannot run with (zero limits, unparsable addresses).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.p2p
             .listen
@@ -290,28 +317,36 @@ impl NodeConfig {
 /// The files of a node's home directory.
 #[derive(Clone, Debug)]
 pub struct HomeLayout {
+    /// The home directory itself.
     pub root: PathBuf,
 }
 
 impl HomeLayout {
+    /// The layout of the home at `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
+    /// `config/config.toml`: the node config.
     pub fn config(&self) -> PathBuf {
         self.root.join("config/config.toml")
     }
+    /// `config/genesis.json`: the chain's genesis.
     pub fn genesis(&self) -> PathBuf {
         self.root.join("config/genesis.json")
     }
+    /// `config/validator_key.json`: the consensus signing key.
     pub fn validator_key(&self) -> PathBuf {
         self.root.join("config/validator_key.json")
     }
+    /// `config/node_key.json`: the libp2p identity.
     pub fn node_key(&self) -> PathBuf {
         self.root.join("config/node_key.json")
     }
+    /// `data/db`: the RocksDB database.
     pub fn db(&self) -> PathBuf {
         self.root.join("data/db")
     }
+    /// `data/module-cache`: compiled manuscripts, reused across restarts.
     pub fn module_cache(&self) -> PathBuf {
         self.root.join("data/module-cache")
     }

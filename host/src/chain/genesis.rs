@@ -37,6 +37,7 @@ impl Default for ChainParams {
     }
 }
 
+/// One validator of the initial set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisValidator {
@@ -44,21 +45,29 @@ pub struct GenesisValidator {
     pub name: String,
     /// Hex of the ed25519 public key.
     pub public_key: String,
+    /// Voting power; quorums are counted in power, not heads.
     pub power: u64,
 }
 
+/// The chain's `genesis.json`: what every node of the chain must agree on before block 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
+    /// Identifies the chain in every signed transaction and vote.
     pub chain_id: String,
     /// Block 1 must be later than this.
     pub genesis_time_ms: u64,
+    /// The initial (and, for now, only) validator set.
     pub validators: Vec<GenesisValidator>,
+    /// Chain-wide limits and parameters.
     #[serde(default)]
     pub params: ChainParams,
 }
 
+/// Why a genesis file could not be loaded.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum GenesisError {
     #[error(
         "cannot read genesis file {path}: {cause}; copy the chain's genesis.json there (every node of a chain \
@@ -102,6 +111,7 @@ pub enum GenesisError {
 }
 
 impl Genesis {
+    /// Reads, parses and validates `path`.
     pub fn load(path: &Path) -> Result<Self, GenesisError> {
         let text = std::fs::read_to_string(path).map_err(|cause| GenesisError::Read {
             path: path.display().to_string(),
@@ -110,6 +120,7 @@ impl Genesis {
         Self::parse(&text, &path.display().to_string())
     }
 
+    /// Parses and validates JSON text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, GenesisError> {
         let genesis: Genesis = serde_json::from_str(text).map_err(|cause| GenesisError::Parse {
             path: origin.to_string(),
@@ -122,10 +133,12 @@ impl Genesis {
         Ok(genesis)
     }
 
+    /// The genesis as pretty JSON, as `cvm init` writes it.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("genesis serializes")
     }
 
+    /// Checks the chain id, the validators (keys, powers, duplicates) and the parameters.
     pub fn validate(&self) -> Result<(), GenesisError> {
         let id_ok = !self.chain_id.is_empty()
             && self.chain_id.len() <= 64

@@ -6,7 +6,10 @@ use cvm_consensus::Ed25519Signer;
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
+/// Why a key file could not be read or written.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum KeyError {
     #[error(
         "cannot read key file {path}: {cause}; restore it from your backup (a new key would have to be added to \
@@ -80,12 +83,15 @@ fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
 macro_rules! key_file_methods {
     ($ty:ident) => {
         impl $ty {
+            /// A fresh key from the operating system's random source.
             pub fn generate() -> Self {
                 Self(SigningKey::generate(&mut rand::rngs::OsRng))
             }
+            /// Reads a key file.
             pub fn load(path: &Path) -> Result<Self, KeyError> {
                 read_key(path).map(Self)
             }
+            /// Writes the key file to `path`, creating its directory.
             pub fn save(&self, path: &Path) -> Result<(), KeyError> {
                 write_key(path, &self.0)
             }
@@ -100,9 +106,11 @@ pub struct ValidatorKey(pub SigningKey);
 key_file_methods!(ValidatorKey);
 
 impl ValidatorKey {
+    /// The ed25519 public key: the validator's identity in genesis and on votes.
     pub fn public_key(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes()
     }
+    /// A consensus signer over this key.
     pub fn signer(&self) -> Ed25519Signer {
         Ed25519Signer::new(self.0.clone())
     }
@@ -115,10 +123,12 @@ pub struct NodeKey(pub SigningKey);
 key_file_methods!(NodeKey);
 
 impl NodeKey {
+    /// The key as a libp2p identity.
     pub fn keypair(&self) -> libp2p::identity::Keypair {
         libp2p::identity::Keypair::ed25519_from_bytes(self.0.to_bytes())
             .expect("32-byte ed25519 secret")
     }
+    /// The libp2p peer id other nodes list this node under.
     pub fn peer_id(&self) -> libp2p::PeerId {
         self.keypair().public().to_peer_id()
     }

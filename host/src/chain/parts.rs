@@ -11,7 +11,9 @@ use super::body::BlockBody;
 /// The root and count of the parts a block body is split into (CometBFT's `PartSetHeader`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
 pub struct PartSetHeader {
+    /// Number of parts.
     pub total: u32,
+    /// Merkle root over the parts' hashes.
     pub root: [u8; 32],
 }
 
@@ -21,12 +23,18 @@ pub const MAX_PARTS: u32 = 4096;
 /// One part: its bytes and the Merkle path from them to `PartSetHeader::root`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Part {
+    /// Position in the set, from 0.
     pub index: u32,
+    /// The part's slice of the encoded body.
     pub bytes: Vec<u8>,
+    /// Merkle path from the part's hash to the root.
     pub proof: Vec<[u8; 32]>,
 }
 
+/// Why a part or a set of parts is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum PartError {
     #[error("part index {index} is outside a set of {total} parts")]
     IndexOutOfRange { index: u32, total: u32 },
@@ -48,10 +56,12 @@ pub struct PartSet {
 }
 
 impl PartSet {
+    /// Splits SCALE(`body`) into parts of `part_size` bytes (the last may be shorter).
     pub fn from_body(body: &BlockBody, part_size: usize) -> Self {
         Self::from_bytes(&body.encode(), part_size)
     }
 
+    /// Splits `bytes` into parts of `part_size` bytes and builds each part's proof.
     pub fn from_bytes(bytes: &[u8], part_size: usize) -> Self {
         let chunks = chunks(bytes, part_size);
         // Hash every part once; proofs are then built over the 32-byte leaf hashes.
@@ -89,10 +99,12 @@ impl PartSet {
         }
     }
 
+    /// The root and count that go into the block header.
     pub fn header(&self) -> PartSetHeader {
         self.header
     }
 
+    /// The parts, in index order.
     pub fn parts(&self) -> &[Part] {
         &self.parts
     }
@@ -158,6 +170,7 @@ pub struct PartSetBuilder {
 }
 
 impl PartSetBuilder {
+    /// An empty builder for the set `header` announces; refuses sets above [`MAX_PARTS`].
     pub fn new(header: PartSetHeader, part_size: usize) -> Result<Self, PartError> {
         if header.total > MAX_PARTS {
             return Err(PartError::TooManyParts(header.total));
@@ -170,6 +183,7 @@ impl PartSetBuilder {
         })
     }
 
+    /// The set being assembled.
     pub fn header(&self) -> PartSetHeader {
         self.header
     }
@@ -186,6 +200,7 @@ impl PartSetBuilder {
         Ok(true)
     }
 
+    /// Whether every part is in.
     pub fn is_complete(&self) -> bool {
         self.received == self.header.total
     }

@@ -2,9 +2,9 @@
 //! file with its clap arguments and its `run`: [`manuscript`] (`cvm manuscript new | build | run`), [`node`]
 //! (`init`, `testnet`, `start`, `replay`, `localnet`) and [`client`] (`tx`, `query`, `verify`).
 
-pub mod client;
-pub mod manuscript;
-pub mod node;
+pub(crate) mod client;
+pub(crate) mod manuscript;
+pub(crate) mod node;
 
 use std::process::ExitCode;
 
@@ -16,16 +16,16 @@ use clap::{Parser, Subcommand};
     version,
     about = "Verifiable data-processing chain: manuscript tooling and validator node"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write, build and try manuscripts locally.
     #[command(subcommand)]
     Manuscript(manuscript::ManuscriptCommand),

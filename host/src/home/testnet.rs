@@ -10,21 +10,30 @@ use crate::node::status::now_ms;
 
 /// The network to generate.
 pub struct TestnetSpec {
+    /// Validator nodes (`node0`..), written first.
     pub validators: usize,
+    /// Non-signing nodes after the validators.
     pub full_nodes: usize,
+    /// The chain id written into the shared genesis.
     pub chain_id: String,
+    /// Directory that receives one home per node.
     pub output: PathBuf,
     /// Node i listens on p2p `base_port + 2i` and HTTP `base_port + 2i + 1`.
     pub base_port: u16,
+    /// Pause between a decision and the next height's first round (0: none).
     pub block_interval_ms: u64,
 }
 
 /// One generated node.
 #[derive(Clone, Debug)]
 pub struct TestnetNode {
+    /// `node<i>`: the home's directory name and the validator's name in genesis.
     pub name: String,
+    /// The node's home directory.
     pub home: PathBuf,
+    /// The node's HTTP API, e.g. `http://127.0.0.1:26601`.
     pub rpc_url: String,
+    /// Whether the node signs (is in the genesis validator set).
     pub validator: bool,
 }
 

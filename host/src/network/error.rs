@@ -2,7 +2,10 @@
 
 use libp2p::{Multiaddr, PeerId};
 
+/// Why a network operation failed.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum NetworkError {
     #[error("invalid network configuration: {0}; fix the [p2p] section of config.toml")]
     Config(String),

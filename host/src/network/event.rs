@@ -45,10 +45,13 @@ impl fmt::Debug for ReplyHandle {
 pub enum NetworkEvent {
     /// A gossip message to validate; answer with [`NetworkHandle::report`] (until then it is not forwarded).
     Message {
+        /// The gossip topic it came on.
         topic: Topic,
         /// The peer that delivered it (not necessarily its author): the one [`NetworkHandle::report`] scores.
         source: PeerId,
+        /// Its gossip id, to report a verdict on.
         id: MessageId,
+        /// The message bytes.
         data: Vec<u8>,
     },
     /// The first connection to this peer is up.
@@ -57,8 +60,11 @@ pub enum NetworkEvent {
     PeerDisconnected(PeerId),
     /// A peer asks for sync data; answer with [`NetworkHandle::respond`].
     SyncRequest {
+        /// The requesting peer.
         peer: PeerId,
+        /// What it asks for.
         request: SyncRequest,
+        /// Where the answer goes.
         reply: ReplyHandle,
     },
 }

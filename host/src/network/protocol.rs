@@ -11,13 +11,20 @@ pub enum SyncRequest {
     /// "What is your latest committed height?"
     Status,
     /// Committed blocks `from..from + max`, in height order; the responder may send fewer (see [`fit_blocks`]).
-    Blocks { from: u64, max: u32 },
+    Blocks {
+        /// The first height wanted.
+        from: u64,
+        /// At most this many blocks.
+        max: u32,
+    },
 }
 
 /// The answer to a [`SyncRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SyncResponse {
+    /// The answer to [`SyncRequest::Status`].
     Status {
+        /// Height of the responder's last committed block.
         height: u64,
     },
     /// A prefix of the requested range, possibly empty (the responder does not have `from` yet).
@@ -29,7 +36,9 @@ pub enum SyncResponse {
 /// A committed block with the certificate that finalized it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SyncedBlock {
+    /// The committed block, body included.
     pub block: Block,
+    /// The precommits that finalized it.
     pub certificate: CommitCertificate,
 }
 

@@ -23,6 +23,7 @@ pub(super) fn protocol_version(chain_id: &str) -> String {
 }
 
 impl Topic {
+    /// Every topic, in the order nodes subscribe.
     pub const ALL: [Topic; 3] = [Topic::Consensus, Topic::Transactions, Topic::ProposalParts];
 
     /// The topic's name on the wire for `chain_id`.

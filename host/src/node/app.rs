@@ -18,11 +18,16 @@ use crate::storage::{ChainHead, CommittedBlock, Storage};
 
 /// A block and the result of executing it on its parent.
 pub struct Executed {
+    /// The block as proposed or decided.
     pub block: Block,
+    /// State changes, receipts and roots it produced.
     pub outcome: BlockOutcome,
 }
 
+/// Why a block was refused or could not be executed or committed.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum AppError {
     #[error("storage: {0}")]
     Storage(String),
@@ -38,6 +43,8 @@ pub enum AppError {
 
 /// Why a proposed block is refused (the prevote goes to nil).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum InvalidBlock {
     #[error("wrong chain id {0:?}")]
     ChainId(String),
@@ -67,6 +74,7 @@ pub enum InvalidBlock {
     Execution(String),
 }
 
+/// The application side of consensus: validates, executes and commits blocks on storage, caching executed proposals.
 pub struct App {
     genesis: Genesis,
     chain_id: ChainId,
@@ -83,13 +91,18 @@ pub struct App {
 /// The last committed block as the next height sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parent {
+    /// Its height (0: genesis, nothing committed yet).
     pub height: u64,
+    /// Its hash (zero at genesis).
     pub hash: BlockHash,
+    /// The state root the next block executes on.
     pub state_root: StateRoot,
+    /// Its header time, which the next block's must exceed.
     pub time_ms: u64,
 }
 
 impl App {
+    /// An application over `storage`, checking certificates against the genesis validator set with `verifier`.
     pub fn new(
         genesis: Genesis,
         storage: Storage,
@@ -110,6 +123,7 @@ impl App {
         })
     }
 
+    /// The chain's genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
     }
@@ -119,18 +133,22 @@ impl App {
         &self.chain_id
     }
 
+    /// The chain-wide parameters of genesis.
     pub fn params(&self) -> &ChainParams {
         &self.genesis.params
     }
 
+    /// The node's database.
     pub fn storage(&self) -> &Storage {
         &self.storage
     }
 
+    /// The block executor (manuscript runtime and module cache).
     pub fn executor(&self) -> &BlockExecutor {
         &self.executor
     }
 
+    /// The last committed block, or genesis before block 1.
     pub fn parent(&self) -> Result<Parent, AppError> {
         let head: Option<ChainHead> = self
             .storage

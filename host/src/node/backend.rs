@@ -20,13 +20,21 @@ use crate::rpc::node_api::{
     ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
 
+/// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
 pub struct NodeBackend {
+    /// Blocks, state and receipts.
     pub app: Arc<App>,
+    /// Where submitted transactions go.
     pub mempool: Arc<Mutex<Mempool>>,
+    /// Gossips admitted transactions.
     pub net: NetworkHandle,
+    /// Progress the event loop reports.
     pub status: Arc<RwLock<NodeStatus>>,
+    /// Equivocations seen by consensus.
     pub evidence: Arc<Mutex<Vec<DuplicateVoteEvidence>>>,
+    /// Counts rejected submissions.
     pub metrics: Arc<Metrics>,
+    /// The mempool's transaction cap, reported to clients.
     pub mempool_max_txs: usize,
 }
 
@@ -49,6 +57,7 @@ impl NodeBackend {
         }
     }
 
+    /// The mempool's transaction cap.
     pub fn mempool_capacity(&self) -> usize {
         self.mempool_max_txs
     }
@@ -59,6 +68,7 @@ impl NodeBackend {
         self.mempool.lock().next_nonce(account, committed)
     }
 
+    /// Every piece of evidence seen, SCALE-encoded.
     pub fn evidence_encoded(&self) -> Vec<Vec<u8>> {
         self.evidence.lock().iter().map(|e| e.encode()).collect()
     }

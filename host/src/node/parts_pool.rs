@@ -7,6 +7,7 @@ use crate::chain::{BlockBody, Part, PartError, PartSetBuilder, PartSetHeader};
 /// Part sets tracked per height (more than one only with an equivocating proposer or several rounds).
 const MAX_SETS_PER_HEIGHT: usize = 8;
 
+/// What adding a part did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PartOutcome {
     /// Stored; the set is not complete yet.
@@ -19,6 +20,7 @@ pub enum PartOutcome {
     Ignored,
 }
 
+/// Body parts of proposals being received, by height and part-set root, and the bodies they completed.
 pub struct PartsPool {
     part_size: usize,
     max_parts: u32,
@@ -28,6 +30,7 @@ pub struct PartsPool {
 }
 
 impl PartsPool {
+    /// A pool for parts of `part_size` bytes and bodies of at most `max_block_bytes`.
     pub fn new(part_size: usize, max_block_bytes: u64) -> Self {
         Self {
             part_size,
@@ -93,6 +96,7 @@ impl PartsPool {
         self.bodies.insert(header.root, (height, body));
     }
 
+    /// The complete body with this part-set header, if assembled or inserted.
     pub fn body(&self, header: &PartSetHeader) -> Option<&BlockBody> {
         self.bodies.get(&header.root).map(|(_, body)| body)
     }

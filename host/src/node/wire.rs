@@ -5,9 +5,12 @@ use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::chain::{BlockHeader, Part, PartSetHeader};
 
+/// A consensus message on the `consensus` topic.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum ConsensusMessage {
+    /// A proposal of a header (its body travels as parts).
     Proposal(Box<SignedProposal<BlockHeader>>),
+    /// A prevote or precommit.
     Vote(SignedVote),
 }
 
@@ -15,7 +18,9 @@ pub enum ConsensusMessage {
 /// exact duplicates it has seen), so a peer that missed the first copy gets it; the engine ignores repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ConsensusEnvelope {
+    /// Re-broadcast counter (0 for the first copy).
     pub resend: u32,
+    /// The proposal or vote carried.
     pub message: ConsensusMessage,
 }
 
@@ -23,13 +28,19 @@ pub struct ConsensusEnvelope {
 /// re-broadcast part is byte-identical to the first copy and gossipsub refuses to publish it again.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct PartMessage {
+    /// Height of the proposal the part belongs to.
     pub height: u64,
+    /// Round of that proposal.
     pub round: u32,
+    /// The set the part belongs to.
     pub parts: PartSetHeader,
+    /// The part with its proof.
     pub part: Part,
+    /// Re-broadcast counter (0 for the first copy).
     pub resend: u32,
 }
 
+/// Decodes SCALE `bytes` as a `T`, refusing trailing bytes.
 pub fn decode<T: Decode>(bytes: &[u8]) -> Result<T, String> {
     T::decode_all(&mut &bytes[..]).map_err(|e| e.to_string())
 }

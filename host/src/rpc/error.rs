@@ -9,13 +9,17 @@ use axum::response::{IntoResponse, Response};
 use crate::rpc::json::ErrorJson;
 use crate::rpc::node_api::{ApiError, SubmitError};
 
+/// An error answer of the HTTP API: a status code and a message sent as [`ErrorJson`](crate::rpc::json::ErrorJson).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// What went wrong, for the client.
     pub message: String,
 }
 
 impl HttpError {
+    /// An error with any status.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -23,14 +27,17 @@ impl HttpError {
         }
     }
 
+    /// A 400: the request is malformed or cannot be served.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// A 404: the height, transaction, manuscript or record does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
+    /// A 500: the node failed.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }

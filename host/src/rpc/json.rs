@@ -10,25 +10,41 @@ use crate::chain::{Block, BlockHeader};
 use crate::hex_text::to_hex;
 use crate::rpc::node_api::TxLookup;
 
+/// A part-set header in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartsJson {
+    /// Number of parts.
     pub total: u32,
+    /// Hex of the parts' Merkle root.
     pub root: String,
 }
 
+/// A block header in JSON, hashes and keys as `0x` hex.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderJson {
+    /// The chain the block belongs to.
     pub chain_id: String,
+    /// Block height.
     pub height: u64,
+    /// Header time, ms since the Unix epoch.
     pub time_ms: u64,
+    /// Hash of the previous header.
     pub parent_hash: String,
+    /// The proposer's public key.
     pub proposer: String,
+    /// Root over the transaction hashes.
     pub txs_root: String,
+    /// Number of transactions.
     pub tx_count: u32,
+    /// State root after the block.
     pub state_root: String,
+    /// Root over the receipts.
     pub receipts_root: String,
+    /// Fuel the block spent.
     pub fuel_used: u64,
+    /// Hash of the previous block's commit.
     pub last_commit_hash: String,
+    /// The body's part-set header.
     pub parts: PartsJson,
 }
 
@@ -57,22 +73,33 @@ impl From<&BlockHeader> for HeaderJson {
 /// A transaction, summarized (a deploy's wasm and an ingest's records are not repeated).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxJson {
+    /// Hex of the transaction hash.
     pub hash: String,
+    /// Hex of the signer's public key.
     pub signer: String,
+    /// The signer's nonce.
     pub nonce: u64,
+    /// What it does, tagged by `type`.
     #[serde(flatten)]
     pub payload: PayloadJson,
 }
 
+/// A transaction's payload in JSON, without the bulky bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PayloadJson {
+    /// Deploys a manuscript.
     Deploy {
+        /// Size of the wasm module.
         wasm_bytes: usize,
+        /// Fuel each record may spend.
         fuel_limit_per_record: u64,
     },
+    /// Ingests source records.
     Ingest {
+        /// The source the records come from.
         source: String,
+        /// Number of records.
         records: usize,
     },
 }
@@ -101,18 +128,25 @@ impl From<&SignedTransaction> for TxJson {
     }
 }
 
+/// One precommit signature of a commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitSigJson {
+    /// The signer's position in the validator set.
     pub validator_index: u32,
+    /// Hex of the ed25519 signature.
     pub signature: String,
 }
 
+/// A commit certificate in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitJson {
+    /// Height of the committed block.
     pub height: u64,
+    /// Round it was decided in.
     pub round: u32,
     /// The hash of the header the validators precommitted.
     pub value_id: String,
+    /// The precommit signatures.
     pub signatures: Vec<CommitSigJson>,
     /// SCALE of the certificate, for offline verification.
     pub scale: String,
@@ -137,13 +171,18 @@ impl From<&CommitCertificate> for CommitJson {
     }
 }
 
+/// `GET /blocks/{height}`: a block with summarized transactions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockJson {
+    /// Hex of the header hash.
     pub hash: String,
+    /// The header.
     pub header: HeaderJson,
     /// SCALE of the header (its Blake2-256 is `hash`).
     pub header_scale: String,
+    /// Transactions, summarized.
     pub txs: Vec<TxJson>,
+    /// The previous block's commit (`None` at height 1).
     pub last_commit: Option<CommitJson>,
 }
 
@@ -159,42 +198,65 @@ impl From<&Block> for BlockJson {
     }
 }
 
+/// One manuscript invocation of an ingest receipt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvocationJson {
+    /// The manuscript invoked.
     pub manuscript: String,
+    /// Index of the record in the transaction.
     pub record_index: u32,
+    /// Whether the invocation succeeded (its writes kept).
     pub ok: bool,
+    /// Why it failed (trap, fuel, error...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The manuscript's error message, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Fuel spent.
     pub fuel_used: u64,
+    /// Dataset records written.
     pub records_emitted: u32,
 }
 
+/// A receipt's outcome, tagged by `result`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ReceiptOutcomeJson {
+    /// Refused before execution; the nonce is not consumed.
     Rejected {
+        /// Why.
         reason: String,
     },
+    /// Executed and failed as a whole (e.g. an invalid deploy).
     Failed {
+        /// Why.
         reason: String,
     },
+    /// A manuscript deployed.
     Deployed {
+        /// Its name.
         manuscript: String,
+        /// Hex of its code hash.
         code_hash: String,
     },
+    /// Records ingested.
     Ingested {
+        /// Manuscripts subscribed to the source.
         subscribers: u32,
+        /// One per record and subscriber.
         invocations: Vec<InvocationJson>,
     },
 }
 
+/// A transaction receipt in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptJson {
+    /// Hex of the transaction hash.
     pub tx_hash: String,
+    /// Fuel the transaction spent.
     pub fuel_used: u64,
+    /// What happened, tagged by `result`.
     #[serde(flatten)]
     pub outcome: ReceiptOutcomeJson,
 }
@@ -254,12 +316,18 @@ impl From<&TxReceipt> for ReceiptJson {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TxLookupJson {
+    /// In the mempool, not yet committed.
     Pending,
+    /// In a committed block.
     Committed {
+        /// Height of the block.
         height: u64,
+        /// Position in the block.
         index: u32,
+        /// Its receipt.
         receipt: ReceiptJson,
     },
+    /// Neither pending nor committed on this node.
     Unknown,
 }
 
@@ -292,19 +360,23 @@ pub struct SubmitTxRequest {
 /// `POST /txs` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmitTxResponse {
+    /// Hex of the admitted transaction's hash.
     pub hash: String,
 }
 
 /// `GET /accounts/{public_key}` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountJson {
+    /// Hex of the account's public key.
     pub public_key: String,
+    /// The next nonce to sign with.
     pub nonce: u64,
 }
 
 /// Every error answer: `{"error": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorJson {
+    /// What went wrong.
     pub error: String,
 }
 

@@ -12,6 +12,7 @@ use crate::record_bundle::RecordBundle;
 /// What the node can answer. Calls are made from async handlers through `spawn_blocking`, so they may block
 /// briefly (storage reads, proof generation) but must not wait on consensus.
 pub trait NodeApi: Send + Sync + 'static {
+    /// The node's chain, height, peers and sync state.
     fn status(&self) -> StatusInfo;
     /// The committed block at `height`, `None` above the tip (or pruned).
     fn block(&self, height: u64) -> Result<Option<Block>, ApiError>;
@@ -19,6 +20,7 @@ pub trait NodeApi: Send + Sync + 'static {
     fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, ApiError>;
     /// Hands a SCALE-encoded `SignedTransaction` to the mempool; returns its hash.
     fn submit_tx(&self, tx: Vec<u8>) -> Result<[u8; 32], SubmitError>;
+    /// Where the transaction `hash` is.
     fn tx(&self, hash: [u8; 32]) -> Result<TxLookup, ApiError>;
     /// Everything needed to check one record offline. `height: None` = the latest committed height.
     /// [`ApiError::NotFound`] for an unknown manuscript, dataset or height.
@@ -32,15 +34,20 @@ pub trait NodeApi: Send + Sync + 'static {
     /// The next nonce of an account (0 for an account never seen), counting the account's pending mempool
     /// transactions so a client can submit several in a row.
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError>;
+    /// The validator set, with names and powers.
     fn validators(&self) -> Vec<ValidatorInfo>;
+    /// The deployed manuscripts.
     fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError>;
     /// Equivocation evidence seen, in any JSON form.
     fn evidence(&self) -> Vec<serde_json::Value>;
 }
 
+/// `GET /status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusInfo {
+    /// The chain the node follows.
     pub chain_id: String,
+    /// The node's name from its config.
     pub moniker: String,
     /// Height of the last committed block (0 before the first).
     pub height: u64,
@@ -48,8 +55,11 @@ pub struct StatusInfo {
     pub latest_block_hash: Option<String>,
     /// Hex of the state root after the last committed block.
     pub state_root: String,
+    /// Header time of the last committed block (`None` before the first).
     pub latest_block_time_ms: Option<u64>,
+    /// Connected peers.
     pub peers: PeersInfo,
+    /// Whether the node is catching up by block sync.
     pub syncing: bool,
     /// Hex of this node's validator public key, `None` for a full node.
     pub validator: Option<String>,
@@ -57,40 +67,58 @@ pub struct StatusInfo {
     pub round: u32,
 }
 
+/// The node's connected peers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeersInfo {
+    /// How many.
     pub count: usize,
+    /// Their peer ids.
     pub ids: Vec<String>,
 }
 
 /// Where a transaction is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxLookup {
+    /// In the mempool, not yet committed.
     Pending,
+    /// In a committed block.
     Committed {
+        /// Height of the block.
         height: u64,
+        /// Position in the block.
         index: u32,
+        /// Its receipt.
         receipt: TxReceipt,
     },
+    /// Neither pending nor committed on this node.
     Unknown,
 }
 
+/// A member of the validator set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorInfo {
+    /// Its name from genesis.
     pub name: String,
     /// Hex of the ed25519 public key.
     pub public_key: String,
+    /// Its voting power.
     pub power: u64,
 }
 
+/// A deployed manuscript.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManuscriptInfo {
+    /// Its name (unique on the chain).
     pub name: String,
     /// Hex of the code hash.
     pub code_hash: String,
+    /// Sources it subscribes to.
     pub sources: Vec<String>,
+    /// Datasets it writes.
     pub datasets: Vec<String>,
+    /// Fuel each record may spend.
     pub fuel_limit_per_record: u64,
+    /// Height of the block that deployed it.
     pub deployed_at: u64,
 }
 
@@ -112,11 +140,14 @@ pub enum ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SubmitError {
+    /// Category counted in metrics.
     pub class: RejectClass,
+    /// The reason, sent to the client.
     pub message: String,
 }
 
 impl SubmitError {
+    /// A refusal of `class` with `message`.
     pub fn new(class: RejectClass, message: impl Into<String>) -> Self {
         Self {
             class,

@@ -26,24 +26,32 @@ use crate::chain::{Block, BlockHash, BlockHeader};
 /// The last committed block: where a restarted node resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ChainHead {
+    /// Height of the last committed block (where sync and consensus resume).
     pub height: u64,
+    /// Its header hash, the next block's parent hash.
     pub block_hash: BlockHash,
+    /// The state root after it.
     pub state_root: [u8; 32],
+    /// Its header time.
     pub time_ms: u64,
 }
 
 /// A receipt with where its transaction was included.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct StoredReceipt {
+    /// Height of the block holding the transaction.
     pub height: u64,
     /// Position of the transaction in the block.
     pub index: u32,
+    /// What executing the transaction did.
     pub receipt: TxReceipt,
 }
 
 /// Everything a decided block leaves on disk, written by [`Storage::commit_block`] in one batch.
 pub struct CommittedBlock<'a> {
+    /// The decided block, body included.
     pub block: &'a Block,
+    /// The precommits that finalized it.
     pub certificate: &'a CommitCertificate,
     /// The trie nodes its execution created.
     pub changes: &'a StateChanges,
@@ -71,7 +79,9 @@ pub struct StorageMemory {
     pub memtables: u64,
     /// Index and filter blocks of open table files.
     pub table_readers: u64,
+    /// RocksDB's block cache (data blocks read).
     pub block_cache: u64,
+    /// The trie node cache.
     pub trie_node_cache: u64,
 }
 
@@ -208,6 +218,7 @@ impl Storage {
         sync_log(&self.db, "syncing the log")
     }
 
+    /// The database directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -340,6 +351,7 @@ impl Storage {
             .transpose()
     }
 
+    /// The committed block at `height`, `None` above the head.
     pub fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
         self.get(CF_BLOCKS, &height_key(height))?
             .map(|b| decode(&b, || format!("block {height}")))
@@ -357,6 +369,7 @@ impl Storage {
         }
     }
 
+    /// The committed block with header hash `hash`.
     pub fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<Block>, StorageError> {
         match self.height_of(hash)? {
             Some(height) => self.block(height),
@@ -381,6 +394,7 @@ impl Storage {
             .transpose()
     }
 
+    /// The receipt of transaction `tx_hash`, with where it was included.
     pub fn receipt(&self, tx_hash: &[u8; 32]) -> Result<Option<StoredReceipt>, StorageError> {
         self.get(CF_RECEIPTS, tx_hash)?
             .map(|b| decode(&b, || format!("receipt of tx {}", hex::encode(tx_hash))))

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 /// A storage failure. Never a panic: a failed write (disk full, I/O error) surfaces here and leaves nothing
 /// half-written, because every multi-key write is one RocksDB batch.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum StorageError {
     #[error(
         "cannot open the database at {path}: permission denied ({detail}); make the directory writable by the \

@@ -10,9 +10,12 @@ use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorCon
 
 use super::{Storage, StorageError};
 
+/// Which header root re-execution disagrees with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MismatchKind {
+    /// The state root.
     StateRoot,
+    /// The receipts root.
     ReceiptsRoot,
 }
 
@@ -28,9 +31,13 @@ impl fmt::Display for MismatchKind {
 /// A stored header root that re-execution does not reproduce.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mismatch {
+    /// The block's height.
     pub height: u64,
+    /// The root the stored header holds.
     pub stored: [u8; 32],
+    /// The root re-execution gives.
     pub computed: [u8; 32],
+    /// Which root.
     pub what: MismatchKind,
 }
 
@@ -47,14 +54,19 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// What a replay checked and found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplayReport {
     /// Blocks re-executed.
     pub heights: u64,
+    /// Every root re-execution did not reproduce (empty: the chain replays exactly).
     pub mismatches: Vec<Mismatch>,
 }
 
+/// Why a replay could not run to the end.
 #[derive(Debug, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum ReplayError {
     #[error(transparent)]
     Storage(#[from] StorageError),

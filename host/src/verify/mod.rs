@@ -21,13 +21,19 @@ use crate::record_bundle::RecordBundle;
 /// A bundle that checked out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// The manuscript that wrote the record.
     pub manuscript: String,
+    /// The dataset.
     pub dataset: String,
+    /// The record's key.
     pub key: Vec<u8>,
     /// `None`: proven absent.
     pub value: Option<Vec<u8>>,
+    /// Height the proof was checked at.
     pub height: u64,
+    /// Voting power of the validators that signed the certificate.
     pub signed_power: u64,
+    /// Total voting power of the validator set.
     pub total_power: u64,
 }
 
@@ -54,6 +60,8 @@ impl std::fmt::Display for Verdict {
 
 /// Why a bundle is not valid. Each names the broken link.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum VerifyError {
     #[error("the genesis file is not usable: {0}")]
     Genesis(String),

@@ -1,6 +1,9 @@
 //! `cvm start` on homes with broken config, genesis or key files, or an unusable data directory: a non-zero
 //! exit naming the file and the cause, never a panic.
 
+// Whether we run as root (permissions do not bind root) needs geteuid.
+#![allow(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -237,6 +240,7 @@ fn unwritable_or_obstructed_data_directory_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let home = HomeLayout::new(homes(dir.path()).remove(0));
     let data = home.root.join("data");
+    // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     const NOBODY: u32 = 65534;
     if root {

@@ -1,6 +1,9 @@
 //! What the bad-input tests share: transactions, running `cvm` with a deadline, raw HTTP, generated homes,
 //! node processes started with their own environment, and chain comparison.
 
+// A file-descriptor limit for the child needs setrlimit between fork and exec (`pre_exec`).
+#![allow(unsafe_code)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

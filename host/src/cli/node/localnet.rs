@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use cvm_runtime::{Transaction, TxPayload};
+use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
 use crate::api_client::Client;
 use crate::chain::ValidatorKey;
-use crate::home::testnet::{TestnetSpec, generate};
+use crate::home::testnet::{TestnetNode, TestnetSpec, generate};
 use crate::records::{Schema, read_records};
 
 #[derive(Debug, clap::Args)]
@@ -48,10 +48,13 @@ pub struct LocalnetArgs {
     pub exit_when_done: bool,
 }
 
+/// The validator processes; dropping it stops them all (SIGTERM, then SIGKILL after 10 s).
 struct Nodes {
     children: Vec<Child>,
 }
 
+// Sending a signal to our own children needs libc's `kill`: std only offers SIGKILL, not a clean stop.
+#[allow(unsafe_code)]
 impl Drop for Nodes {
     fn drop(&mut self) {
         for child in &mut self.children {
@@ -83,7 +86,38 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx]
 }
 
+/// Runs `cvm localnet`: one step per function below, in order.
 pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
+    let (wasm, records) = read_inputs(args)?;
+    let homes = HomesDir::choose(args.dir.as_ref())?;
+    let nodes = make_homes(args, &homes.path)?;
+    // Declared after `homes`, so the nodes stop before a temporary home directory is removed.
+    let running = start_nodes(&nodes)?;
+    eprintln!(
+        "started {} validators; homes and logs in {}",
+        nodes.len(),
+        homes.path.display()
+    );
+
+    let stop = stop_on_ctrl_c();
+    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
+    if !wait_for_first_block(&client, &stop, &homes.path)? {
+        return Ok(());
+    }
+    let mut signer = Signer::for_chain(&client)?;
+    deploy(&client, &mut signer, wasm)?;
+
+    let first_height = client.status()?.height;
+    let t0 = Instant::now();
+    let pending = stream_data(&client, &mut signer, &records, args)?;
+    let finality = watch_finality(&client, &stop, pending, t0, args.exit_when_done);
+    print_summary(&client, nodes.len(), first_height, finality)?;
+    drop(running);
+    Ok(())
+}
+
+/// Reads the manuscript and the source records; no records is an error.
+fn read_inputs(args: &LocalnetArgs) -> anyhow::Result<(Vec<u8>, Vec<Vec<u8>>)> {
     let wasm = std::fs::read(&args.wasm).with_context(|| {
         format!(
             "cannot read {}; build it with `cvm manuscript build`",
@@ -94,27 +128,52 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
     if records.is_empty() {
         bail!("{} holds no records", args.data.display());
     }
-    let temp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            temp = tempfile::tempdir()?;
-            temp.path().to_path_buf()
-        }
-    };
-    let nodes = generate(&TestnetSpec {
+    Ok((wasm, records))
+}
+
+/// Where the node homes go: `--dir`, or a temporary directory removed when this is dropped.
+struct HomesDir {
+    path: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl HomesDir {
+    fn choose(dir: Option<&PathBuf>) -> anyhow::Result<Self> {
+        Ok(match dir {
+            Some(d) => HomesDir {
+                path: d.clone(),
+                _temp: None,
+            },
+            None => {
+                let temp = tempfile::tempdir()?;
+                HomesDir {
+                    path: temp.path().to_path_buf(),
+                    _temp: Some(temp),
+                }
+            }
+        })
+    }
+}
+
+/// Writes one home per validator under `dir`, peered on loopback from `--base-port`.
+fn make_homes(args: &LocalnetArgs, dir: &std::path::Path) -> anyhow::Result<Vec<TestnetNode>> {
+    generate(&TestnetSpec {
         validators: args.validators,
         full_nodes: 0,
         chain_id: "cvm-localnet".into(),
-        output: dir.clone(),
+        output: dir.to_path_buf(),
         base_port: args.base_port,
         block_interval_ms: 0,
-    })?;
+    })
+}
+
+/// Starts `cvm start` for each home, logging to its `node.log`.
+fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe()?;
     let mut running = Nodes {
         children: Vec::new(),
     };
-    for node in &nodes {
+    for node in nodes {
         let log = std::fs::File::create(node.home.join("node.log"))?;
         let child = Command::new(&exe)
             .args(["start", "--home"])
@@ -130,22 +189,29 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
             .context("cannot start a node process")?;
         running.children.push(child);
     }
-    eprintln!(
-        "started {} validators; homes and logs in {}",
-        nodes.len(),
-        dir.display()
-    );
+    Ok(running)
+}
 
+/// A flag set once Ctrl-C is pressed.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         ctrlc_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
+    stop
+}
+
+/// Waits until the network has committed a block: `Ok(false)` if stopped first, an error after 60 s.
+fn wait_for_first_block(
+    client: &Client,
+    stop: &AtomicBool,
+    dir: &std::path::Path,
+) -> anyhow::Result<bool> {
     let started = Instant::now();
     while client.status().map(|s| s.height).unwrap_or(0) < 1 {
         if stop.load(Ordering::SeqCst) {
-            return Ok(());
+            return Ok(false);
         }
         if started.elapsed() > Duration::from_secs(60) {
             bail!(
@@ -155,44 +221,70 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(true)
+}
 
-    let key = ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
-    let chain_id = client.status()?.chain_id;
-    let mut nonce = client.account_nonce(key.public_key())?;
-    let sign = |nonce: u64, payload: TxPayload| {
-        Transaction {
-            chain_id: chain_id.clone(),
-            signer: key.public_key(),
+/// Signs the localnet's transactions with a fixed key, counting the nonce up.
+struct Signer {
+    key: ValidatorKey,
+    chain_id: String,
+    nonce: u64,
+}
+
+impl Signer {
+    fn for_chain(client: &Client) -> anyhow::Result<Self> {
+        let key = ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let chain_id = client.status()?.chain_id;
+        let nonce = client.account_nonce(key.public_key())?;
+        Ok(Signer {
+            key,
+            chain_id,
             nonce,
+        })
+    }
+
+    /// Signs `payload` with the current nonce (the caller advances it once the transaction is accepted).
+    fn sign(&self, payload: TxPayload) -> SignedTransaction {
+        Transaction {
+            chain_id: self.chain_id.clone(),
+            signer: self.key.public_key(),
+            nonce: self.nonce,
             payload,
         }
-        .sign(&key.0)
-    };
-    let deploy = sign(
-        nonce,
-        TxPayload::Deploy {
-            wasm,
-            fuel_limit_per_record: 10_000_000,
-        },
-    );
+        .sign(&self.key.0)
+    }
+}
+
+/// Deploys the manuscript and waits (up to 60 s) for it to be committed.
+fn deploy(client: &Client, signer: &mut Signer, wasm: Vec<u8>) -> anyhow::Result<()> {
+    let deploy = signer.sign(TxPayload::Deploy {
+        wasm,
+        fuel_limit_per_record: 10_000_000,
+    });
     let hash = client.submit_tx(&deploy)?;
     let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;
     eprintln!("deployed: {:?}", receipt.outcome);
-    nonce += 1;
+    signer.nonce += 1;
+    Ok(())
+}
 
-    // Submit every batch, then watch them finalize.
-    let first_height = client.status()?.height;
-    let t0 = Instant::now();
-    let mut pending: Vec<([u8; 32], Instant, usize)> = Vec::new();
+/// A submitted ingest transaction: its hash, when it was submitted, and how many records it carries.
+type Pending = ([u8; 32], Instant, usize);
+
+/// Submits every batch of records, `--passes` times over, retrying while the mempool is full.
+fn stream_data(
+    client: &Client,
+    signer: &mut Signer,
+    records: &[Vec<u8>],
+    args: &LocalnetArgs,
+) -> anyhow::Result<Vec<Pending>> {
+    let mut pending = Vec::new();
     for _ in 0..args.passes {
         for chunk in records.chunks(args.batch) {
-            let tx = sign(
-                nonce,
-                TxPayload::Ingest {
-                    source: args.source.clone(),
-                    records: chunk.iter().collect(),
-                },
-            );
+            let tx = signer.sign(TxPayload::Ingest {
+                source: args.source.clone(),
+                records: chunk.iter().collect(),
+            });
             loop {
                 match client.submit_tx(&tx) {
                     Ok(hash) => {
@@ -205,9 +297,31 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
                     Err(e) => return Err(e.into()),
                 }
             }
-            nonce += 1;
+            signer.nonce += 1;
         }
     }
+    Ok(pending)
+}
+
+/// What the watch saw finalize.
+struct Finality {
+    /// Submission-to-commit latency of each committed transaction, in ms, sorted.
+    latencies_ms: Vec<f64>,
+    finalized_records: usize,
+    total_records: usize,
+    /// Time from the first submission until every transaction was committed (or until the watch stopped).
+    elapsed: Duration,
+}
+
+/// Polls the pending transactions until stopped (or, with `exit_when_done`, until all are committed), showing
+/// a status line every 500 ms.
+fn watch_finality(
+    client: &Client,
+    stop: &AtomicBool,
+    mut pending: Vec<Pending>,
+    t0: Instant,
+    exit_when_done: bool,
+) -> Finality {
     let total_records: usize = pending.iter().map(|p| p.2).sum();
     let mut latencies = Vec::new();
     let mut finalized_records = 0usize;
@@ -228,20 +342,8 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
         }
         if last_print.elapsed() >= Duration::from_millis(500) {
             last_print = Instant::now();
-            let status = client.status().ok();
             let rate = finalized_records as f64 / t0.elapsed().as_secs_f64().max(1e-3);
-            let mut sorted = latencies.clone();
-            sorted.sort_by(f64::total_cmp);
-            let line = format!(
-                "height {:>6} | peers {} | records final {:>7}/{} | {:>8.0} records/s | tx finality p50 {:>6.0} ms p99 {:>6.0} ms",
-                status.as_ref().map(|s| s.height).unwrap_or(0),
-                status.as_ref().map(|s| s.peers.count).unwrap_or(0),
-                finalized_records,
-                total_records,
-                rate,
-                percentile(&sorted, 0.5),
-                percentile(&sorted, 0.99),
-            );
+            let line = status_line(client, &latencies, finalized_records, total_records, rate);
             if tty {
                 eprint!("\r{line}");
                 let _ = std::io::stderr().flush();
@@ -249,7 +351,7 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
                 eprintln!("{line}");
             }
         }
-        if args.exit_when_done && pending.is_empty() {
+        if exit_when_done && pending.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(if pending.is_empty() {
@@ -261,23 +363,66 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
     if tty {
         eprintln!();
     }
-    let elapsed = done_at.unwrap_or_else(|| t0.elapsed()).as_secs_f64();
     latencies.sort_by(f64::total_cmp);
+    Finality {
+        latencies_ms: latencies,
+        finalized_records,
+        total_records,
+        elapsed: done_at.unwrap_or_else(|| t0.elapsed()),
+    }
+}
+
+/// The live status line: chain height and peers, records final, throughput and finality percentiles.
+fn status_line(
+    client: &Client,
+    latencies: &[f64],
+    finalized_records: usize,
+    total_records: usize,
+    rate: f64,
+) -> String {
+    let status = client.status().ok();
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    format!(
+        "height {:>6} | peers {} | records final {:>7}/{} | {:>8.0} records/s | tx finality p50 {:>6.0} ms p99 {:>6.0} ms",
+        status.as_ref().map(|s| s.height).unwrap_or(0),
+        status.as_ref().map(|s| s.peers.count).unwrap_or(0),
+        finalized_records,
+        total_records,
+        rate,
+        percentile(&sorted, 0.5),
+        percentile(&sorted, 0.99),
+    )
+}
+
+/// Prints the one-line summary on stdout.
+fn print_summary(
+    client: &Client,
+    validators: usize,
+    first_height: u64,
+    finality: Finality,
+) -> anyhow::Result<()> {
+    let Finality {
+        latencies_ms,
+        finalized_records,
+        total_records,
+        elapsed,
+    } = finality;
+    let elapsed = elapsed.as_secs_f64();
     let end = client.status()?;
     println!(
-        "summary: {} validators, {finalized_records} of {total_records} records final in {elapsed:.2} s = {:.0} records/s; tx finality p50 {:.0} ms, p99 {:.0} ms; heights {}..{}; state root {}",
-        nodes.len(),
+        "summary: {validators} validators, {finalized_records} of {total_records} records final in {elapsed:.2} s = {:.0} records/s; tx finality p50 {:.0} ms, p99 {:.0} ms; heights {}..{}; state root {}",
         finalized_records as f64 / elapsed.max(1e-3),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
+        percentile(&latencies_ms, 0.5),
+        percentile(&latencies_ms, 0.99),
         first_height,
         end.height,
         end.state_root
     );
-    drop(running);
     Ok(())
 }
 
+/// Runs `f` on a thread of its own once Ctrl-C arrives.
 fn ctrlc_handler(f: impl Fn() + Send + 'static) {
     std::thread::spawn(move || {
         let rt = match tokio::runtime::Builder::new_current_thread()

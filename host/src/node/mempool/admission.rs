@@ -8,7 +8,10 @@ use cvm_runtime::{SignedTransaction, TxError, VerifiedTxs};
 /// A transaction's id: the hash of its canonical encoding.
 pub type TxHash = [u8; 32];
 
+/// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
 pub enum AdmitError {
     #[error(
         "transaction is not valid SCALE: {0}; encode a SignedTransaction (see `cvm tx --help`)"

@@ -37,6 +37,7 @@ impl GossipWindow {
     /// which a message not yet sent to a peer is dropped from its queue.
     pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 
+    /// A window of `window_bytes`, each published transaction counting for at most `ttl`.
     pub fn new(window_bytes: usize, ttl: Duration) -> Self {
         Self {
             window_bytes,

@@ -18,7 +18,9 @@ pub const RELAY_NONCE_WINDOW: u64 = 1024;
 /// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// Submitted to this node's API: must carry the account's next nonce.
     Client,
+    /// Gossiped by a peer: may run ahead of the next nonce by up to [`RELAY_NONCE_WINDOW`].
     Relayed,
 }
 
@@ -43,6 +45,7 @@ pub struct Mempool {
 }
 
 impl Mempool {
+    /// An empty pool for `chain_id`, holding at most `max_txs` transactions, `max_bytes` in all, each at most `max_tx_bytes`.
     pub fn new(chain_id: String, max_txs: usize, max_bytes: usize, max_tx_bytes: usize) -> Self {
         Self {
             check: TxCheck::new(chain_id, max_tx_bytes, Arc::new(VerifiedTxs::new())),
@@ -69,18 +72,22 @@ impl Mempool {
         self
     }
 
+    /// Transactions held.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether no transaction is held.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Encoded bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
+    /// Whether the transaction `hash` is held.
     pub fn contains(&self, hash: &TxHash) -> bool {
         self.entries.contains_key(hash)
     }
