@@ -8,9 +8,9 @@ use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
 use super::app::App;
-use super::gossip_window::publish_due;
 use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
+use super::tx_gossip::publish_due;
 use crate::chain::Block;
 use crate::hex_text::to_hex;
 use crate::metrics::{Metrics, RejectClass};

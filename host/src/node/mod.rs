@@ -5,7 +5,8 @@
 //!   node.
 //! - [`runner`]: the event loop, one file per kind of input it handles.
 //! - [`app`]: block building, validation by re-execution, atomic commit.
-//! - [`mempool`]: admission-checked pending transactions; [`gossip_window`]: how many of them are in flight.
+//! - [`mempool`]: admission-checked pending transactions and the gossip window over them; [`tx_gossip`]:
+//!   publishing the client transactions the window releases.
 //! - [`parts_pool`]: block bodies arriving as Merkle-proven parts.
 //! - [`wire`]: gossip message formats.
 //! - [`backend`]: the read and submit surface behind the HTTP API and the embedding API.
@@ -15,7 +16,6 @@
 pub mod app;
 pub mod backend;
 pub mod builder;
-pub mod gossip_window;
 pub mod hooks;
 pub mod memory;
 pub mod mempool;
@@ -24,6 +24,7 @@ pub mod runner;
 pub mod running;
 pub mod setup;
 pub mod status;
+pub mod tx_gossip;
 pub mod wire;
 
 pub use app::App;

@@ -11,8 +11,8 @@ use super::state::Runner;
 use crate::chain::BlockHeader;
 use crate::metrics::CommittedBlock;
 use crate::node::app::{AppError, Executed};
-use crate::node::gossip_window::publish_due;
 use crate::node::memory::Committed;
+use crate::node::tx_gossip::publish_due;
 
 impl Runner {
     /// Commits a decided block; the input that follows is the next height's start. A decision whose body has

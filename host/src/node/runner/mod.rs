@@ -38,7 +38,7 @@ pub(crate) use state::{Consensus, Shared};
 
 use crate::chain::BlockHeader;
 use crate::network::{NetworkEvent, Topic, Verdict};
-use crate::node::gossip_window::publish_due;
+use crate::node::tx_gossip::publish_due;
 use stall_watch::StallAction;
 
 /// Equivocation evidence kept for the API; the oldest goes first (an equivocator produces some every height).
