@@ -39,6 +39,8 @@ pub struct SoakReport {
     pub evidence: usize,
     pub txs_committed: u64,
     pub messages_scanned: usize,
+    /// The highest peak resident set of any validator process (each restart starts a new peak).
+    pub max_rss_kib: u64,
     pub elapsed: Duration,
 }
 
@@ -46,7 +48,7 @@ impl SoakReport {
     /// The one summary line the soak script prints.
     pub fn summary(&self) -> String {
         format!(
-            "soak: seed={} kills={} heights={} forks={} lost_blocks={} double_signs={} evidence={} txs_committed={} messages_scanned={} elapsed={:.0}s",
+            "soak: seed={} kills={} heights={} forks={} lost_blocks={} double_signs={} evidence={} max_rss_mib={} attacks_sent={} txs_committed={} messages_scanned={} elapsed={:.0}s",
             self.seed,
             self.kills,
             self.heights,
@@ -54,6 +56,8 @@ impl SoakReport {
             self.chain.lost_blocks.len(),
             self.double_signs.len(),
             self.evidence,
+            self.max_rss_kib / 1024,
+            self.kills,
             self.txs_committed,
             self.messages_scanned,
             self.elapsed.as_secs_f64()
@@ -190,6 +194,15 @@ fn network_height(net: &LocalNet, except: Option<usize>) -> u64 {
         .unwrap_or(0)
 }
 
+/// The highest peak resident set among the running nodes.
+fn peak_rss_kib(net: &LocalNet) -> u64 {
+    net.nodes
+        .iter()
+        .filter_map(|n| n.peak_rss_kib())
+        .max()
+        .unwrap_or(0)
+}
+
 /// Waits until node `i` has reached the height the others had when it restarted.
 fn wait_caught_up(net: &LocalNet, i: usize) {
     let target = network_height(net, Some(i));
@@ -212,6 +225,7 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
         Duration::from_millis(100),
     );
 
+    let mut max_rss_kib = 0;
     for kill in 0..config.kills {
         let victim = rng.gen_range(0..4);
         if kill % 2 == 0 {
@@ -225,6 +239,7 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
             }
             std::thread::sleep(Duration::from_millis(rng.gen_range(0..20)));
         }
+        max_rss_kib = max_rss_kib.max(peak_rss_kib(&net));
         net.kill(victim);
         std::thread::sleep(Duration::from_millis(rng.gen_range(100..1500)));
         net.start(victim);
@@ -249,6 +264,7 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
         .client()
         .account_nonce(dev_key().public_key())
         .unwrap_or(0);
+    max_rss_kib = max_rss_kib.max(peak_rss_kib(&net));
     for i in 0..4 {
         net.stop(i);
     }
@@ -269,6 +285,7 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
         evidence,
         txs_committed,
         messages_scanned: messages.len(),
+        max_rss_kib,
         elapsed: started.elapsed(),
     }
 }

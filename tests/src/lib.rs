@@ -6,11 +6,14 @@
 //!   `cvm-test-node` binary (the CLI with the fault hooks of [`faults`]) and record every consensus message.
 //! - [`faults`]: the node hooks of `cvm-test-node`: Byzantine behaviours, message recording, peer blocking.
 //! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
+//! - [`adversary`]: a peer without a validator key that joins a running network and attacks it over gossip, sync
+//!   and HTTP, measuring what the network kept (rate, memory, safety, what was relayed).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
 //!   keeps every crate free of them).
 
+pub mod adversary;
 pub mod chaos;
 pub mod checks;
 pub mod faults;
