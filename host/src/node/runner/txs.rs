@@ -95,3 +95,7 @@ fn admit(
         Err(_) => Verdict::Ignore,
     }
 }
+
+#[cfg(test)]
+#[path = "txs_tests.rs"]
+mod tests;
