@@ -1,38 +1,17 @@
-//! Bodies asked of peers: a proposal or decision whose parts have not come within [`FETCH_AFTER`] gets its body
+//! Bodies asked of peers: a proposal or decision whose parts have not come within `FETCH_AFTER` gets its body
 //! by request, first from the peer that relayed the proposal, then from any connected peer.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use libp2p::PeerId;
 use tracing::debug;
 
+use super::body_wants::{FETCH_AFTER, MAX_ANNOUNCERS, MAX_WANTED, Wanted};
 use super::events::LoopEvent;
 use super::state::Runner;
 use crate::chain::{BlockBody, PartSetHeader};
 use crate::network::SyncResponse;
 use crate::node::body_fetch::{BodyLimits, fetch_body};
-
-/// How long parts may take before the body is asked for (and between attempts).
-const FETCH_AFTER: Duration = Duration::from_secs(1);
-/// Bodies wanted at once (the proposals of a few rounds, and a decision).
-const MAX_WANTED: usize = 16;
-/// Proposal relayers remembered, by part-set root.
-const MAX_ANNOUNCERS: usize = 64;
-
-struct Wanted {
-    height: u64,
-    parts: PartSetHeader,
-    since: Instant,
-    in_flight: bool,
-}
-
-/// Bodies wanted and who announced their proposals.
-#[derive(Default)]
-pub(crate) struct BodyFetches {
-    wanted: HashMap<[u8; 32], Wanted>,
-    announcers: HashMap<[u8; 32], PeerId>,
-}
 
 impl Runner {
     /// Remembers that `peer` relayed a signed proposal naming part-set `root`: the first to ask for its body.

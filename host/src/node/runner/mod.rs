@@ -4,7 +4,8 @@
 //!
 //! This file dispatches; one file per kind of input or job holds the handling:
 //! - `consensus`: consensus gossip in (signature and window checks), this node's own messages out, the WAL.
-//! - `parts`: block parts in and out; `body_fetch`: bodies asked of peers when their parts do not come.
+//! - `parts`: block parts in and out; `body_fetch` (state in `body_wants`): bodies asked of peers when their parts
+//!   do not come.
 //! - `proposal`: building the block this node proposes, validating others' by re-execution.
 //! - `commit`: carrying out a decision (execute or reuse, store, start the next height).
 //! - `txs`: transaction gossip into the mempool, on a task of its own (the loop never decodes nor verifies one).
@@ -14,6 +15,7 @@
 //! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
 
 mod body_fetch;
+mod body_wants;
 mod commit;
 mod consensus;
 mod events;

@@ -10,7 +10,7 @@ use cvm_consensus::{
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
-use super::body_fetch::BodyFetches;
+use super::body_wants::BodyFetches;
 use super::events::LoopEvent;
 use super::stall_watch::StallWatch;
 use crate::chain::config::ProposerConfig;
