@@ -78,19 +78,14 @@ impl Runner {
         parts: PartSetHeader,
         result: Result<PartOutcome, PartError>,
     ) -> Option<Verdict> {
-        match result {
-            Ok(PartOutcome::Completed) => {
-                self.on_body_ready(parts);
-                Some(Verdict::Accept)
-            }
-            Ok(PartOutcome::Added) => Some(Verdict::Accept),
-            Ok(PartOutcome::Buffered) => None,
-            Ok(PartOutcome::Duplicate | PartOutcome::Ignored) => Some(Verdict::Ignore),
-            Err(e) => {
-                debug!(error = %e, "bad block part");
-                Some(Verdict::Reject)
-            }
+        if let Err(e) = &result {
+            debug!(error = %e, "bad block part");
         }
+        let verdict = relay_verdict(&result);
+        if result == Ok(PartOutcome::Completed) {
+            self.on_body_ready(parts);
+        }
+        verdict
     }
 
     /// Buffered parts pushed out or outlived: not relayed, no penalty.
@@ -115,5 +110,47 @@ impl Runner {
         {
             self.feed(next);
         }
+    }
+}
+
+/// The gossip verdict on a part: relayed only when it went into a set a signed proposal names; `None` while it
+/// waits for such a proposal (it is reported later, Accept or Ignore).
+fn relay_verdict(result: &Result<PartOutcome, PartError>) -> Option<Verdict> {
+    match result {
+        Ok(PartOutcome::Added | PartOutcome::Completed) => Some(Verdict::Accept),
+        Ok(PartOutcome::Buffered) => None,
+        Ok(PartOutcome::Duplicate | PartOutcome::Ignored) => Some(Verdict::Ignore),
+        Err(_) => Some(Verdict::Reject),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use libp2p::PeerId;
+
+    use super::*;
+    use crate::node::parts_pool::PartsPool;
+
+    #[test]
+    fn a_junk_part_set_no_proposal_names_is_never_relayed() {
+        let mut pool: PartsPool<u32> = PartsPool::new(1024, 1 << 16);
+        let stranger = PeerId::random();
+        for seed in 0..200u32 {
+            let set = PartSet::from_bytes(&seed.to_le_bytes().repeat(700), 1024);
+            let result = pool.add(
+                5,
+                stranger,
+                seed,
+                (5, 0),
+                set.header(),
+                set.parts()[0].clone(),
+            );
+            assert_eq!(relay_verdict(&result), None, "held, not accepted for relay");
+        }
+        let released = pool.take_released();
+        assert!(!released.is_empty(), "a stranger's buffer is bounded");
+        // What is pushed out is reported Ignore by the runner: never Accept, never a penalty.
+        pool.prune(5);
+        assert_eq!(pool.take_released().len() + released.len(), 200);
     }
 }
