@@ -4,6 +4,7 @@
 use std::fmt;
 
 use libp2p::{PeerId, request_response};
+use tokio::sync::mpsc;
 
 use super::protocol::{SyncRequest, SyncResponse};
 use super::topic::Topic;
@@ -67,4 +68,26 @@ pub enum NetworkEvent {
         /// Where the answer goes.
         reply: ReplyHandle,
     },
+}
+
+/// The receiving ends of the network task's events, one channel per priority: a flood of transaction gossip
+/// fills only its own channel, never the one consensus depends on.
+#[derive(Debug)]
+pub struct NetworkEvents {
+    /// Consensus and block-part gossip, peers coming and going, sync requests.
+    pub consensus: mpsc::Receiver<NetworkEvent>,
+    /// Transaction gossip ([`NetworkEvent::Message`] on [`Topic::Transactions`] only).
+    pub transactions: mpsc::Receiver<NetworkEvent>,
+}
+
+impl NetworkEvents {
+    /// The next event from either channel, consensus first; `None` once both are closed.
+    pub async fn recv(&mut self) -> Option<NetworkEvent> {
+        tokio::select! {
+            biased;
+            Some(event) = self.consensus.recv() => Some(event),
+            Some(event) = self.transactions.recv() => Some(event),
+            else => None,
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use cvm_consensus::CommitCertificate;
 use parity_scale_codec::{Compact, Decode, Encode};
 
-use crate::chain::Block;
+use crate::chain::{Block, BlockBody, PartSetHeader};
 
 /// A request a node sends to one peer to catch up.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -16,6 +16,14 @@ pub enum SyncRequest {
         from: u64,
         /// At most this many blocks.
         max: u32,
+    },
+    /// The body of a proposed block, by the part-set header its signed proposal names (for a node that has the
+    /// proposal but missed the parts).
+    Body {
+        /// The height proposed at.
+        height: u64,
+        /// The part set the body splits into.
+        parts: PartSetHeader,
     },
 }
 
@@ -31,6 +39,8 @@ pub enum SyncResponse {
     Blocks(Vec<SyncedBlock>),
     /// The responder could not serve the request; the text says why.
     Error(String),
+    /// The answer to [`SyncRequest::Body`]; the requester checks it against the part-set header it asked for.
+    Body(BlockBody),
 }
 
 /// A committed block with the certificate that finalized it.

@@ -11,11 +11,11 @@ use tokio::sync::mpsc;
 use super::behaviour::Behaviour;
 use super::config::NetworkConfig;
 use super::error::NetworkError;
-use super::event::NetworkEvent;
+use super::event::NetworkEvents;
 use super::handle::NetworkHandle;
-use super::task::SwarmTask;
+use super::task::{EventSenders, SwarmTask};
 
-/// Capacity of the command and event channels.
+/// Capacity of the command channel and of each event channel.
 const CHANNEL_CAPACITY: usize = 8192;
 /// Connections with nothing to do are closed after this long (gossipsub keeps subscribed peers busy).
 const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
@@ -45,9 +45,15 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// Returns once the listener is up, so [`NetworkHandle::listen_addrs`] already has the real address (useful with
 /// port 0). The task runs until [`NetworkHandle::shutdown`] or until every handle is dropped.
-pub async fn spawn(
+pub async fn spawn(config: NetworkConfig) -> Result<(NetworkHandle, NetworkEvents), NetworkError> {
+    spawn_with(config, CHANNEL_CAPACITY).await
+}
+
+/// [`spawn`] with event channels of `events_capacity` each.
+pub(crate) async fn spawn_with(
     config: NetworkConfig,
-) -> Result<(NetworkHandle, mpsc::Receiver<NetworkEvent>), NetworkError> {
+    events_capacity: usize,
+) -> Result<(NetworkHandle, NetworkEvents), NetworkError> {
     let static_peers = config
         .peers
         .iter()
@@ -104,16 +110,26 @@ pub async fn spawn(
     let local_peer_id = *swarm.local_peer_id();
     tracing::info!(peer_id = %local_peer_id, listen = %first_addr, chain_id = %config.chain_id, "p2p listening");
     let (commands_tx, commands_rx) = mpsc::channel(CHANNEL_CAPACITY);
-    let (events_tx, events_rx) = mpsc::channel(CHANNEL_CAPACITY);
+    let (consensus_tx, consensus) = mpsc::channel(events_capacity);
+    let (transactions_tx, transactions) = mpsc::channel(events_capacity);
     let task = SwarmTask::new(
         swarm,
         &config,
         static_peers,
         vec![first_addr],
         commands_rx,
-        events_tx,
+        EventSenders {
+            consensus: consensus_tx,
+            transactions: transactions_tx,
+        },
     );
     tokio::spawn(task.run());
     let handle = NetworkHandle::new(local_peer_id, config.max_message_bytes, commands_tx);
-    Ok((handle, events_rx))
+    Ok((
+        handle,
+        NetworkEvents {
+            consensus,
+            transactions,
+        },
+    ))
 }

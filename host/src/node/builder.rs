@@ -21,7 +21,7 @@ use super::hooks::{NoHooks, NodeHooks};
 use super::memory;
 use super::mempool::Mempool;
 use super::parts_pool::PartsPool;
-use super::runner::{Consensus, LoopEvent, Runner, Shared};
+use super::runner::{Consensus, LoopEvent, Runner, Shared, spawn_tx_intake};
 use super::running::RunningNode;
 use super::setup::{NodeSetup, validator_set_at};
 use super::status::NodeStatus;
@@ -79,7 +79,7 @@ impl NodeBuilder {
         let parent = app.parent()?;
         info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
-        let (net, net_rx) = network::spawn(NetworkConfig::from_p2p(
+        let (net, net_events) = network::spawn(NetworkConfig::from_p2p(
             &config.p2p,
             &node_key,
             &genesis.chain_id,
@@ -108,6 +108,13 @@ impl NodeBuilder {
             .with_verified_txs(app.executor().verified_txs())
             .with_gossip_window(config.mempool.gossip_window_bytes),
         ));
+        let tx_app = app.clone();
+        spawn_tx_intake(
+            net_events.transactions,
+            mempool.clone(),
+            move |account| tx_app.committed_nonce(account),
+            net.clone(),
+        );
         let evidence = Arc::new(Mutex::new(Vec::new()));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (commits_tx, _) = tokio::sync::broadcast::channel(256);
@@ -163,7 +170,7 @@ impl NodeBuilder {
         let task = tokio::spawn(run_event_loop(
             runner,
             net,
-            net_rx,
+            net_events.consensus,
             events_rx,
             shutdown_rx,
             api.stop,

@@ -7,7 +7,8 @@
 //! - [`app`]: block building, validation by re-execution, atomic commit.
 //! - [`mempool`]: admission-checked pending transactions and the gossip window over them; [`tx_gossip`]:
 //!   publishing the client transactions the window releases.
-//! - [`parts_pool`]: block bodies arriving as Merkle-proven parts.
+//! - [`parts_pool`]: block bodies arriving as Merkle-proven parts, assembled for the roots signed proposals name;
+//!   [`body_fetch`]: a body asked of peers by request when its parts do not come.
 //! - [`wire`]: gossip message formats.
 //! - [`backend`]: the read and submit surface behind the HTTP API and the embedding API.
 //! - [`hooks`]: the seam through which a test network injects faults (none in the `cvm` binary).
@@ -15,6 +16,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod body_fetch;
 pub mod builder;
 pub mod hooks;
 pub mod memory;

@@ -92,10 +92,12 @@ fn check_block(block: &Block, certificate: Option<&CommitCertificate>) -> Reache
         assert_eq!(set.header(), block.header.parts);
         let mut pool = PartsPool::new(PART_SIZE, 1 << 20);
         let height = block.height();
+        pool.vouch((height, 0), height, 0, set.header());
+        let peer = cvm_host::network::PeerId::random();
         let mut completed = false;
         for part in set.parts() {
-            completed =
-                pool.add(height, height, set.header(), part.clone()) == Ok(PartOutcome::Completed);
+            let outcome = pool.add(height, peer, (), (height, 0), set.header(), part.clone());
+            completed = outcome == Ok(PartOutcome::Completed);
         }
         assert!(
             completed,
@@ -200,10 +202,12 @@ fn body_parts(input: &mut Input<'_>) -> Reached {
 
     // Every honest part verifies; reassembly (in reverse arrival order) gives what decoding the bytes gives.
     let mut pool = PartsPool::new(part_size, (part_size * 4096) as u64);
+    pool.vouch((7, 0), 7, 0, header);
+    let peer = cvm_host::network::PeerId::random();
     let mut last = None;
     for part in set.parts().iter().rev() {
         verify_part(&header, part, part_size).expect("an honest part verifies");
-        last = Some(pool.add(7, 7, header, part.clone()));
+        last = Some(pool.add(7, peer, (), (7, 0), header, part.clone()));
     }
     let decoded = BlockBody::decode_all(&mut &bytes[..]);
     match last.expect("at least one part") {

@@ -99,7 +99,11 @@ fn part_message(bytes: &[u8]) -> Reached {
     };
     assert_eq!(msg.encode(), bytes, "non-canonical part message");
     let mut pool = PartsPool::new(PART_SIZE, MAX_BLOCK_BYTES);
-    let outcome = pool.add(CURRENT_HEIGHT, msg.height, msg.parts, msg.part.clone());
+    // As if a signed proposal named the part set (parts of other sets are only buffered).
+    pool.vouch((CURRENT_HEIGHT, 0), msg.height, msg.round, msg.parts);
+    let peer = cvm_host::network::PeerId::random();
+    let place = (msg.height, msg.round);
+    let outcome = pool.add(CURRENT_HEIGHT, peer, (), place, msg.parts, msg.part.clone());
     if !(CURRENT_HEIGHT..=CURRENT_HEIGHT + 2).contains(&msg.height) {
         assert_eq!(
             outcome,

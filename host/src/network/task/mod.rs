@@ -42,6 +42,12 @@ struct StaticPeer {
     connected_since: Option<Instant>,
 }
 
+/// Where the task's events go: transaction gossip on its own channel, the rest on the consensus one.
+pub(crate) struct EventSenders {
+    pub(crate) consensus: mpsc::Sender<NetworkEvent>,
+    pub(crate) transactions: mpsc::Sender<NetworkEvent>,
+}
+
 pub(crate) struct SwarmTask {
     swarm: Swarm<Behaviour>,
     chain_id: String,
@@ -51,7 +57,7 @@ pub(crate) struct SwarmTask {
     static_peers: Vec<StaticPeer>,
     listen_addrs: Vec<Multiaddr>,
     commands: mpsc::Receiver<Command>,
-    events: mpsc::Sender<NetworkEvent>,
+    events: EventSenders,
     pending_requests: HashMap<request_response::OutboundRequestId, (PeerId, RequestReply)>,
     events_closed_logged: bool,
     slow_peers: SlowPeers,
@@ -64,7 +70,7 @@ impl SwarmTask {
         static_peers: Vec<(PeerId, Multiaddr)>,
         listen_addrs: Vec<Multiaddr>,
         commands: mpsc::Receiver<Command>,
-        events: mpsc::Sender<NetworkEvent>,
+        events: EventSenders,
     ) -> Self {
         let local = *swarm.local_peer_id();
         let now = Instant::now();
@@ -222,9 +228,9 @@ impl SwarmTask {
         self.static_peers.iter_mut().find(|sp| sp.peer == *peer)
     }
 
-    /// Sends an event the node must not miss, waiting for room in the channel.
+    /// Sends an event the node must not miss, waiting for room in the consensus channel.
     async fn emit(&mut self, event: NetworkEvent) {
-        if self.events.send(event).await.is_err() && !self.events_closed_logged {
+        if self.events.consensus.send(event).await.is_err() && !self.events_closed_logged {
             tracing::warn!("network events receiver dropped; events are discarded from now on");
             self.events_closed_logged = true;
         }
@@ -361,8 +367,13 @@ impl SwarmTask {
             id: MessageId(message_id.0.clone()),
             data: message.data,
         };
+        // Transactions have their own channel: however many arrive, consensus messages still find room.
+        let channel = match topic {
+            Topic::Transactions => &self.events.transactions,
+            Topic::Consensus | Topic::ProposalParts => &self.events.consensus,
+        };
         // Never block the swarm on a slow consumer for gossip: drop (and stop tracking) what does not fit.
-        match self.events.try_send(event) {
+        match channel.try_send(event) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(

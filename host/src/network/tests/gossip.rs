@@ -189,7 +189,7 @@ async fn a_peer_that_stops_taking_gossip_gets_a_fresh_connection() {
     // It took a new connection: A saw B disconnect and connect again.
     let b_id = b.id();
     let mut disconnected = false;
-    while let Ok(event) = a.rx.try_recv() {
+    while let Ok(event) = a.rx.consensus.try_recv() {
         disconnected |= matches!(event, NetworkEvent::PeerDisconnected(p) if p == b_id);
     }
     assert!(

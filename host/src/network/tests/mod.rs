@@ -4,6 +4,7 @@
 
 mod connections;
 mod gossip;
+mod priority;
 mod sync;
 
 use std::time::Duration;
@@ -13,7 +14,6 @@ use futures::io::Cursor;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use parity_scale_codec::Encode;
-use tokio::sync::mpsc::Receiver;
 
 use super::codec::{read_frame, write_frame};
 use super::*;
@@ -24,7 +24,7 @@ const MAX: usize = 64 * 1024;
 
 struct Node {
     h: NetworkHandle,
-    rx: Receiver<NetworkEvent>,
+    rx: NetworkEvents,
 }
 
 impl Node {
@@ -119,6 +119,14 @@ fn config(
 
 async fn start(config: NetworkConfig) -> Node {
     let (h, rx) = spawn(config).await.expect("network starts");
+    Node { h, rx }
+}
+
+/// A node whose event channels hold `capacity` events each.
+async fn start_with_capacity(config: NetworkConfig, capacity: usize) -> Node {
+    let (h, rx) = super::spawn::spawn_with(config, capacity)
+        .await
+        .expect("network starts");
     Node { h, rx }
 }
 

@@ -4,6 +4,7 @@
 use cvm_consensus::driver::Admission;
 use cvm_consensus::wal::Wal;
 use cvm_consensus::{Height, Input, Round, SignedProposal, SignedVote, Timeout, WalEntry};
+use libp2p::PeerId;
 use parity_scale_codec::Encode;
 use tracing::debug;
 
@@ -37,16 +38,14 @@ impl Runner {
         if self.sync_wal().is_none() {
             return;
         }
-        let header = &proposal.proposal.value;
-        if let Some(body) = self.bodies.parts.body(&header.parts).cloned() {
-            self.publish_parts(
-                proposal.proposal.height.0,
-                proposal.proposal.round.0,
-                &body,
-                0,
-            );
-        }
+        let (height, round) = (proposal.proposal.height.0, proposal.proposal.round.0);
+        let parts = proposal.proposal.value.parts;
+        self.vouch_parts(height, round, parts);
+        // The proposal goes first: a peer takes parts at once only for a part set a signed proposal names.
         self.broadcast_own(ConsensusMessage::Proposal(Box::new(proposal)));
+        if let Some(body) = self.bodies.parts.body(&parts).cloned() {
+            self.publish_parts(height, round, &body, 0);
+        }
     }
 
     pub(super) fn broadcast_vote(&mut self, vote: SignedVote) {
@@ -83,12 +82,12 @@ impl Runner {
         let resend = self.consensus.resend;
         let messages = self.consensus.own_messages.clone();
         for message in &messages {
+            self.publish_consensus(message, resend);
             if let ConsensusMessage::Proposal(p) = message
                 && let Some(body) = self.bodies.parts.body(&p.proposal.value.parts)
             {
                 self.publish_parts(p.proposal.height.0, p.proposal.round.0, body, resend);
             }
-            self.publish_consensus(message, resend);
         }
     }
 
@@ -104,7 +103,7 @@ impl Runner {
 
     /// A gossiped consensus message: the cheap checks first (decoding, chain, the height and round window), then
     /// the signature, then the engine, whose verdict on it (new, or a duplicate) decides whether it is relayed.
-    pub(super) fn on_consensus_bytes(&mut self, data: &[u8]) -> Verdict {
+    pub(super) fn on_consensus_bytes(&mut self, source: PeerId, data: &[u8]) -> Verdict {
         let envelope: ConsensusEnvelope = match wire::decode(data) {
             Ok(e) => e,
             Err(_) => return Verdict::Reject,
@@ -138,6 +137,12 @@ impl Runner {
                 {
                     // Not signed by its round's proposer for this chain: never buffered nor relayed.
                     return Verdict::Reject;
+                }
+                if proposal.proposal.height >= self.consensus.driver.height() {
+                    // Signed by its round's proposer: its part set is the one whose parts are taken and relayed.
+                    let parts = proposal.proposal.value.parts;
+                    self.note_announcer(parts.root, source);
+                    self.vouch_parts(proposal.proposal.height.0, proposal.proposal.round.0, parts);
                 }
                 self.hooks.observed_proposal(&proposal);
                 relay_verdict(self.feed_with_admission(Input::Proposal(*proposal)))

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use cvm_consensus::{Round, Timeout, ValueId};
 
+use crate::chain::{BlockBody, PartSetHeader};
 use crate::network::SyncedBlock;
 use crate::node::app::{AppError, Executed, InvalidBlock};
 
@@ -45,4 +46,13 @@ pub enum LoopEvent {
     },
     /// A sync request failed (error, timeout, or an answer of another kind than asked).
     SyncFailed,
+    /// A body asked of peers by request: checked against its part set, or `None` when no peer had it.
+    BodyFetched {
+        /// The height proposed at.
+        height: u64,
+        /// The part set asked for.
+        parts: PartSetHeader,
+        /// The body.
+        body: Option<BlockBody>,
+    },
 }

@@ -4,15 +4,18 @@
 //!
 //! This file dispatches; one file per kind of input or job holds the handling:
 //! - `consensus`: consensus gossip in (signature and window checks), this node's own messages out, the WAL.
-//! - `parts`: block parts in and out.
+//! - `parts`: block parts in and out; `body_fetch` (state in `body_wants`): bodies asked of peers when their parts
+//!   do not come.
 //! - `proposal`: building the block this node proposes, validating others' by re-execution.
 //! - `commit`: carrying out a decision (execute or reuse, store, start the next height).
-//! - `txs`: transaction gossip into the mempool.
+//! - `txs`: transaction gossip into the mempool, on a task of its own (the loop never decodes nor verifies one).
 //! - `peers`: peers connecting and leaving.
 //! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks.
 //! - `stall_watch`: noticing a height that does not move.
 //! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
 
+mod body_fetch;
+mod body_wants;
 mod commit;
 mod consensus;
 mod events;
@@ -35,6 +38,7 @@ use tracing::{debug, error, info, warn};
 pub use events::LoopEvent;
 pub use state::Runner;
 pub(crate) use state::{Consensus, Shared};
+pub use txs::spawn_tx_intake;
 
 use crate::chain::BlockHeader;
 use crate::network::{NetworkEvent, Topic, Verdict};
@@ -179,6 +183,11 @@ impl Runner {
             LoopEvent::SyncStatus { peer, height } => self.on_sync_status(peer, height),
             LoopEvent::SyncBlocks { peer, blocks } => self.on_sync_blocks(peer, blocks),
             LoopEvent::SyncFailed => self.sync.in_flight = false,
+            LoopEvent::BodyFetched {
+                height,
+                parts,
+                body,
+            } => self.on_body_fetched(height, parts, body),
         }
     }
 
@@ -192,14 +201,17 @@ impl Runner {
                 data,
             } => {
                 let verdict = match topic {
-                    Topic::Consensus => self.on_consensus_bytes(&data),
-                    Topic::ProposalParts => self.on_part_bytes(&data),
-                    Topic::Transactions => self.on_tx_bytes(&data),
+                    Topic::Consensus => Some(self.on_consensus_bytes(source, &data)),
+                    Topic::ProposalParts => self.on_part_bytes(source, id.clone(), &data),
+                    // Transactions come on their own channel, to the intake task (`txs`); none is checked here.
+                    Topic::Transactions => Some(Verdict::Ignore),
                 };
-                if verdict == Verdict::Reject {
+                if verdict == Some(Verdict::Reject) {
                     debug!(%source, ?topic, "rejected gossip message");
                 }
-                let _ = self.shared.net.try_report(id, source, verdict);
+                if let Some(verdict) = verdict {
+                    let _ = self.shared.net.try_report(id, source, verdict);
+                }
             }
             NetworkEvent::PeerConnected(peer) => self.on_peer_connected(peer),
             NetworkEvent::PeerDisconnected(peer) => self.on_peer_disconnected(peer),
@@ -241,6 +253,11 @@ impl Runner {
                 self.resend_own();
             }
         }
+        if let Some((header, _)) = &self.commits.pending_decision {
+            let (height, parts) = (header.height, header.parts);
+            self.want_body(height, parts);
+        }
+        self.fetch_wanted_bodies();
         self.ask_random_peer();
     }
 }

@@ -81,6 +81,7 @@ impl Runner {
             }
             None => {
                 trace!(height, "validation waits for the body's parts");
+                self.want_body(height, header.parts);
                 self.bodies
                     .waiting
                     .entry(header.parts.root)

@@ -10,12 +10,13 @@ use cvm_consensus::{
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
+use super::body_wants::BodyFetches;
 use super::events::LoopEvent;
 use super::stall_watch::StallWatch;
 use crate::chain::config::ProposerConfig;
 use crate::chain::{Block, BlockHeader};
 use crate::metrics::Metrics;
-use crate::network::NetworkHandle;
+use crate::network::{MessageId, NetworkHandle};
 use crate::node::app::App;
 use crate::node::hooks::NodeHooks;
 use crate::node::memory::Committed;
@@ -43,11 +44,13 @@ pub(crate) struct Consensus {
     pub(crate) halted: Option<String>,
 }
 
-/// Block bodies: parts arriving, and validations waiting for a body.
+/// Block bodies: parts arriving, validations waiting for a body, and bodies asked of peers.
 pub(crate) struct Bodies {
-    pub(crate) parts: PartsPool,
+    /// Tickets are the gossip ids of parts whose verdict waits for a signed proposal.
+    pub(crate) parts: PartsPool<MessageId>,
     /// Validations waiting for a body, by part-set root.
     pub(crate) waiting: HashMap<[u8; 32], Vec<(u64, BlockHeader)>>,
+    pub(crate) fetches: BodyFetches,
 }
 
 /// The last commit and the one in progress.
@@ -108,7 +111,7 @@ impl Runner {
     /// A loop for the height after `last_commit`'s (or the first), before any input.
     pub(crate) fn new(
         consensus: Consensus,
-        parts: PartsPool,
+        parts: PartsPool<MessageId>,
         last_commit: Option<CommitCertificate>,
         shared: Shared,
         hooks: Box<dyn NodeHooks>,
@@ -118,6 +121,7 @@ impl Runner {
             bodies: Bodies {
                 parts,
                 waiting: HashMap::new(),
+                fetches: BodyFetches::default(),
             },
             commits: Commits {
                 last: last_commit,

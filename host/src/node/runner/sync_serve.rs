@@ -53,6 +53,7 @@ impl Runner {
                 }
                 SyncResponse::Blocks(blocks)
             }
+            SyncRequest::Body { height, parts } => self.answer_body(height, parts),
         }
     }
 }
