@@ -86,7 +86,9 @@ impl From<&AdmitError> for RejectClass {
             AdmitError::TooLarge { .. } => RejectClass::TooLarge,
             AdmitError::WrongChain { .. } => RejectClass::ChainId,
             AdmitError::BadSignature(_) => RejectClass::Signature,
-            AdmitError::WrongNonce { .. } => RejectClass::Nonce,
+            AdmitError::WrongNonce { .. }
+            | AdmitError::SenderGapFull { .. }
+            | AdmitError::GapShareFull { .. } => RejectClass::Nonce,
             AdmitError::Duplicate(_) => RejectClass::Duplicate,
             AdmitError::Full { .. } => RejectClass::MempoolFull,
         }
