@@ -168,3 +168,37 @@ async fn manuscripts_come_in_pages_with_a_next_cursor_and_a_bounded_limit() {
         "{v}"
     );
 }
+
+#[test]
+fn connections_past_the_limit_wait_until_one_closes() {
+    let limits = HttpLimits {
+        max_connections: 1,
+        header_read_timeout: Duration::from_secs(60),
+        ..HttpLimits::default()
+    };
+    let (url, _stop) = server_within(Arc::new(FakeNode::new(None)), limits);
+    let addr = url.trim_start_matches("http://").to_string();
+    let idle = std::net::TcpStream::connect(&addr).unwrap();
+    // Let the server take the idle connection first.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut waiting = std::net::TcpStream::connect(&addr).unwrap();
+    waiting
+        .write_all(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = waiting.read(&mut byte);
+    assert!(
+        early.is_err(),
+        "answered past the connection limit: {early:?}"
+    );
+    drop(idle);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = String::new();
+    waiting.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
