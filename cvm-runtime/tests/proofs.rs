@@ -143,3 +143,27 @@ fn proofs_at_an_old_root_still_verify() {
     let proof = prove_record(&*chain.store, old_root, "wat-counter", "counts", &key).unwrap();
     assert_eq!(verify_record(&old_root, &proof), Ok(Some(value)));
 }
+
+#[test]
+fn a_record_proof_for_dataset_a_b_key_c_does_not_verify_as_dataset_a_key_b_c() {
+    let chain = chain_with_counts();
+    let (key, _) = some_record(&chain);
+    // The record `key` of dataset "counts" has the child key `d/counts/<key>`; so would the record
+    // `<key[1..]>` of a dataset "counts/<key[0]>", which the manuscript cannot have.
+    let mut proof = prove_record(&*chain.store, chain.root, "wat-counter", "counts", &key).unwrap();
+    let mut dataset = b"counts/".to_vec();
+    dataset.push(key[0]);
+    proof.dataset = String::from_utf8(dataset).unwrap();
+    proof.key = key[1..].to_vec();
+    let refused = verify_record(&chain.root, &proof);
+    assert!(
+        matches!(&refused, Err(ProofError::UndeclaredDataset { dataset, .. }) if *dataset == proof.dataset),
+        "{refused:?}"
+    );
+    // A dataset the manuscript does not declare, even without a `/`, proves nothing either.
+    let proof = prove_record(&*chain.store, chain.root, "wat-counter", "other", b"a").unwrap();
+    assert!(matches!(
+        verify_record(&chain.root, &proof),
+        Err(ProofError::UndeclaredDataset { .. })
+    ));
+}

@@ -13,7 +13,7 @@ use crate::rpc::json::{
     AccountJson, BlockJson, CommitJson, ErrorJson, ReceiptJson, SubmitTxRequest, SubmitTxResponse,
     TxLookupJson,
 };
-use crate::rpc::node_api::{ManuscriptInfo, StatusInfo, ValidatorInfo};
+use crate::rpc::node_api::{ManuscriptInfo, ManuscriptsPage, StatusInfo, ValidatorInfo};
 
 /// Where `cvm start` listens by default.
 pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:26657";
@@ -217,9 +217,18 @@ impl Client {
         self.get("/validators")
     }
 
-    /// The deployed manuscripts, with their sources and datasets.
+    /// The deployed manuscripts, with their sources and datasets: every page of `/manuscripts`.
     pub fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ClientError> {
-        self.get("/manuscripts")
+        let mut all = Vec::new();
+        let mut path = "/manuscripts".to_string();
+        loop {
+            let page: ManuscriptsPage = self.get(&path)?;
+            all.extend(page.manuscripts);
+            let Some(next) = page.next else {
+                return Ok(all);
+            };
+            path = format!("/manuscripts?after={}", segment(&next));
+        }
     }
 
     /// Polls until the transaction is committed; returns its height and receipt.

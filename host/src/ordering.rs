@@ -32,7 +32,8 @@ pub enum OrderError {
 pub trait Chain {
     /// Hands a transaction to consensus for ordering (Fabric: `Order`). Ok means admitted, not yet final.
     fn order(&self, tx: &SignedTransaction) -> Result<TxHash, OrderError>;
-    /// Waits until the chain can take transactions (started, not syncing, mempool has room).
+    /// Waits until the chain can take transactions (started, not syncing, mempool has room). Syncing counts only
+    /// while a peer that delivers verified blocks is ahead, so no peer's claimed height can hold this forever.
     async fn wait_ready(&self) -> Result<(), OrderError>;
     /// Resolves when the chain stops by itself on an error (Fabric: `Errored`).
     async fn errored(&self) -> String;
@@ -93,10 +94,8 @@ impl Chain for NodeChain {
                 let status = running.status.read();
                 !status.syncing && status.consensus_height > status.height
             };
-            let has_room = {
-                let pool = running.backend.mempool.lock();
-                pool.len() < running.backend.mempool_capacity()
-            };
+            // Transactions waiting behind a nonce gap give way to a ready one, so they do not count here.
+            let has_room = running.backend.mempool.lock().has_room_for(0).is_ok();
             if ready && has_room {
                 return Ok(());
             }

@@ -46,6 +46,27 @@ pub enum ProofError {
     /// An absent manuscript cannot have a record.
     #[error("the proof says the manuscript is absent but also carries a record")]
     RecordWithoutManuscript,
+    /// The metadata in the proof is another manuscript's.
+    #[error("the proof carries the metadata of manuscript {found:?}, not of {claimed:?}")]
+    OtherManuscript {
+        /// The manuscript the proof names.
+        claimed: String,
+        /// The manuscript its metadata names.
+        found: String,
+    },
+    /// The manuscript does not declare the dataset, so no record of it can exist (record keys join the dataset
+    /// and the key with `/`: only a declared dataset, which holds no `/`, makes the split unambiguous).
+    #[error(
+        "manuscript {manuscript:?} declares no dataset {dataset:?} (its datasets: {declared:?})"
+    )]
+    UndeclaredDataset {
+        /// The manuscript.
+        manuscript: String,
+        /// The dataset the proof names.
+        dataset: String,
+        /// The datasets the manuscript declares.
+        declared: Vec<String>,
+    },
 }
 
 /// Builds the proof of a record at `root`.
@@ -93,7 +114,8 @@ pub fn prove_record(
     })
 }
 
-/// Checks a proof against a state root. On success returns the proven value (`None`: proven absent).
+/// Checks a proof against a state root. On success returns the proven value (`None`: proven absent). A proof for
+/// a dataset the manuscript does not declare does not verify: its key could be another dataset's record.
 pub fn verify_record(root: &StateRoot, proof: &RecordProof) -> Result<Option<Vec<u8>>, ProofError> {
     let main_key = manuscript_key(&proof.manuscript);
     sp_trie::verify_trie_proof::<Layout, _, _, _>(
@@ -110,6 +132,19 @@ pub fn verify_record(root: &StateRoot, proof: &RecordProof) -> Result<Option<Vec
     };
     let meta = ManuscriptMeta::decode(&mut &meta_bytes[..])
         .map_err(|e| ProofError::BadMeta(e.to_string()))?;
+    if meta.name != proof.manuscript {
+        return Err(ProofError::OtherManuscript {
+            claimed: proof.manuscript.clone(),
+            found: meta.name,
+        });
+    }
+    if proof.dataset.contains('/') || !meta.datasets.contains(&proof.dataset) {
+        return Err(ProofError::UndeclaredDataset {
+            manuscript: meta.name,
+            dataset: proof.dataset.clone(),
+            declared: meta.datasets,
+        });
+    }
     let child_key = record_key(&proof.dataset, &proof.key);
     sp_trie::verify_trie_proof::<Layout, _, _, _>(
         &H256::from(meta.child_root),

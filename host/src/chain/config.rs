@@ -40,6 +40,16 @@ pub struct RpcConfig {
     pub listen: SocketAddr,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Requests in progress at once, all clients together; more are refused with 503.
+    pub max_concurrent_requests: usize,
+    /// Open connections at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers before its connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// Time a request may take, body upload included, before it is answered with 408.
+    pub request_timeout_ms: u64,
+    /// Age at which a connection is closed (after its request in progress); clients reconnect.
+    pub max_connection_age_ms: u64,
 }
 
 impl Default for RpcConfig {
@@ -47,6 +57,11 @@ impl Default for RpcConfig {
         Self {
             listen: "127.0.0.1:26657".parse().expect("valid"),
             max_body_bytes: 8 * 1024 * 1024,
+            max_concurrent_requests: 64,
+            max_connections: 256,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_connection_age_ms: 300_000,
         }
     }
 }

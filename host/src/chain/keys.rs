@@ -65,18 +65,33 @@ fn write_key(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    std::fs::write(
-        path,
-        serde_json::to_string_pretty(&file).expect("serializes"),
-    )
-    .map_err(write_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(write_err)?;
+    let text = serde_json::to_string_pretty(&file).expect("serializes");
+    // The secret goes into a temporary file that is private from its creation, then replaces `path` whole: at
+    // no moment does a readable file, or a half-written key, sit at either path.
+    let temp = path.with_extension("json.tmp");
+    let _ = std::fs::remove_file(&temp);
+    let written = create_private(&temp).and_then(|mut f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(write_err(e));
     }
     Ok(())
+}
+
+/// Creates `path` (which must not exist) readable and writable by its owner only.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// `generate`, `load` and `save` for a key newtype over `SigningKey` (both key files share one format).
@@ -164,6 +179,31 @@ mod tests {
         let nk = NodeKey::generate();
         nk.save(&path).unwrap();
         assert_eq!(NodeKey::load(&path).unwrap().peer_id(), nk.peer_id());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_is_private_from_its_creation_and_replaced_whole() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // Created empty, before a byte of the secret is written: owner-only whatever the umask allows.
+        let fresh = dir.path().join("fresh");
+        drop(create_private(&fresh).unwrap());
+        assert_eq!(mode(&fresh), 0o600);
+        // Saving over a readable file leaves an owner-only file and no temporary behind.
+        let path = dir.path().join("k.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let key = ValidatorKey::generate();
+        key.save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            ValidatorKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "{names:?}");
     }
 
     #[test]

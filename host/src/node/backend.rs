@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
-use cvm_runtime::state::{MANUSCRIPT_PREFIX, ManuscriptMeta, StateRoot, TrieView, prove_record};
+use cvm_runtime::state::{
+    MANUSCRIPT_PREFIX, ManuscriptMeta, StateRoot, TrieView, manuscript_key, prove_record,
+};
 use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
@@ -86,7 +88,9 @@ impl From<&AdmitError> for RejectClass {
             AdmitError::TooLarge { .. } => RejectClass::TooLarge,
             AdmitError::WrongChain { .. } => RejectClass::ChainId,
             AdmitError::BadSignature(_) => RejectClass::Signature,
-            AdmitError::WrongNonce { .. } => RejectClass::Nonce,
+            AdmitError::WrongNonce { .. }
+            | AdmitError::SenderGapFull { .. }
+            | AdmitError::GapShareFull { .. } => RejectClass::Nonce,
             AdmitError::Duplicate(_) => RejectClass::Duplicate,
             AdmitError::Full { .. } => RejectClass::MempoolFull,
         }
@@ -212,14 +216,18 @@ impl NodeApi for NodeBackend {
             .collect()
     }
 
-    fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError> {
+    fn manuscripts(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ManuscriptInfo>, ApiError> {
         let root = StateRoot::from(self.status.read().state_root);
         let store = self.app.executor().store().clone();
         let view = TrieView::new(store, root);
         let mut out = Vec::new();
-        let mut cursor = MANUSCRIPT_PREFIX.to_vec();
-        let mut exclusive = false;
-        loop {
+        let mut cursor = after.map_or_else(|| MANUSCRIPT_PREFIX.to_vec(), manuscript_key);
+        let mut exclusive = after.is_some();
+        while out.len() < limit {
             let next = view
                 .next_key(MANUSCRIPT_PREFIX, &cursor, exclusive)
                 .map_err(storage_err)?;

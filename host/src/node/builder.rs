@@ -309,7 +309,7 @@ async fn serve_api(
         listener,
         backend,
         metrics,
-        config.rpc.max_body_bytes,
+        crate::rpc::HttpLimits::from(&config.rpc),
         async move {
             let _ = stop_rx.await;
         },

@@ -3,37 +3,42 @@
 //! - [`node_api`]: the [`NodeApi`] trait the node implements, and its data.
 //! - [`json`]: the JSON shapes, shared with [`crate::api_client`].
 //! - [`error`]: `{"error": ...}` answers.
-//! - `routes`: the router and handlers.
+//! - [`limits`]: what one client may cost ([`HttpLimits`]).
+//! - `routes`: the router and handlers; `server`: connections and their timeouts.
 
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod node_api;
 mod routes;
+mod server;
 #[cfg(test)]
 pub(crate) mod tests;
 
 use std::future::Future;
 use std::sync::Arc;
 
+pub use limits::HttpLimits;
 pub use node_api::{
-    ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+    ApiError, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, StatusInfo, SubmitError,
+    TxLookup, ValidatorInfo,
 };
-pub use routes::router;
+pub use routes::{MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT, router};
 
 use crate::metrics::Metrics;
 
-/// Serves the API on `listener` until `shutdown` completes (in-flight requests are finished first).
+/// Serves the API on `listener` within `limits` until `shutdown` completes (requests in progress are finished
+/// first).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Arc<dyn NodeApi>,
     metrics: Arc<Metrics>,
-    max_body_bytes: usize,
+    limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "rpc server listening");
     }
-    axum::serve(listener, router(api, metrics, max_body_bytes))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(api, metrics, &limits);
+    server::serve_router(listener, app, limits, shutdown).await
 }

@@ -36,10 +36,23 @@ pub trait NodeApi: Send + Sync + 'static {
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError>;
     /// The validator set, with names and powers.
     fn validators(&self) -> Vec<ValidatorInfo>;
-    /// The deployed manuscripts.
-    fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError>;
+    /// Up to `limit` deployed manuscripts in name order, those named after `after` (from the first when `None`).
+    fn manuscripts(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ManuscriptInfo>, ApiError>;
     /// Equivocation evidence seen, in any JSON form.
     fn evidence(&self) -> Vec<serde_json::Value>;
+}
+
+/// `GET /manuscripts`: one page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManuscriptsPage {
+    /// Manuscripts in name order.
+    pub manuscripts: Vec<ManuscriptInfo>,
+    /// Pass as `?after=` for the next page; `None` on the last page.
+    pub next: Option<String>,
 }
 
 /// `GET /status`.

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 
 use crate::hex_text::{from_hex, from_hex32, to_hex};
 use crate::metrics::{Metrics, RejectClass};
@@ -19,12 +22,17 @@ use crate::rpc::error::HttpError;
 use crate::rpc::json::{
     AccountJson, BlockJson, CommitJson, SubmitTxRequest, SubmitTxResponse, TxLookupJson,
 };
-use crate::rpc::node_api::NodeApi;
+use crate::rpc::limits::{HttpLimits, refusal};
+use crate::rpc::node_api::{ManuscriptsPage, NodeApi};
 
 /// Longest manuscript or dataset name accepted in a path.
 const MAX_NAME_LEN: usize = 256;
 /// Longest record key accepted (bytes).
 const MAX_KEY_LEN: usize = 4096;
+/// Manuscripts in a `/manuscripts` page when the request names no `limit`.
+pub const MANUSCRIPTS_DEFAULT_LIMIT: usize = 100;
+/// Most manuscripts a `/manuscripts` page may ask for.
+pub const MANUSCRIPTS_MAX_LIMIT: usize = 1000;
 
 #[derive(Clone)]
 struct AppState {
@@ -35,13 +43,15 @@ struct AppState {
 
 type Answer<T> = Result<Json<T>, HttpError>;
 
-/// The API router. `max_body_bytes` caps request bodies (413 above it).
-pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, max_body_bytes: usize) -> Router {
+/// The API router, within `limits` (request bodies: 413 above `max_body_bytes`; requests in progress: 503 past
+/// `max_concurrent_requests`; a request's time: 408 past `request_timeout`).
+pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits) -> Router {
     let state = AppState {
         api,
         metrics,
-        max_body_bytes,
+        max_body_bytes: limits.max_body_bytes,
     };
+    let refused = limits.clone();
     Router::new()
         .route("/status", get(status))
         .route("/blocks/{height}", get(block))
@@ -56,7 +66,19 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, max_body_bytes: usiz
         .route("/metrics", get(metrics_text))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(move |error| {
+                    std::future::ready(refusal(error, &refused))
+                }))
+                .load_shed()
+                // One semaphore for every route (a plain concurrency limit would make one per route).
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                ))
+                .timeout(limits.request_timeout),
+        )
         .with_state(state)
 }
 
@@ -246,10 +268,39 @@ async fn validators(State(s): State<AppState>) -> Answer<Vec<crate::rpc::node_ap
     Ok(Json(blocking(&s.api, |api| api.validators()).await?))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManuscriptsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// A page of manuscripts in name order, after `after`; `next` names the last one when more may follow.
 async fn manuscripts(
     State(s): State<AppState>,
-) -> Answer<Vec<crate::rpc::node_api::ManuscriptInfo>> {
-    Ok(Json(blocking(&s.api, |api| api.manuscripts()).await??))
+    query: Result<Query<ManuscriptsQuery>, QueryRejection>,
+) -> Answer<ManuscriptsPage> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(MANUSCRIPTS_DEFAULT_LIMIT);
+    if limit == 0 || limit > MANUSCRIPTS_MAX_LIMIT {
+        return Err(HttpError::bad_request(format!(
+            "limit must be 1 to {MANUSCRIPTS_MAX_LIMIT}; page with ?after=<the page's next>"
+        )));
+    }
+    if let Some(after) = &query.after {
+        check_name("after (a manuscript)", after)?;
+    }
+    // One more than asked tells whether another page follows.
+    let mut manuscripts = blocking(&s.api, move |api| {
+        api.manuscripts(query.after.as_deref(), limit + 1)
+    })
+    .await??;
+    let more = manuscripts.len() > limit;
+    manuscripts.truncate(limit);
+    let next = more
+        .then(|| manuscripts.last().map(|m| m.name.clone()))
+        .flatten();
+    Ok(Json(ManuscriptsPage { manuscripts, next }))
 }
 
 async fn evidence(State(s): State<AppState>) -> Answer<Vec<serde_json::Value>> {

@@ -86,7 +86,12 @@ fn raw(bytes: &[u8]) -> Reached {
             assert_ne!(found, 0);
             "wrong_nonce"
         }
-        Err(e @ (AdmitError::Duplicate(_) | AdmitError::Full { .. })) => {
+        Err(
+            e @ (AdmitError::Duplicate(_)
+            | AdmitError::Full { .. }
+            | AdmitError::SenderGapFull { .. }
+            | AdmitError::GapShareFull { .. }),
+        ) => {
             panic!("an empty mempool answered {e}")
         }
     }

@@ -33,6 +33,14 @@ pub enum AdmitError {
     Duplicate(String),
     #[error("mempool is full ({txs} transactions, {bytes} bytes); retry later")]
     Full { txs: usize, bytes: usize },
+    #[error(
+        "the sender has {waiting} transactions waiting behind a nonce gap (at most {max}); send the missing nonce first"
+    )]
+    SenderGapFull { waiting: usize, max: usize },
+    #[error(
+        "the mempool's share for transactions behind a nonce gap is full ({txs} transactions, {bytes} bytes); send the missing nonce first"
+    )]
+    GapShareFull { txs: usize, bytes: usize },
 }
 
 impl AdmitError {
@@ -46,6 +54,8 @@ impl AdmitError {
             AdmitError::WrongNonce { .. } => "wrong_nonce",
             AdmitError::Duplicate(_) => "duplicate",
             AdmitError::Full { .. } => "full",
+            AdmitError::SenderGapFull { .. } => "sender_gap_full",
+            AdmitError::GapShareFull { .. } => "gap_share_full",
         }
     }
 }

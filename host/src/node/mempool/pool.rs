@@ -3,19 +3,20 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use cvm_runtime::{SignedTransaction, VerifiedTxs};
 use parity_scale_codec::Encode;
 use parking_lot::Mutex;
 
 use super::admission::{AdmitError, CheckedTx, TxCheck, TxHash};
+use super::gaps::{
+    GAPPED_SHARE_DIVISOR, GAPPED_TTL, Gaps, MAX_GAPPED_PER_SENDER, RELAY_NONCE_WINDOW,
+};
 use super::gossip_window::GossipWindow;
 use crate::chain::config::DEFAULT_GOSSIP_WINDOW_BYTES;
 
-/// How far past an account's next nonce a relayed transaction may be and still wait in the pool.
-pub const RELAY_NONCE_WINDOW: u64 = 1024;
-
-/// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window).
+/// Where a transaction comes from: a client (strict nonce) or a peer (nonce within a window, see `gaps.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Submitted to this node's API: must carry the account's next nonce.
@@ -40,6 +41,8 @@ pub struct Mempool {
     /// Arrival order (may hold hashes already removed; skipped when reaped).
     pub(super) arrival: VecDeque<TxHash>,
     bytes: usize,
+    /// Relayed transactions waiting behind a nonce gap (counted in `entries` and `bytes` too).
+    pub(super) gapped: Gaps,
     /// Paces the gossip of client transactions (see [`GossipWindow`]).
     gossip: GossipWindow,
 }
@@ -55,6 +58,7 @@ impl Mempool {
             accounts: HashMap::new(),
             arrival: VecDeque::new(),
             bytes: 0,
+            gapped: Gaps::default(),
             gossip: GossipWindow::new(DEFAULT_GOSSIP_WINDOW_BYTES, GossipWindow::DEFAULT_TTL),
         }
     }
@@ -145,16 +149,92 @@ impl Mempool {
         pool.lock().admit_checked(origin, checked, committed_nonce)
     }
 
-    /// Refuses at once when `size` more bytes would not fit, so a client retrying against a full pool costs no
-    /// decoding or signature check.
+    /// Refuses at once when `size` more bytes would not fit even after evicting every gapped transaction, so a
+    /// client retrying against a full pool costs no decoding or signature check.
     pub fn has_room_for(&self, size: usize) -> Result<(), AdmitError> {
-        if self.entries.len() >= self.max_txs || self.bytes + size > self.max_bytes {
-            return Err(AdmitError::Full {
-                txs: self.entries.len(),
-                bytes: self.bytes,
-            });
+        let ready_txs = self.entries.len() - self.gapped.len();
+        let ready_bytes = self.bytes - self.gapped.bytes();
+        if ready_txs >= self.max_txs || ready_bytes + size > self.max_bytes {
+            return Err(self.full());
         }
         Ok(())
+    }
+
+    fn full(&self) -> AdmitError {
+        AdmitError::Full {
+            txs: self.entries.len(),
+            bytes: self.bytes,
+        }
+    }
+
+    /// Whether `size` more bytes fit as they are, without evicting anything.
+    fn fits(&self, size: usize) -> bool {
+        self.entries.len() < self.max_txs && self.bytes + size <= self.max_bytes
+    }
+
+    /// Evicts gapped transactions, oldest first, until `size` more bytes of a ready transaction fit.
+    fn make_room(&mut self, size: usize) -> Result<(), AdmitError> {
+        while !self.fits(size) {
+            let Some(oldest) = self.gapped.oldest() else {
+                return Err(self.full());
+            };
+            self.remove(&oldest);
+        }
+        Ok(())
+    }
+
+    /// Room for a gapped transaction of `size` bytes from an account with `waiting` gapped already: within the
+    /// sender's cap, the gapped share and the pool (a gapped transaction never evicts anything).
+    fn gapped_room(&self, waiting: usize, size: usize) -> Result<(), AdmitError> {
+        if waiting >= MAX_GAPPED_PER_SENDER {
+            return Err(AdmitError::SenderGapFull {
+                waiting,
+                max: MAX_GAPPED_PER_SENDER,
+            });
+        }
+        let max_txs = (self.max_txs / GAPPED_SHARE_DIVISOR).max(1);
+        let max_bytes = self.max_bytes / GAPPED_SHARE_DIVISOR;
+        if self.gapped.len() >= max_txs || self.gapped.bytes() + size > max_bytes {
+            return Err(AdmitError::GapShareFull {
+                txs: self.gapped.len(),
+                bytes: self.gapped.bytes(),
+            });
+        }
+        if !self.fits(size) {
+            return Err(self.full());
+        }
+        Ok(())
+    }
+
+    /// Drops the gapped transactions that waited [`GAPPED_TTL`] by `now`.
+    pub(crate) fn expire_gapped(&mut self, now: Instant) {
+        let Some(cutoff) = now.checked_sub(GAPPED_TTL) else {
+            return;
+        };
+        while let Some(hash) = self.gapped.oldest_before(cutoff) {
+            self.remove(&hash);
+        }
+    }
+
+    /// Transactions waiting behind a nonce gap.
+    pub fn gapped_len(&self) -> usize {
+        self.gapped.len()
+    }
+
+    /// `account`'s pending transactions from `from` on are ready (no gap before them): they stop counting as
+    /// gapped.
+    pub(super) fn mark_ready(&mut self, account: &[u8; 32], from: u64, until: u64) {
+        let Some(pending) = self.accounts.get(account) else {
+            return;
+        };
+        let ready: Vec<TxHash> = pending
+            .range(from..until)
+            .map(|(_, h)| *h)
+            .filter(|h| self.gapped.contains(h))
+            .collect();
+        for hash in ready {
+            self.gapped.remove(&hash);
+        }
     }
 
     /// Admits a transaction that passed [`TxCheck::check`]: not a duplicate, the right nonce, room left.
@@ -165,6 +245,8 @@ impl Mempool {
         committed_nonce: impl FnOnce(&[u8; 32]) -> u64,
     ) -> Result<TxHash, AdmitError> {
         let CheckedTx { tx, hash, size } = checked;
+        let now = Instant::now();
+        self.expire_gapped(now);
         if self.entries.contains_key(&hash) {
             return Err(AdmitError::Duplicate(format!("0x{}", hex::encode(hash))));
         }
@@ -188,14 +270,28 @@ impl Mempool {
                 found: nonce,
             });
         }
-        self.has_room_for(size)?;
-        self.accounts
-            .entry(signer)
-            .or_default()
-            .insert(tx.tx.nonce, hash);
+        let gapped = nonce > expected;
+        if gapped {
+            // Every pending nonce from `expected` on waits behind the gap at `expected`.
+            let waiting = self
+                .accounts
+                .get(&signer)
+                .map_or(0, |m| m.range(expected..).count());
+            self.gapped_room(waiting, size)?;
+        } else {
+            self.make_room(size)?;
+        }
+        self.accounts.entry(signer).or_default().insert(nonce, hash);
         self.arrival.push_back(hash);
         self.bytes += size;
         self.entries.insert(hash, Entry { tx, size });
+        if gapped {
+            self.gapped.insert(hash, size, now);
+        } else {
+            // This nonce filled the gap: the run behind it is ready.
+            let next = self.next_nonce(&signer, nonce);
+            self.mark_ready(&signer, nonce + 1, next);
+        }
         if origin == Origin::Client {
             self.gossip.push(hash, size);
         }
@@ -220,6 +316,7 @@ impl Mempool {
     pub(super) fn remove(&mut self, hash: &TxHash) {
         if let Some(entry) = self.entries.remove(hash) {
             self.bytes -= entry.size;
+            self.gapped.remove(hash);
             self.gossip.forget(hash);
             let account = entry.tx.tx.signer;
             if let Some(m) = self.accounts.get_mut(&account) {

@@ -91,7 +91,10 @@ impl Mempool {
             for hash in stale {
                 self.remove(&hash);
             }
-            // Later nonces past a gap stay: the missing transaction may still arrive (relayed out of order).
+            // Later nonces past a gap stay (the missing transaction may still arrive, relayed out of order),
+            // within the gapped share and until they age out; those the commit made ready stop counting as gapped.
+            let next = self.next_nonce(&account, committed);
+            self.mark_ready(&account, committed, next);
         }
         if self.arrival.len() > 2 * self.entries.len() + 64 {
             let entries = &self.entries;

@@ -10,7 +10,6 @@ use super::body_wants::{FETCH_AFTER, MAX_ANNOUNCERS, MAX_WANTED, Wanted};
 use super::events::LoopEvent;
 use super::state::Runner;
 use crate::chain::{BlockBody, PartSetHeader};
-use crate::network::SyncResponse;
 use crate::node::body_fetch::{BodyLimits, fetch_body};
 
 impl Runner {
@@ -109,19 +108,5 @@ impl Runner {
         }
         self.bodies.parts.insert_body(height, parts, body);
         self.on_body_ready(parts);
-    }
-
-    /// The answer to a peer's body request: a proposal's body this node holds, or a committed one.
-    pub(super) fn answer_body(&self, height: u64, parts: PartSetHeader) -> SyncResponse {
-        if let Some(body) = self.bodies.parts.body(&parts) {
-            return SyncResponse::Body(body.clone());
-        }
-        match self.shared.app.storage().block(height) {
-            Ok(Some(block)) if block.header.parts == parts => SyncResponse::Body(block.body),
-            _ => SyncResponse::Error(format!(
-                "no body for part set 0x{} at height {height} here; ask another peer",
-                hex::encode(parts.root)
-            )),
-        }
     }
 }

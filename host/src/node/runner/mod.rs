@@ -10,7 +10,8 @@
 //! - `commit`: carrying out a decision (execute or reuse, store, start the next height).
 //! - `txs`: transaction gossip into the mempool, on a task of its own (the loop never decodes nor verifies one).
 //! - `peers`: peers connecting and leaving.
-//! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks.
+//! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks; `sync_budget`
+//!   bounds what answering costs, `sync_claims` what peers' claimed heights are believed.
 //! - `stall_watch`: noticing a height that does not move.
 //! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
 
@@ -24,6 +25,8 @@ mod peers;
 mod proposal;
 mod stall_watch;
 mod state;
+mod sync_budget;
+mod sync_claims;
 mod sync_fetch;
 mod sync_serve;
 mod txs;
@@ -154,8 +157,8 @@ impl Runner {
         let mut status = self.shared.status.write();
         status.round = driver.round().0;
         status.consensus_height = driver.height().0;
-        status.syncing = self.sync.best_peer_height > status.height + 1;
-        status.best_peer_height = self.sync.best_peer_height;
+        status.syncing = self.sync.syncing(status.height, Instant::now());
+        status.best_peer_height = self.sync.best_peer_height();
         status.halted = self.consensus.halted.clone();
         drop(status);
         self.shared.metrics.set_round(driver.round().0);

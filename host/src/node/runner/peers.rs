@@ -17,6 +17,7 @@ impl Runner {
     pub(super) fn on_peer_disconnected(&mut self, peer: libp2p::PeerId) {
         debug!(%peer, "peer disconnected");
         self.peers.remove(&peer);
+        self.sync.forget(&peer, std::time::Instant::now());
         self.publish_peers();
     }
 

@@ -66,14 +66,7 @@ pub(crate) struct Commits {
     pub(crate) durable: bool,
 }
 
-/// Block sync, as the side that asks.
-#[derive(Default)]
-pub(crate) struct SyncProgress {
-    /// The highest committed height a peer has told us of.
-    pub(crate) best_peer_height: u64,
-    /// One sync request at a time.
-    pub(crate) in_flight: bool,
-}
+pub(crate) use super::sync_claims::SyncProgress;
 
 /// What the loop shares with the API, its helper tasks and embedders.
 pub(crate) struct Shared {

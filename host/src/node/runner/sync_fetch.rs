@@ -1,7 +1,8 @@
 //! Block sync, as the side that asks: learn how far peers are, fetch the blocks this node is missing in
-//! pipelined batches, verify their certificates and commit them.
+//! pipelined batches, verify their certificates and commit them. What a peer claims counts only while it delivers
+//! (`sync_claims`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cvm_consensus::{CommitCertificate, Input};
 use tracing::{debug, warn};
@@ -12,27 +13,39 @@ use super::sync_serve::SYNC_BATCH;
 use crate::network::{SyncRequest, SyncResponse, SyncedBlock};
 
 impl Runner {
-    /// Asks a random peer how far it is.
+    /// Drops the claims of peers that did not back them, then asks a random peer (not benched) how far it is.
     pub(super) fn ask_random_peer(&mut self) {
-        if self.peers.is_empty() {
+        let now = Instant::now();
+        self.sync.expire(self.committed_height(), now);
+        self.publish_status();
+        let askable: Vec<libp2p::PeerId> = self
+            .peers
+            .iter()
+            .filter(|p| self.sync.askable(p, now))
+            .copied()
+            .collect();
+        if askable.is_empty() {
             return;
         }
-        let pick = rand::random::<usize>() % self.peers.len();
-        if let Some(&peer) = self.peers.iter().nth(pick) {
-            self.ask_status(peer);
-        }
+        let pick = rand::random::<usize>() % askable.len();
+        self.ask_status(askable[pick]);
     }
 
-    /// Asks `peer` how far it is, unless a sync request is already out.
+    /// Asks `peer` how far it is, unless a sync request is already out or the peer is benched.
     pub(super) fn ask_status(&mut self, peer: libp2p::PeerId) {
-        self.sync_request(peer, SyncRequest::Status);
+        if self.sync.askable(&peer, Instant::now()) {
+            self.sync_request(peer, SyncRequest::Status);
+        }
     }
 
     pub(super) fn on_sync_status(&mut self, peer: libp2p::PeerId, height: u64) {
-        self.sync.best_peer_height = self.sync.best_peer_height.max(height);
         self.sync.in_flight = false;
-        if height > self.committed_height() && self.should_fetch(height) {
-            self.fetch_blocks(peer, self.committed_height() + 1);
+        let committed = self.committed_height();
+        if self.sync.claim(peer, height, committed, Instant::now())
+            && height > committed
+            && self.should_fetch(height)
+        {
+            self.fetch_blocks(peer, committed + 1);
         }
         self.publish_status();
     }
@@ -47,11 +60,15 @@ impl Runner {
             .zip(blocks.last())
             .map(|(first, last)| (first.block.header.height, last.block.header.height));
         if let Some(next) = next_batch_from(self.committed_height(), heights)
-            && self.sync.best_peer_height >= next
+            && self.sync.claimed(&peer) >= next
         {
             self.fetch_blocks(peer, next);
         }
+        let before = self.committed_height();
         self.apply_synced(blocks);
+        if self.committed_height() > before {
+            self.sync.delivered(peer, Instant::now());
+        }
     }
 
     /// Behind by more than the height in progress, or the current height is stuck while a peer has it.

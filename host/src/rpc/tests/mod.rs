@@ -2,10 +2,12 @@
 //! error. The fake node and the request helpers are here; the tests are by topic.
 
 mod bad_paths;
+mod limits;
 mod reads;
 mod submit;
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -24,11 +26,14 @@ use crate::record_bundle::RecordBundle;
 
 pub(crate) const LIMIT: usize = 4096;
 
-/// A node with two blocks, one committed transaction and (optionally) one provable record.
+/// A node with two blocks, one committed transaction, (optionally) one provable record, and manuscripts by name.
 pub(crate) struct FakeNode {
     pub bundle: Option<RecordBundle>,
     pub committed: [u8; 32],
     pub submitted: Mutex<Vec<SignedTransaction>>,
+    pub manuscripts: Vec<String>,
+    /// `/evidence` calls wait here when set.
+    pub gate: Option<Arc<Gate>>,
 }
 
 impl FakeNode {
@@ -37,7 +42,32 @@ impl FakeNode {
             bundle,
             committed: [7; 32],
             submitted: Mutex::new(Vec::new()),
+            manuscripts: Vec::new(),
+            gate: None,
         }
+    }
+}
+
+/// Holds node calls until opened, counting those that wait.
+#[derive(Default)]
+pub(crate) struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+    pub entered: AtomicUsize,
+}
+
+impl Gate {
+    fn pass(&self) {
+        self.entered.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
     }
 }
 
@@ -181,16 +211,44 @@ impl NodeApi for FakeNode {
             power: 1,
         }]
     }
-    fn manuscripts(&self) -> Result<Vec<ManuscriptInfo>, ApiError> {
-        Ok(vec![])
+    fn manuscripts(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ManuscriptInfo>, ApiError> {
+        Ok(self
+            .manuscripts
+            .iter()
+            .filter(|name| after.is_none_or(|a| name.as_str() > a))
+            .take(limit)
+            .map(|name| ManuscriptInfo {
+                name: name.clone(),
+                code_hash: to_hex([0; 32]),
+                sources: vec![],
+                datasets: vec![],
+                fuel_limit_per_record: 1,
+                deployed_at: 1,
+            })
+            .collect())
     }
     fn evidence(&self) -> Vec<serde_json::Value> {
+        if let Some(gate) = &self.gate {
+            gate.pass();
+        }
         vec![]
     }
 }
 
 /// A real server on a loopback port, on its own runtime thread; dropped with the returned sender.
 pub(crate) fn server(node: Arc<FakeNode>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    server_within(node, HttpLimits::default())
+}
+
+/// [`server`] within `limits`.
+pub(crate) fn server_within(
+    node: Arc<FakeNode>,
+    limits: HttpLimits,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -204,7 +262,7 @@ pub(crate) fn server(node: Arc<FakeNode>) -> (String, tokio::sync::oneshot::Send
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            crate::rpc::serve(listener, node, Arc::new(Metrics::new()), 1 << 20, shutdown)
+            crate::rpc::serve(listener, node, Arc::new(Metrics::new()), limits, shutdown)
                 .await
                 .unwrap();
         });
@@ -213,8 +271,20 @@ pub(crate) fn server(node: Arc<FakeNode>) -> (String, tokio::sync::oneshot::Send
 }
 
 fn app(node: FakeNode) -> (axum::Router, Arc<Metrics>) {
+    app_within(node, test_limits())
+}
+
+/// The default limits with a body limit of [`LIMIT`].
+fn test_limits() -> HttpLimits {
+    HttpLimits {
+        max_body_bytes: LIMIT,
+        ..HttpLimits::default()
+    }
+}
+
+fn app_within(node: FakeNode, limits: HttpLimits) -> (axum::Router, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new());
-    (router(Arc::new(node), metrics.clone(), LIMIT), metrics)
+    (router(Arc::new(node), metrics.clone(), &limits), metrics)
 }
 
 async fn call(

@@ -13,7 +13,10 @@ async fn status_validators_manuscripts_evidence() {
     assert_eq!((s, v[0]["name"].as_str()), (StatusCode::OK, Some("v0")));
     assert_eq!(
         get_json(&app, "/manuscripts").await,
-        (StatusCode::OK, serde_json::json!([]))
+        (
+            StatusCode::OK,
+            serde_json::json!({"manuscripts": [], "next": null})
+        )
     );
     assert_eq!(
         get_json(&app, "/evidence").await,
