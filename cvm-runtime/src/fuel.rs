@@ -1,7 +1,12 @@
-//! The fuel price of host functions. Wasm instructions cost 1 unit each (wasmtime's metering); every host
+//! The fuel price of host functions and deploys. Wasm instructions cost 1 unit each (wasmtime's metering); every host
 //! function charges `base + per_byte × bytes` before it works, so no host call is free. Part of consensus.
 
 use parity_scale_codec::{Decode, Encode};
+
+/// A deploy's fixed price: its state writes and a compilation's setup.
+const DEPLOY_BASE: u64 = 1_000_000;
+/// A deploy's price per byte of wasm; see `FuelSchedule::deploy`.
+const DEPLOY_PER_BYTE: u64 = 400;
 
 /// Price of one host function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
@@ -44,6 +49,8 @@ pub struct FuelSchedule {
     pub log: HostCost,
     /// `abort`, per message and file name byte.
     pub abort: HostCost,
+    /// A `Deploy` transaction, per byte of wasm: pays for validating and compiling it.
+    pub deploy: HostCost,
 }
 
 impl Default for FuelSchedule {
@@ -63,6 +70,7 @@ impl Default for FuelSchedule {
             block_info: HostCost::new(100, 0),
             log: HostCost::new(1_500, 4),
             abort: HostCost::new(93_000, 1),
+            deploy: HostCost::new(DEPLOY_BASE, DEPLOY_PER_BYTE),
         }
     }
 }
