@@ -82,9 +82,9 @@ pub struct ManuscriptRunner {
     /// Always `Some` between calls; taken only while the store is being replaced.
     store: Option<Store<HostState>>,
     live: Option<Live>,
-    /// Why the module does not instantiate; every record fails with it (deterministic: it depends only on
-    /// the module, so it is not retried per record).
-    broken: Option<String>,
+    /// The module does not instantiate: every record fails with [`INSTANTIATION_FAILED`] (deterministic: it
+    /// depends only on the module, so it is not retried per record).
+    broken: bool,
 }
 
 impl ManuscriptRunner {
@@ -109,7 +109,7 @@ impl ManuscriptRunner {
             compiled,
             store,
             live: None,
-            broken: None,
+            broken: false,
         }
     }
 
@@ -157,7 +157,7 @@ impl ManuscriptRunner {
     /// by the module (a trap while initialising it, a limit) marks the runner broken; only the node's own lack
     /// of an instance slot is a fault.
     fn ensure_instance(&mut self) -> Result<(), ExecutionFault> {
-        if self.live.is_some() || self.broken.is_some() {
+        if self.live.is_some() || self.broken {
             return Ok(());
         }
         match self.instantiate() {
@@ -183,7 +183,7 @@ impl ManuscriptRunner {
                     error = %error_message(&e),
                     "a manuscript does not instantiate; its invocations fail"
                 );
-                self.broken = Some(INSTANTIATION_FAILED.to_string());
+                self.broken = true;
                 self.reset();
                 Ok(())
             }
@@ -229,10 +229,10 @@ impl ManuscriptRunner {
         fuel_limit: u64,
     ) -> Result<InvocationResult, ExecutionFault> {
         self.ensure_instance()?;
-        if let Some(reason) = &self.broken {
+        if self.broken {
             return Ok(InvocationResult::failed(
                 FailureReason::Instantiation,
-                reason.clone(),
+                INSTANTIATION_FAILED.into(),
             ));
         }
         let metered = self.engine.metering();
