@@ -9,7 +9,7 @@ use wasmtime::{
     ProfilingStrategy,
 };
 
-use crate::cache::{CacheError, CompiledManuscript, ModuleCache};
+use crate::cache::{CacheBounds, CacheError, CompiledManuscript, ModuleCache};
 use crate::fuel::FuelSchedule;
 use crate::host::{HostState, link_host_functions};
 use crate::limits::Limits;
@@ -24,6 +24,8 @@ pub struct EngineConfig {
     pub fuel: FuelSchedule,
     /// Directory for precompiled modules, so a restart does not recompile. `None`: memory only.
     pub cache_dir: Option<PathBuf>,
+    /// How many compiled modules the cache keeps in memory and on disk.
+    pub cache_bounds: CacheBounds,
     /// Instance slots of the pooling allocator: at least the number of manuscripts running at once.
     pub pool_instances: u32,
     /// Fuel metering. Always on for a chain; off only to measure what metering costs (benchmarks).
@@ -38,6 +40,7 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             fuel: FuelSchedule::default(),
             cache_dir: None,
+            cache_bounds: CacheBounds::default(),
             pool_instances: 64,
             metering: true,
             perf_map: false,
@@ -71,7 +74,7 @@ impl CvmEngine {
             .map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         link_host_functions(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
-        let cache = ModuleCache::new(&engine, config.cache_dir.clone());
+        let cache = ModuleCache::new(&engine, config.cache_dir.clone(), config.cache_bounds);
         Ok(Arc::new(Self {
             engine,
             linker,
@@ -118,6 +121,15 @@ impl CvmEngine {
     /// Validates and compiles `wasm`, or returns it from the cache.
     pub fn load(&self, wasm: &[u8]) -> Result<Arc<CompiledManuscript>, CacheError> {
         let validated = self.validate(wasm)?;
+        self.compile(validated, wasm)
+    }
+
+    /// Compiles `wasm`, which passed validation as `validated`, or returns it from the cache.
+    pub fn compile(
+        &self,
+        validated: ValidatedCode,
+        wasm: &[u8],
+    ) -> Result<Arc<CompiledManuscript>, CacheError> {
         self.cache
             .get_or_compile(&self.engine, &self.linker, validated, wasm)
     }

@@ -1,7 +1,16 @@
-//! The fuel price of host functions. Wasm instructions cost 1 unit each (wasmtime's metering); every host
+//! The fuel price of host functions and deploys. Wasm instructions cost 1 unit each (wasmtime's metering); every host
 //! function charges `base + per_byte × bytes` before it works, so no host call is free. Part of consensus.
 
 use parity_scale_codec::{Decode, Encode};
+
+/// A deploy's fixed price: its state writes and a compilation's setup.
+const DEPLOY_BASE: u64 = 1_000_000;
+/// A deploy's price per byte of wasm. Compiling costs about 2 µs per byte on the reference machine (the example
+/// manuscripts: 2.1–2.3 µs/byte), about 20,000 units at plain wasm's rate; charging that would leave a block
+/// room for one 50 KB module. At 2,000 a block holds at most `max_block_fuel / 2,000` bytes of wasm (500 KB,
+/// about 1 s of compilation, with the default budget), which bounds a block's compile time, and a module is
+/// compiled once per node (then cached).
+const DEPLOY_PER_BYTE: u64 = 2_000;
 
 /// Price of one host function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
@@ -44,6 +53,8 @@ pub struct FuelSchedule {
     pub log: HostCost,
     /// `abort`, per message and file name byte.
     pub abort: HostCost,
+    /// A `Deploy` transaction, per byte of wasm: pays for validating and compiling it.
+    pub deploy: HostCost,
 }
 
 impl Default for FuelSchedule {
@@ -63,6 +74,7 @@ impl Default for FuelSchedule {
             block_info: HostCost::new(100, 0),
             log: HostCost::new(1_500, 4),
             abort: HostCost::new(93_000, 1),
+            deploy: HostCost::new(DEPLOY_BASE, DEPLOY_PER_BYTE),
         }
     }
 }

@@ -50,14 +50,14 @@ pub mod tx;
 pub mod validate;
 mod value_cache;
 
-pub use cache::{CacheError, CacheStats, CompiledManuscript};
+pub use cache::{CacheBounds, CacheError, CacheStats, CacheUsage, CompiledManuscript};
 pub use engine::{CvmEngine, EngineConfig, EngineError};
 pub use exec::{
     BlockContext, BlockExecutor, BlockOutcome, BlockRecord, ExecError, ExecutionFault,
     ExecutorConfig, InvocationResult, ManuscriptLog, ManuscriptRunner,
 };
 pub use fuel::{FuelSchedule, HostCost};
-pub use host::{BlockInfo, EmittedRecord, HostTrap, LogLevel, LogLine};
+pub use host::{BlockInfo, EmittedRecord, HostTrap, LogLevel, LogLine, LogPolicy};
 pub use limits::Limits;
 pub use receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
 pub use record_batch::RecordBatch;

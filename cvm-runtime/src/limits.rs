@@ -29,6 +29,12 @@ pub struct Limits {
     pub max_records_per_ingest: u32,
     /// Largest single source record.
     pub max_record_len: u32,
+    /// Most sources one manuscript's manifest may subscribe to.
+    pub max_sources_per_manuscript: u32,
+    /// Most datasets one manuscript's manifest may declare.
+    pub max_datasets_per_manuscript: u32,
+    /// Longest manuscript name or source id in a manifest (dataset names: `max_dataset_name_len`).
+    pub max_manifest_name_len: u32,
 }
 
 impl Default for Limits {
@@ -46,6 +52,9 @@ impl Default for Limits {
             max_table_elements: 65_536,
             max_records_per_ingest: 100_000,
             max_record_len: 256 * 1024,
+            max_sources_per_manuscript: 16,
+            max_datasets_per_manuscript: 64,
+            max_manifest_name_len: 64,
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum FailureReason {
     ManuscriptError,
     /// `cvm_process` returned another non-zero code.
     ReturnCode,
+    /// The manuscript's stored code could not be loaded or instantiated (e.g. a data segment outside its
+    /// memory); every record of the transaction fails with this reason.
+    Instantiation,
 }
 
 impl FailureReason {
@@ -42,6 +45,7 @@ impl FailureReason {
             Self::RecordDecode => "record decode failed",
             Self::ManuscriptError => "manuscript error",
             Self::ReturnCode => "manuscript returned a failure code",
+            Self::Instantiation => "instantiation failed",
         }
     }
 }

@@ -43,6 +43,7 @@ fn run_with(
                 parallel,
                 threads,
                 keep_records,
+                ..Default::default()
             },
         )
         .unwrap()

@@ -277,3 +277,109 @@ fn sdk_built_fixtures_validate_and_forbidden_import_is_named() {
         "wat-counter"
     );
 }
+
+#[test]
+fn a_data_segment_outside_initial_memory_is_rejected_at_deploy() {
+    let with_data = |offset: u32| {
+        let extra = format!(r#"(data (i32.const {offset}) "0123456789")"#);
+        check(&module("", MEM, EXPORTS, &extra, Some(&good_manifest())))
+    };
+    // The last ten bytes of the one-page memory: fits exactly.
+    assert!(with_data(65_526).is_ok());
+    assert_eq!(
+        with_data(65_530).unwrap_err(),
+        ValidationError::DataSegmentOutOfBounds {
+            index: 0,
+            offset: 65_530,
+            end: 65_540,
+            memory_bytes: 65_536,
+        }
+    );
+    // A negative offset is a huge unsigned one.
+    assert!(matches!(
+        with_data(u32::MAX),
+        Err(ValidationError::DataSegmentOutOfBounds { .. })
+    ));
+}
+
+#[test]
+fn an_element_segment_outside_initial_table_is_rejected_at_deploy() {
+    let with_elem = |table: u32, offset: u32| {
+        let extra = format!("(table {table} funcref) (elem (i32.const {offset}) $alloc $process)");
+        check(&module("", MEM, EXPORTS, &extra, Some(&good_manifest())))
+    };
+    assert!(with_elem(2, 0).is_ok());
+    assert_eq!(
+        with_elem(2, 1).unwrap_err(),
+        ValidationError::ElementSegmentOutOfBounds {
+            index: 0,
+            offset: 1,
+            end: 3,
+            table_elements: 2,
+        }
+    );
+    assert!(matches!(
+        with_elem(0, 0),
+        Err(ValidationError::ElementSegmentOutOfBounds { .. })
+    ));
+}
+
+#[test]
+fn tables_beyond_the_instance_pool_are_rejected_at_deploy() {
+    let max = Limits::default().max_table_elements;
+    let big = format!("(table {} funcref)", max + 1);
+    assert!(matches!(
+        check(&module("", MEM, EXPORTS, &big, Some(&good_manifest()))),
+        Err(ValidationError::InitialTableTooLarge { .. })
+    ));
+    let two = "(table 1 funcref) (table 1 funcref)";
+    assert_eq!(
+        check(&module("", MEM, EXPORTS, two, Some(&good_manifest()))).unwrap_err(),
+        ValidationError::MultipleTables(2)
+    );
+}
+
+#[test]
+fn a_manifest_with_too_many_datasets_is_rejected() {
+    let limits = Limits::default();
+    let datasets: Vec<String> = (0..=limits.max_datasets_per_manuscript)
+        .map(|i| format!("d{i}"))
+        .collect();
+    let manifest = manifest_bytes(&Manifest::new("probe", ["kv"], &datasets));
+    assert_eq!(
+        check(&module("", MEM, EXPORTS, "", Some(&manifest))).unwrap_err(),
+        ValidationError::TooManyDatasets {
+            count: datasets.len(),
+            max: limits.max_datasets_per_manuscript,
+        }
+    );
+    let sources: Vec<String> = (0..=limits.max_sources_per_manuscript)
+        .map(|i| format!("s{i}"))
+        .collect();
+    let manifest = manifest_bytes(&Manifest::new("probe", &sources, ["out"]));
+    assert!(matches!(
+        check(&module("", MEM, EXPORTS, "", Some(&manifest))),
+        Err(ValidationError::TooManySources { count, .. }) if count == sources.len()
+    ));
+    // At the bound, accepted.
+    let manifest = manifest_bytes(&Manifest::new("probe", ["kv"], &datasets[1..]));
+    assert!(check(&module("", MEM, EXPORTS, "", Some(&manifest))).is_ok());
+}
+
+#[test]
+fn a_manifest_name_above_its_limit_is_rejected_before_the_naming_rules() {
+    let limits = Limits {
+        max_manifest_name_len: 8,
+        ..Limits::default()
+    };
+    let manifest = manifest_bytes(&Manifest::new("probe-too-long", ["kv"], ["out"]));
+    assert!(matches!(
+        validate(&module("", MEM, EXPORTS, "", Some(&manifest)), &limits),
+        Err(ValidationError::ManifestNameTooLong {
+            what: "manuscript name",
+            len: 14,
+            max: 8,
+            ..
+        })
+    ));
+}

@@ -2,6 +2,7 @@
 //! [`SECTION_NAME`]. The `#[manuscript]` macro writes it; the runtime reads it at deploy with
 //! [`Manifest::decode_section`], so a deploy needs only the wasm.
 
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -129,19 +130,22 @@ impl Manifest {
         if self.sources.is_empty() {
             return Err(ManifestError::NoSources);
         }
-        for (i, source) in self.sources.iter().enumerate() {
+        // A set, not a scan of the names before each one: a manifest may list many names.
+        let mut seen = BTreeSet::new();
+        for source in &self.sources {
             if !is_valid_source(source) {
                 return Err(ManifestError::Source(source.clone()));
             }
-            if self.sources[..i].contains(source) {
+            if !seen.insert(source.as_str()) {
                 return Err(ManifestError::Duplicate(source.clone()));
             }
         }
-        for (i, dataset) in self.datasets.iter().enumerate() {
+        let mut seen = BTreeSet::new();
+        for dataset in &self.datasets {
             if !is_valid_name(dataset) {
                 return Err(ManifestError::Dataset(dataset.clone()));
             }
-            if self.datasets[..i].contains(dataset) {
+            if !seen.insert(dataset.as_str()) {
                 return Err(ManifestError::Duplicate(dataset.clone()));
             }
         }

@@ -12,9 +12,9 @@ use super::block_state::BlockState;
 use super::deploy::deploy;
 use super::error::ExecError;
 use super::ingest::{Ingest, TxOutput};
-use super::outcome::BlockOutcome;
+use super::outcome::{BlockLogs, BlockOutcome};
 use crate::engine::CvmEngine;
-use crate::host::BlockInfo;
+use crate::host::{BlockInfo, LogPolicy};
 use crate::receipt::{TxReceipt, TxStatus};
 use crate::state::{NodeStore, StateRoot, ordered_root};
 use crate::tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};
@@ -41,6 +41,9 @@ pub struct ExecutorConfig {
     /// Return each emitted record in [`BlockOutcome::records`]. Records are written to the state trie either
     /// way; a node, which serves them from there, turns this off and saves a copy of every record.
     pub keep_records: bool,
+    /// Which manuscript log lines [`BlockOutcome::logs`] carries: bounded per invocation and per block; a node,
+    /// which never reads them, keeps none ([`LogPolicy::off`]).
+    pub logs: LogPolicy,
 }
 
 impl Default for ExecutorConfig {
@@ -49,6 +52,7 @@ impl Default for ExecutorConfig {
             parallel: true,
             threads: 0,
             keep_records: true,
+            logs: LogPolicy::default(),
         }
     }
 }
@@ -62,6 +66,7 @@ pub struct BlockExecutor {
     values: Arc<ValueCache>,
     verified: Arc<VerifiedTxs>,
     keep_records: bool,
+    logs: LogPolicy,
 }
 
 impl BlockExecutor {
@@ -88,6 +93,7 @@ impl BlockExecutor {
             values: Arc::new(ValueCache::new()),
             verified: Arc::new(VerifiedTxs::new()),
             keep_records: config.keep_records,
+            logs: config.logs,
         })
     }
 
@@ -100,6 +106,7 @@ impl BlockExecutor {
             values: Arc::new(ValueCache::new()),
             verified: Arc::new(VerifiedTxs::new()),
             keep_records: true,
+            logs: LogPolicy::default(),
         }
     }
 
@@ -156,7 +163,7 @@ impl BlockExecutor {
         };
         let mut receipts = Vec::with_capacity(txs.len());
         let mut records = Vec::new();
-        let mut logs = Vec::new();
+        let mut logs = BlockLogs::new(&self.logs);
         let mut fuel_left = max_block_fuel;
         let mut fuel_exhausted_at = None;
         for (index, (tx, (tx_hash, signature))) in txs.iter().zip(checked).enumerate() {
@@ -185,7 +192,8 @@ impl BlockExecutor {
             fuel_used,
             changes,
             records,
-            logs,
+            logs: logs.lines,
+            logs_dropped: logs.dropped,
             fuel_exhausted_at,
         })
     }
@@ -227,19 +235,28 @@ impl BlockExecutor {
             TxPayload::Deploy {
                 wasm,
                 fuel_limit_per_record,
-            } => Ok(receipt(deploy(
-                &self.engine,
-                block,
-                ctx.height,
-                &tx.signer,
-                wasm,
-                *fuel_limit_per_record,
-            )?)),
+            } => {
+                let deployed = deploy(
+                    &self.engine,
+                    block,
+                    (ctx.height, &tx.signer),
+                    wasm,
+                    *fuel_limit_per_record,
+                    out.fuel_left,
+                )?;
+                out.fuel_exhausted = deployed.fuel_exhausted;
+                Ok(TxReceipt {
+                    tx_hash,
+                    status: deployed.status,
+                    fuel_used: deployed.fuel_used,
+                })
+            }
             TxPayload::Ingest { source, records } => {
                 let ingest = Ingest {
                     engine: &self.engine,
                     pool: self.pool.as_ref(),
                     keep_records: self.keep_records,
+                    logs: self.logs,
                     info,
                     source,
                     records,

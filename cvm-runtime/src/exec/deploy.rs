@@ -1,53 +1,107 @@
-//! A deploy transaction: compile and check the code, then record the manuscript, its code and its
-//! subscriptions in the main trie.
+//! A deploy transaction: pay for its size, run the cheap checks, compile what will be stored, then record the
+//! manuscript, its code and its subscriptions in the main trie.
 
 use parity_scale_codec::Encode;
 
 use super::block_state::BlockState;
 use super::error::ExecError;
-use crate::cache::CompiledManuscript;
 use crate::engine::CvmEngine;
 use crate::receipt::TxStatus;
 use crate::state::{ManuscriptMeta, code_key, empty_root, manuscript_key, source_key};
 
-/// The deploy's receipt status: `Deployed`, or `Failed` with a reason for the deployer.
+/// What a deploy did: its receipt status, the fuel it paid, and whether the block's budget could not pay it.
+pub(super) struct Deployed {
+    pub(super) status: TxStatus,
+    pub(super) fuel_used: u64,
+    pub(super) fuel_exhausted: bool,
+}
+
+/// A deploy's fuel price (`FuelSchedule::deploy` per byte of wasm; nothing when metering is off).
+pub(crate) fn deploy_fuel(engine: &CvmEngine, wasm: &[u8]) -> u64 {
+    if engine.metering() {
+        engine.fuel_schedule().deploy.cost(wasm.len() as u64)
+    } else {
+        0
+    }
+}
+
+/// One deploy within `fuel_left` of the block's budget. The price is paid before any work, whatever the
+/// outcome: validation and compilation are the work it pays for. The duplicate name and every other check
+/// that needs no compilation come first, so only code that will be stored is compiled.
 pub(super) fn deploy(
     engine: &CvmEngine,
     block: &mut BlockState,
-    height: u64,
-    deployer: &[u8; 32],
+    (height, deployer): (u64, &[u8; 32]),
     wasm: &[u8],
     fuel_limit_per_record: u64,
-) -> Result<TxStatus, ExecError> {
-    if let Err(reason) = check_fuel_limit(engine, fuel_limit_per_record) {
-        return Ok(TxStatus::Failed { reason });
+    fuel_left: u64,
+) -> Result<Deployed, ExecError> {
+    let price = deploy_fuel(engine, wasm);
+    if price > fuel_left {
+        return Ok(Deployed {
+            status: TxStatus::Failed {
+                reason: format!(
+                    "the block's fuel budget ran out: this deploy costs {price} fuel ({} bytes of wasm) and \
+                     {fuel_left} is left in the block (max_block_fuel in genesis); shrink the module",
+                    wasm.len()
+                ),
+            },
+            fuel_used: 0,
+            fuel_exhausted: true,
+        });
     }
-    let compiled = match engine.load(wasm) {
-        Ok(compiled) => compiled,
-        Err(e) => {
-            return Ok(TxStatus::Failed {
-                reason: format!("manuscript rejected: {e}"),
-            });
+    let status = match checked_and_compiled(engine, block, wasm, fuel_limit_per_record)? {
+        Ok(validated) => {
+            let meta = ManuscriptMeta {
+                name: validated.manifest.name,
+                code_hash: validated.code_hash,
+                sources: validated.manifest.sources,
+                datasets: validated.manifest.datasets,
+                fuel_limit_per_record,
+                child_root: empty_root().to_fixed_bytes(),
+                deployed_at: height,
+                deployer: *deployer,
+            };
+            record_manuscript(block, wasm, &meta)?;
+            TxStatus::Deployed {
+                manuscript: meta.name,
+                code_hash: meta.code_hash,
+            }
         }
+        Err(reason) => TxStatus::Failed { reason },
     };
-    if let Err(reason) = check_name_free(block, &compiled)? {
-        return Ok(TxStatus::Failed { reason });
-    }
-    let meta = ManuscriptMeta {
-        name: compiled.manifest.name.clone(),
-        code_hash: compiled.code_hash,
-        sources: compiled.manifest.sources.clone(),
-        datasets: compiled.manifest.datasets.clone(),
-        fuel_limit_per_record,
-        child_root: empty_root().to_fixed_bytes(),
-        deployed_at: height,
-        deployer: *deployer,
-    };
-    record_manuscript(block, wasm, &meta)?;
-    Ok(TxStatus::Deployed {
-        manuscript: meta.name,
-        code_hash: compiled.code_hash,
+    Ok(Deployed {
+        status,
+        fuel_used: price,
+        fuel_exhausted: false,
     })
+}
+
+/// The validated code once every check passed and it compiled; the outer error is the node's, the inner one
+/// the deployer's.
+fn checked_and_compiled(
+    engine: &CvmEngine,
+    block: &BlockState,
+    wasm: &[u8],
+    fuel_limit_per_record: u64,
+) -> Result<Result<crate::validate::ValidatedCode, String>, ExecError> {
+    if let Err(reason) = check_fuel_limit(engine, fuel_limit_per_record) {
+        return Ok(Err(reason));
+    }
+    let validated = match engine.validate(wasm) {
+        Ok(validated) => validated,
+        Err(e) => return Ok(Err(format!("manuscript rejected: {e}"))),
+    };
+    let name = &validated.manifest.name;
+    if block.main_get(&manuscript_key(name))?.is_some() {
+        return Ok(Err(format!(
+            "a manuscript named {name:?} is already deployed; choose another name"
+        )));
+    }
+    if let Err(e) = engine.compile(validated.clone(), wasm) {
+        return Ok(Err(format!("manuscript rejected: {e}")));
+    }
+    Ok(Ok(validated))
 }
 
 /// The per-record fuel limit must be positive and within the engine's maximum.
@@ -59,20 +113,6 @@ fn check_fuel_limit(engine: &CvmEngine, fuel_limit_per_record: u64) -> Result<()
         ));
     }
     Ok(())
-}
-
-/// Manuscript names are unique: the outer error is the node's, the inner one the deployer's.
-fn check_name_free(
-    block: &BlockState,
-    compiled: &CompiledManuscript,
-) -> Result<Result<(), String>, ExecError> {
-    let name = &compiled.manifest.name;
-    if block.main_get(&manuscript_key(name))?.is_some() {
-        return Ok(Err(format!(
-            "a manuscript named {name:?} is already deployed; choose another name"
-        )));
-    }
-    Ok(Ok(()))
 }
 
 /// Writes the code, the manuscript's metadata, and its place at the end of each of its sources' subscribers.

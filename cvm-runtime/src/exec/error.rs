@@ -12,7 +12,7 @@ pub enum ExecError {
     /// A manuscript could not be run for a reason that is not its own.
     #[error(transparent)]
     Fault(#[from] ExecutionFault),
-    /// The code of a deployed manuscript is missing from state or no longer compiles.
+    /// The code of a deployed manuscript is missing from state (code that does not load fails its invocations).
     #[error("stored code of manuscript {manuscript} does not load: {reason}")]
     StoredCode {
         /// The manuscript's name.

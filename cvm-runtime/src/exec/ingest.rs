@@ -7,11 +7,11 @@ use rayon::prelude::*;
 
 use super::block_state::BlockState;
 use super::error::ExecError;
-use super::invoke::{ExecutionFault, InvocationResult, ManuscriptRunner};
-use super::outcome::{BlockRecord, ManuscriptLog};
+use super::invoke::{ExecutionFault, INSTANTIATION_FAILED, InvocationResult, ManuscriptRunner};
+use super::outcome::{BlockLogs, BlockRecord, ManuscriptLog};
 use crate::cache::{CacheError, CompiledManuscript};
 use crate::engine::CvmEngine;
-use crate::host::BlockInfo;
+use crate::host::{BlockInfo, LogPolicy};
 use crate::limits::Limits;
 use crate::overlay::ManuscriptOverlay;
 use crate::receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxStatus};
@@ -22,7 +22,7 @@ use crate::state::{ManuscriptMeta, code_key};
 pub(super) struct TxOutput<'a> {
     pub(super) tx_index: u32,
     pub(super) records: &'a mut Vec<BlockRecord>,
-    pub(super) logs: &'a mut Vec<ManuscriptLog>,
+    pub(super) logs: &'a mut BlockLogs,
     /// The block's fuel budget left when this transaction starts.
     pub(super) fuel_left: u64,
     /// Set when this transaction failed because that budget ran out.
@@ -35,15 +35,17 @@ pub(super) struct Ingest<'a> {
     /// Runs the subscribers in parallel when there is more than one.
     pub(super) pool: Option<&'a rayon::ThreadPool>,
     pub(super) keep_records: bool,
+    pub(super) logs: LogPolicy,
     pub(super) info: BlockInfo,
     pub(super) source: &'a str,
     pub(super) records: &'a RecordBatch,
 }
 
-/// A subscriber ready to run: its metadata, code, and state overlay with a transaction begun.
+/// A subscriber ready to run: its metadata, code (or why its stored code does not load), and state overlay
+/// with a transaction begun.
 struct SubscriberJob {
     meta: ManuscriptMeta,
-    compiled: Arc<CompiledManuscript>,
+    compiled: Result<Arc<CompiledManuscript>, String>,
     overlay: ManuscriptOverlay,
 }
 
@@ -137,8 +139,13 @@ impl Ingest<'_> {
         }: SubscriberJob,
         budget: u64,
     ) -> Result<SubscriberRun, ExecutionFault> {
+        let compiled = match compiled {
+            Ok(compiled) => compiled,
+            Err(reason) => return Ok(unloadable(meta, overlay, self.records.len(), reason)),
+        };
         let mut runner = ManuscriptRunner::new(self.engine.clone(), compiled, self.info, overlay);
         runner.keep_emitted(self.keep_records);
+        runner.keep_logs(self.logs);
         let mut results = Vec::with_capacity(self.records.len());
         let mut left = budget;
         let mut exhausted = false;
@@ -195,25 +202,53 @@ fn check_batch(limits: &Limits, records: &RecordBatch) -> Result<(), String> {
     Ok(())
 }
 
-/// The compiled code of a deployed manuscript: from the engine's cache, or loaded from the main trie.
+/// The compiled code of a deployed manuscript: from the engine's cache, or loaded from the main trie. Code
+/// missing from state is the node's fault; code that does not load is the manuscript's (the inner error).
 fn load_code(
     engine: &CvmEngine,
     block: &BlockState,
     meta: &ManuscriptMeta,
-) -> Result<Arc<CompiledManuscript>, ExecError> {
+) -> Result<Result<Arc<CompiledManuscript>, String>, ExecError> {
     if let Some(hit) = engine.cached(&meta.code_hash) {
-        return Ok(hit);
+        return Ok(Ok(hit));
     }
-    let stored = |reason: String| ExecError::StoredCode {
-        manuscript: meta.name.clone(),
-        reason,
+    let wasm =
+        block
+            .main_get(&code_key(&meta.code_hash))?
+            .ok_or_else(|| ExecError::StoredCode {
+                manuscript: meta.name.clone(),
+                reason: "code missing".into(),
+            })?;
+    Ok(engine.load(&wasm).map_err(|e: CacheError| {
+        tracing::warn!(manuscript = %meta.name, error = %e, "stored code does not load; its invocations fail");
+        INSTANTIATION_FAILED.to_string()
+    }))
+}
+
+/// A subscriber whose code does not load: each record fails with [`FailureReason::Instantiation`].
+fn unloadable(
+    meta: ManuscriptMeta,
+    overlay: ManuscriptOverlay,
+    records: usize,
+    reason: String,
+) -> SubscriberRun {
+    let result = InvocationResult {
+        outcome: InvocationOutcome::Failed {
+            reason: FailureReason::Instantiation,
+            message: reason,
+        },
+        fuel_used: 0,
+        emitted: Vec::new(),
+        records_emitted: 0,
+        logs: Vec::new(),
+        logs_dropped: 0,
     };
-    let wasm = block
-        .main_get(&code_key(&meta.code_hash))?
-        .ok_or_else(|| stored("code missing".into()))?;
-    engine
-        .load(&wasm)
-        .map_err(|e: CacheError| stored(e.to_string()))
+    SubscriberRun {
+        meta,
+        overlay,
+        results: vec![result; records],
+        exhausted: false,
+    }
 }
 
 /// Fuel used by all subscribers' invocations (saturating).
@@ -268,6 +303,7 @@ fn keep_results(
                     record_index,
                     record,
                 }));
+            out.logs.dropped += u64::from(result.logs_dropped);
             out.logs
                 .extend(result.logs.into_iter().map(|line| ManuscriptLog {
                     tx_index: out.tx_index,

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use wasmtime::{Store, Trap, TypedFunc};
+use wasmtime::{PoolConcurrencyLimitError, Store, Trap, TypedFunc};
 
 use crate::cache::CompiledManuscript;
 use crate::engine::CvmEngine;
-use crate::host::{BlockInfo, EmittedRecord, HostState, HostTrap, LogLevel, LogLine};
+use crate::host::{BlockInfo, EmittedRecord, HostState, HostTrap, LogLine, LogPolicy};
 use crate::overlay::ManuscriptOverlay;
 use crate::receipt::{FailureReason, InvocationOutcome};
 
@@ -22,14 +22,31 @@ pub struct InvocationResult {
     pub emitted: Vec<EmittedRecord>,
     /// How many records the invocation emitted (0 when it failed), kept or not.
     pub records_emitted: u32,
-    /// What the manuscript logged, kept whether or not the invocation succeeded.
+    /// What the manuscript logged, kept whether or not the invocation succeeded, within the runner's
+    /// [`LogPolicy`].
     pub logs: Vec<LogLine>,
+    /// Log lines the policy did not keep.
+    pub logs_dropped: u32,
+}
+
+impl InvocationResult {
+    fn failed(reason: FailureReason, message: String) -> Self {
+        Self {
+            outcome: failed(reason, message),
+            fuel_used: 0,
+            emitted: Vec::new(),
+            records_emitted: 0,
+            logs: Vec::new(),
+            logs_dropped: 0,
+        }
+    }
 }
 
 /// A failure of this node, not of the manuscript: the block cannot be executed here.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionFault {
-    /// The compiled manuscript cannot be instantiated.
+    /// The node has no instance slot free for the manuscript (the pool is smaller than the manuscripts running
+    /// at once: raise `EngineConfig::pool_instances`).
     #[error("cannot instantiate manuscript {manuscript}: {reason}")]
     Instantiate {
         /// The manuscript's name.
@@ -47,6 +64,12 @@ pub enum ExecutionFault {
     },
 }
 
+/// The receipt message of an invocation whose manuscript does not load or instantiate. One fixed text, not the
+/// cause: whether the cause shows at loading (validation) or at instantiation depends on what this node has
+/// cached, and a receipt must not.
+pub(crate) const INSTANTIATION_FAILED: &str =
+    "the manuscript's code does not load or instantiate; it cannot process records";
+
 struct Live {
     alloc: TypedFunc<i32, i32>,
     process: TypedFunc<(i32, i32, i32, i32), i32>,
@@ -59,6 +82,9 @@ pub struct ManuscriptRunner {
     /// Always `Some` between calls; taken only while the store is being replaced.
     store: Option<Store<HostState>>,
     live: Option<Live>,
+    /// The module does not instantiate: every record fails with [`INSTANTIATION_FAILED`] (deterministic: it
+    /// depends only on the module, so it is not retried per record).
+    broken: bool,
 }
 
 impl ManuscriptRunner {
@@ -83,6 +109,7 @@ impl ManuscriptRunner {
             compiled,
             store,
             live: None,
+            broken: false,
         }
     }
 
@@ -104,6 +131,11 @@ impl ManuscriptRunner {
         self.store().data_mut().keep_emitted = keep;
     }
 
+    /// Which log lines results carry. Logs are not part of consensus: the policy never changes a receipt.
+    pub fn keep_logs(&mut self, policy: LogPolicy) {
+        self.store().data_mut().log_policy = policy;
+    }
+
     /// The manuscript's name.
     pub fn manuscript(&self) -> &str {
         &self.compiled.manifest.name
@@ -121,20 +153,46 @@ impl ManuscriptRunner {
         self.store.as_mut().expect("store present between calls")
     }
 
+    /// Instantiates the module unless an instance is live or it is known not to instantiate. A failure caused
+    /// by the module (a trap while initialising it, a limit) marks the runner broken; only the node's own lack
+    /// of an instance slot is a fault.
     fn ensure_instance(&mut self) -> Result<(), ExecutionFault> {
-        if self.live.is_some() {
+        if self.live.is_some() || self.broken {
             return Ok(());
         }
-        let fault = |e: wasmtime::Error| ExecutionFault::Instantiate {
-            manuscript: self.compiled.manifest.name.clone(),
-            reason: format!("{e:#}"),
-        };
+        match self.instantiate() {
+            Ok(live) => {
+                self.live = Some(live);
+                Ok(())
+            }
+            Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                Err(ExecutionFault::Instantiate {
+                    manuscript: self.compiled.manifest.name.clone(),
+                    reason: format!("{e:#}"),
+                })
+            }
+            Err(e) => {
+                if let Some(HostTrap::NodeFault(reason)) = e.downcast_ref::<HostTrap>() {
+                    return Err(ExecutionFault::State {
+                        manuscript: self.compiled.manifest.name.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                tracing::warn!(
+                    manuscript = %self.compiled.manifest.name,
+                    error = %error_message(&e),
+                    "a manuscript does not instantiate; its invocations fail"
+                );
+                self.broken = true;
+                self.reset();
+                Ok(())
+            }
+        }
+    }
+
+    fn instantiate(&mut self) -> wasmtime::Result<Live> {
         let store = self.store.as_mut().expect("store present between calls");
-        let instance = self
-            .compiled
-            .instance_pre
-            .instantiate(&mut *store)
-            .map_err(fault)?;
+        let instance = self.compiled.instance_pre.instantiate(&mut *store)?;
         let exports = &self.compiled.exports;
         let memory = instance
             .get_module_export(&mut *store, &exports.memory)
@@ -146,14 +204,9 @@ impl ManuscriptRunner {
                 .and_then(|e| e.into_func())
                 .ok_or_else(|| wasmtime::format_err!("`{name}` is not an exported function"))
         };
-        let alloc = func(store, &exports.alloc, "cvm_alloc")
-            .and_then(|f| f.typed(&*store))
-            .map_err(fault)?;
-        let process = func(store, &exports.process, "cvm_process")
-            .and_then(|f| f.typed(&*store))
-            .map_err(fault)?;
-        self.live = Some(Live { alloc, process });
-        Ok(())
+        let alloc = func(store, &exports.alloc, "cvm_alloc")?.typed(&*store)?;
+        let process = func(store, &exports.process, "cvm_process")?.typed(&*store)?;
+        Ok(Live { alloc, process })
     }
 
     /// After a trap the instance may be in any state: start over with a fresh store (pool slot freed).
@@ -176,6 +229,12 @@ impl ManuscriptRunner {
         fuel_limit: u64,
     ) -> Result<InvocationResult, ExecutionFault> {
         self.ensure_instance()?;
+        if self.broken {
+            return Ok(InvocationResult::failed(
+                FailureReason::Instantiation,
+                INSTANTIATION_FAILED.into(),
+            ));
+        }
         let metered = self.engine.metering();
         if metered {
             self.store()
@@ -190,6 +249,9 @@ impl ManuscriptRunner {
         };
         let data = self.store().data_mut();
         let logs = std::mem::take(&mut data.logs);
+        let logs_dropped = std::mem::replace(&mut data.logs_dropped, 0);
+        data.log_bytes = 0;
+        let last_error = data.last_error.take();
         let emitted = std::mem::take(&mut data.emitted);
         let records_emitted = std::mem::replace(&mut data.emitted_count, 0);
         let outcome = match call {
@@ -201,15 +263,11 @@ impl ManuscriptRunner {
                     emitted,
                     records_emitted,
                     logs,
+                    logs_dropped,
                 });
             }
             Ok(code) => {
                 data.state.discard_pending();
-                let last_error = logs
-                    .iter()
-                    .rev()
-                    .find(|l| l.level == LogLevel::Error)
-                    .map(|l| l.message.clone());
                 match code {
                     1 => failed(
                         FailureReason::RecordDecode,
@@ -241,6 +299,7 @@ impl ManuscriptRunner {
             emitted: Vec::new(),
             records_emitted: 0,
             logs,
+            logs_dropped,
         })
     }
 
@@ -288,6 +347,17 @@ fn new_store(engine: &CvmEngine, data: HostState) -> Store<HostState> {
     let mut store = Store::new(engine.wasmtime(), data);
     store.limiter(|data| &mut data.limiter);
     store
+}
+
+/// A trap's own message (its `Display`), else the error with its context.
+fn error_message(error: &wasmtime::Error) -> String {
+    if let Some(host) = error.downcast_ref::<HostTrap>() {
+        return host.to_string();
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        return trap.to_string();
+    }
+    format!("{error:#}")
 }
 
 /// Maps a trap to a receipt reason; `Err` for faults of the node itself.

@@ -2,7 +2,7 @@
 
 use parity_scale_codec::{Decode, Encode};
 
-use crate::host::{EmittedRecord, LogLine};
+use crate::host::{EmittedRecord, LogLine, LogPolicy};
 use crate::receipt::TxReceipt;
 use crate::state::{H256, StateChanges, StateRoot};
 
@@ -32,6 +32,35 @@ pub struct ManuscriptLog {
     pub line: LogLine,
 }
 
+/// A block's manuscript log lines, at most the policy's per-block bound, and how many were dropped.
+pub(super) struct BlockLogs {
+    pub(super) lines: Vec<ManuscriptLog>,
+    pub(super) dropped: u64,
+    max_lines: usize,
+}
+
+impl BlockLogs {
+    pub(super) fn new(policy: &LogPolicy) -> Self {
+        Self {
+            lines: Vec::new(),
+            dropped: 0,
+            max_lines: if policy.keep {
+                policy.max_lines_per_block as usize
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Keeps lines up to the bound, counting the rest.
+    pub(super) fn extend(&mut self, lines: impl ExactSizeIterator<Item = ManuscriptLog>) {
+        let room = self.max_lines.saturating_sub(self.lines.len());
+        let total = lines.len();
+        self.lines.extend(lines.take(room));
+        self.dropped += total.saturating_sub(room) as u64;
+    }
+}
+
 /// Everything a block's execution produced.
 #[derive(Debug, Clone)]
 pub struct BlockOutcome {
@@ -48,8 +77,10 @@ pub struct BlockOutcome {
     /// Dataset records emitted, in order (empty unless the executor keeps records; their number is
     /// [`records_emitted`](Self::records_emitted) either way).
     pub records: Vec<BlockRecord>,
-    /// Manuscript log lines, in order.
+    /// Manuscript log lines, in order, within the executor's [`LogPolicy`] (empty when it keeps none).
     pub logs: Vec<ManuscriptLog>,
+    /// Log lines the policy did not keep.
+    pub logs_dropped: u64,
     /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
     /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
     pub fuel_exhausted_at: Option<usize>,

@@ -38,6 +38,43 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Which manuscript log lines an executor or runner keeps. Logs are not part of consensus and nothing on a
+/// node reads them, so a node keeps none; tools keep a bounded number. Lines beyond a bound are dropped and
+/// counted, never a trap: the fuel of a `log` call is charged either way, so the policy changes no receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPolicy {
+    /// Keep log lines at all.
+    pub keep: bool,
+    /// Most lines kept per invocation.
+    pub max_lines_per_invocation: u32,
+    /// Most message bytes kept per invocation.
+    pub max_bytes_per_invocation: u32,
+    /// Most lines kept per block.
+    pub max_lines_per_block: u32,
+}
+
+impl Default for LogPolicy {
+    /// Keeps up to 256 lines or 64 KiB per invocation and 65,536 lines per block (tools, tests).
+    fn default() -> Self {
+        Self {
+            keep: true,
+            max_lines_per_invocation: 256,
+            max_bytes_per_invocation: 64 * 1024,
+            max_lines_per_block: 65_536,
+        }
+    }
+}
+
+impl LogPolicy {
+    /// Keeps no log line (a node).
+    pub fn off() -> Self {
+        Self {
+            keep: false,
+            ..Self::default()
+        }
+    }
+}
+
 /// The level of a [`LogLine`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogLevel {
@@ -80,7 +117,14 @@ pub struct HostState {
     pub(crate) emitted: Vec<EmittedRecord>,
     pub(crate) keep_emitted: bool,
     pub(crate) emitted_count: u32,
+    /// Lines kept from the running invocation, within `log_policy`.
     pub(crate) logs: Vec<LogLine>,
+    pub(crate) log_policy: LogPolicy,
+    /// Message bytes in `logs`.
+    pub(crate) log_bytes: u32,
+    pub(crate) logs_dropped: u32,
+    /// The running invocation's last error-level message, kept whatever the policy: a failure receipt quotes it.
+    pub(crate) last_error: Option<String>,
     pub(crate) metered: bool,
 }
 
@@ -107,6 +151,10 @@ impl HostState {
             keep_emitted: true,
             emitted_count: 0,
             logs: Vec::new(),
+            log_policy: LogPolicy::default(),
+            log_bytes: 0,
+            logs_dropped: 0,
+            last_error: None,
             metered: true,
         }
     }

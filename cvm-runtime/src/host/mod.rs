@@ -23,7 +23,7 @@ mod state_set;
 
 use wasmtime::Linker;
 
-pub use host_state::{BlockInfo, EmittedRecord, HostState, LogLevel, LogLine};
+pub use host_state::{BlockInfo, EmittedRecord, HostState, LogLevel, LogLine, LogPolicy};
 pub use trap::HostTrap;
 
 /// The import module every host function lives in.

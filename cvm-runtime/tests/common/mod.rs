@@ -60,6 +60,7 @@ impl Chain {
                 parallel,
                 threads: 2,
                 keep_records: true,
+                ..ExecutorConfig::default()
             },
         )
         .expect("executor");
@@ -139,4 +140,33 @@ pub fn assert_deployed(status: &TxStatus) {
         matches!(status, TxStatus::Deployed { .. }),
         "expected a deploy, got {status:?}"
     );
+}
+
+/// The `cvm_manifest` section content as a WAT string literal body (`\xx` escapes).
+pub fn manifest_literal(name: &str, sources: &[&str], datasets: &[&str]) -> String {
+    manuscript_sdk::manifest::Manifest::new(name, sources.iter().copied(), datasets.iter().copied())
+        .to_section()
+        .iter()
+        .map(|b| format!("\\{b:02x}"))
+        .collect()
+}
+
+/// A hand-written manuscript subscribed to `kv`: `cvm_process` runs `body` (which may call the `log` import)
+/// and returns 0; `extra` adds module fields (data segments, padding).
+pub fn wat_manuscript(name: &str, body: &str, extra: &str) -> Vec<u8> {
+    let manifest = manifest_literal(name, &["kv"], &["out"]);
+    wat::parse_str(format!(
+        r#"(module
+            (import "cvm" "log" (func $log (param i32 i32 i32)))
+            (memory (export "memory") 2)
+            (data (i32.const 16) "hello, log")
+            (func (export "cvm_alloc") (param i32) (result i32) i32.const 65536)
+            (func (export "cvm_process") (param i32 i32 i32 i32) (result i32)
+                (local $i i32)
+                {body}
+                i32.const 0)
+            {extra}
+            (@custom "cvm_manifest" "{manifest}"))"#
+    ))
+    .expect("test manuscript is valid WAT")
 }

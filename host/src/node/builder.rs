@@ -215,6 +215,8 @@ fn open_app(
             threads,
             // The node serves records from the state trie (with proofs); a copy per record is waste.
             keep_records: false,
+            // Nothing on a node reads manuscript logs.
+            logs: cvm_runtime::LogPolicy::off(),
         },
     )?;
     // One verifier for consensus and block checks, so a signature is checked once (see `CachingVerifier`).

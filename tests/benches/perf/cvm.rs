@@ -482,6 +482,7 @@ fn block_execution(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
             threads: 0,
             // As the sequential executor it is compared with.
             keep_records: true,
+            ..ExecutorConfig::default()
         },
     )
     .expect("executor");

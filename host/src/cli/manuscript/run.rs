@@ -99,8 +99,9 @@ pub fn execute(
         ExecutorConfig {
             parallel,
             threads: 0,
-            // The report lists what each block emitted.
+            // The report lists what each block emitted and logged.
             keep_records: true,
+            ..ExecutorConfig::default()
         },
     )?;
     let key = dev_key();
@@ -225,6 +226,13 @@ fn print_text(out: &mut impl Write, report: &RunReport, quiet: bool) -> std::io:
                     out,
                     "log     #{:<6} {:?}: {}",
                     log.record_index, log.line.level, log.line.message
+                )?;
+            }
+            if block.logs_dropped > 0 {
+                writeln!(
+                    out,
+                    "log     ({} more lines over the per-invocation or per-block bound, not kept)",
+                    block.logs_dropped
                 )?;
             }
         }

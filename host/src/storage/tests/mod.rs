@@ -35,6 +35,7 @@ fn exec_config() -> ExecutorConfig {
         parallel: false,
         threads: 1,
         keep_records: true,
+        ..ExecutorConfig::default()
     }
 }
 

@@ -1,104 +1,22 @@
 //! Deploy-time validation: everything that can be rejected before a manuscript ever runs is rejected here,
 //! each with a named reason (manuscript-sdk/ABI.md lists the contract being checked).
 
-use manuscript_sdk::manifest::{ABI_VERSION, Manifest, ManifestError, SECTION_NAME};
+mod error;
+mod manifest;
+mod segments;
+
+use manuscript_sdk::manifest::{Manifest, SECTION_NAME};
 use wasmparser::{
     ExternalKind, FuncType, ImportSectionReader, MemorySectionReader, Parser, Payload, TypeRef,
     TypeSectionReader, ValType, Validator, WasmFeatures,
 };
 
+pub use self::error::ValidationError;
+use self::error::invalid;
+use self::manifest::parse_manifest;
+use self::segments::InitLayout;
 use crate::limits::Limits;
 use crate::state::blake2_256;
-
-/// Why a wasm binary cannot be deployed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValidationError {
-    /// The binary is above the code size limit.
-    #[error(
-        "code is {size} bytes, above the {max}-byte limit: strip debug info or build with the `manuscript` profile"
-    )]
-    CodeTooLarge {
-        /// The binary's size in bytes.
-        size: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// Not valid wasm, or it uses a feature the CVM does not enable.
-    #[error("invalid wasm: {0}")]
-    InvalidWasm(String),
-    /// It imports something other than a `cvm` host function.
-    #[error(
-        "import {module}::{name} is outside the CVM ABI: manuscripts may only import functions of module `cvm`"
-    )]
-    ForbiddenImport {
-        /// The import's module.
-        module: String,
-        /// The import's name.
-        name: String,
-    },
-    /// It imports a `cvm` host function with another signature than the ABI's.
-    #[error("import cvm::{name} has the wrong signature: expected {expected}")]
-    ImportSignature {
-        /// The host function.
-        name: String,
-        /// Its ABI signature.
-        expected: &'static str,
-    },
-    /// It imports a memory, table or global.
-    #[error("imports a {kind} ({module}::{name}); only functions may be imported")]
-    NonFunctionImport {
-        /// The import's module.
-        module: String,
-        /// The import's name.
-        name: String,
-        /// What it imports.
-        kind: &'static str,
-    },
-    /// An export the ABI requires is missing.
-    #[error("missing export `{0}` required by the CVM ABI")]
-    MissingExport(&'static str),
-    /// An ABI export has the wrong kind or signature.
-    #[error("export `{name}` has the wrong type: expected {expected}")]
-    ExportSignature {
-        /// The export.
-        name: &'static str,
-        /// What the ABI requires.
-        expected: &'static str,
-    },
-    /// It defines more than one memory.
-    #[error("defines {0} memories; a manuscript has exactly one")]
-    MultipleMemories(u32),
-    /// Its initial memory is above the memory cap.
-    #[error("initial memory of {pages} pages is above the cap of {max} pages")]
-    InitialMemoryTooLarge {
-        /// The initial size in 64 KiB pages.
-        pages: u64,
-        /// The cap in pages.
-        max: u64,
-    },
-    /// It has a start function.
-    #[error("has a start function; manuscripts may not run code at instantiation")]
-    StartFunction,
-    /// It has no manifest section.
-    #[error(
-        "missing custom section `cvm_manifest`: build with manuscript-sdk's #[manuscript] macro or add it by hand"
-    )]
-    MissingManifest,
-    /// It has more than one manifest section.
-    #[error("more than one `cvm_manifest` section")]
-    DuplicateManifest,
-    /// Its manifest does not decode or breaks the naming rules.
-    #[error("malformed manifest: {0}")]
-    MalformedManifest(String),
-    /// Its manifest is for another ABI version.
-    #[error("built for ABI version {found}; this CVM supports version {supported}")]
-    UnsupportedAbiVersion {
-        /// The manifest's ABI version.
-        found: u32,
-        /// The version this CVM runs.
-        supported: u32,
-    },
-}
 
 /// A binary that passed validation, with what its manifest says.
 #[derive(Debug, Clone)]
@@ -180,6 +98,7 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
     check_memory_count(&module)?;
     // Structure first (for the precise reasons above), then full validation with exactly the engine's features.
     validate_with_engine_features(wasm)?;
+    module.layout.check_segments()?;
     check_memory_export(&module)?;
     check_function_exports(&module)?;
     let manifest = parse_manifest(
@@ -187,6 +106,7 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
             .manifest
             .as_deref()
             .ok_or(ValidationError::MissingManifest)?,
+        limits,
     )?;
     Ok(ValidatedCode {
         code_hash: blake2_256(wasm),
@@ -201,6 +121,7 @@ struct ModuleSummary {
     types: Vec<FuncType>,
     func_types: Vec<u32>,
     memories: u32,
+    layout: InitLayout,
     manifest: Option<Vec<u8>>,
     exports: Vec<(String, ExternalKind, u32)>,
 }
@@ -213,10 +134,6 @@ impl ModuleSummary {
             .find(|(n, _, _)| n == name)
             .map(|(_, k, i)| (*k, *i))
     }
-}
-
-fn invalid(e: impl std::fmt::Display) -> ValidationError {
-    ValidationError::InvalidWasm(e.to_string())
 }
 
 fn check_code_size(wasm: &[u8], limits: &Limits) -> Result<(), ValidationError> {
@@ -241,7 +158,10 @@ fn scan_sections(wasm: &[u8], limits: &Limits) -> Result<ModuleSummary, Validati
                     module.func_types.push(ty.map_err(invalid)?);
                 }
             }
-            Payload::MemorySection(reader) => check_memories(reader, limits, &mut module.memories)?,
+            Payload::MemorySection(reader) => check_memories(reader, limits, &mut module)?,
+            Payload::TableSection(reader) => module.layout.read_tables(reader, limits)?,
+            Payload::DataSection(reader) => module.layout.read_data(reader)?,
+            Payload::ElementSection(reader) => module.layout.read_elements(reader)?,
             Payload::StartSection { .. } => return Err(ValidationError::StartFunction),
             Payload::ExportSection(reader) => {
                 for export in reader {
@@ -310,11 +230,12 @@ fn check_imports(
 fn check_memories(
     reader: MemorySectionReader<'_>,
     limits: &Limits,
-    memories: &mut u32,
+    module: &mut ModuleSummary,
 ) -> Result<(), ValidationError> {
     for memory in reader {
         let memory = memory.map_err(invalid)?;
-        *memories += 1;
+        module.memories += 1;
+        module.layout.memory_pages.get_or_insert(memory.initial);
         if memory.initial > limits.max_memory_pages() {
             return Err(ValidationError::InitialMemoryTooLarge {
                 pages: memory.initial,
@@ -392,14 +313,4 @@ fn check_import(module: &str, name: &str, ty: Option<&FuncType>) -> Result<(), V
             expected,
         }),
     }
-}
-
-fn parse_manifest(bytes: &[u8]) -> Result<Manifest, ValidationError> {
-    Manifest::decode_section(bytes).map_err(|e| match e {
-        ManifestError::AbiVersion(found) => ValidationError::UnsupportedAbiVersion {
-            found,
-            supported: ABI_VERSION,
-        },
-        other => ValidationError::MalformedManifest(other.to_string()),
-    })
 }
