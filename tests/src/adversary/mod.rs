@@ -71,6 +71,8 @@ pub struct AdversaryReport {
     pub sent: BTreeMap<&'static str, u64>,
     /// Invalid payloads of the adversary's that the observer received (relayed beyond one hop).
     pub relayed_invalid: BTreeMap<&'static str, u64>,
+    /// What the first few of those were.
+    pub relayed_invalid_samples: Vec<String>,
     /// Valid payloads of the adversary's that the observer received (allowed; counted).
     pub relayed_valid: u64,
     /// Slow HTTP connections the node closed.
@@ -293,7 +295,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
 
     let genesis = Genesis::load(&net.genesis_path()).expect("genesis");
     let part_size = genesis.params.part_size as usize;
-    let rules = RelayRules {
+    let rules = Arc::new(RelayRules {
         chain_id: ChainId::new(net.chain_id.clone()),
         validators: genesis
             .validators
@@ -301,7 +303,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
             .map(|v| parse_public_key(&v.public_key).expect("validator key"))
             .collect(),
         part_size,
-    };
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .on_thread_start(lower_priority)
@@ -315,12 +317,14 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         entry.clone(),
         max_message_bytes,
         SyncAnswers::Lie,
+        rules.clone(),
     )));
     let observer = runtime.block_on(Peer::join(
         &net.chain_id,
         entry,
         max_message_bytes,
         SyncAnswers::Silent,
+        rules.clone(),
     ));
 
     let windows = config
@@ -375,14 +379,15 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         .unwrap_or(0);
 
     let signed_roots = {
-        let mut captured: Vec<Vec<u8>> = observer.heard().consensus.iter().cloned().collect();
-        captured.extend(adversary.heard().consensus.iter().cloned());
-        rules.signed_roots(&captured)
+        let mut roots = observer.heard().signed_roots.clone();
+        roots.extend(adversary.heard().signed_roots.iter().copied());
+        roots
     };
     let observed = observer.heard().ids.clone();
     let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(|p| p.into_inner()));
     let mut relayed_invalid: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut relayed_valid = 0;
+    let mut relayed_invalid_samples = Vec::new();
     for (id, (attack, topic, data)) in &sent.payloads {
         if !observed.contains(id) {
             continue;
@@ -391,6 +396,13 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
             relayed_valid += 1;
         } else {
             *relayed_invalid.entry(attack.name()).or_default() += 1;
+            if relayed_invalid_samples.len() < 5 {
+                relayed_invalid_samples.push(format!(
+                    "{} on {topic:?}: {}",
+                    attack.name(),
+                    rules.describe(*topic, data)
+                ));
+            }
         }
     }
     let mut counts: BTreeMap<&'static str, u64> = sent
@@ -442,6 +454,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         max_rss_kib: watch.max_rss_kib,
         sent: counts,
         relayed_invalid,
+        relayed_invalid_samples,
         relayed_valid,
         slowloris_cut,
         txs_committed,

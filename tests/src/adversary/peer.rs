@@ -12,6 +12,8 @@ use cvm_host::network::{
 use cvm_host::node::wire::{self, ConsensusEnvelope, ConsensusMessage};
 use libp2p::identity::Keypair;
 
+use super::relay::RelayRules;
+
 /// Captured messages kept per topic for replays and mutations (the newest).
 const CAPTURED_PER_TOPIC: usize = 512;
 
@@ -30,6 +32,8 @@ pub struct Heard {
     /// The newest consensus messages and block parts, as received.
     pub consensus: VecDeque<Vec<u8>>,
     pub parts: VecDeque<Vec<u8>>,
+    /// The part-set roots named by validly signed proposals heard.
+    pub signed_roots: HashSet<[u8; 32]>,
     /// The highest height named by a consensus message heard.
     pub height: u64,
     /// Messages received in all.
@@ -37,14 +41,19 @@ pub struct Heard {
 }
 
 impl Heard {
-    fn keep(&mut self, topic: Topic, data: &[u8]) {
+    fn keep(&mut self, rules: &RelayRules, topic: Topic, data: &[u8]) {
         self.messages += 1;
         self.ids.insert(payload_id(data));
         let ring = match topic {
             Topic::Consensus => {
                 if let Ok(envelope) = wire::decode::<ConsensusEnvelope>(data) {
                     let height = match &envelope.message {
-                        ConsensusMessage::Proposal(p) => p.proposal.height.0,
+                        ConsensusMessage::Proposal(p) => {
+                            if rules.proposal_is_signed(p) {
+                                self.signed_roots.insert(p.proposal.value.parts.root);
+                            }
+                            p.proposal.height.0
+                        }
                         ConsensusMessage::Vote(v) => v.vote.height.0,
                     };
                     self.height = self.height.max(height);
@@ -85,6 +94,7 @@ impl Peer {
         entry: Multiaddr,
         max_message_bytes: usize,
         answers: SyncAnswers,
+        rules: Arc<RelayRules>,
     ) -> Peer {
         let config = NetworkConfig {
             keypair: Keypair::generate_ed25519(),
@@ -110,7 +120,7 @@ impl Peer {
                         pump_heard
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
-                            .keep(topic, &data);
+                            .keep(&rules, topic, &data);
                         // Never forward: the peer only listens and sends its own.
                         let _ = pump_handle.report(id, source, Verdict::Ignore).await;
                     }

@@ -25,21 +25,8 @@ impl RelayRules {
             .flatten()
     }
 
-    /// The part-set roots named by validly signed proposals among `consensus` payloads.
-    pub fn signed_roots(&self, consensus: &[Vec<u8>]) -> HashSet<[u8; 32]> {
-        consensus
-            .iter()
-            .filter_map(|d| wire::decode::<ConsensusEnvelope>(d).ok())
-            .filter_map(|e| match e.message {
-                ConsensusMessage::Proposal(p) => self
-                    .proposal_is_signed(&p)
-                    .then_some(p.proposal.value.parts.root),
-                ConsensusMessage::Vote(_) => None,
-            })
-            .collect()
-    }
-
-    fn proposal_is_signed(&self, p: &cvm_consensus::SignedProposal<BlockHeader>) -> bool {
+    /// Whether a validator signed `p` as the proposer its header names.
+    pub fn proposal_is_signed(&self, p: &cvm_consensus::SignedProposal<BlockHeader>) -> bool {
         self.validator_key(&p.proposal.value.proposer)
             .is_some_and(|key| p.verify(&self.chain_id, &key, &Ed25519Verifier))
     }
@@ -71,4 +58,37 @@ impl RelayRules {
             }
         }
     }
+}
+
+impl RelayRules {
+    /// What a payload is, for a failure report.
+    pub fn describe(&self, topic: Topic, data: &[u8]) -> String {
+        match topic {
+            Topic::Consensus => match wire::decode::<ConsensusEnvelope>(data) {
+                Ok(e) => format!("{:?}", e.message),
+                Err(e) => format!("undecodable ({e})"),
+            },
+            Topic::ProposalParts => match wire::decode::<PartMessage>(data) {
+                Ok(m) => format!(
+                    "part {} of {} at height {} round {} root 0x{} ({} bytes, proof {} long)",
+                    m.part.index,
+                    m.parts.total,
+                    m.height,
+                    m.round,
+                    hex_prefix(&m.parts.root),
+                    m.part.bytes.len(),
+                    m.part.proof.len()
+                ),
+                Err(e) => format!("undecodable ({e})"),
+            },
+            Topic::Transactions => match SignedTransaction::decode_bytes(data) {
+                Ok(tx) => format!("tx nonce {} ({:?})", tx.tx.nonce, tx.verify_signature()),
+                Err(e) => format!("undecodable ({e})"),
+            },
+        }
+    }
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
