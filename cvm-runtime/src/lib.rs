@@ -25,6 +25,7 @@
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
 //! | [`tx`] | signed transactions and the verified-signature cache |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
+//! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | `value_cache` | committed state values shared across blocks |
 //! | `overlay` | a manuscript's uncommitted writes over its child trie |
 //! | [`host`] | the `cvm` host functions, one file per import, and their per-store state |
@@ -45,6 +46,7 @@ pub mod limits;
 mod overlay;
 pub mod receipt;
 pub mod record_batch;
+pub mod stack_limit;
 pub mod state;
 pub mod tx;
 pub mod validate;

@@ -95,6 +95,8 @@ impl ModuleCache {
     pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        // The code compiled is the stack-limit instrumented module: another pass version compiles other code.
+        crate::stack_limit::VERSION.hash(&mut hasher);
         if let Some(dir) = &dir
             && let Err(e) = std::fs::create_dir_all(dir)
         {
