@@ -131,7 +131,8 @@ impl CvmEngine {
             return Ok(hit);
         }
         let instrumented =
-            crate::stack_limit::instrument(wasm).map_err(|e| CacheError::Compile(e.to_string()))?;
+            crate::stack_limit::instrument(wasm, crate::validate::allowed_features())
+                .map_err(|e| CacheError::Compile(e.to_string()))?;
         self.cache
             .get_or_compile(&self.engine, &self.linker, validated, &instrumented)
     }

@@ -24,8 +24,8 @@
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
 //! | [`tx`] | signed transactions and the verified-signature cache |
-//! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
 //! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
+//! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
 //! | `value_cache` | committed state values shared across blocks |
 //! | `overlay` | a manuscript's uncommitted writes over its child trie |
 //! | [`host`] | the `cvm` host functions, one file per import, and their per-store state |

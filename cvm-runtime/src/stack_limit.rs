@@ -11,8 +11,8 @@
 //!
 //! The instrumented module, not the original, is compiled and cached ([`VERSION`] is part of the cache key).
 //! The native limit (`Limits::max_wasm_stack`) is set so that this limit always trips first (see
-//! [`native_stack_needed`]). Functions whose own frame is above [`MAX_FRAME_UNITS`] are rejected, which is what
-//! bounds the native stack of the frame being entered when the count is checked.
+//! [`native_stack_needed`]). Deploy-time validation rejects a function whose own frame is above [`MAX_FRAME_UNITS`]
+//! ([`check_frames`]), which is what bounds the native stack of the frame being entered when the count is checked.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -24,10 +24,8 @@ use wasm_encoder::{
 };
 use wasmparser::{
     CompositeInnerType, FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator,
+    ValidPayload, Validator, WasmFeatures,
 };
-
-use crate::validate::allowed_features;
 
 /// Version of the pass: compiled modules from another version are not reused (it is part of the cache key).
 pub const VERSION: u32 = 1;
@@ -81,9 +79,14 @@ fn invalid(e: impl std::fmt::Display) -> StackLimitError {
     StackLimitError::Invalid(e.to_string())
 }
 
-/// `wasm` with its call depth metered; a pure function of `wasm`.
-pub fn instrument(wasm: &[u8]) -> Result<Vec<u8>, StackLimitError> {
-    let analysis = analyse(wasm)?;
+/// Checks that every function's frame is within [`MAX_FRAME_UNITS`] (deploy-time validation runs this).
+pub fn check_frames(wasm: &[u8], features: WasmFeatures) -> Result<(), StackLimitError> {
+    analyse(wasm, features).map(|_| ())
+}
+
+/// `wasm`, valid with `features`, with its call depth metered; a pure function of its arguments.
+pub fn instrument(wasm: &[u8], features: WasmFeatures) -> Result<Vec<u8>, StackLimitError> {
+    let analysis = analyse(wasm, features)?;
     let mut pass = Pass::new(&analysis);
     let mut module = Module::new();
     pass.parse_core_module(&mut module, Parser::new(0), wasm)
@@ -104,10 +107,10 @@ struct Analysis {
     costs: Vec<u32>,
 }
 
-/// Validates `wasm` with the engine's features, measuring each function's frame on the way.
-fn analyse(wasm: &[u8]) -> Result<Analysis, StackLimitError> {
+/// Validates `wasm` with `features`, measuring each function's frame on the way.
+fn analyse(wasm: &[u8], features: WasmFeatures) -> Result<Analysis, StackLimitError> {
     let mut analysis = Analysis::default();
-    let mut validator = Validator::new_with_features(allowed_features());
+    let mut validator = Validator::new_with_features(features);
     let mut allocs = FuncValidatorAllocations::default();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.map_err(invalid)?;

@@ -8,6 +8,7 @@ use wasmparser::{
 };
 
 use crate::limits::Limits;
+use crate::stack_limit::{StackLimitError, check_frames};
 use crate::state::blake2_256;
 
 /// Why a wasm binary cannot be deployed.
@@ -79,6 +80,9 @@ pub enum ValidationError {
     /// It has a start function.
     #[error("has a start function; manuscripts may not run code at instantiation")]
     StartFunction,
+    /// A function's frame is above the stack limit's cap for one function.
+    #[error(transparent)]
+    StackFrame(#[from] StackLimitError),
     /// It has no manifest section.
     #[error(
         "missing custom section `cvm_manifest`: build with manuscript-sdk's #[manuscript] macro or add it by hand"
@@ -180,6 +184,7 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
     check_memory_count(&module)?;
     // Structure first (for the precise reasons above), then full validation with exactly the engine's features.
     validate_with_engine_features(wasm)?;
+    check_frames(wasm, allowed_features())?;
     check_memory_export(&module)?;
     check_function_exports(&module)?;
     let manifest = parse_manifest(

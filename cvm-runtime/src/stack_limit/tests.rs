@@ -9,6 +9,7 @@ use super::*;
 use crate::limits::Limits;
 use crate::receipt::{FailureReason, InvocationOutcome};
 use crate::state::{MemoryNodeStore, empty_root};
+use crate::validate::{ValidationError, allowed_features, validate};
 use crate::{BlockInfo, CvmEngine, EngineConfig, InvocationResult, ManuscriptRunner};
 
 /// A manuscript whose `cvm_process` runs `body` (which leaves an i32 status), with `funcs` beside it.
@@ -101,7 +102,9 @@ fn nested(depth: u32) -> Vec<u8> {
 fn recursion_depth_is_the_limit_over_the_frame_cost() {
     // Costs: locals (parameters included) + highest operand stack + overhead. cvm_alloc: 1 + 1; cvm_process:
     // 4 + 1; $count: 1 + 2.
-    let costs = analyse(&nested(1)).expect("analyses").costs;
+    let costs = analyse(&nested(1), allowed_features())
+        .expect("analyses")
+        .costs;
     let (alloc, process, count) = (
         2 + FRAME_OVERHEAD_UNITS,
         5 + FRAME_OVERHEAD_UNITS,
@@ -218,8 +221,10 @@ fn a_function_with_a_frame_above_the_limit_is_rejected() {
     );
     let wasm = manuscript(&funcs, "i32.const 0");
     assert!(matches!(
-        instrument(&wasm),
-        Err(StackLimitError::FrameTooLarge { index: 3, .. })
+        validate(&wasm, &Limits::default()),
+        Err(ValidationError::StackFrame(
+            StackLimitError::FrameTooLarge { index: 3, .. }
+        ))
     ));
     let engine = CvmEngine::new(EngineConfig::default()).expect("engine");
     let err = engine.load(&wasm).err().expect("rejected").to_string();
@@ -229,12 +234,12 @@ fn a_function_with_a_frame_above_the_limit_is_rejected() {
 #[test]
 fn the_example_manuscripts_instrument_to_valid_modules() {
     for (name, wasm) in manuscript_fixtures::all() {
-        let out = instrument(wasm).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = instrument(wasm, allowed_features()).unwrap_or_else(|e| panic!("{name}: {e}"));
         wasmparser::Validator::new_with_features(allowed_features())
             .validate_all(&out)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
-            instrument(wasm).expect("again"),
+            instrument(wasm, allowed_features()).expect("again"),
             out,
             "{name}: deterministic"
         );
