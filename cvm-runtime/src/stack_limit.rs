@@ -329,6 +329,26 @@ impl Reencode for Pass<'_> {
         Ok(())
     }
 
+    /// Keeps the name section with its function indices moved, or drops it when it does not parse: it only
+    /// names things for debugging, and validation does not read it, so it must not make a valid module fail here.
+    fn parse_custom_section(
+        &mut self,
+        module: &mut Module,
+        section: wasmparser::CustomSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Infallible>> {
+        match section.as_known() {
+            wasmparser::KnownCustom::Name(names) => {
+                if let Ok(names) = self.custom_name_section(names) {
+                    module.section(&names);
+                }
+            }
+            _ => {
+                module.section(&self.custom_section(section)?);
+            }
+        }
+        Ok(())
+    }
+
     fn parse_import_section(
         &mut self,
         imports: &mut ImportSection,

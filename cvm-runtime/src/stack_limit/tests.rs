@@ -245,3 +245,19 @@ fn the_example_manuscripts_instrument_to_valid_modules() {
         );
     }
 }
+
+#[test]
+fn a_malformed_name_section_does_not_stop_a_valid_module() {
+    let mut wasm = manuscript("", "i32.const 0");
+    // A custom section `name` whose content is not a name section: valid wasm, as validation sees it.
+    wasm.extend_from_slice(&[0, 7, 4, b'n', b'a', b'm', b'e', 1, 0xff]);
+    validate(&wasm, &Limits::default()).expect("valid");
+    let out = instrument(&wasm, allowed_features()).expect("instruments");
+    wasmparser::Validator::new_with_features(allowed_features())
+        .validate_all(&out)
+        .expect("valid output");
+    assert_eq!(
+        run(Limits::default().max_wasm_stack, &wasm, 1_000_000).outcome,
+        InvocationOutcome::Ok
+    );
+}
