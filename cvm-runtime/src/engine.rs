@@ -70,6 +70,15 @@ pub struct CvmEngine {
 impl CvmEngine {
     /// Builds the engine and links the host functions.
     pub fn new(config: EngineConfig) -> Result<Arc<Self>, EngineError> {
+        let needed = crate::stack_limit::native_stack_needed();
+        if u64::from(config.limits.max_wasm_stack) < needed {
+            tracing::warn!(
+                max_wasm_stack = config.limits.max_wasm_stack,
+                needed,
+                "max_wasm_stack is below what the deterministic stack limit allows: deep recursion may end at a \
+                 depth that depends on this machine; raise it"
+            );
+        }
         let engine = Engine::new(&wasmtime_config(&config))
             .map_err(|e| EngineError::Config(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -118,20 +127,27 @@ impl CvmEngine {
         validate(wasm, &self.limits)
     }
 
-    /// Validates and compiles `wasm`, or returns it from the cache.
+    /// Validates, instruments with the stack limit and compiles `wasm`, or returns it from the cache.
     pub fn load(&self, wasm: &[u8]) -> Result<Arc<CompiledManuscript>, CacheError> {
         let validated = self.validate(wasm)?;
         self.compile(validated, wasm)
     }
 
-    /// Compiles `wasm`, which passed validation as `validated`, or returns it from the cache.
+    /// Instruments `wasm`, which passed validation as `validated`, with the stack limit and compiles it, or returns
+    /// it from the cache.
     pub fn compile(
         &self,
         validated: ValidatedCode,
         wasm: &[u8],
     ) -> Result<Arc<CompiledManuscript>, CacheError> {
+        if let Some(hit) = self.cached(&validated.code_hash) {
+            return Ok(hit);
+        }
+        let instrumented =
+            crate::stack_limit::instrument(wasm, crate::validate::allowed_features())
+                .map_err(|e| CacheError::Compile(e.to_string()))?;
         self.cache
-            .get_or_compile(&self.engine, &self.linker, validated, wasm)
+            .get_or_compile(&self.engine, &self.linker, validated, &instrumented)
     }
 
     /// The compiled manuscript with this code hash, if cached (in memory or on disk).

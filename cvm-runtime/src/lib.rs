@@ -24,6 +24,7 @@
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
 //! | [`tx`] | signed transactions and the verified-signature cache |
+//! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
 //! | `value_cache` | committed state values shared across blocks |
 //! | `overlay` | a manuscript's uncommitted writes over its child trie |
@@ -45,6 +46,7 @@ pub mod limits;
 mod overlay;
 pub mod receipt;
 pub mod record_batch;
+pub mod stack_limit;
 pub mod state;
 pub mod tx;
 pub mod validate;

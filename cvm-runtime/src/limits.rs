@@ -9,7 +9,9 @@ pub struct Limits {
     pub max_code_size: u32,
     /// Largest linear memory a manuscript may have (initial or grown).
     pub max_memory_bytes: u64,
-    /// Native stack available to wasm code.
+    /// Native stack wasm code may use. Where a recursion stops is decided by the deterministic stack limit
+    /// (`stack_limit`), which trips first when this is at least `stack_limit::native_stack_needed()`; this native
+    /// limit is only a backstop.
     pub max_wasm_stack: u32,
     /// Longest state or record key.
     pub max_key_len: u32,
@@ -42,7 +44,7 @@ impl Default for Limits {
         Self {
             max_code_size: 2 * 1024 * 1024,
             max_memory_bytes: 16 * 1024 * 1024,
-            max_wasm_stack: 512 * 1024,
+            max_wasm_stack: 1024 * 1024,
             max_key_len: 1024,
             max_value_len: 64 * 1024,
             max_dataset_name_len: 64,

@@ -128,16 +128,20 @@ impl ManuscriptOverlay {
     }
 
     /// The smallest live key with `prefix` that is `> after` (or `>= prefix` when `after` is `None`),
-    /// merging the three layers. Returns the key and how many shadowed (deleted) keys were skipped.
+    /// merging the layers. Each deleted key on the way is one more step (a seek in every layer); the walk
+    /// stops unfinished after `max_skips` of them, so its work never exceeds what the caller can pay for.
     pub fn next_key(
         &self,
         prefix: &[u8],
         after: Option<&[u8]>,
-    ) -> Result<(Option<Vec<u8>>, u64), StateError> {
+        max_skips: u64,
+    ) -> Result<KeyWalk, StateError> {
         let mut from: Vec<u8> = after.map_or_else(|| prefix.to_vec(), <[u8]>::to_vec);
         let mut exclusive = after.is_some();
         let mut skipped = 0u64;
         loop {
+            #[cfg(test)]
+            walk_steps::count();
             let lower = if exclusive {
                 Bound::Excluded(&from[..])
             } else {
@@ -157,15 +161,60 @@ impl ManuscriptOverlay {
                 self.committed.next_key(prefix, &from, exclusive)?,
             ];
             let Some(candidate) = candidates.into_iter().flatten().min() else {
-                return Ok((None, skipped));
+                return Ok(KeyWalk::Done {
+                    next: None,
+                    skipped,
+                });
             };
             if self.get(&candidate)?.is_some() {
-                return Ok((Some(candidate), skipped));
+                return Ok(KeyWalk::Done {
+                    next: Some(candidate),
+                    skipped,
+                });
             }
             skipped += 1;
+            if skipped > max_skips {
+                return Ok(KeyWalk::Unpaid { skipped });
+            }
             from = candidate;
             exclusive = true;
         }
+    }
+}
+
+/// How a [`ManuscriptOverlay::next_key`] walk ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum KeyWalk {
+    /// It found the next live key (or that there is none), after skipping `skipped` deleted keys.
+    Done {
+        /// The key found.
+        next: Option<Vec<u8>>,
+        /// Deleted keys skipped on the way.
+        skipped: u64,
+    },
+    /// It stopped at the deleted key `skipped`, one more than it was allowed to skip.
+    Unpaid {
+        /// Deleted keys met, the last one not skipped.
+        skipped: u64,
+    },
+}
+
+/// Steps taken by [`ManuscriptOverlay::next_key`] on this thread, so tests can bound a walk's work.
+#[cfg(test)]
+pub(crate) mod walk_steps {
+    use std::cell::Cell;
+
+    thread_local! {
+        static STEPS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn count() {
+        STEPS.with(|s| s.set(s.get() + 1));
+    }
+
+    /// Steps so far on this thread.
+    pub(crate) fn taken() -> u64 {
+        STEPS.with(Cell::get)
     }
 }
 
@@ -263,7 +312,9 @@ mod tests {
             let expected: Vec<Vec<u8>> = pending.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
             let mut walked = Vec::new();
             let mut after: Option<Vec<u8>> = None;
-            while let (Some(next), _) = overlay.next_key(&prefix, after.as_deref()).unwrap() {
+            while let KeyWalk::Done { next: Some(next), .. } =
+                overlay.next_key(&prefix, after.as_deref(), u64::MAX).unwrap()
+            {
                 walked.push(next.clone());
                 after = Some(next);
             }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Chain, assert_deployed, engine, invocations, kv};
 use cvm_runtime::state::{prove_record, verify_record};
-use cvm_runtime::{FailureReason, InvocationOutcome};
+use cvm_runtime::{CvmEngine, EngineConfig, FailureReason, InvocationOutcome, Limits};
 use parity_scale_codec::Encode;
 
 const FUEL: u64 = 20_000_000;
@@ -77,6 +77,40 @@ fn memory_bomb_hits_the_memory_limit() {
 #[test]
 fn deep_recursion_overflows_the_stack() {
     assert_failed("recursion", FailureReason::StackOverflow, "stack");
+}
+
+/// The hostile manuscript's recursion (rustc's code, not hand-written) under two native stack sizes: the
+/// deterministic limit stops it first in both, at the same point, so the receipts agree to the unit of fuel.
+#[test]
+fn deep_recursion_fails_the_same_whatever_the_native_stack() {
+    let run = |max_wasm_stack: u64| {
+        let engine = CvmEngine::new(EngineConfig {
+            limits: Limits {
+                max_wasm_stack: max_wasm_stack as u32,
+                ..Limits::default()
+            },
+            ..EngineConfig::default()
+        })
+        .expect("engine");
+        let mut chain = Chain::new(engine, false);
+        assert_deployed(&chain.deploy(manuscript_fixtures::HOSTILE, FUEL));
+        invocations(&chain.ingest("hostile", vec![kv("recursion", "x")])).remove(0)
+    };
+    let needed = cvm_runtime::stack_limit::native_stack_needed();
+    let small = run(needed);
+    let large = run(needed * 3 / 2);
+    assert!(
+        matches!(
+            &small.outcome,
+            InvocationOutcome::Failed {
+                reason: FailureReason::StackOverflow,
+                ..
+            }
+        ),
+        "{:?}",
+        small.outcome
+    );
+    assert_eq!(small, large, "receipts, fuel included, agree");
 }
 
 #[test]

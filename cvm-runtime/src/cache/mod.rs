@@ -144,6 +144,8 @@ impl ModuleCache {
     pub(crate) fn new(engine: &Engine, dir: Option<PathBuf>, bounds: CacheBounds) -> Self {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        // The code compiled is the stack-limit instrumented module: another pass version compiles other code.
+        crate::stack_limit::VERSION.hash(&mut hasher);
         let mut stats = CacheStats::default();
         let disk = dir.and_then(|dir| match std::fs::create_dir_all(&dir) {
             Ok(()) => {

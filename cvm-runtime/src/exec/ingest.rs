@@ -1,5 +1,10 @@
 //! An ingest transaction: its records through every manuscript subscribed to its source, the subscribers in
 //! parallel, within what is left of the block's fuel budget.
+//!
+//! The budget left is split before anything runs: each of the S subscribers gets `budget / S` (the first
+//! `budget % S` one more), in subscription order. A subscriber never burns more than its share, so the ingest
+//! as a whole burns at most the budget however many subscribers it has, and the split depends on nothing but
+//! the budget and the subscriber list (not on which thread finishes first).
 
 use std::sync::Arc;
 
@@ -73,14 +78,19 @@ impl Ingest<'_> {
         let budget = out.fuel_left;
         let runs = self.run_subscribers(jobs, budget)?;
         let spent = fuel_spent(&runs);
+        #[cfg(test)]
+        burnt::add(spent);
         if spent > budget || runs.iter().any(|run| run.exhausted) {
             give_back_undone(block, runs);
             out.fuel_exhausted = true;
             let reason = format!(
                 "the block's fuel budget ran out: this ingest needs more than the {budget} fuel left in the \
-                 block (max_block_fuel in genesis); split it into smaller transactions"
+                 block (max_block_fuel in genesis), shared equally by its {} subscribers; split it into smaller \
+                 transactions",
+                subscribers.len()
             );
-            return Ok((TxStatus::Failed { reason }, spent.min(budget)));
+            // It was given the whole budget left, and pays for all of it: later ingests in the block fail too.
+            return Ok((TxStatus::Failed { reason }, budget));
         }
         let (invocations, fuel_used) = keep_results(block, runs, out);
         Ok((
@@ -112,13 +122,16 @@ impl Ingest<'_> {
         Ok(jobs)
     }
 
-    /// Runs every subscriber, in parallel when there is a pool and more than one; results in subscription order.
+    /// Runs every subscriber, each within its share of `budget`, in parallel when there is a pool and more
+    /// than one; results in subscription order.
     fn run_subscribers(
         &self,
         jobs: Vec<SubscriberJob>,
         budget: u64,
     ) -> Result<Vec<SubscriberRun>, ExecutionFault> {
-        let run = |job| self.run_subscriber(job, budget);
+        let shares = fuel_shares(budget, jobs.len());
+        let jobs: Vec<(SubscriberJob, u64)> = jobs.into_iter().zip(shares).collect();
+        let run = |(job, share)| self.run_subscriber(job, share);
         let runs: Vec<Result<SubscriberRun, ExecutionFault>> = match self.pool {
             Some(pool) if jobs.len() > 1 => {
                 pool.install(|| jobs.into_par_iter().map(run).collect())
@@ -128,8 +141,8 @@ impl Ingest<'_> {
         runs.into_iter().collect()
     }
 
-    /// Runs the records through one subscriber. Each subscriber may spend the whole budget left (they run in
-    /// parallel, so the split must not depend on timing); their sum is checked against it afterwards.
+    /// Runs the records through one subscriber, each record within the smaller of the manuscript's per-record
+    /// limit and what is left of the subscriber's `share` of the block's budget.
     fn run_subscriber(
         &self,
         SubscriberJob {
@@ -137,7 +150,7 @@ impl Ingest<'_> {
             compiled,
             overlay,
         }: SubscriberJob,
-        budget: u64,
+        share: u64,
     ) -> Result<SubscriberRun, ExecutionFault> {
         let compiled = match compiled {
             Ok(compiled) => compiled,
@@ -147,7 +160,7 @@ impl Ingest<'_> {
         runner.keep_emitted(self.keep_records);
         runner.keep_logs(self.logs);
         let mut results = Vec::with_capacity(self.records.len());
-        let mut left = budget;
+        let mut left = share;
         let mut exhausted = false;
         for record in self.records {
             let limit = meta.fuel_limit_per_record.min(left);
@@ -251,6 +264,13 @@ fn unloadable(
     }
 }
 
+/// `budget` split into `n` shares that differ by at most one and sum to it, the larger ones first.
+fn fuel_shares(budget: u64, n: usize) -> impl Iterator<Item = u64> {
+    let count = n.max(1) as u64;
+    let (each, extra) = (budget / count, budget % count);
+    (0..n as u64).map(move |i| each + u64::from(i < extra))
+}
+
 /// Fuel used by all subscribers' invocations (saturating).
 fn fuel_spent(runs: &[SubscriberRun]) -> u64 {
     runs.iter()
@@ -315,4 +335,23 @@ fn keep_results(
         block.put_manuscript(meta, overlay);
     }
     (invocations, fuel_used)
+}
+
+/// Fuel burnt by ingests on this thread, failed ones included, so tests can bound what a block really burns.
+#[cfg(test)]
+pub(super) mod burnt {
+    use std::cell::Cell;
+
+    thread_local! {
+        static BURNT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(super) fn add(fuel: u64) {
+        BURNT.with(|b| b.set(b.get().saturating_add(fuel)));
+    }
+
+    /// Fuel burnt so far on this thread.
+    pub(crate) fn total() -> u64 {
+        BURNT.with(Cell::get)
+    }
 }

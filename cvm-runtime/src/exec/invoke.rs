@@ -365,6 +365,7 @@ fn classify(error: &wasmtime::Error) -> Result<InvocationOutcome, String> {
     if let Some(host) = error.downcast_ref::<HostTrap>() {
         let reason = match host {
             HostTrap::OutOfFuel { .. } => FailureReason::OutOfFuel,
+            HostTrap::StackOverflow(_) => FailureReason::StackOverflow,
             HostTrap::Panic { .. } => FailureReason::Panic,
             HostTrap::MemoryLimit { .. } | HostTrap::TableLimit { .. } => {
                 FailureReason::MemoryLimit

@@ -5,6 +5,8 @@ mod block_state;
 mod deploy;
 mod error;
 mod ingest;
+#[cfg(test)]
+mod ingest_budget_tests;
 pub(crate) mod invoke;
 mod outcome;
 

@@ -16,6 +16,7 @@ mod block_height;
 mod block_time;
 mod emit;
 mod log;
+mod stack_overflow;
 mod state_get;
 mod state_next_key;
 mod state_remove;
@@ -72,11 +73,13 @@ const HOST_FUNCTIONS: &[(&str, LinkHostFunction)] = &[
     }),
 ];
 
-/// Links every `cvm` import of [`HOST_FUNCTIONS`].
+/// Links every `cvm` import of [`HOST_FUNCTIONS`], and the stack limit's overflow import.
 pub(crate) fn link_host_functions(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     for (name, link) in HOST_FUNCTIONS {
         link(linker, name)?;
     }
+    let (module, name) = crate::stack_limit::OVERFLOW_IMPORT;
+    linker.func_wrap(module, name, stack_overflow::stack_overflow)?;
     Ok(())
 }
 

@@ -61,6 +61,10 @@ pub enum HostTrap {
         /// The cap, in elements.
         max: u64,
     },
+    /// The live frames took more than the deterministic stack limit (`stack_limit::MAX_STACK_UNITS`): unbounded or
+    /// too deep recursion.
+    #[error("stack overflow: call depth above the limit of {0} stack units")]
+    StackOverflow(u32),
     /// Not the manuscript's fault: this node cannot read its state. Aborts the whole block.
     #[error("node state unavailable: {0}")]
     NodeFault(String),

@@ -118,6 +118,9 @@ pub enum ValidationError {
     /// It has a start function.
     #[error("has a start function; manuscripts may not run code at instantiation")]
     StartFunction,
+    /// A function's frame is above the stack limit's cap for one function.
+    #[error(transparent)]
+    StackFrame(#[from] crate::stack_limit::StackLimitError),
     /// It has no manifest section.
     #[error(
         "missing custom section `cvm_manifest`: build with manuscript-sdk's #[manuscript] macro or add it by hand"

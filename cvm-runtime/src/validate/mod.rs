@@ -16,6 +16,7 @@ use self::error::invalid;
 use self::manifest::parse_manifest;
 use self::segments::InitLayout;
 use crate::limits::Limits;
+use crate::stack_limit::check_frames;
 use crate::state::blake2_256;
 
 /// A binary that passed validation, with what its manifest says.
@@ -99,6 +100,7 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
     // Structure first (for the precise reasons above), then full validation with exactly the engine's features.
     validate_with_engine_features(wasm)?;
     module.layout.check_segments()?;
+    check_frames(wasm, allowed_features())?;
     check_memory_export(&module)?;
     check_function_exports(&module)?;
     let manifest = parse_manifest(
