@@ -50,7 +50,7 @@ impl HttpAttack {
         {
             let (stop, counters) = (stop.clone(), counters.clone());
             threads.push(std::thread::spawn(move || {
-                super::lower_priority();
+                super::priority::lower_priority();
                 slowloris(addr, &stop, &counters)
             }));
         }
@@ -58,7 +58,7 @@ impl HttpAttack {
             let (stop, counters) = (stop.clone(), counters.clone());
             let client = Client::with_timeout(rpc_url, Duration::from_secs(5));
             threads.push(std::thread::spawn(move || {
-                super::lower_priority();
+                super::priority::lower_priority();
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(FLOOD_PAUSE);
                     counters.flood_sent.fetch_add(1, Ordering::Relaxed);
