@@ -48,6 +48,8 @@ pub mod receipt;
 pub mod record_batch;
 pub mod stack_limit;
 pub mod state;
+#[cfg(test)]
+mod test_wat;
 pub mod tx;
 pub mod validate;
 mod value_cache;

@@ -14,7 +14,7 @@ use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::checks::{ChainReport, DoubleSign, compare_chains, find_double_signs};
+use crate::checks::{ChainReport, DoubleSign, stop_and_check};
 use crate::localnet::LocalNet;
 
 /// How long a restarted validator may take to catch up before the run counts as stuck.
@@ -265,26 +265,16 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
         .account_nonce(dev_key().public_key())
         .unwrap_or(0);
     max_rss_kib = max_rss_kib.max(peak_rss_kib(&net));
-    for i in 0..4 {
-        net.stop(i);
-    }
-    let homes: Vec<&std::path::Path> = net.nodes.iter().map(|n| n.home.as_path()).collect();
-    let chain = compare_chains(&homes);
-    let messages: Vec<_> = net
-        .nodes
-        .iter()
-        .flat_map(|n| n.recorded_messages())
-        .collect();
-    let double_signs = find_double_signs(&net.genesis_path(), &messages);
+    let safety = stop_and_check(&mut net);
     SoakReport {
         seed: config.seed,
         kills: config.kills,
-        heights: chain.common_height,
-        chain,
-        double_signs,
+        heights: safety.chain.common_height,
+        chain: safety.chain,
+        double_signs: safety.double_signs,
         evidence,
         txs_committed,
-        messages_scanned: messages.len(),
+        messages_scanned: safety.messages_scanned,
         max_rss_kib,
         elapsed: started.elapsed(),
     }

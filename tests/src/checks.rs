@@ -158,3 +158,46 @@ pub fn find_double_signs(genesis: &Path, messages: &[ConsensusMessage]) -> Vec<D
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// What the safety checks found once a network stopped.
+#[derive(Debug, Clone)]
+pub struct SafetyReport {
+    pub chain: ChainReport,
+    pub double_signs: Vec<DoubleSign>,
+    /// Consensus messages scanned for double signs.
+    pub messages_scanned: usize,
+}
+
+/// Stops every node of `net` and checks what they stored and signed.
+pub fn stop_and_check(net: &mut crate::localnet::LocalNet) -> SafetyReport {
+    for i in 0..net.nodes.len() {
+        net.stop(i);
+    }
+    let homes: Vec<&Path> = net.nodes.iter().map(|n| n.home.as_path()).collect();
+    let chain = compare_chains(&homes);
+    let messages: Vec<_> = net
+        .nodes
+        .iter()
+        .flat_map(|n| n.recorded_messages())
+        .collect();
+    let double_signs = find_double_signs(&net.genesis_path(), &messages);
+    SafetyReport {
+        chain,
+        double_signs,
+        messages_scanned: messages.len(),
+    }
+}
+
+/// A run's seed: the environment variable `var` if set, else the clock's seconds (tests print it, so a run can
+/// be repeated).
+pub fn seed_from_env(var: &str) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs()
+        })
+}

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use cvm_tests::adversary::{AdversaryConfig, adversary_run};
 
-/// Resident-set budget of one validator under attack. A debug-profile validator under the honest load holds
-/// ~150 MiB; the attacks may not add buffers that grow with what the adversary sends.
+/// Resident-set budget of one validator under attack. A debug-profile validator under the honest load and the
+/// attacks holds ~90–110 MiB; the attacks may not add buffers that grow with what the adversary sends.
 const RSS_BUDGET_KIB: u64 = 512 * 1024;
 
 #[test]
@@ -15,15 +15,7 @@ fn a_peer_without_a_validator_key_cannot_halt_stall_or_bloat_the_chain() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
-    let seed = std::env::var("CVM_ADVERSARY_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs()
-        });
+    let seed = cvm_tests::checks::seed_from_env("CVM_ADVERSARY_SEED");
     eprintln!(
         "adversary: {secs} s of attacks, seed {seed} (CVM_ADVERSARY_SEED={seed} repeats them)"
     );

@@ -10,15 +10,7 @@ fn validators_killed_at_random_keep_one_chain_and_never_double_sign() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
-    let seed = std::env::var("CVM_SOAK_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("clock")
-                .as_secs()
-        });
+    let seed = cvm_tests::checks::seed_from_env("CVM_SOAK_SEED");
     eprintln!("crash soak: {kills} kills, seed {seed} (CVM_SOAK_SEED={seed} repeats the choices)");
     let report = crash_soak(&SoakConfig { kills, seed });
     eprintln!("{}", report.summary());

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
-use manuscript_sdk::manifest::Manifest;
 
 use super::ingest::burnt;
 use super::{BlockContext, BlockExecutor, BlockOutcome, ExecutorConfig};
@@ -20,11 +19,7 @@ const PER_RECORD: u64 = 1_000_000_000;
 /// A manuscript subscribed to `s` that, for a record `spin`, loops until its fuel runs out, and for any other
 /// record does a little work.
 fn spinner(name: &str) -> Vec<u8> {
-    let manifest: String = Manifest::new(name, ["s"], ["out"])
-        .to_section()
-        .iter()
-        .map(|b| format!("\\{b:02x}"))
-        .collect();
+    let manifest = crate::test_wat::manifest_string(name);
     wat::parse_str(format!(
         r#"(module
             (@custom "cvm_manifest" "{manifest}")

@@ -77,8 +77,6 @@ pub(super) fn state_next_key(
 mod tests {
     use std::sync::Arc;
 
-    use manuscript_sdk::manifest::Manifest;
-
     use crate::fuel::{FuelSchedule, HostCost};
     use crate::overlay::walk_steps;
     use crate::receipt::{FailureReason, InvocationOutcome};
@@ -89,11 +87,7 @@ mod tests {
 
     /// A one-byte record deletes keys 0..MARKERS (4-byte keys, none of which exist); a longer one scans once.
     fn scanner() -> Vec<u8> {
-        let manifest: String = Manifest::new("scanner", ["s"], ["out"])
-            .to_section()
-            .iter()
-            .map(|b| format!("\\{b:02x}"))
-            .collect();
+        let manifest = crate::test_wat::manifest_string("scanner");
         wat::parse_str(format!(
             r#"(module
                 (@custom "cvm_manifest" "{manifest}")

@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use manuscript_sdk::manifest::Manifest;
-
 use super::*;
 use crate::limits::Limits;
 use crate::receipt::{FailureReason, InvocationOutcome};
@@ -14,11 +12,7 @@ use crate::{BlockInfo, CvmEngine, EngineConfig, InvocationResult, ManuscriptRunn
 
 /// A manuscript whose `cvm_process` runs `body` (which leaves an i32 status), with `funcs` beside it.
 fn manuscript(funcs: &str, body: &str) -> Vec<u8> {
-    let manifest: String = Manifest::new("probe", ["s"], ["out"])
-        .to_section()
-        .iter()
-        .map(|b| format!("\\{b:02x}"))
-        .collect();
+    let manifest = crate::test_wat::manifest_string("probe");
     wat::parse_str(format!(
         r#"(module
             (@custom "cvm_manifest" "{manifest}")

@@ -20,7 +20,7 @@ use super::relay::RelayRules;
 use super::report::{AdversaryConfig, AdversaryReport};
 use super::watch::Watch;
 use crate::chaos::{Load, deploy_erc20, dev_key};
-use crate::checks::{compare_chains, find_double_signs};
+use crate::checks::stop_and_check;
 use crate::localnet::LocalNet;
 
 /// Longest attack window; a longer run alternates several.
@@ -190,27 +190,17 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
     });
     drop(runtime);
 
-    for i in 0..4 {
-        net.stop(i);
-    }
-    let homes: Vec<&std::path::Path> = net.nodes.iter().map(|n| n.home.as_path()).collect();
-    let chain = compare_chains(&homes);
-    let messages: Vec<_> = net
-        .nodes
-        .iter()
-        .flat_map(|n| n.recorded_messages())
-        .collect();
-    let double_signs = find_double_signs(&net.genesis_path(), &messages);
+    let safety = stop_and_check(&mut net);
     let attack_time = window * windows.max(1);
     AdversaryReport {
         seed: config.seed,
         attack: attack_time,
-        heights: chain.common_height,
+        heights: safety.chain.common_height,
         quiet_heights_per_s: quiet_heights as f64 / quiet_time.as_secs_f64(),
         attack_heights_per_s: attack_heights as f64 / attack_time.as_secs_f64(),
         worst_attack_gap: watch.worst_gap,
-        chain,
-        double_signs,
+        chain: safety.chain,
+        double_signs: safety.double_signs,
         max_rss_kib: watch.max_rss_kib,
         sent: counts,
         relayed_invalid,

@@ -2,23 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
+use cvm_runtime::SignedTransaction;
 use ed25519_dalek::SigningKey;
 use parity_scale_codec::Encode;
 
+use super::test_txs::ingest_tx;
 use super::*;
 
 fn tx(key: &SigningKey, nonce: u64) -> SignedTransaction {
-    Transaction {
-        chain_id: "c".into(),
-        signer: key.verifying_key().to_bytes(),
-        nonce,
-        payload: TxPayload::Ingest {
-            source: "s".into(),
-            records: vec![vec![nonce as u8; 10]].into(),
-        },
-    }
-    .sign(key)
+    ingest_tx(key, nonce, "c")
 }
 
 fn key(i: u32) -> SigningKey {

@@ -22,6 +22,8 @@ mod gossip_window;
 mod pool;
 mod reap;
 #[cfg(test)]
+pub(crate) mod test_txs;
+#[cfg(test)]
 mod tests;
 
 pub use admission::{AdmitError, CheckedTx, TxCheck, TxHash};

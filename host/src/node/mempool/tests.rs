@@ -7,19 +7,11 @@ use ed25519_dalek::SigningKey;
 use parity_scale_codec::Encode;
 use parking_lot::Mutex;
 
+use super::test_txs::ingest_tx;
 use super::*;
 
 fn tx(key: &SigningKey, nonce: u64, chain: &str) -> SignedTransaction {
-    Transaction {
-        chain_id: chain.into(),
-        signer: key.verifying_key().to_bytes(),
-        nonce,
-        payload: TxPayload::Ingest {
-            source: "s".into(),
-            records: vec![vec![nonce as u8; 10]].into(),
-        },
-    }
-    .sign(key)
+    ingest_tx(key, nonce, chain)
 }
 
 fn pool() -> Mempool {

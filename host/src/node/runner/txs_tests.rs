@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
+use cvm_runtime::SignedTransaction;
 use ed25519_dalek::SigningKey;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
@@ -8,6 +8,7 @@ use parity_scale_codec::Encode;
 
 use super::*;
 use crate::network::{Multiaddr, NetworkConfig, NetworkEvents, spawn};
+use crate::node::mempool::test_txs::ingest_tx;
 
 const WAIT: Duration = Duration::from_secs(20);
 const CHAIN: &str = "intake";
@@ -25,16 +26,7 @@ async fn start(peers: Vec<Multiaddr>) -> (NetworkHandle, NetworkEvents) {
 }
 
 fn tx(key: &SigningKey, nonce: u64) -> SignedTransaction {
-    Transaction {
-        chain_id: CHAIN.into(),
-        signer: key.verifying_key().to_bytes(),
-        nonce,
-        payload: TxPayload::Ingest {
-            source: "s".into(),
-            records: vec![vec![nonce as u8; 10]].into(),
-        },
-    }
-    .sign(key)
+    ingest_tx(key, nonce, CHAIN)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
