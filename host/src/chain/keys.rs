@@ -1,4 +1,5 @@
-//! Key files: the validator's consensus key (ed25519, signs proposals and votes) and the node's libp2p identity.
+//! Key files: the validator's consensus key (ed25519, signs proposals and votes), the node's libp2p identity, and
+//! account keys (sign client transactions: deploys, ingests).
 
 use std::path::Path;
 
@@ -128,6 +129,19 @@ impl ValidatorKey {
     /// A consensus signer over this key.
     pub fn signer(&self) -> Ed25519Signer {
         Ed25519Signer::new(self.0.clone())
+    }
+}
+
+/// An account's key: signs client transactions (deploys, ingests); its public key is the account.
+#[derive(Clone)]
+pub struct AccountKey(pub SigningKey);
+
+key_file_methods!(AccountKey);
+
+impl AccountKey {
+    /// The ed25519 public key: the account's identity in transactions and state.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
     }
 }
 

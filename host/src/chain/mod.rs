@@ -12,5 +12,5 @@ pub use block::{Block, BlockHash, BlockHeader, block_time_ok};
 pub use body::BlockBody;
 pub use config::NodeConfig;
 pub use genesis::{Genesis, GenesisValidator};
-pub use keys::{NodeKey, ValidatorKey};
+pub use keys::{AccountKey, NodeKey, ValidatorKey};
 pub use parts::{Part, PartError, PartSet, PartSetBuilder, PartSetHeader};

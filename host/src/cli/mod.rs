@@ -39,6 +39,9 @@ pub(crate) enum Command {
     Start(node::start::StartArgs),
     /// Re-execute every stored block from genesis and check each stored state root (node stopped).
     Replay(node::replay::ReplayArgs),
+    /// Create or show the key files that sign client transactions.
+    #[command(subcommand)]
+    Keys(client::keys::KeysCommand),
     /// Sign transactions with a key file and submit them to a node.
     #[command(subcommand)]
     Tx(client::tx::TxCommand),
@@ -86,6 +89,7 @@ impl Cli {
                     ExitCode::FAILURE
                 }
             }),
+            Command::Keys(command) => client::keys::run(&command).map(done),
             Command::Tx(command) => client::tx::run(&command),
             Command::Query(command) => client::query::run(&command),
             Command::Verify(args) => client::verify::run(&args),

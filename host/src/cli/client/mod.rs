@@ -1,7 +1,8 @@
-//! The client commands: `cvm tx` (sign and submit), `cvm query` (read a node) and `cvm verify` (check a record
-//! bundle offline). Output goes to stdout; errors are `anyhow` with what to do next.
+//! The client commands: `cvm keys` (account key files), `cvm tx` (sign and submit), `cvm query` (read a node)
+//! and `cvm verify` (check a record bundle offline). Output goes to stdout; errors are `anyhow` with what to do next.
 
 pub mod args;
+pub mod keys;
 pub mod query;
 pub mod tx;
 pub mod verify;

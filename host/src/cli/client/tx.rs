@@ -11,7 +11,7 @@ use ed25519_dalek::SigningKey;
 
 use super::args::{NodeArgs, SignArgs};
 use crate::api_client::Client;
-use crate::chain::ValidatorKey;
+use crate::chain::AccountKey;
 use crate::hex_text::to_hex;
 use crate::records::{Schema, read_records};
 use crate::rpc::json::{ReceiptJson, ReceiptOutcomeJson};
@@ -58,7 +58,7 @@ pub struct IngestArgs {
 }
 
 fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
-    Ok(ValidatorKey::load(path)?.0)
+    Ok(AccountKey::load(path)?.0)
 }
 
 /// Signs one transaction per payload, with consecutive nonces from `first_nonce`.
@@ -236,7 +236,7 @@ mod tests {
         let (url, _stop) = server(node.clone());
         let dir = tempfile::tempdir().unwrap();
         let key_path = dir.path().join("key.json");
-        let key = ValidatorKey::generate();
+        let key = AccountKey::generate();
         key.save(&key_path).unwrap();
         let wat_path = dir.path().join("counter.wat");
         std::fs::write(&wat_path, manuscript_fixtures::WAT_COUNTER).unwrap();
