@@ -1,30 +1,21 @@
 //! The gossip and sync attack loop: a burst of every attack each period, built from what the adversary heard.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use cvm_host::network::Topic;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::Semaphore;
 
-use super::attacks::{Attack, Forge, Gossip, sync_flood_request};
+use super::attacks::{Forge, Gossip, sync_flood_request};
 use super::peer::{Peer, payload_id};
+use super::sent::SharedSentLog;
 
 /// How often the adversary sends a burst of each attack.
 const BURST_PERIOD: Duration = Duration::from_millis(100);
 /// Sync requests the adversary keeps outstanding at once.
 const SYNC_IN_FLIGHT: usize = 64;
-
-/// Counts of what the gossip attack loop sent, and the ids of what it sent by kind and topic.
-#[derive(Default)]
-pub(super) struct Sent {
-    pub(super) counts: HashMap<Attack, u64>,
-    /// Payload id → (attack, topic, payload) for every gossip message published.
-    pub(super) payloads: HashMap<u64, (Attack, Topic, Vec<u8>)>,
-}
 
 /// The adversary's gossip and sync attacks, and what they sent.
 #[derive(Clone)]
@@ -34,7 +25,7 @@ pub(super) struct GossipAttacker {
     pub(super) entry: libp2p::PeerId,
     pub(super) chain_id: String,
     pub(super) part_size: usize,
-    pub(super) sent: Arc<std::sync::Mutex<Sent>>,
+    pub(super) sent: SharedSentLog,
     pub(super) sync_sent: Arc<AtomicU64>,
 }
 
@@ -78,18 +69,18 @@ pub(super) async fn attack_loop(attacker: GossipAttacker, seed: u64, stop: Arc<A
         burst.extend((0..30).map(|i| forge.gapped_tx(2 + i)));
         burst.extend((0..30).map(|_| forge.junk_tx()));
         for gossip in burst {
-            if adversary
-                .handle
-                .publish(gossip.topic, gossip.data.clone())
-                .await
-                .is_ok()
-            {
-                let mut sent = sent.lock().unwrap_or_else(|p| p.into_inner());
+            let id = payload_id(&gossip.data);
+            // Noted before it leaves: the observer may hear it back before `publish` returns.
+            sent.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .kinds
+                .insert(id, (gossip.attack, gossip.topic));
+            let published = adversary.handle.publish(gossip.topic, gossip.data).await;
+            let mut sent = sent.lock().unwrap_or_else(|p| p.into_inner());
+            if published.is_ok() {
                 *sent.counts.entry(gossip.attack).or_default() += 1;
-                sent.payloads.insert(
-                    payload_id(&gossip.data),
-                    (gossip.attack, gossip.topic, gossip.data),
-                );
+            } else {
+                sent.kinds.remove(&id);
             }
         }
         while let Ok(permit) = in_flight.clone().try_acquire_owned() {

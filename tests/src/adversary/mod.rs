@@ -15,6 +15,7 @@ mod priority;
 pub mod relay;
 mod report;
 mod run;
+pub mod sent;
 mod watch;
 
 pub use priority::lower_priority;

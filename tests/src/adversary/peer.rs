@@ -12,8 +12,12 @@ use cvm_host::network::{
 use cvm_host::node::wire::{self, ConsensusEnvelope, ConsensusMessage};
 use libp2p::identity::Keypair;
 
+use super::attacks::Attack;
 use super::relay::RelayRules;
+use super::sent::SharedSentLog;
 
+/// Payloads of the adversary's an observer keeps for the relay check (the count goes on).
+const RELAYED_KEPT: usize = 10_000;
 /// Captured messages kept per topic for replays and mutations (the newest).
 const CAPTURED_PER_TOPIC: usize = 512;
 
@@ -27,8 +31,10 @@ pub fn payload_id(data: &[u8]) -> u64 {
 /// What a peer heard on the gossip topics.
 #[derive(Default)]
 pub struct Heard {
-    /// Ids of every payload received, on any topic.
-    pub ids: HashSet<u64>,
+    /// Payloads of the adversary's (see [`SharedSentLog`]) received, up to [`RELAYED_KEPT`], with their attack.
+    pub relayed: Vec<(Attack, Topic, Vec<u8>)>,
+    /// Payloads of the adversary's received in all.
+    pub relayed_total: u64,
     /// The newest consensus messages and block parts, as received.
     pub consensus: VecDeque<Vec<u8>>,
     pub parts: VecDeque<Vec<u8>>,
@@ -41,9 +47,29 @@ pub struct Heard {
 }
 
 impl Heard {
-    fn keep(&mut self, rules: &RelayRules, topic: Topic, data: &[u8]) {
+    fn keep(
+        &mut self,
+        rules: &RelayRules,
+        watch: Option<&SharedSentLog>,
+        topic: Topic,
+        data: &[u8],
+    ) {
         self.messages += 1;
-        self.ids.insert(payload_id(data));
+        if let Some(watch) = watch {
+            let id = payload_id(data);
+            let kind = watch
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .kinds
+                .get(&id)
+                .copied();
+            if let Some((attack, _)) = kind {
+                self.relayed_total += 1;
+                if self.relayed.len() < RELAYED_KEPT {
+                    self.relayed.push((attack, topic, data.to_vec()));
+                }
+            }
+        }
         let ring = match topic {
             Topic::Consensus => {
                 if let Ok(envelope) = wire::decode::<ConsensusEnvelope>(data) {
@@ -95,6 +121,7 @@ impl Peer {
         max_message_bytes: usize,
         answers: SyncAnswers,
         rules: Arc<RelayRules>,
+        watch: Option<SharedSentLog>,
     ) -> Peer {
         let config = NetworkConfig {
             keypair: Keypair::generate_ed25519(),
@@ -117,10 +144,12 @@ impl Peer {
                         id,
                         data,
                     } => {
-                        pump_heard
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .keep(&rules, topic, &data);
+                        pump_heard.lock().unwrap_or_else(|p| p.into_inner()).keep(
+                            &rules,
+                            watch.as_ref(),
+                            topic,
+                            &data,
+                        );
                         // Never forward: the peer only listens and sends its own.
                         let _ = pump_handle.report(id, source, Verdict::Ignore).await;
                     }

@@ -12,12 +12,13 @@ use cvm_host::chain::{Genesis, NodeConfig};
 use cvm_host::network::Multiaddr;
 
 use super::attacks::Attack;
-use super::gossip_attacker::{GossipAttacker, Sent, attack_loop};
+use super::gossip_attacker::{GossipAttacker, attack_loop};
 use super::http::{self, HttpAttack};
 use super::peer::{Peer, SyncAnswers};
 use super::priority::lower_priority;
 use super::relay::RelayRules;
 use super::report::{AdversaryConfig, AdversaryReport};
+use super::sent::SentLog;
 use super::watch::Watch;
 use crate::chaos::{Load, deploy_erc20, dev_key};
 use crate::checks::stop_and_check;
@@ -72,12 +73,14 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         .expect("tokio runtime");
     let (entry, max_message_bytes) = p2p_address(&net, 0);
     let entry_id = net.nodes[0].peer_id();
+    let sent = Arc::new(std::sync::Mutex::new(SentLog::default()));
     let adversary = Arc::new(runtime.block_on(Peer::join(
         &net.chain_id,
         entry.clone(),
         max_message_bytes,
         SyncAnswers::Lie,
         rules.clone(),
+        None,
     )));
     let observer = runtime.block_on(Peer::join(
         &net.chain_id,
@@ -85,6 +88,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         max_message_bytes,
         SyncAnswers::Silent,
         rules.clone(),
+        Some(sent.clone()),
     ));
 
     let windows = config
@@ -94,7 +98,6 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         .max(0.0) as u32
         + u32::from(config.attack.as_secs_f64() % MAX_ATTACK_WINDOW.as_secs_f64() > 0.0);
     let window = config.attack / windows.max(1);
-    let sent = Arc::new(std::sync::Mutex::new(Sent::default()));
     let sync_sent = Arc::new(AtomicU64::new(0));
     let attacker = GossipAttacker {
         adversary: adversary.clone(),
@@ -143,15 +146,12 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         roots.extend(adversary.heard().signed_roots.iter().copied());
         roots
     };
-    let observed = observer.heard().ids.clone();
+    let relayed = std::mem::take(&mut observer.heard().relayed);
     let sent = std::mem::take(&mut *sent.lock().unwrap_or_else(|p| p.into_inner()));
     let mut relayed_invalid: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut relayed_valid = 0;
     let mut relayed_invalid_samples = Vec::new();
-    for (id, (attack, topic, data)) in &sent.payloads {
-        if !observed.contains(id) {
-            continue;
-        }
+    for (attack, topic, data) in &relayed {
         if attack.may_be_relayed() || rules.is_valid(*topic, data, &signed_roots) {
             relayed_valid += 1;
         } else {
