@@ -1,6 +1,6 @@
 //! The `cvm` command tree: the top-level [`Cli`] and [`Command`], and [`main`]. Each command lives in its own
 //! file with its clap arguments and its `run`: [`manuscript`] (`cvm manuscript new | build | run`), [`node`]
-//! (`init`, `testnet`, `start`, `replay`, `localnet`) and [`client`] (`tx`, `query`, `verify`).
+//! (`init`, `testnet`, `start`, `replay`, `localnet`) and [`client`] (`keys`, `tx`, `query`, `verify`).
 
 pub(crate) mod client;
 pub(crate) mod manuscript;
