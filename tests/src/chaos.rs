@@ -209,21 +209,28 @@ fn wait_caught_up(net: &LocalNet, i: usize) {
     net.wait_height(i, target, CATCH_UP);
 }
 
-/// Runs the crash test on a fresh 4-validator network and checks it.
-pub fn crash_soak(config: &SoakConfig) -> SoakReport {
-    let started = Instant::now();
-    let mut rng = StdRng::seed_from_u64(config.seed);
+/// A fresh 4-validator network, every validator past height 2 within `settle`, erc20-transfers deployed, and a
+/// [`Load`] of one ingest every `period` submitted to all of them.
+pub fn loaded_network(settle: Duration, period: Duration) -> (LocalNet, Load) {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
     for i in 0..4 {
-        net.wait_height(i, 2, CATCH_UP);
+        net.wait_height(i, 2, settle);
     }
     deploy_erc20(&net.nodes[0].client(), &net.chain_id);
     let load = Load::start(
         net.nodes.iter().map(|n| n.rpc_url.clone()).collect(),
         net.chain_id.clone(),
-        Duration::from_millis(100),
+        period,
     );
+    (net, load)
+}
+
+/// Runs the crash test on a fresh 4-validator network and checks it.
+pub fn crash_soak(config: &SoakConfig) -> SoakReport {
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let (mut net, load) = loaded_network(CATCH_UP, Duration::from_millis(100));
 
     let mut max_rss_kib = 0;
     for kill in 0..config.kills {

@@ -20,7 +20,7 @@ use super::relay::RelayRules;
 use super::report::{AdversaryConfig, AdversaryReport};
 use super::sent::SentLog;
 use super::watch::Watch;
-use crate::chaos::{Load, deploy_erc20, dev_key};
+use crate::chaos::{dev_key, loaded_network};
 use crate::checks::stop_and_check;
 use crate::localnet::LocalNet;
 
@@ -28,6 +28,8 @@ use crate::localnet::LocalNet;
 const MAX_ATTACK_WINDOW: Duration = Duration::from_secs(60);
 /// Quiet window before each attack window (the baseline rate of the same run).
 const QUIET_WINDOW: Duration = Duration::from_secs(12);
+/// The honest load: one 20-record erc20 ingest this often.
+const LOAD_PERIOD: Duration = Duration::from_millis(200);
 /// How long the network may take to come back together after the attacks stop.
 const SETTLE: Duration = Duration::from_secs(120);
 /// Where a node listens for peers, as a dialable multiaddr.
@@ -42,17 +44,7 @@ fn p2p_address(net: &LocalNet, i: usize) -> (Multiaddr, usize) {
 /// Runs the adversary against a fresh 4-validator network under an honest ingest load, and checks it.
 pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
     let started = Instant::now();
-    let mut net = LocalNet::new(4, 0);
-    net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, SETTLE);
-    }
-    deploy_erc20(&net.nodes[0].client(), &net.chain_id);
-    let load = Load::start(
-        net.nodes.iter().map(|n| n.rpc_url.clone()).collect(),
-        net.chain_id.clone(),
-        Duration::from_millis(200),
-    );
+    let (mut net, load) = loaded_network(SETTLE, LOAD_PERIOD);
 
     let genesis = Genesis::load(&net.genesis_path()).expect("genesis");
     let part_size = genesis.params.part_size as usize;
@@ -91,13 +83,15 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
         Some(sent.clone()),
     ));
 
-    let windows = config
-        .attack
-        .as_secs_f64()
-        .div_euclid(MAX_ATTACK_WINDOW.as_secs_f64())
-        .max(0.0) as u32
-        + u32::from(config.attack.as_secs_f64() % MAX_ATTACK_WINDOW.as_secs_f64() > 0.0);
-    let window = config.attack / windows.max(1);
+    let windows = u32::try_from(
+        config
+            .attack
+            .as_secs()
+            .div_ceil(MAX_ATTACK_WINDOW.as_secs())
+            .max(1),
+    )
+    .expect("fewer than 2^32 attack windows");
+    let window = config.attack / windows;
     let sync_sent = Arc::new(AtomicU64::new(0));
     let attacker = GossipAttacker {
         adversary: adversary.clone(),
@@ -111,7 +105,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
     let (mut quiet_heights, mut attack_heights) = (0u64, 0u64);
     let mut quiet_time = Duration::ZERO;
     let mut http_counters = Vec::new();
-    for w in 0..windows.max(1) {
+    for w in 0..windows {
         quiet_heights += watch.window(&net, QUIET_WINDOW, false);
         quiet_time += QUIET_WINDOW;
         let stop = Arc::new(AtomicBool::new(false));
@@ -191,7 +185,7 @@ pub fn adversary_run(config: &AdversaryConfig) -> AdversaryReport {
     drop(runtime);
 
     let safety = stop_and_check(&mut net);
-    let attack_time = window * windows.max(1);
+    let attack_time = window * windows;
     AdversaryReport {
         seed: config.seed,
         attack: attack_time,
