@@ -17,6 +17,9 @@ use crate::storage::Storage;
 /// Blocks sent in one sync response at most (the asking side asks for as many).
 pub(super) const SYNC_BATCH: u32 = 64;
 
+/// What to send to a sync request and its size, made on a blocking thread.
+type Answer = Box<dyn FnOnce(&Storage) -> (SyncResponse, usize) + Send>;
+
 impl Runner {
     pub(super) fn on_sync_request(
         &mut self,
@@ -24,17 +27,14 @@ impl Runner {
         request: SyncRequest,
         reply: ReplyHandle,
     ) {
-        let request = match request {
-            SyncRequest::Status => {
-                let height = self.committed_height();
-                let _ = self
-                    .shared
-                    .net
-                    .try_respond(reply, SyncResponse::Status { height });
-                return;
-            }
-            other => other,
-        };
+        if let SyncRequest::Status = request {
+            let height = self.committed_height();
+            let _ = self
+                .shared
+                .net
+                .try_respond(reply, SyncResponse::Status { height });
+            return;
+        }
         let budget = self.sync.serving.clone();
         if let Err(busy) = budget.lock().start(peer, Instant::now()) {
             trace!(%peer, %busy, "sync request refused");
@@ -44,35 +44,30 @@ impl Runner {
                 .try_respond(reply, SyncResponse::Error(busy.to_string()));
             return;
         }
-        let (from, max) = match request {
-            SyncRequest::Blocks { from, max } => (from, max),
-            SyncRequest::Body { height, parts } => {
-                // A body still being decided is in memory; a committed one is read like blocks are.
-                if let Some(body) = self.bodies.parts.body(&parts).cloned() {
-                    let bytes = body.encoded_size();
-                    let _ = self.shared.net.try_respond(reply, SyncResponse::Body(body));
-                    budget.lock().done(peer, bytes);
-                    return;
-                }
-                let app = self.shared.app.clone();
-                let net = self.shared.net.clone();
-                tokio::task::spawn_blocking(move || {
-                    let response = stored_body(app.storage(), height, parts);
-                    let bytes = response.encoded_size();
-                    let _ = net.try_respond(reply, response);
-                    budget.lock().done(peer, bytes);
-                    trace!(%peer, bytes, "body request answered");
-                });
-                return;
+        let answer: Answer = match request {
+            SyncRequest::Blocks { from, max } => {
+                let last = self.committed_height();
+                let limit = self.shared.net.max_message_bytes().saturating_sub(1024);
+                Box::new(move |storage| read_blocks(storage, from, max, last, limit))
             }
-            SyncRequest::Status => return,
+            // A body still being decided is in memory; a committed one is read like blocks are.
+            SyncRequest::Body { height, parts } => match self.bodies.parts.body(&parts).cloned() {
+                Some(body) => Box::new(move |_| {
+                    let bytes = body.encoded_size();
+                    (SyncResponse::Body(body), bytes)
+                }),
+                None => Box::new(move |storage| {
+                    let response = stored_body(storage, height, parts);
+                    let bytes = response.encoded_size();
+                    (response, bytes)
+                }),
+            },
+            SyncRequest::Status => return, // answered above
         };
         let app = self.shared.app.clone();
         let net = self.shared.net.clone();
-        let last = self.committed_height();
-        let limit = net.max_message_bytes().saturating_sub(1024);
         tokio::task::spawn_blocking(move || {
-            let (response, bytes) = read_blocks(app.storage(), from, max, last, limit);
+            let (response, bytes) = answer(app.storage());
             let _ = net.try_respond(reply, response);
             budget.lock().done(peer, bytes);
             trace!(%peer, bytes, "sync request answered");
