@@ -48,3 +48,30 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
     die "missing ${need_pkgs[*]}: install clang and libclang (Debian: 'apt-get install clang libclang-dev') and run this again"
   fi
 fi
+
+# Node.js and npm run examples/ethereum: the hardhat node the Ethereum tests start, and the generator of the example
+# archive. Debian 12's nodejs (18) works; hardhat prints a warning below 20.
+need_node=()
+command -v node >/dev/null 2>&1 || need_node+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_node+=(npm)
+if [ ${#need_node[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need_node[*]} (the Ethereum examples and tests run hardhat)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_node[@]}" >/dev/null) \
+      || die "apt-get could not install ${need_node[*]}: install Node.js 18 or newer with npm and run this again"
+  else
+    die "missing ${need_node[*]}: run 'sudo apt-get install -y nodejs npm' (or install Node.js 18 or newer with npm) and run this again"
+  fi
+fi
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 18 ] \
+  || die "Node.js $(node --version) is too old for hardhat: install Node.js 18 or newer and run this again"
+
+# npm writes node_modules/.package-lock.json on every install: older than the lock file means the lock changed.
+eth_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/examples/ethereum"
+if [ ! -f "$eth_dir/node_modules/.package-lock.json" ] \
+  || [ "$eth_dir/package-lock.json" -nt "$eth_dir/node_modules/.package-lock.json" ]; then
+  echo "setup: installing examples/ethereum's npm packages (npm ci)" >&2
+  (cd "$eth_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || die "npm ci failed in examples/ethereum: run 'cd examples/ethereum && npm ci' to see why, then run this again"
+fi
