@@ -207,6 +207,8 @@ class Driver {
       case "zeroTransfer": {
         const from = rng.pick(this.accounts);
         const to = rng.pick(this.recipients);
+        // Both ends appear in the Transfer log, so both count as holders.
+        m.credit(token, from, 0n);
         m.credit(token, to, 0n);
         return this.send(from, token.address, call("transfer", [to, 0n]), 100_000);
       }
@@ -359,8 +361,13 @@ class Driver {
  * every address that ever held it (zero included), plus the ERC-721's address and the block range written.
  */
 async function drive(rpc, { seed = 1, rounds = 20 } = {}) {
+  let accounts;
+  try {
+    accounts = (await rpc.send("eth_accounts", [])).map(lower);
+  } catch (e) {
+    throw new Error(`the node did not answer eth_accounts (is it running, at that address?): ${e.message}`);
+  }
   const contracts = compile();
-  const accounts = (await rpc.send("eth_accounts", [])).map(lower);
   if (accounts.length < 4) throw new Error(`the node signs for ${accounts.length} accounts; drive.js needs 4 or more`);
   const chainId = Number(BigInt(await rpc.send("eth_chainId", [])));
   const automine = await rpc.send("hardhat_getAutomine", []);
