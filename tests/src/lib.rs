@@ -8,6 +8,8 @@
 //! - [`checks`]: safety checks over what the nodes stored and signed (forks, lost blocks, double signs).
 //! - [`adversary`]: a peer without a validator key that joins a running network and attacks it over gossip, sync
 //!   and HTTP, measuring what the network kept (rate, memory, safety, what was relayed).
+//! - [`hardhat`]: a real Ethereum JSON-RPC node (`npx hardhat node`) and the seeded token activity of
+//!   `examples/ethereum/drive.js` on it, with what the contracts hold afterwards.
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
@@ -18,5 +20,6 @@ pub mod chaos;
 pub mod checks;
 pub mod faults;
 pub mod fuzzing;
+pub mod hardhat;
 pub mod localnet;
 pub mod module_graph;
