@@ -13,7 +13,7 @@
 //!   parsing behind the `json` feature.
 //! - [`manifest`]: the self-description every manuscript carries (shared with the runtime).
 //! - [`testing`] (native targets only): [`testing::MockHost`], to unit-test a manuscript with plain
-//!   `cargo test`, no wasm involved.
+//!   `cargo test`, no wasm involved, and [`testing::LogChain`] to make Ethereum logs for it.
 //!
 //! ```
 //! use manuscript_sdk::prelude::*;

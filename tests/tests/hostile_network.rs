@@ -206,7 +206,11 @@ fn erc20_reference(records: &[Vec<u8>]) -> BTreeMap<(String, Vec<u8>), Vec<u8>> 
         assert!(outcome.is_success(), "{outcome:?}");
     }
     let mut out = BTreeMap::new();
-    for ds in [erc20_transfers::TRANSFERS, erc20_transfers::BALANCES] {
+    for ds in [
+        erc20_transfers::TRANSFERS,
+        erc20_transfers::BALANCES,
+        erc20_transfers::SUPPLY,
+    ] {
         for (k, v) in host.dataset(ds) {
             out.insert((ds.to_string(), k), v);
         }

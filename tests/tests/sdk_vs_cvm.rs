@@ -31,7 +31,7 @@ fn erc20_and_token_volume_give_the_same_records_natively_and_in_the_cvm() {
     // Native, through the mock host.
     let mut native = Datasets::new();
     for (name, datasets) in [
-        ("erc20", vec!["transfers", "balances"]),
+        ("erc20", vec!["transfers", "balances", "supply"]),
         ("volume", vec!["hourly_volume"]),
     ] {
         let mut host = MockHost::new().with_block(2, time_ms);

@@ -1,16 +1,17 @@
 //! # datagen
 //!
-//! A deterministic generator of Ethereum logs in the JSON shape of `eth_getLogs`, used to make
-//! `examples/data/erc20-logs.jsonl`. [`generate`] turns a [`Config`] (count, seed) into
+//! A deterministic generator of Ethereum logs in the JSON-RPC shape (`eth_getLogs`, with `blockTimestamp`), used
+//! to make `examples/data/erc20-logs.jsonl`. [`generate`] turns a [`Config`] (count, seed) into
 //! [`RpcLog`]s; [`to_jsonl`] renders them one per line. The same config always gives the same
 //! bytes: randomness comes only from a seeded ChaCha stream, hashes from keccak-256.
 //!
 //! What the logs contain: ERC-20 `Transfer`s between ~200 holders of 8 tokens, starting with
-//! mints so that no valid transfer ever overdraws a balance; later mints and burns; plus, to
-//! exercise manuscripts' filters, `Approval` logs, ERC-721 `Transfer`s (4 topics) and a few
-//! `removed: true` transfers (reorged out, which may exceed balances). Blocks are 12 s apart;
-//! those with logs have 1–8 each, with log-less blocks in between (~1 day of chain for 5,000
-//! logs); `logIndex` increases within a block.
+//! mints so that no transfer ever overdraws a balance (the data starts at the tokens' deployment);
+//! later mints and burns and a few zero-value transfers; plus, to exercise manuscripts' filters,
+//! `Approval` logs and ERC-721 `Transfer`s (4 topics). Every log carries its block's hash and
+//! timestamp, and none is `removed`: a source delivers only logs of its chain. Blocks are 12 s
+//! apart; those with logs have 1–8 each, with log-less blocks in between (~1 day of chain for
+//! 5,000 logs); `logIndex` increases within a block.
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -51,7 +52,7 @@ impl Default for Config {
     }
 }
 
-/// One log in `eth_getLogs` JSON shape (fields in the order geth prints them).
+/// One log in the JSON-RPC shape (fields in the order geth prints them; `removed`, always false here, left out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RpcLog {
@@ -73,8 +74,6 @@ pub struct RpcLog {
     pub transaction_index: String,
     /// Hex quantity.
     pub log_index: String,
-    /// Whether the log was removed by a reorg.
-    pub removed: bool,
 }
 
 /// keccak-256 of `data`.
@@ -176,7 +175,6 @@ enum Event {
         from: [u8; 20],
         to: [u8; 20],
         value: u128,
-        removed: bool,
     },
     Approval {
         token: usize,
@@ -234,13 +232,12 @@ impl Generator {
 
     fn push(&mut self, event: Event) {
         self.position();
-        let (address, topics, data, removed) = match event {
+        let (address, topics, data) = match event {
             Event::Erc20 {
                 token,
                 from,
                 to,
                 value,
-                removed,
             } => (
                 self.tokens[token],
                 vec![
@@ -249,7 +246,6 @@ impl Generator {
                     address_topic(&to),
                 ],
                 word(value),
-                removed,
             ),
             Event::Approval {
                 token,
@@ -264,7 +260,6 @@ impl Generator {
                     address_topic(&self.holders[spender]),
                 ],
                 word(value),
-                false,
             ),
             Event::Nft { from, to, id } => (
                 nft_address(),
@@ -275,7 +270,6 @@ impl Generator {
                     word(id.into()),
                 ],
                 "0x".to_string(),
-                false,
             ),
         };
         let block_hash = keccak(format!("datagen block {} {}", self.seed, self.block).as_bytes());
@@ -291,7 +285,6 @@ impl Generator {
             transaction_hash: hex0x(&self.tx_hash),
             transaction_index: quantity(self.tx_index),
             log_index: quantity(self.log_index),
-            removed,
         });
     }
 
@@ -312,7 +305,6 @@ impl Generator {
             from: [0; 20],
             to,
             value,
-            removed: false,
         });
     }
 
@@ -354,7 +346,6 @@ impl Generator {
             from,
             to,
             value,
-            removed: false,
         });
     }
 
@@ -395,16 +386,14 @@ impl Generator {
                     });
                 }
                 _ => {
-                    // Reorged out: ignored by consumers, and deliberately unbacked by balances.
+                    // Zero-value transfers are valid ERC-20 and appear on mainnet (airdrop spam, probes).
                     let (token, from, to) = (self.token(), self.holder(), self.holder());
-                    let value = self.rng.amount(1_000_000_000 * UNIT);
                     let (from, to) = (self.holders[from], self.holders[to]);
                     self.push(Event::Erc20 {
                         token,
                         from,
                         to,
-                        value,
-                        removed: true,
+                        value: 0,
                     });
                 }
             }

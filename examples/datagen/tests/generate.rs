@@ -59,8 +59,9 @@ fn chain_order_and_mix_of_logs() {
         "0x{}",
         hex::encode(event_topic("Approval(address,address,uint256)"))
     );
-    let mut previous: Option<(u64, u64, u64)> = None;
-    let (mut erc20, mut erc721, mut approvals, mut removed) = (0, 0, 0, 0);
+    let zero_value = format!("0x{}", "0".repeat(64));
+    let mut previous: Option<(u64, u64, u64, String)> = None;
+    let (mut erc20, mut erc721, mut approvals, mut zero_values) = (0, 0, 0, 0);
     let mut tokens = BTreeSet::new();
     for log in &logs {
         let (block, time, index) = (
@@ -68,21 +69,23 @@ fn chain_order_and_mix_of_logs() {
             quantity(&log.block_timestamp),
             quantity(&log.log_index),
         );
-        if let Some((pb, pt, pi)) = previous {
+        assert_eq!(log.block_hash.len(), 66);
+        if let Some((pb, pt, pi, ph)) = &previous {
             assert!(
-                block > pb && index == 0 || block == pb && index == pi + 1,
+                block > *pb && index == 0 || block == *pb && index == pi + 1,
                 "{log:?}"
             );
             assert_eq!(time - pt, (block - pb) * BLOCK_INTERVAL);
+            assert_eq!(block == *pb, log.block_hash == *ph, "one hash per block");
         }
-        previous = Some((block, time, index));
+        previous = Some((block, time, index, log.block_hash.clone()));
         assert_eq!(log.address.len(), 42);
         match (
             log.topics[0] == transfer,
             log.topics[0] == approval,
             log.topics.len(),
         ) {
-            (true, _, 3) if log.removed => removed += 1,
+            (true, _, 3) if log.data == zero_value => zero_values += 1,
             (true, _, 3) => {
                 erc20 += 1;
                 tokens.insert(log.address.clone());
@@ -96,7 +99,7 @@ fn chain_order_and_mix_of_logs() {
     assert_eq!(tokens.len(), datagen::TOKENS);
     assert!(erc20 > 4_000, "{erc20}");
     assert!(
-        erc721 > 100 && approvals > 100 && removed > 10,
-        "{erc721} {approvals} {removed}"
+        erc721 > 100 && approvals > 100 && zero_values > 10,
+        "{erc721} {approvals} {zero_values}"
     );
 }

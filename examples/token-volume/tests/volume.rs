@@ -2,35 +2,22 @@
 
 use manuscript_sdk::prelude::*;
 use manuscript_sdk::sources::json::read_jsonl_or_array;
-use manuscript_sdk::testing::MockHost;
+use manuscript_sdk::testing::{LogChain, MockHost};
 use std::collections::BTreeMap;
-use token_volume::{
-    HOURLY_VOLUME, HourlyVolume, MANUSCRIPT, TRANSFER_TOPIC, bucket_key, erc20_value,
-};
+use token_volume::{HOURLY_VOLUME, HourlyVolume, MANUSCRIPT, bucket_key, erc20_value};
 
 const TOKEN: Address = [0x70; 20];
 
-fn log(timestamp: Option<u64>, value: u64) -> EthLog {
-    let mut data = vec![0u8; 32];
-    U256::from(value).write_as_big_endian(&mut data);
-    EthLog {
-        address: TOKEN,
-        topics: vec![TRANSFER_TOPIC, [1; 32], [2; 32]],
-        data,
-        block_number: 1,
-        block_timestamp: timestamp,
-        transaction_hash: [0; 32],
-        transaction_index: 0,
-        log_index: 0,
-        removed: false,
-    }
+/// A transfer of `value` in a block stamped `timestamp`.
+fn log(timestamp: u64, value: u64) -> EthLog {
+    LogChain::starting_at(1, timestamp).erc20_transfer(TOKEN, [1; 20], [2; 20], U256::from(value))
 }
 
 #[test]
 fn buckets_by_hour_and_sums() {
     let mut host = MockHost::new();
     for (t, v) in [(7200, 5), (10_799, 7), (10_800, 11)] {
-        host.process(&MANUSCRIPT, &log(Some(t), v)).expect_success();
+        host.process(&MANUSCRIPT, &log(t, v)).expect_success();
     }
     let buckets = host.dataset_as::<(Address, [u8; 8]), HourlyVolume>(HOURLY_VOLUME);
     assert_eq!(
@@ -62,24 +49,25 @@ fn buckets_by_hour_and_sums() {
 }
 
 #[test]
-fn missing_timestamp_falls_back_to_block_time() {
-    let mut host = MockHost::new().with_block(1, 5 * 3600 * 1000 + 999);
-    host.process(&MANUSCRIPT, &log(None, 3)).expect_success();
-    assert_eq!(
-        host.get::<_, HourlyVolume>(&bucket_key(&TOKEN, 5))
-            .map(|b| b.transfers),
-        Some(1)
-    );
+fn buckets_by_the_source_block_time_not_the_cvm_block_time() {
+    let mut host = MockHost::new().with_block(1, 9 * 3600 * 1000);
+    host.process(&MANUSCRIPT, &log(5 * 3600 + 1, 3))
+        .expect_success();
+    let buckets = host.dataset_as::<(Address, [u8; 8]), HourlyVolume>(HOURLY_VOLUME);
+    assert_eq!(buckets.len(), 1);
+    assert_eq!(buckets[0].0, bucket_key(&TOKEN, 5));
 }
 
 #[test]
 fn skips_non_erc20_logs() {
     let mut host = MockHost::new();
-    let mut removed = log(Some(0), 1);
-    removed.removed = true;
-    let mut nft = log(Some(0), 1);
+    let mut nft = log(0, 1);
     nft.topics.push([3; 32]);
-    for l in [removed, nft] {
+    let mut short = log(0, 1);
+    short.data.pop();
+    let mut approval = log(0, 1);
+    approval.topics[0] = [0x8c; 32];
+    for l in [nft, short, approval] {
         assert_eq!(erc20_value(&l), None);
         host.process(&MANUSCRIPT, &l).expect_success();
     }

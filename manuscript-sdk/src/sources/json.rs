@@ -1,7 +1,7 @@
 //! JSON → typed source records (feature `json`): the shapes the node CLI and tests read.
 //!
-//! - [`EthLog::from_json`]: one `eth_getLogs` result object (hex quantities such as `"0x1b4"`,
-//!   optional `blockTimestamp`, optional `removed` defaulting to `false`).
+//! - [`EthLog::from_json`]: one log in the JSON-RPC shape (`eth_getLogs` or a receipt's `logs`, hex
+//!   quantities such as `"0x1b4"`) with `blockHash` and `blockTimestamp` required and `removed: true` refused.
 //! - [`KvRecord::from_json`]: `{"key": string, "value": string | any JSON}`; a non-string value
 //!   is stored as its compact JSON text.
 //! - [`read_jsonl_or_array`]: a document that is either JSON Lines or one JSON array.
@@ -120,8 +120,18 @@ fn hex_bytes(b: &[u8]) -> Value {
     Value::String(format!("0x{}", hex::encode(b)))
 }
 
+/// Why a log without `blockHash` is refused.
+const NO_BLOCK_HASH: &str = "missing: a source log belongs to a mined block; a pending log (no block yet) is not source data";
+/// Why a log without `blockTimestamp` is refused.
+const NO_BLOCK_TIMESTAMP: &str = "missing: a source log carries its block's timestamp; when the endpoint's logs lack \
+     it, take `timestamp` from the block (eth_getBlockByNumber) and add it as `blockTimestamp`";
+/// Why a log with `removed: true` is refused.
+const REMOVED: &str = "true: reorged-out logs are not source data";
+
 impl EthLog {
-    /// Parses one `eth_getLogs` result object. Errors name the offending field.
+    /// Parses one log in the JSON-RPC shape (`eth_getLogs`, or a receipt's `logs` entry) plus the block's
+    /// `blockTimestamp`. Quantities are hex (`"0x1b4"`) or plain JSON integers. `blockHash` and `blockTimestamp`
+    /// are required; `removed` may be absent or `false`, and `removed: true` is refused. Errors name the field.
     pub fn from_json(v: &Value) -> Result<EthLog, SchemaError> {
         let obj = object(v)?;
         let topics = match required(obj, "topics")? {
@@ -136,52 +146,55 @@ impl EthLog {
                 ));
             }
         };
-        let block_timestamp = match obj.get("blockTimestamp") {
-            None | Some(Value::Null) => None,
-            Some(t) => Some(quantity(t, "blockTimestamp")?),
-        };
-        let removed = match obj.get("removed") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
+        match obj.get("removed") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => return Err(field_err("removed", REMOVED)),
             Some(other) => {
                 return Err(field_err(
                     "removed",
                     format!("expected a boolean, found {}", kind(other)),
                 ));
             }
-        };
+        }
+        let block_hash = obj
+            .get("blockHash")
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| field_err("blockHash", NO_BLOCK_HASH))?;
+        let block_timestamp = obj
+            .get("blockTimestamp")
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| field_err("blockTimestamp", NO_BLOCK_TIMESTAMP))?;
         Ok(EthLog {
             address: fixed(required(obj, "address")?, "address")?,
             topics,
             data: bytes(required(obj, "data")?, "data")?,
             block_number: quantity(required(obj, "blockNumber")?, "blockNumber")?,
-            block_timestamp,
+            block_hash: fixed(block_hash, "blockHash")?,
+            block_timestamp: quantity(block_timestamp, "blockTimestamp")?,
             transaction_hash: fixed(required(obj, "transactionHash")?, "transactionHash")?,
             transaction_index: quantity_u32(
                 required(obj, "transactionIndex")?,
                 "transactionIndex",
             )?,
             log_index: quantity_u32(required(obj, "logIndex")?, "logIndex")?,
-            removed,
         })
     }
 
-    /// The `eth_getLogs` JSON shape of this log (without `blockHash`, which it does not carry).
+    /// The JSON-RPC shape of this log (with `blockTimestamp`, and `removed: false`): what
+    /// [`EthLog::from_json`] reads back.
     pub fn to_json(&self) -> Value {
-        let mut v = json!({
+        json!({
             "address": hex_bytes(&self.address),
             "topics": self.topics.iter().map(|t| hex_bytes(t)).collect::<Vec<_>>(),
             "data": hex_bytes(&self.data),
             "blockNumber": hex_quantity(self.block_number),
+            "blockHash": hex_bytes(&self.block_hash),
+            "blockTimestamp": hex_quantity(self.block_timestamp),
             "transactionHash": hex_bytes(&self.transaction_hash),
             "transactionIndex": hex_quantity(self.transaction_index.into()),
             "logIndex": hex_quantity(self.log_index.into()),
-            "removed": self.removed,
-        });
-        if let Some(t) = self.block_timestamp {
-            v["blockTimestamp"] = hex_quantity(t);
-        }
-        v
+            "removed": false,
+        })
     }
 }
 
@@ -256,7 +269,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_eth_get_logs_shape() {
+    fn parses_the_json_rpc_log_shape() {
         let log = EthLog::from_json(&sample()).unwrap();
         assert_eq!(log.address[0], 0xda);
         assert_eq!(log.address[19], 0xc7);
@@ -265,28 +278,68 @@ mod tests {
         assert_eq!(log.data.len(), 32);
         assert_eq!(log.data[29..], [0x0f, 0x42, 0x40]);
         assert_eq!(log.block_number, 0x1b4);
-        assert_eq!(log.block_timestamp, Some(0x6553f100));
+        assert_eq!(log.block_hash[0], 0x5f);
+        assert_eq!(log.block_hash[31], 0x11);
+        assert_eq!(log.block_timestamp, 0x6553f100);
         assert_eq!(log.transaction_index, 2);
         assert_eq!(log.log_index, 31);
-        assert!(!log.removed);
     }
 
     #[test]
-    fn optional_fields_default() {
+    fn removed_may_be_absent_or_false() {
         let mut v = sample();
-        let obj = v.as_object_mut().unwrap();
-        obj.remove("blockTimestamp");
-        obj.remove("removed");
-        let log = EthLog::from_json(&v).unwrap();
-        assert_eq!(log.block_timestamp, None);
-        assert!(!log.removed);
+        let with_false = EthLog::from_json(&v).unwrap();
+        v.as_object_mut().unwrap().remove("removed");
+        assert_eq!(EthLog::from_json(&v).unwrap(), with_false);
+        v["removed"] = Value::Null;
+        assert_eq!(EthLog::from_json(&v).unwrap(), with_false);
+    }
+
+    #[test]
+    fn reorged_out_logs_are_refused() {
+        let mut v = sample();
+        v["removed"] = json!(true);
+        assert_eq!(
+            EthLog::from_json(&v).unwrap_err().to_string(),
+            "field `removed`: true: reorged-out logs are not source data"
+        );
+    }
+
+    #[test]
+    fn block_hash_and_timestamp_are_required_and_the_error_says_why() {
+        for (field, why) in [
+            ("blockHash", "pending log"),
+            ("blockTimestamp", "eth_getBlockByNumber"),
+        ] {
+            for absent in [None, Some(Value::Null)] {
+                let mut v = sample();
+                match &absent {
+                    None => {
+                        v.as_object_mut().unwrap().remove(field);
+                    }
+                    Some(null) => v[field] = null.clone(),
+                }
+                let err = EthLog::from_json(&v).unwrap_err();
+                let message = err.to_string();
+                assert!(
+                    matches!(&err, SchemaError::Field { field: f, .. } if *f == field),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("missing") && message.contains(why),
+                    "{message}"
+                );
+            }
+        }
     }
 
     #[test]
     fn errors_name_the_field() {
-        let cases: [(&str, Value, &str); 6] = [
+        let cases: [(&str, Value, &str); 8] = [
             ("address", json!("0x1234"), "address"),
             ("blockNumber", json!("1b4"), "blockNumber"),
+            ("blockHash", json!("0x1234"), "blockHash"),
+            ("blockTimestamp", json!("0xzz"), "blockTimestamp"),
             ("logIndex", json!("0x100000000"), "logIndex"),
             ("topics", json!(["0x00"]), "topics"),
             ("data", json!("0xzz"), "data"),
@@ -360,11 +413,11 @@ mod tests {
             proptest::collection::vec(any::<[u8; 32]>(), 0..5),
             proptest::collection::vec(any::<u8>(), 0..100),
             any::<u64>(),
-            any::<Option<u64>>(),
+            any::<[u8; 32]>(),
+            any::<u64>(),
             any::<[u8; 32]>(),
             any::<u32>(),
             any::<u32>(),
-            any::<bool>(),
         )
             .prop_map(
                 |(
@@ -372,22 +425,22 @@ mod tests {
                     topics,
                     data,
                     block_number,
+                    block_hash,
                     block_timestamp,
                     transaction_hash,
                     ti,
                     li,
-                    removed,
                 )| {
                     EthLog {
                         address,
                         topics,
                         data,
                         block_number,
+                        block_hash,
                         block_timestamp,
                         transaction_hash,
                         transaction_index: ti,
                         log_index: li,
-                        removed,
                     }
                 },
             )

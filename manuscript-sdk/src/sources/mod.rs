@@ -7,7 +7,9 @@ mod eth;
 pub mod json;
 mod kv;
 
-pub use eth::{Address, EthLog, Hash32, ZERO_ADDRESS, topic_to_address};
+pub use eth::{
+    Address, EthLog, Hash32, TRANSFER_TOPIC, ZERO_ADDRESS, address_topic, topic_to_address,
+};
 pub use kv::KvRecord;
 
 /// Source id of Ethereum logs ([`EthLog`] records).

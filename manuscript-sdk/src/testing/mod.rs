@@ -10,7 +10,11 @@
 //! Differences from the CVM: no wasm, so no instruction fuel, memory or stack limits — an
 //! infinite loop hangs a test. Host-function fuel is counted with the default schedule and
 //! enforced when [`MockHost::with_fuel_limit`] is set.
+//!
+//! [`LogChain`] makes the [`EthLog`](crate::EthLog)s an Ethereum source would deliver (block numbers, hashes,
+//! timestamps and log indices consistent along a chain), for manuscripts over Ethereum logs.
 
+mod eth;
 pub(crate) mod mock;
 mod recorded;
 
@@ -18,6 +22,7 @@ use crate::block_env::{BlockInfo, Level};
 use crate::context::Context;
 use crate::entry::{Manuscript, status};
 use crate::error::Error;
+pub use eth::{BLOCK_SECONDS, LogChain, u256_word};
 use mock::{Invocation, Trap};
 use parity_scale_codec::{Decode, Encode};
 use recorded::decode_or_panic;

@@ -88,7 +88,11 @@ fn throughput(
 ) {
     let peer = WasmiPeer::new(
         ERC20,
-        &[erc20_transfers::TRANSFERS, erc20_transfers::BALANCES],
+        &[
+            erc20_transfers::TRANSFERS,
+            erc20_transfers::BALANCES,
+            erc20_transfers::SUPPLY,
+        ],
     );
     check_wasmi_matches_cvm(&peer, records);
 
