@@ -43,8 +43,7 @@ pub fn bucket_key(token: &Address, hour: u64) -> (Address, [u8; 8]) {
 
 /// The ERC-20 `(token, value)` a log transfers, if it is an ERC-20 `Transfer`.
 pub fn erc20_value(log: &EthLog) -> Option<U256> {
-    let is_transfer = !log.removed
-        && log.topics.len() == 3
+    let is_transfer = log.topics.len() == 3
         && log.topics[0] == TRANSFER_TOPIC
         && log.data.len() == 32;
     is_transfer.then(|| U256::from_big_endian(&log.data))
@@ -59,10 +58,7 @@ fn process(ctx: &mut Context, log: EthLog) -> Result<(), Error> {
     let Some(value) = erc20_value(&log) else {
         return Ok(());
     };
-    let seconds = match log.block_timestamp {
-        Some(t) => t,
-        None => ctx.block().time_secs(),
-    };
+    let seconds = log.block_timestamp;
     let key = bucket_key(&log.address, seconds / BUCKET_SECONDS);
     let mut bucket: HourlyVolume = ctx.get(&key)?.unwrap_or_default();
     let Some(volume) = bucket.volume.checked_add(value) else {

@@ -11,7 +11,7 @@ pub type Hash32 = [u8; 32];
 /// The zero address (the `from` of a mint, the `to` of a burn).
 pub const ZERO_ADDRESS: Address = [0; 20];
 
-/// One Ethereum event log, as returned by `eth_getLogs`.
+/// One Ethereum event log of a verified source block, in log order.
 #[derive(Encode, Decode, Clone, Debug, PartialEq, Eq)]
 pub struct EthLog {
     /// Contract that emitted the log.
@@ -22,16 +22,16 @@ pub struct EthLog {
     pub data: Vec<u8>,
     /// Block number.
     pub block_number: u64,
-    /// Block timestamp in seconds (geth's `blockTimestamp`), when the provider supplies it.
-    pub block_timestamp: Option<u64>,
+    /// Block hash.
+    pub block_hash: Hash32,
+    /// Block timestamp in seconds.
+    pub block_timestamp: u64,
     /// Hash of the transaction that emitted the log.
     pub transaction_hash: Hash32,
     /// Index of that transaction in its block.
     pub transaction_index: u32,
     /// Index of the log in its block.
     pub log_index: u32,
-    /// True when the log was removed by a chain reorganisation.
-    pub removed: bool,
 }
 
 impl EthLog {
@@ -68,15 +68,15 @@ mod tests {
             topics: vec![[2; 32]],
             data: vec![3, 4],
             block_number: 5,
-            block_timestamp: Some(6),
+            block_hash: [10; 32],
+            block_timestamp: 6,
             transaction_hash: [7; 32],
             transaction_index: 8,
             log_index: 9,
-            removed: false,
         };
         let bytes = log.encode();
-        // address, 1 topic (compact 4), data (compact 8 + 2), u64, Some(u64), hash, u32, u32, bool
-        assert_eq!(bytes.len(), 20 + 1 + 32 + 1 + 2 + 8 + 9 + 32 + 4 + 4 + 1);
+        // address, 1 topic (compact 4), data (compact 8 + 2), u64, hash, u64, hash, u32, u32
+        assert_eq!(bytes.len(), 20 + 1 + 32 + 1 + 2 + 8 + 32 + 8 + 32 + 4 + 4);
         assert_eq!(&bytes[..20], &[1; 20]);
         assert_eq!(EthLog::decode(&mut &bytes[..]).unwrap(), log);
         assert_eq!(log.topic0(), Some(&[2; 32]));

@@ -136,52 +136,42 @@ impl EthLog {
                 ));
             }
         };
-        let block_timestamp = match obj.get("blockTimestamp") {
-            None | Some(Value::Null) => None,
-            Some(t) => Some(quantity(t, "blockTimestamp")?),
-        };
-        let removed = match obj.get("removed") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(field_err(
-                    "removed",
-                    format!("expected a boolean, found {}", kind(other)),
-                ));
-            }
-        };
+        if let Some(Value::Bool(true)) = obj.get("removed") {
+            return Err(field_err(
+                "removed",
+                "reorged-out logs are not source data",
+            ));
+        }
         Ok(EthLog {
             address: fixed(required(obj, "address")?, "address")?,
             topics,
             data: bytes(required(obj, "data")?, "data")?,
             block_number: quantity(required(obj, "blockNumber")?, "blockNumber")?,
-            block_timestamp,
+            block_hash: fixed(required(obj, "blockHash")?, "blockHash")?,
+            block_timestamp: quantity(required(obj, "blockTimestamp")?, "blockTimestamp")?,
             transaction_hash: fixed(required(obj, "transactionHash")?, "transactionHash")?,
             transaction_index: quantity_u32(
                 required(obj, "transactionIndex")?,
                 "transactionIndex",
             )?,
             log_index: quantity_u32(required(obj, "logIndex")?, "logIndex")?,
-            removed,
         })
     }
 
-    /// The `eth_getLogs` JSON shape of this log (without `blockHash`, which it does not carry).
+    /// The `eth_getLogs` JSON shape of this log.
     pub fn to_json(&self) -> Value {
-        let mut v = json!({
+        json!({
             "address": hex_bytes(&self.address),
             "topics": self.topics.iter().map(|t| hex_bytes(t)).collect::<Vec<_>>(),
             "data": hex_bytes(&self.data),
             "blockNumber": hex_quantity(self.block_number),
+            "blockHash": hex_bytes(&self.block_hash),
+            "blockTimestamp": hex_quantity(self.block_timestamp),
             "transactionHash": hex_bytes(&self.transaction_hash),
             "transactionIndex": hex_quantity(self.transaction_index.into()),
             "logIndex": hex_quantity(self.log_index.into()),
-            "removed": self.removed,
-        });
-        if let Some(t) = self.block_timestamp {
-            v["blockTimestamp"] = hex_quantity(t);
-        }
-        v
+            "removed": false,
+        })
     }
 }
 
