@@ -49,15 +49,20 @@ struct Activity {
 /// is empty; block 4 holds two transfers. Hardhat orders a block's transactions by fee, so the expected order
 /// is read back from the receipts.
 fn drive(node: &Hardhat) -> Activity {
-    let accounts: Vec<String> = serde_json::from_value(node.rpc("eth_accounts", json!([]))).expect("accounts");
-    let deploy = send(node, json!({"from": accounts[0], "data": INIT_CODE, "gas": "0x100000"}));
+    let accounts: Vec<String> =
+        serde_json::from_value(node.rpc("eth_accounts", json!([]))).expect("accounts");
+    let deploy = send(
+        node,
+        json!({"from": accounts[0], "data": INIT_CODE, "gas": "0x100000"}),
+    );
     let receipt = node.rpc("eth_getTransactionReceipt", json!([deploy]));
-    let token = receipt["contractAddress"].as_str().expect("deployed").to_string();
+    let token = receipt["contractAddress"]
+        .as_str()
+        .expect("deployed")
+        .to_string();
     assert_eq!(receipt["blockNumber"], json!("0x1"));
 
-    let call = |from: &str, to: &str, amount: u64| {
-        json!({"from": from, "to": token, "data": transfer_call(to, amount), "gas": "0x20000"})
-    };
+    let call = |from: &str, to: &str, amount: u64| json!({"from": from, "to": token, "data": transfer_call(to, amount), "gas": "0x20000"});
     let a = |i: usize| accounts[i].clone();
     node.rpc("evm_setAutomine", json!([false]));
     let mut legacy = call(&a(0), &a(1), 5);
@@ -75,7 +80,12 @@ fn drive(node: &Hardhat) -> Activity {
     node.rpc("evm_mine", json!([]));
     let block4 = vec![
         (send(node, call(&a(4), &a(4), 11)), a(4), a(4), 11),
-        (send(node, call(&a(5), &a(6), u64::MAX)), a(5), a(6), u64::MAX),
+        (
+            send(node, call(&a(5), &a(6), u64::MAX)),
+            a(5),
+            a(6),
+            u64::MAX,
+        ),
     ];
     node.rpc("evm_mine", json!([]));
     node.rpc("evm_setAutomine", json!([true]));
@@ -86,7 +96,8 @@ fn drive(node: &Hardhat) -> Activity {
             .map(|(hash, from, to, amount)| {
                 let receipt = node.rpc("eth_getTransactionReceipt", json!([hash]));
                 let index = receipt["transactionIndex"].as_str().expect("index");
-                let index = u32::from_str_radix(index.trim_start_matches("0x"), 16).expect("hex index");
+                let index =
+                    u32::from_str_radix(index.trim_start_matches("0x"), 16).expect("hex index");
                 (index, from, to, amount)
             })
             .collect();
@@ -94,7 +105,11 @@ fn drive(node: &Hardhat) -> Activity {
         placed
     };
     Activity {
-        transfers: vec![(2, in_block_order(block2)), (3, vec![]), (4, in_block_order(block4))],
+        transfers: vec![
+            (2, in_block_order(block2)),
+            (3, vec![]),
+            (4, in_block_order(block4)),
+        ],
         token,
         latest: 4,
     }
@@ -113,30 +128,52 @@ fn json_rpc_endpoint_fetches_and_verifies_hardhat_blocks() {
     assert_eq!(endpoint.chain_id().expect("chain id"), 31337);
     assert_eq!(endpoint.latest().expect("latest"), activity.latest);
     let finalized = endpoint.finalized().expect("finalized");
-    assert!(finalized.is_none_or(|f| f <= activity.latest), "{finalized:?}");
-    assert!(endpoint.block(activity.latest + 10).expect("asks").is_none());
+    assert!(
+        finalized.is_none_or(|f| f <= activity.latest),
+        "{finalized:?}"
+    );
+    assert!(
+        endpoint
+            .block(activity.latest + 10)
+            .expect("asks")
+            .is_none()
+    );
 
-    let deploy = verify_block(&endpoint.block(1).expect("block 1").expect("present")).expect("verifies");
+    let deploy =
+        verify_block(&endpoint.block(1).expect("block 1").expect("present")).expect("verifies");
     assert!(deploy.logs.is_empty());
     for (number, transfers) in &activity.transfers {
         let data = endpoint.block(*number).expect("fetches").expect("present");
         let block = verify_block(&data).unwrap_or_else(|e| panic!("block {number}: {e}"));
         assert_eq!(block.number, *number);
         assert_eq!(block.logs.len(), transfers.len(), "block {number}");
-        for (i, (log, (tx_index, from, to, amount))) in block.logs.iter().zip(transfers).enumerate() {
+        for (i, (log, (tx_index, from, to, amount))) in block.logs.iter().zip(transfers).enumerate()
+        {
             assert_eq!(log.address.as_slice(), address_bytes(&activity.token));
             assert_eq!(hex::encode(log.topics[0]), TRANSFER);
             assert_eq!(log.topics[1][12..], address_bytes(from));
             assert_eq!(log.topics[2][12..], address_bytes(to));
-            assert_eq!(log.data, hex::decode(word(&format!("{amount:x}"))).expect("hex"));
-            assert_eq!((log.transaction_index, log.log_index), (*tx_index, i as u32));
-            assert_eq!((log.block_number, log.block_hash), (block.number, block.hash));
+            assert_eq!(
+                log.data,
+                hex::decode(word(&format!("{amount:x}"))).expect("hex")
+            );
+            assert_eq!(
+                (log.transaction_index, log.log_index),
+                (*tx_index, i as u32)
+            );
+            assert_eq!(
+                (log.block_number, log.block_hash),
+                (block.number, block.hash)
+            );
             assert_eq!(log.block_timestamp, block.timestamp);
         }
     }
     // Hardhat 2.29 makes Prague blocks: the header carries a requests hash, which the conversion encodes.
     let latest = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
-    assert!(latest.get("requestsHash").is_some_and(|h| h.is_string()), "{latest}");
+    assert!(
+        latest.get("requestsHash").is_some_and(|h| h.is_string()),
+        "{latest}"
+    );
 }
 
 #[test]
@@ -146,13 +183,19 @@ fn an_archive_written_from_the_node_serves_the_same_blocks() {
     let endpoint = JsonRpcEndpoint::new(node.url());
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     for number in 1..=activity.latest {
-        let raw = endpoint.raw_block(number).expect("fetches").expect("present");
+        let raw = endpoint
+            .raw_block(number)
+            .expect("fetches")
+            .expect("present");
         writeln!(file, "{}", raw.to_archive_line()).expect("write");
     }
     file.flush().expect("flush");
     let archive = ArchiveEndpoint::open(file.path(), 31337).expect("opens");
     assert_eq!(archive.range(), Some((1, activity.latest)));
-    assert_eq!(archive.latest().expect("latest"), endpoint.latest().expect("latest"));
+    assert_eq!(
+        archive.latest().expect("latest"),
+        endpoint.latest().expect("latest")
+    );
     for number in 1..=activity.latest {
         assert_eq!(
             archive.block(number).expect("reads"),

@@ -96,10 +96,7 @@ pub fn parse_transfer_key(key: &[u8; 12]) -> (u64, u32) {
 
 /// The ERC-20 transfer a log carries, if it is one (see the crate docs for what is skipped).
 pub fn decode_transfer(log: &EthLog) -> Option<Transfer> {
-    if log.topics.len() != 3
-        || log.topics[0] != TRANSFER_TOPIC
-        || log.data.len() != 32
-    {
+    if log.topics.len() != 3 || log.topics[0] != TRANSFER_TOPIC || log.data.len() != 32 {
         return None;
     }
     Some(Transfer {

@@ -43,9 +43,8 @@ pub fn bucket_key(token: &Address, hour: u64) -> (Address, [u8; 8]) {
 
 /// The ERC-20 `(token, value)` a log transfers, if it is an ERC-20 `Transfer`.
 pub fn erc20_value(log: &EthLog) -> Option<U256> {
-    let is_transfer = log.topics.len() == 3
-        && log.topics[0] == TRANSFER_TOPIC
-        && log.data.len() == 32;
+    let is_transfer =
+        log.topics.len() == 3 && log.topics[0] == TRANSFER_TOPIC && log.data.len() == 32;
     is_transfer.then(|| U256::from_big_endian(&log.data))
 }
 

@@ -37,7 +37,9 @@ impl Hardhat {
     /// A started node, or `None` (with a message) when `npx` is not installed.
     pub fn start() -> Option<Hardhat> {
         if !npx_present() {
-            eprintln!("SKIPPED: `npx` (Node.js) is not installed; install Node.js to run the hardhat tests");
+            eprintln!(
+                "SKIPPED: `npx` (Node.js) is not installed; install Node.js to run the hardhat tests"
+            );
             return None;
         }
         let dir = project_dir();
@@ -55,7 +57,14 @@ impl Hardhat {
         let log = logs.path().join("hardhat.log");
         let out = std::fs::File::create(&log).expect("log file");
         let child = Command::new("npx")
-            .args(["hardhat", "node", "--hostname", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "hardhat",
+                "node",
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+            ])
             .current_dir(&dir)
             .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true")
             .stdin(Stdio::null())
@@ -92,7 +101,9 @@ impl Hardhat {
 
     fn try_rpc(&self, method: &str, params: Value) -> Result<Value, String> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let mut response = ureq::post(&self.url).send_json(&body).map_err(|e| e.to_string())?;
+        let mut response = ureq::post(&self.url)
+            .send_json(&body)
+            .map_err(|e| e.to_string())?;
         let answer: Value = response.body_mut().read_json().map_err(|e| e.to_string())?;
         match answer.get("error") {
             Some(error) => Err(format!("{method}: {error}")),

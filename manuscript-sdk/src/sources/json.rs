@@ -137,10 +137,7 @@ impl EthLog {
             }
         };
         if let Some(Value::Bool(true)) = obj.get("removed") {
-            return Err(field_err(
-                "removed",
-                "reorged-out logs are not source data",
-            ));
+            return Err(field_err("removed", "reorged-out logs are not source data"));
         }
         Ok(EthLog {
             address: fixed(required(obj, "address")?, "address")?,

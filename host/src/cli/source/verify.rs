@@ -81,7 +81,12 @@ fn check_line(text: &[u8], previous: &mut Option<(u64, [u8; 32])>) -> Result<Pas
         }
     }
     let logs = match data.receipts {
-        Some(_) => Some(verify_block(&data).map_err(|e| fail(e.to_string()))?.logs.len()),
+        Some(_) => Some(
+            verify_block(&data)
+                .map_err(|e| fail(e.to_string()))?
+                .logs
+                .len(),
+        ),
         None => None,
     };
     Ok(Passed {
@@ -94,7 +99,8 @@ fn check_line(text: &[u8], previous: &mut Option<(u64, [u8; 32])>) -> Result<Pas
 /// Checks the archive at `path`, writing one verdict line per block and a summary to `out`. `Err` only when
 /// the file cannot be read.
 pub fn verify_archive(path: &Path, out: &mut impl Write) -> anyhow::Result<ArchiveVerdict> {
-    let file = File::open(path).with_context(|| format!("cannot open the archive {}", path.display()))?;
+    let file =
+        File::open(path).with_context(|| format!("cannot open the archive {}", path.display()))?;
     let mut verdict = ArchiveVerdict::default();
     let mut previous = None;
     for raw in ArchiveLines::new(BufReader::new(file), MAX_LINE_BYTES) {
@@ -118,7 +124,12 @@ pub fn verify_archive(path: &Path, out: &mut impl Write) -> anyhow::Result<Archi
                     None => "header only".to_string(),
                 };
                 verdict.logs += passed.logs.unwrap_or(0) as u64;
-                writeln!(out, "block {} {} ok {what}", passed.number, to_hex(passed.hash))?;
+                writeln!(
+                    out,
+                    "block {} {} ok {what}",
+                    passed.number,
+                    to_hex(passed.hash)
+                )?;
             }
             Err(failed) => {
                 verdict.failed += 1;
@@ -126,17 +137,34 @@ pub fn verify_archive(path: &Path, out: &mut impl Write) -> anyhow::Result<Archi
                     Some(n) => format!("block {n}"),
                     None => format!("line {}", raw.line),
                 };
-                let hash = failed.hash.map(|h| format!(" {}", to_hex(h))).unwrap_or_default();
-                writeln!(out, "{block}{hash} FAILED: {}", failed.reason)?;
+                let hash = failed
+                    .hash
+                    .map(|h| format!(" {}", to_hex(h)))
+                    .unwrap_or_default();
+                // Errors name their block too; the verdict line already does.
+                let reason = failed.reason.as_str();
+                let reason = reason
+                    .strip_prefix(&format!("{block}{hash}: "))
+                    .or_else(|| reason.strip_prefix(&format!("{block}: ")))
+                    .unwrap_or(reason);
+                writeln!(out, "{block}{hash} FAILED: {reason}")?;
             }
         }
     }
     if verdict.blocks == 0 {
         writeln!(out, "FAILED: {} holds no block", path.display())?;
     } else if verdict.failed == 0 {
-        writeln!(out, "{} blocks verified, {} logs", verdict.blocks, verdict.logs)?;
+        writeln!(
+            out,
+            "{} blocks verified, {} logs",
+            verdict.blocks, verdict.logs
+        )?;
     } else {
-        writeln!(out, "{} of {} blocks FAILED", verdict.failed, verdict.blocks)?;
+        writeln!(
+            out,
+            "{} of {} blocks FAILED",
+            verdict.failed, verdict.blocks
+        )?;
     }
     Ok(verdict)
 }

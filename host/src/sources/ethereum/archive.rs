@@ -58,7 +58,9 @@ impl<R: BufRead> Iterator for ArchiveLines<R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let mut text = Vec::new();
-            let limit = u64::try_from(self.max).unwrap_or(u64::MAX).saturating_add(1);
+            let limit = u64::try_from(self.max)
+                .unwrap_or(u64::MAX)
+                .saturating_add(1);
             let read = match (&mut self.reader).take(limit).read_until(b'\n', &mut text) {
                 Ok(0) => return None,
                 Ok(n) => n,
@@ -108,13 +110,16 @@ struct BlockNumberOnly {
 
 /// The block number of an archive line, parsing nothing else.
 pub fn line_block_number(text: &[u8]) -> Result<u64, String> {
-    let parsed: NumberOnly = serde_json::from_slice(text).map_err(|e| format!("not an archive line: {e}"))?;
-    let digits = parsed
-        .block
-        .number
-        .strip_prefix("0x")
-        .ok_or_else(|| format!("block number {:?} is not a hex quantity", parsed.block.number))?;
-    u64::from_str_radix(digits, 16).map_err(|e| format!("block number {:?}: {e}", parsed.block.number))
+    let parsed: NumberOnly =
+        serde_json::from_slice(text).map_err(|e| format!("not an archive line: {e}"))?;
+    let digits = parsed.block.number.strip_prefix("0x").ok_or_else(|| {
+        format!(
+            "block number {:?} is not a hex quantity",
+            parsed.block.number
+        )
+    })?;
+    u64::from_str_radix(digits, 16)
+        .map_err(|e| format!("block number {:?}: {e}", parsed.block.number))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -249,7 +254,9 @@ impl SourceEndpoint for ArchiveEndpoint {
             .map(|h| h.number)
             .map_err(|e| line_error(e.to_string()))?;
         if got != number {
-            return Err(line_error(format!("indexed as block {number} but its header is block {got}")));
+            return Err(line_error(format!(
+                "indexed as block {number} but its header is block {got}"
+            )));
         }
         Ok(Some(data))
     }

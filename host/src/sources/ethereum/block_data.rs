@@ -26,11 +26,6 @@ impl EthBlockData {
     pub fn size(&self) -> usize {
         self.header_rlp.len()
             + self.transactions.iter().map(Vec::len).sum::<usize>()
-            + self
-                .receipts
-                .iter()
-                .flatten()
-                .map(Vec::len)
-                .sum::<usize>()
+            + self.receipts.iter().flatten().map(Vec::len).sum::<usize>()
     }
 }

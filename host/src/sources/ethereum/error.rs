@@ -121,7 +121,9 @@ pub enum ConvertError {
 // Each variant and its fields are described by the variant's #[error] message.
 #[allow(missing_docs)]
 pub enum EndpointError {
-    #[error("endpoint {endpoint}: {method} failed: {reason}; check that it is reachable and serves Ethereum JSON-RPC")]
+    #[error(
+        "endpoint {endpoint}: {method} failed: {reason}; check that it is reachable and serves Ethereum JSON-RPC"
+    )]
     Transport {
         endpoint: String,
         method: String,

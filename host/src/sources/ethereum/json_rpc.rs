@@ -54,10 +54,11 @@ impl RawRpcBlock {
 
     /// Converts it (see [`EthBlockData::from_rpc`]).
     pub fn into_block_data(self) -> Result<EthBlockData, ConvertError> {
-        let block: RpcBlock = serde_json::from_value(self.block).map_err(|e| ConvertError::Json {
-            what: "the block".to_string(),
-            reason: e.to_string(),
-        })?;
+        let block: RpcBlock =
+            serde_json::from_value(self.block).map_err(|e| ConvertError::Json {
+                what: "the block".to_string(),
+                reason: e.to_string(),
+            })?;
         let receipts = self
             .receipts
             .into_iter()
@@ -179,7 +180,8 @@ impl JsonRpcEndpoint {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
             return Err(self.transport(method, format!("HTTP status {status}: {text}")));
         }
-        serde_json::from_slice(&bytes).map_err(|e| self.bad_answer(method, format!("not JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| self.bad_answer(method, format!("not JSON: {e}")))
     }
 
     fn request(&self, method: &str, id: u64, params: Value) -> Value {
@@ -209,7 +211,9 @@ impl JsonRpcEndpoint {
 
     /// One batch of calls of `method`; their results in the order of `params` (answers may come in any order).
     fn batch(&self, method: &str, params: Vec<Value>) -> Result<Vec<Value>, EndpointError> {
-        let first = self.next_id.fetch_add(params.len() as u64, Ordering::Relaxed);
+        let first = self
+            .next_id
+            .fetch_add(params.len() as u64, Ordering::Relaxed);
         let body: Vec<Value> = params
             .into_iter()
             .enumerate()
@@ -227,18 +231,28 @@ impl JsonRpcEndpoint {
                 .and_then(|id| id.checked_sub(first))
                 .and_then(|i| usize::try_from(i).ok())
                 .filter(|&i| i < count)
-                .ok_or_else(|| self.bad_answer(method, format!("unknown id {} in a batch answer", answer.id)))?;
+                .ok_or_else(|| {
+                    self.bad_answer(
+                        method,
+                        format!("unknown id {} in a batch answer", answer.id),
+                    )
+                })?;
             results[slot] = Some(self.unwrap_answer(method, answer)?);
         }
         results
             .into_iter()
             .enumerate()
-            .map(|(i, r)| r.ok_or_else(|| self.bad_answer(method, format!("no answer for call {i} of the batch"))))
+            .map(|(i, r)| {
+                r.ok_or_else(|| {
+                    self.bad_answer(method, format!("no answer for call {i} of the batch"))
+                })
+            })
             .collect()
     }
 
     fn number(&self, method: &str, value: &Value) -> Result<u64, EndpointError> {
-        quantity(value).ok_or_else(|| self.bad_answer(method, format!("expected a hex quantity, got {value}")))
+        quantity(value)
+            .ok_or_else(|| self.bad_answer(method, format!("expected a hex quantity, got {value}")))
     }
 
     /// Block `number` and its receipts as the endpoint answers them, unconverted (`None`: not there yet).
@@ -258,7 +272,12 @@ impl JsonRpcEndpoint {
                 tx.get("hash")
                     .filter(|h| h.is_string())
                     .cloned()
-                    .ok_or_else(|| self.bad_answer(BLOCK, "a transaction without a hash (full transactions expected)"))
+                    .ok_or_else(|| {
+                        self.bad_answer(
+                            BLOCK,
+                            "a transaction without a hash (full transactions expected)",
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut receipts = Vec::with_capacity(hashes.len());
@@ -308,11 +327,13 @@ impl SourceEndpoint for JsonRpcEndpoint {
         let Some(raw) = self.raw_block(number)? else {
             return Ok(None);
         };
-        let data = raw.into_block_data().map_err(|source| EndpointError::Convert {
-            endpoint: self.shown.clone(),
-            number,
-            source,
-        })?;
+        let data = raw
+            .into_block_data()
+            .map_err(|source| EndpointError::Convert {
+                endpoint: self.shown.clone(),
+                number,
+                source,
+            })?;
         let got = super::header_only_check(&data)
             .map(|h| h.number)
             .map_err(|e| self.bad_answer("eth_getBlockByNumber", e))?;
@@ -329,12 +350,122 @@ impl SourceEndpoint for JsonRpcEndpoint {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
     use super::*;
 
     #[test]
     fn endpoint_shown_without_path_or_query() {
-        assert_eq!(without_path("https://mainnet.example/v3/SECRET"), "https://mainnet.example");
-        assert_eq!(without_path("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
+        assert_eq!(
+            without_path("https://mainnet.example/v3/SECRET"),
+            "https://mainnet.example"
+        );
+        assert_eq!(
+            without_path("http://127.0.0.1:8545"),
+            "http://127.0.0.1:8545"
+        );
         assert_eq!(without_path("http://h:1?key=SECRET"), "http://h:1");
+    }
+
+    /// A one-connection HTTP server answering `status` with `body`; returns its URL (with a secret path).
+    fn serve_once(status: &str, body: &str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let response = format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).expect("request line");
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().expect("length");
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut request = vec![0; length];
+            reader.read_exact(&mut request).expect("request body");
+            reader
+                .get_mut()
+                .write_all(response.as_bytes())
+                .expect("answer");
+        });
+        format!("http://127.0.0.1:{port}/v3/SECRET")
+    }
+
+    #[test]
+    fn an_unreachable_endpoint_is_named_without_its_path() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        drop(listener);
+        let error = JsonRpcEndpoint::new(&format!("http://127.0.0.1:{port}/v3/SECRET"))
+            .chain_id()
+            .expect_err("nothing listens");
+        let message = error.to_string();
+        assert!(
+            matches!(error, EndpointError::Transport { .. }),
+            "{message}"
+        );
+        assert!(
+            message.starts_with(&format!(
+                "endpoint http://127.0.0.1:{port}: eth_chainId failed"
+            )),
+            "{message}"
+        );
+        assert!(!message.contains("SECRET"), "{message}");
+    }
+
+    #[test]
+    fn a_json_rpc_error_is_named_with_its_code_and_message() {
+        let url = serve_once(
+            "200 OK",
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"the method eth_blockNumber does not exist"}}"#,
+        );
+        match JsonRpcEndpoint::new(&url).latest() {
+            Err(EndpointError::Rpc {
+                method,
+                code,
+                message,
+                ..
+            }) => {
+                assert_eq!((method.as_str(), code), ("eth_blockNumber", -32601));
+                assert!(message.contains("does not exist"), "{message}");
+            }
+            other => panic!("expected an RPC error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_http_error_status_and_a_non_json_answer_are_named() {
+        let url = serve_once("503 Service Unavailable", r#"{"busy":true}"#);
+        let message = JsonRpcEndpoint::new(&url)
+            .latest()
+            .expect_err("refused")
+            .to_string();
+        assert!(message.contains("HTTP status 503"), "{message}");
+        let url = serve_once("200 OK", "<html>");
+        let error = JsonRpcEndpoint::new(&url).chain_id().expect_err("refused");
+        assert!(matches!(error, EndpointError::BadAnswer { .. }), "{error}");
+        assert!(error.to_string().contains("not JSON"), "{error}");
+    }
+
+    #[test]
+    fn a_quantity_that_is_not_one_is_named() {
+        let url = serve_once("200 OK", r#"{"jsonrpc":"2.0","id":1,"result":12}"#);
+        let message = JsonRpcEndpoint::new(&url)
+            .chain_id()
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            message.contains("expected a hex quantity, got 12"),
+            "{message}"
+        );
     }
 }

@@ -6,20 +6,27 @@ use alloy_primitives::keccak256;
 use alloy_rlp::Decodable;
 
 use super::Vector;
-use crate::sources::ethereum::{
-    EthVerifyError, header_only_check, verify_block, verify_block_as,
-};
+use crate::sources::ethereum::{EthVerifyError, header_only_check, verify_block, verify_block_as};
 
 #[test]
 fn every_fork_header_hashes_to_the_known_block_hash() {
     let vectors = Vector::all();
     let forks: Vec<&str> = vectors.iter().map(|v| v.fork.as_str()).collect();
     // Homestead's vector is a JSON-RPC block (tests/rpc.rs).
-    for fork in ["frontier", "byzantium", "london", "paris", "shanghai", "cancun", "prague"] {
+    for fork in [
+        "frontier",
+        "byzantium",
+        "london",
+        "paris",
+        "shanghai",
+        "cancun",
+        "prague",
+    ] {
         assert!(forks.contains(&fork), "no {fork} vector among {forks:?}");
     }
     for v in &vectors {
-        let header = header_only_check(&v.data()).unwrap_or_else(|e| panic!("{} {}: {e}", v.fork, v.number));
+        let header =
+            header_only_check(&v.data()).unwrap_or_else(|e| panic!("{} {}: {e}", v.fork, v.number));
         assert_eq!(header.hash, v.hash(), "{} block {}", v.fork, v.number);
         assert_eq!(header.number, v.number, "{} block {}", v.fork, v.number);
     }
@@ -34,11 +41,31 @@ fn header_layouts_follow_the_forks() {
         let header = Header::decode(&mut rlp.as_slice()).expect("header");
         let from = |fork_number: u64| v.number >= fork_number;
         let name = format!("{} block {}", v.fork, v.number);
-        assert_eq!(header.base_fee_per_gas.is_some(), from(12_965_000), "{name}: base fee (London)");
-        assert_eq!(header.difficulty.is_zero(), from(15_537_394), "{name}: zero difficulty (Paris)");
-        assert_eq!(header.withdrawals_root.is_some(), from(17_034_870), "{name}: withdrawals root (Shanghai)");
-        assert_eq!(header.blob_gas_used.is_some(), from(19_426_587), "{name}: blob gas (Cancun)");
-        assert_eq!(header.requests_hash.is_some(), from(22_431_084), "{name}: requests hash (Prague)");
+        assert_eq!(
+            header.base_fee_per_gas.is_some(),
+            from(12_965_000),
+            "{name}: base fee (London)"
+        );
+        assert_eq!(
+            header.difficulty.is_zero(),
+            from(15_537_394),
+            "{name}: zero difficulty (Paris)"
+        );
+        assert_eq!(
+            header.withdrawals_root.is_some(),
+            from(17_034_870),
+            "{name}: withdrawals root (Shanghai)"
+        );
+        assert_eq!(
+            header.blob_gas_used.is_some(),
+            from(19_426_587),
+            "{name}: blob gas (Cancun)"
+        );
+        assert_eq!(
+            header.requests_hash.is_some(),
+            from(22_431_084),
+            "{name}: requests hash (Prague)"
+        );
     }
 }
 
@@ -63,11 +90,18 @@ fn full_mainnet_blocks_verify_with_their_logs() {
         let header = header_only_check(&data).expect("header");
         assert_eq!(block.receipts_root, header.receipts_root);
         for (i, log) in block.logs.iter().enumerate() {
-            assert_eq!(log.log_index as usize, i, "{file}: log indices count within the block");
+            assert_eq!(
+                log.log_index as usize, i,
+                "{file}: log indices count within the block"
+            );
             assert_eq!((log.block_number, log.block_hash), (v.number, v.hash()));
             assert_eq!(log.block_timestamp, block.timestamp);
             let tx = &data.transactions[log.transaction_index as usize];
-            assert_eq!(log.transaction_hash, keccak256(tx).0, "{file}: log {i}'s transaction");
+            assert_eq!(
+                log.transaction_hash,
+                keccak256(tx).0,
+                "{file}: log {i}'s transaction"
+            );
         }
         let indices: Vec<u32> = block.logs.iter().map(|l| l.transaction_index).collect();
         assert!(indices.is_sorted(), "{file}: logs in transaction order");
@@ -87,12 +121,18 @@ fn a_byzantium_log_matches_the_call_that_emitted_it() {
     let first = &block.logs[0];
     let hex = |s: &str| hex::decode(s).expect("hex");
     assert_eq!(first.transaction_index, 1);
-    assert_eq!(first.address.as_slice(), hex("8ad6739649f1fbf079882c14d27862d5c2206660"));
+    assert_eq!(
+        first.address.as_slice(),
+        hex("8ad6739649f1fbf079882c14d27862d5c2206660")
+    );
     assert_eq!(
         first.topics[0].as_slice(),
         hex("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef")
     );
-    assert_eq!(first.topics[2][12..], hex("703052a1ef835dd5842190e53896672b8f9249f1"));
+    assert_eq!(
+        first.topics[2][12..],
+        hex("703052a1ef835dd5842190e53896672b8f9249f1")
+    );
     assert_eq!(first.data[24..], hex("68155a43676e0000"));
     assert_eq!(block.timestamp, 0x5c2d3688);
 }
@@ -104,6 +144,8 @@ fn header_only_blocks_need_their_receipts_for_full_verification() {
     assert_eq!(header_only_check(&data).expect("header").hash, v.hash());
     match verify_block(&data) {
         Err(EthVerifyError::TransactionsRoot { number, .. }) => assert_eq!(number, v.number),
-        other => panic!("expected a transactions root mismatch (no transactions held), got {other:?}"),
+        other => {
+            panic!("expected a transactions root mismatch (no transactions held), got {other:?}")
+        }
     }
 }

@@ -39,8 +39,17 @@ impl Vector {
     pub fn all() -> Vec<Vector> {
         let mut vectors: Vec<Vector> = std::fs::read_dir(data_dir())
             .expect("test data directory")
-            .map(|e| e.expect("directory entry").file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("mainnet-") && name.ends_with(".json") && !name.ends_with(".rpc.json"))
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|name| {
+                name.starts_with("mainnet-")
+                    && name.ends_with(".json")
+                    && !name.ends_with(".rpc.json")
+            })
             .map(|name| Vector::load(&name))
             .collect();
         vectors.sort_by_key(|v| v.number);
@@ -53,9 +62,12 @@ impl Vector {
 
     pub fn data(&self) -> EthBlockData {
         let list = |items: &Option<Vec<String>>| {
-            items
-                .as_ref()
-                .map(|items| items.iter().map(|t| from_hex(t).expect("hex")).collect::<Vec<_>>())
+            items.as_ref().map(|items| {
+                items
+                    .iter()
+                    .map(|t| from_hex(t).expect("hex"))
+                    .collect::<Vec<_>>()
+            })
         };
         EthBlockData {
             header_rlp: from_hex(&self.header_rlp).expect("header hex"),

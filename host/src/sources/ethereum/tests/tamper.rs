@@ -24,10 +24,17 @@ fn receipt_with_changed_log(data: &EthBlockData) -> (usize, Vec<u8>) {
         if receipt.logs().is_empty() {
             continue;
         }
-        let log = &mut receipt.as_receipt_with_bloom_mut().expect("receipt").receipt.logs[0];
+        let log = &mut receipt
+            .as_receipt_with_bloom_mut()
+            .expect("receipt")
+            .receipt
+            .logs[0];
         let mut bytes = log.data.data.to_vec();
         bytes[31] ^= 1;
-        log.data = alloy_primitives::LogData::new_unchecked(log.data.topics().to_vec(), Bytes::from(bytes));
+        log.data = alloy_primitives::LogData::new_unchecked(
+            log.data.topics().to_vec(),
+            Bytes::from(bytes),
+        );
         return (i, receipt.encoded_2718());
     }
     panic!("no receipt with a log");
@@ -99,7 +106,9 @@ fn a_dropped_transaction_and_its_receipt_break_both_roots() {
     data.transactions.remove(5);
     data.receipts.as_mut().expect("receipts").remove(5);
     match verify_block(&data) {
-        Err(EthVerifyError::TransactionsRoot { number, count, .. }) => assert_eq!((number, count), (v.number, 37)),
+        Err(EthVerifyError::TransactionsRoot { number, count, .. }) => {
+            assert_eq!((number, count), (v.number, 37))
+        }
         other => panic!("expected a transactions root mismatch, got {other:?}"),
     }
 }
@@ -142,7 +151,10 @@ fn a_changed_post_state_receipt_is_refused() {
     let receipts = data.receipts.as_mut().expect("receipts");
     // A legacy receipt is an RLP list whose first item is the 32-byte post-state root: flip one of its bytes.
     let receipt = &mut receipts[0];
-    assert!(matches!(receipt[..4], [0xf9, _, _, 0xa0]), "list header then a 32-byte string");
+    assert!(
+        matches!(receipt[..4], [0xf9, _, _, 0xa0]),
+        "list header then a 32-byte string"
+    );
     receipt[10] ^= 0xff;
     assert!(matches!(
         verify_block(&data),
@@ -183,7 +195,9 @@ fn a_receipt_that_does_not_decode_is_named() {
     data.header_rlp.clear();
     header.encode(&mut data.header_rlp);
     match verify_block(&data) {
-        Err(EthVerifyError::Receipt { number, index, .. }) => assert_eq!((number, index), (7_000_000, 3)),
+        Err(EthVerifyError::Receipt { number, index, .. }) => {
+            assert_eq!((number, index), (7_000_000, 3))
+        }
         other => panic!("expected an undecodable receipt, got {other:?}"),
     }
 }
@@ -193,6 +207,12 @@ fn block_data_scale_roundtrip() {
     use parity_scale_codec::{Decode, Encode};
     let (_, data) = byzantium();
     let bytes = data.encode();
-    assert_eq!(EthBlockData::decode(&mut bytes.as_slice()).expect("decodes"), data);
-    assert_eq!(data.hash(), Vector::load("mainnet-7000000-byzantium.json").hash());
+    assert_eq!(
+        EthBlockData::decode(&mut bytes.as_slice()).expect("decodes"),
+        data
+    );
+    assert_eq!(
+        data.hash(),
+        Vector::load("mainnet-7000000-byzantium.json").hash()
+    );
 }
