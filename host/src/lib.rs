@@ -12,6 +12,7 @@
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
+//! - [`sources`]: source data with provenance: Ethereum blocks from an endpoint or archive, verified with alloy.
 //! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
 //! - [`record_bundle`]: a record with its proof, header and certificate; [`verify`] checks one offline.
 //! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
@@ -35,5 +36,6 @@ pub(crate) mod progress;
 pub mod record_bundle;
 pub mod records;
 pub mod rpc;
+pub mod sources;
 pub mod storage;
 pub mod verify;

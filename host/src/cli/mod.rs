@@ -1,10 +1,12 @@
 //! The `cvm` command tree: the top-level [`Cli`] and [`Command`], and [`main`]. Each command lives in its own
 //! file with its clap arguments and its `run`: [`manuscript`] (`cvm manuscript new | build | run`), [`node`]
-//! (`init`, `testnet`, `start`, `replay`, `localnet`) and [`client`] (`keys`, `tx`, `query`, `verify`).
+//! (`init`, `testnet`, `start`, `replay`, `localnet`), [`client`] (`keys`, `tx`, `query`, `verify`) and
+//! [`source`] (`cvm source verify`).
 
 pub(crate) mod client;
 pub(crate) mod manuscript;
 pub(crate) mod node;
+pub(crate) mod source;
 
 use std::process::ExitCode;
 
@@ -50,6 +52,9 @@ pub(crate) enum Command {
     Query(client::query::QueryCommand),
     /// Check a record bundle offline against a genesis file.
     Verify(client::verify::VerifyArgs),
+    /// Source data tools: check an Ethereum archive file offline.
+    #[command(subcommand)]
+    Source(source::SourceCommand),
 }
 
 /// The whole `cvm` program: parse the command line, set up logging, run, print the error chain on failure.
@@ -93,6 +98,7 @@ impl Cli {
             Command::Tx(command) => client::tx::run(&command),
             Command::Query(command) => client::query::run(&command),
             Command::Verify(args) => client::verify::run(&args),
+            Command::Source(command) => command.run(),
         }
     }
 }
