@@ -45,7 +45,8 @@ pub trait Value: Clone + Eq + Debug + Encode + Decode + Send + Sync + 'static {
 /// A step of a round (paper: `step_p`). Ordered as in the paper so `step >= Prevote` works.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub enum Step {
-    /// Height started but round 0 not yet (waiting for the block interval).
+    /// Height started but round 0 not yet (waiting for the block interval, or held until
+    /// there is work: see `Config::hold_round_zero`).
     NewHeight,
     /// Waiting for the round's proposal.
     Propose,

@@ -67,6 +67,11 @@ pub enum WalEntry<V> {
     },
     /// Our own signed proposal or vote. Must be durable before it is broadcast.
     Signed(SignedMessage<V>),
+    /// `Input::BeginRoundZero` that released a held round 0.
+    BeginRoundZero {
+        /// The height whose round 0 began.
+        height: Height,
+    },
 }
 
 /// Frames a payload as a WAL record.

@@ -159,8 +159,19 @@ pub struct LocalNet {
 }
 
 impl LocalNet {
-    /// Generates homes for `validators` + `full_nodes` (none started).
+    /// Generates homes for `validators` + `full_nodes` (none started), on a chain that makes a block at every
+    /// height (genesis `idle_block_interval_ms` 0): tests and benchmarks wait for heights and measure consensus
+    /// at its full rate.
     pub fn new(validators: usize, full_nodes: usize) -> Self {
+        Self::with_idle_interval(validators, full_nodes, 0)
+    }
+
+    /// [`Self::new`] on a chain whose heights without work wait `idle_block_interval_ms` after the last block.
+    pub fn with_idle_interval(
+        validators: usize,
+        full_nodes: usize,
+        idle_block_interval_ms: u64,
+    ) -> Self {
         let guard = ONE_NETWORK.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::tempdir().expect("tempdir");
         let total = (validators + full_nodes) as u16;
@@ -172,6 +183,7 @@ impl LocalNet {
             output: dir.path().to_path_buf(),
             base_port: free_base_port(2 * total),
             block_interval_ms: 0,
+            idle_block_interval_ms,
         };
         let nodes: Vec<NodeProc> = generate(&spec)
             .expect("generate testnet")

@@ -40,7 +40,10 @@ impl Memory {
                 self.heard.push(input.clone())
             }
             Input::Votes(votes) => self.heard.extend(votes.iter().map(|v| Input::Vote(*v))),
-            Input::TimeoutElapsed(_) | Input::ProposeValue { .. } | Input::Commit { .. } => {}
+            Input::TimeoutElapsed(_)
+            | Input::ProposeValue { .. }
+            | Input::BeginRoundZero { .. }
+            | Input::Commit { .. } => {}
         }
     }
 

@@ -85,6 +85,9 @@ impl<V: Value> Driver<V> {
         };
         match result {
             Ok(Fresh::New) => {
+                // A validator signed something of this height: it began, so round 0 here
+                // waits no longer for work of its own.
+                self.release_round_zero();
                 self.evaluate();
                 Admission::Accepted
             }

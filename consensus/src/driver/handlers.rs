@@ -50,6 +50,7 @@ impl<V: Value> Driver<V> {
                 value_id,
                 valid,
             } => self.on_verdict(height, value_id, valid),
+            Input::BeginRoundZero { height } => self.on_begin(height),
             Input::Commit { value, certificate } => self.on_commit(value, certificate),
         }
         Ok(Admission::Accepted)
@@ -81,9 +82,17 @@ impl<V: Value> Driver<V> {
         self.validity.clear();
         self.proposer_cache.clear();
         self.signed.clear();
+        self.awaiting_begin = self.config.hold_round_zero;
+        let pause = self
+            .config
+            .timeouts
+            .block_interval
+            .filter(|_| self.decided_heights > 0);
+        self.pausing = pause.is_some();
 
         // Drop what is now in the past; replay what was buffered for this height (the
-        // votes' signatures were verified when they were buffered).
+        // votes' signatures were verified when they were buffered). One of them may be
+        // what begins a held round 0.
         let (proposals, votes) = self.future.take(height);
         for p in proposals {
             self.on_message(SignedMessage::Proposal(p), false);
@@ -92,14 +101,41 @@ impl<V: Value> Driver<V> {
             self.on_message(SignedMessage::Vote(v), true);
         }
 
-        match self.config.timeouts.block_interval {
-            Some(interval) if self.decided_heights > 0 => {
-                self.schedule(TimeoutKind::NewHeight, Round(0), interval)
-            }
-            _ => self.start_round(Round(0)),
+        if let Some(interval) = pause {
+            self.schedule(TimeoutKind::NewHeight, Round(0), interval);
         }
+        self.start_round_zero_if_free();
         self.evaluate();
         Ok(())
+    }
+
+    /// Starts round 0 once neither the block interval nor a hold keeps it waiting.
+    pub(super) fn start_round_zero_if_free(&mut self) {
+        if self.state.step == Step::NewHeight && !self.pausing && !self.awaiting_begin {
+            self.start_round(Round(0));
+        }
+    }
+
+    /// Ends a hold on round 0: the host's begin, or a proposal or vote of this height.
+    pub(super) fn release_round_zero(&mut self) {
+        if self.state.step == Step::NewHeight && self.awaiting_begin {
+            self.awaiting_begin = false;
+            self.start_round_zero_if_free();
+        }
+    }
+
+    /// The host's begin for a held round 0.
+    fn on_begin(&mut self, height: Height) {
+        if !self.height_known || height != self.height || !self.awaiting_begin() {
+            return;
+        }
+        self.persist(WalEntry::BeginRoundZero { height });
+        debug!(
+            ?height,
+            "round 0 begins: the host has work or its idle interval passed"
+        );
+        self.release_round_zero();
+        self.evaluate();
     }
 
     /// L57, L61, L65: the step timers; `NewHeight` ends the block interval.
@@ -111,9 +147,8 @@ impl<V: Value> Driver<V> {
         let round = t.round;
         match t.kind {
             TimeoutKind::NewHeight => {
-                if self.state.step == Step::NewHeight {
-                    self.start_round(Round(0));
-                }
+                self.pausing = false;
+                self.start_round_zero_if_free();
             }
             TimeoutKind::Propose => {
                 self.apply(sm::Input::TimeoutPropose { round });

@@ -27,6 +27,11 @@ pub struct Config {
     pub max_buffered_messages: usize,
     /// Distinct proposals kept per round (more than one only from an equivocating proposer).
     pub max_proposals_per_round: usize,
+    /// Round 0 of every height waits (after the block interval) for the host's
+    /// `Input::BeginRoundZero` (it has work, or its idle interval passed) or for a proposal or
+    /// vote of that height from a validator (another validator began). `false`: round 0
+    /// starts after the block interval alone.
+    pub hold_round_zero: bool,
 }
 
 impl Config {
@@ -39,6 +44,7 @@ impl Config {
             max_future_rounds: 64,
             max_buffered_messages: 10_000,
             max_proposals_per_round: 4,
+            hold_round_zero: false,
         }
     }
 }
@@ -78,6 +84,12 @@ pub enum Input<V> {
         value_id: ValueId,
         /// Whether the host accepts the value.
         valid: bool,
+    },
+    /// Round 0 of `height` may begin (with `Config::hold_round_zero`): the host has work for a
+    /// block, or its idle interval passed. Ignored for another height or once round 0 began.
+    BeginRoundZero {
+        /// The height whose round 0 may begin.
+        height: Height,
     },
     /// A value decided by others, with its certificate (catch-up / block sync).
     Commit {

@@ -88,6 +88,11 @@ pub struct Driver<V: Value> {
     signed: BTreeMap<Slot, SignedMessage<V>>,
     future: FutureBuffer<V>,
     decided_heights: u64,
+    /// Round 0 of this height waits for a begin (`Config::hold_round_zero`): the host's
+    /// `Input::BeginRoundZero`, or a proposal or vote of this height.
+    awaiting_begin: bool,
+    /// Round 0 of this height waits for the block interval's `NewHeight` timer.
+    pausing: bool,
     replaying: bool,
     /// While replaying: the slots whose `Signed` record is in the WAL being replayed.
     durable_signed: BTreeSet<Slot>,
@@ -120,6 +125,8 @@ impl<V: Value> Driver<V> {
             signed: BTreeMap::new(),
             future: FutureBuffer::new(),
             decided_heights: 0,
+            awaiting_begin: false,
+            pausing: false,
             replaying: false,
             durable_signed: BTreeSet::new(),
             effects: Vec::new(),
@@ -159,6 +166,13 @@ impl<V: Value> Driver<V> {
     /// The configuration the driver was built with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether round 0 of the current height is held until it begins (see
+    /// `Config::hold_round_zero`): the host then sends `Input::BeginRoundZero` once it has
+    /// work or its idle interval passed.
+    pub fn awaiting_begin(&self) -> bool {
+        self.height_known && self.state.step == Step::NewHeight && self.awaiting_begin
     }
 
     /// Number of messages waiting for a future height.

@@ -98,6 +98,7 @@ impl<V> From<WalEntry<V>> for Record<V> {
                 valid,
             },
             WalEntry::Commit { value, certificate } => Input::Commit { value, certificate },
+            WalEntry::BeginRoundZero { height } => Input::BeginRoundZero { height },
             WalEntry::Signed(msg) => return Record::Signed(msg),
         })
     }

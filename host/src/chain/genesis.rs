@@ -20,6 +20,10 @@ pub struct ChainParams {
     pub part_size: u32,
     /// How far ahead of a validator's clock a proposed block time may be.
     pub max_time_drift_ms: u64,
+    /// A height without work (no transaction to include) starts its first round this long after the last
+    /// block's time, so an idle chain makes a block about this often; 0 = a block at every height at once.
+    /// Every validator must wait alike (see `node::runner::round_zero`), so it is a chain setting.
+    pub idle_block_interval_ms: u64,
 }
 
 impl Default for ChainParams {
@@ -33,6 +37,7 @@ impl Default for ChainParams {
             max_tx_bytes: 2 * 1024 * 1024,
             part_size: 64 * 1024,
             max_time_drift_ms: 10_000,
+            idle_block_interval_ms: 10_000,
         }
     }
 }

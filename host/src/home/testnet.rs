@@ -20,8 +20,10 @@ pub struct TestnetSpec {
     pub output: PathBuf,
     /// Node i listens on p2p `base_port + 2i` and HTTP `base_port + 2i + 1`.
     pub base_port: u16,
-    /// Pause between a decision and the next height's first round (0: none).
+    /// Pause between a decision and the next height's first round (0: none); a node setting.
     pub block_interval_ms: u64,
+    /// Genesis `idle_block_interval_ms`: how often an idle chain makes a block (0: a block at every height).
+    pub idle_block_interval_ms: u64,
 }
 
 /// One generated node.
@@ -54,7 +56,10 @@ pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
                 power: 1,
             })
             .collect(),
-        params: ChainParams::default(),
+        params: ChainParams {
+            idle_block_interval_ms: spec.idle_block_interval_ms,
+            ..ChainParams::default()
+        },
     };
     genesis.validate()?;
     let p2p_port = |i: usize| spec.base_port + 2 * i as u16;

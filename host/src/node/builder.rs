@@ -12,7 +12,7 @@ use cvm_consensus::{
 };
 use cvm_runtime::{BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig};
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::app::App;
@@ -98,6 +98,8 @@ impl NodeBuilder {
             ..NodeStatus::default()
         }));
         let metrics = Arc::new(Metrics::new());
+        // A transaction becoming ready wakes the loop: a height waiting for work begins at once.
+        let work = Arc::new(Notify::new());
         let mempool = Arc::new(Mutex::new(
             Mempool::new(
                 genesis.chain_id.clone(),
@@ -106,7 +108,8 @@ impl NodeBuilder {
                 genesis.params.max_tx_bytes as usize,
             )
             .with_verified_txs(app.executor().verified_txs())
-            .with_gossip_window(config.mempool.gossip_window_bytes),
+            .with_gossip_window(config.mempool.gossip_window_bytes)
+            .with_ready_signal(work.clone()),
         ));
         let tx_app = app.clone();
         spawn_tx_intake(
@@ -151,6 +154,7 @@ impl NodeBuilder {
                 commits_tx: commits_tx.clone(),
                 committed_tx: memory::spawn_upkeep(app.clone(), metrics.clone()),
                 proposer: config.proposer.clone(),
+                work,
             },
             hooks,
         );
@@ -242,6 +246,7 @@ fn consensus_driver(
     };
     let mut driver_config = DriverConfig::new(ChainId::new(genesis.chain_id.clone()));
     driver_config.timeouts = config.consensus.to_engine();
+    driver_config.hold_round_zero = genesis.params.idle_block_interval_ms > 0;
     (
         Driver::<BlockHeader>::new(driver_config, signer, verifier.clone()),
         my_key,
@@ -330,6 +335,7 @@ async fn run_event_loop(
     rpc_stop: oneshot::Sender<()>,
     rpc_task: tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
+    let work = runner.shared.work.clone();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -337,6 +343,7 @@ async fn run_event_loop(
             _ = &mut shutdown_rx => break,
             Some(event) = net_rx.recv() => runner.on_network(event),
             Some(event) = events_rx.recv() => runner.on_loop_event(event),
+            _ = work.notified() => runner.begin_round_zero_if_due(),
             _ = tick.tick() => runner.tick(),
         }
         if runner.halted().is_some() {

@@ -149,6 +149,7 @@ pub fn homes(dir: &Path) -> Vec<PathBuf> {
         // Nothing binds: every case fails before the network starts.
         base_port: 1,
         block_interval_ms: 0,
+        idle_block_interval_ms: 0,
     };
     generate(&spec)
         .expect("generate")

@@ -15,6 +15,7 @@ use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
 use crate::api_client::Client;
 use crate::chain::ValidatorKey;
+use crate::chain::genesis::ChainParams;
 use crate::home::testnet::{TestnetNode, TestnetSpec, generate};
 use crate::records::{Schema, read_records};
 
@@ -46,6 +47,10 @@ pub struct LocalnetArgs {
     /// Stop once all data is final and print the summary, instead of running until Ctrl-C.
     #[arg(long)]
     pub exit_when_done: bool,
+    /// Genesis idle_block_interval_ms: a height without transactions waits this long after the last block
+    /// (0: a block at every height at once).
+    #[arg(long, default_value_t = ChainParams::default().idle_block_interval_ms)]
+    pub idle_block_interval_ms: u64,
 }
 
 /// The validator processes; dropping it stops them all (SIGTERM, then SIGKILL after 10 s).
@@ -164,6 +169,7 @@ fn make_homes(args: &LocalnetArgs, dir: &std::path::Path) -> anyhow::Result<Vec<
         output: dir.to_path_buf(),
         base_port: args.base_port,
         block_interval_ms: 0,
+        idle_block_interval_ms: args.idle_block_interval_ms,
     })
 }
 

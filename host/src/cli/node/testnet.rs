@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::chain::genesis::ChainParams;
 use crate::home::testnet::{TestnetSpec, generate};
 
 #[derive(Debug, Args)]
@@ -22,9 +23,14 @@ pub struct TestnetArgs {
     /// Node i uses p2p port BASE+2i and API port BASE+2i+1.
     #[arg(long, default_value_t = 26600)]
     pub base_port: u16,
-    /// Pause between blocks in ms (0: the next height starts at once).
+    /// Each node's pause between a decision and the next height's first round, in ms (0: none), even when
+    /// transactions wait.
     #[arg(long, default_value_t = 0)]
     pub block_interval_ms: u64,
+    /// Genesis idle_block_interval_ms: a height without transactions waits this long after the last block
+    /// (0: a block at every height at once).
+    #[arg(long, default_value_t = ChainParams::default().idle_block_interval_ms)]
+    pub idle_block_interval_ms: u64,
 }
 
 /// Writes the homes and lists them.
@@ -36,6 +42,7 @@ pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
         output: args.output.clone(),
         base_port: args.base_port,
         block_interval_ms: args.block_interval_ms,
+        idle_block_interval_ms: args.idle_block_interval_ms,
     };
     let nodes = generate(&spec)?;
     for node in &nodes {

@@ -8,6 +8,7 @@ use std::time::Instant;
 use cvm_runtime::{SignedTransaction, VerifiedTxs};
 use parity_scale_codec::Encode;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use super::admission::{AdmitError, CheckedTx, TxCheck, TxHash};
 use super::gaps::{
@@ -45,6 +46,8 @@ pub struct Mempool {
     pub(super) gapped: Gaps,
     /// Paces the gossip of client transactions (see [`GossipWindow`]).
     gossip: GossipWindow,
+    /// Notified whenever a transaction becomes ready, so a height waiting for work begins at once.
+    ready_signal: Option<Arc<Notify>>,
 }
 
 impl Mempool {
@@ -60,7 +63,20 @@ impl Mempool {
             bytes: 0,
             gapped: Gaps::default(),
             gossip: GossipWindow::new(DEFAULT_GOSSIP_WINDOW_BYTES, GossipWindow::DEFAULT_TTL),
+            ready_signal: None,
         }
+    }
+
+    /// Notifies `signal` whenever a transaction becomes ready (its account's next nonce, or the one that filled
+    /// its gap): the event loop begins a height that waits for work.
+    pub fn with_ready_signal(mut self, signal: Arc<Notify>) -> Self {
+        self.ready_signal = Some(signal);
+        self
+    }
+
+    /// Whether a transaction a block can take now is held (one not waiting behind a nonce gap).
+    pub fn has_ready(&self) -> bool {
+        self.entries.len() > self.gapped.len()
     }
 
     /// Client transactions published and not yet committed stay within `bytes` (see [`GossipWindow`]).
@@ -291,6 +307,9 @@ impl Mempool {
             // This nonce filled the gap: the run behind it is ready.
             let next = self.next_nonce(&signer, nonce);
             self.mark_ready(&signer, nonce + 1, next);
+            if let Some(signal) = &self.ready_signal {
+                signal.notify_one();
+            }
         }
         if origin == Origin::Client {
             self.gossip.push(hash, size);

@@ -261,6 +261,37 @@ fn relayed_transactions_may_arrive_out_of_order_and_wait_for_the_gap() {
     assert!(gapped.reap(usize::MAX, 100, |_| 1).is_empty());
 }
 
+#[test]
+fn a_ready_transaction_is_work_and_signals_it_and_a_gapped_one_is_neither() {
+    use futures::FutureExt;
+    let a = SigningKey::from_bytes(&[3; 32]);
+    let signal = Arc::new(tokio::sync::Notify::new());
+    let mut pool = Mempool::new("c".into(), 100, 100_000, 1_000).with_ready_signal(signal.clone());
+    let signalled = || signal.notified().now_or_never().is_some();
+    assert!(!pool.has_ready());
+    let txs: Vec<_> = (0..2).map(|n| tx(&a, n, "c")).collect();
+    // Nonce 1 first: it waits behind the gap at 0, so no block could take it.
+    pool.admit_from(Origin::Relayed, &txs[1].encode(), |_| 0)
+        .unwrap();
+    assert!(!pool.has_ready());
+    assert!(!signalled());
+    // A refused transaction signals nothing either.
+    assert!(pool.admit(&tx(&a, 7, "c").encode(), |_| 0).is_err());
+    assert!(!signalled());
+    // Nonce 0 fills the gap: both are ready, and the loop is told once.
+    pool.admit_from(Origin::Relayed, &txs[0].encode(), |_| 0)
+        .unwrap();
+    assert!(pool.has_ready());
+    assert!(signalled());
+    assert!(!signalled(), "one permit, taken");
+    // Committed: nothing left to do.
+    pool.update(&[txs[0].hash(), txs[1].hash()], |_| 2);
+    assert!(!pool.has_ready());
+    // A client's transaction at the next nonce is work at once.
+    pool.admit(&tx(&a, 2, "c").encode(), |_| 2).unwrap();
+    assert!(pool.has_ready() && signalled());
+}
+
 /// A 32-byte value that is not an ed25519 public key (found by search, so the test does not depend on a
 /// hand-picked constant).
 fn not_a_public_key() -> [u8; 32] {

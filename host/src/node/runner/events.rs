@@ -55,4 +55,9 @@ pub enum LoopEvent {
         /// The body.
         body: Option<BlockBody>,
     },
+    /// The idle interval of a height waiting for work may have passed (see `round_zero`).
+    IdleDeadline {
+        /// The height the timer was armed for.
+        height: u64,
+    },
 }

@@ -12,6 +12,7 @@
 //! - `peers`: peers connecting and leaving.
 //! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks; `sync_budget`
 //!   bounds what answering costs, `sync_claims` what peers' claimed heights are believed.
+//! - `round_zero`: when a height's round 0 begins (at once with work, else after the chain's idle interval).
 //! - `stall_watch`: noticing a height that does not move.
 //! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
 
@@ -23,6 +24,7 @@ mod events;
 mod parts;
 mod peers;
 mod proposal;
+mod round_zero;
 mod stall_watch;
 mod state;
 mod sync_budget;
@@ -35,7 +37,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use cvm_consensus::driver::Admission;
-use cvm_consensus::{Effect, Input};
+use cvm_consensus::{Effect, Input, Step};
 use tracing::{debug, error, info, warn};
 
 pub use events::LoopEvent;
@@ -60,21 +62,36 @@ impl Runner {
     /// [`Self::feed`], telling what the engine made of the input itself (for a gossiped proposal or vote: whether
     /// it is new and used, so worth relaying).
     pub(crate) fn feed_with_admission(&mut self, input: Input<BlockHeader>) -> Option<Admission> {
+        let admission = self.run_inputs(input);
+        // A height this input started (or left waiting) may have work already.
+        if let Some(begin) = self.round_zero_begin() {
+            self.run_inputs(begin);
+        }
+        self.publish_status();
+        admission
+    }
+
+    /// Feeds `input` and the inputs its effects lead to; returns what the engine made of `input` itself.
+    fn run_inputs(&mut self, input: Input<BlockHeader>) -> Option<Admission> {
         let mut admission = None;
         let mut queue = VecDeque::from([input]);
         while let Some(input) = queue.pop_front() {
             if self.consensus.halted.is_some() {
                 break;
             }
+            let waiting = self.consensus.driver.step() == Step::NewHeight;
             match self.consensus.driver.handle_with_outcome(input) {
                 Ok((effects, outcome)) => {
                     admission.get_or_insert(outcome);
+                    if waiting && self.consensus.driver.step() != Step::NewHeight {
+                        // Finality latency counts from round 0, not from the wait for work before it.
+                        self.commits.height_started = Instant::now();
+                    }
                     self.apply_all(effects, &mut queue);
                 }
                 Err(e) => debug!(error = %e, "consensus input refused"),
             }
         }
-        self.publish_status();
         admission
     }
 
@@ -87,6 +104,7 @@ impl Runner {
         while let Some(input) = queue.pop_front() {
             self.feed(input);
         }
+        self.begin_round_zero_if_due();
     }
 
     /// Carries out an effect list in order; the inputs that follow go to `queue`. Once the node halts (a WAL
@@ -191,6 +209,7 @@ impl Runner {
                 parts,
                 body,
             } => self.on_body_fetched(height, parts, body),
+            LoopEvent::IdleDeadline { height } => self.on_idle_deadline(height),
         }
     }
 
@@ -234,7 +253,13 @@ impl Runner {
         self.hooks.tick(state.0, &self.shared.net);
         // Published client transactions age out of the gossip window even while no block commits.
         publish_due(&self.shared.mempool, &self.shared.net, None);
-        match self.stall.check(state, Instant::now()) {
+        // A height waiting for work is idle, not stalled: nothing is lost that a re-broadcast would bring back.
+        let action = if driver.awaiting_begin() {
+            StallAction::None
+        } else {
+            self.stall.check(state, Instant::now())
+        };
+        match action {
             StallAction::None => {}
             StallAction::Rebroadcast => {
                 debug!(

@@ -8,7 +8,7 @@ use cvm_consensus::{
     CommitCertificate, Driver, DuplicateVoteEvidence, SignatureVerifier, ValidatorSet,
 };
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::body_wants::BodyFetches;
 use super::events::LoopEvent;
@@ -59,7 +59,10 @@ pub(crate) struct Commits {
     pub(crate) last: Option<CommitCertificate>,
     /// A decision whose body is not here yet (comes by sync).
     pub(crate) pending_decision: Option<(BlockHeader, CommitCertificate)>,
+    /// When round 0 of the height in progress began (finality latency counts from there).
     pub(crate) height_started: Instant,
+    /// The height whose idle timer runs (round 0 waiting for work; one timer per height).
+    pub(crate) idle_timer: Option<u64>,
     pub(crate) last_commit_at: Option<Instant>,
     /// Whether a commit is fsynced before the next step (false inside a batch of synced blocks: the batch is
     /// made durable once at its end).
@@ -85,6 +88,8 @@ pub(crate) struct Shared {
     /// Heap trimming and memory gauges (`crate::node::memory`).
     pub(crate) committed_tx: mpsc::Sender<Committed>,
     pub(crate) proposer: ProposerConfig,
+    /// Notified by the mempool when a transaction becomes ready: a height waiting for work begins.
+    pub(crate) work: Arc<Notify>,
 }
 
 /// The node's event loop: one input at a time into the consensus driver, and the effects carried out.
@@ -120,6 +125,7 @@ impl Runner {
                 last: last_commit,
                 pending_decision: None,
                 height_started: Instant::now(),
+                idle_timer: None,
                 last_commit_at: None,
                 durable: true,
             },
