@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::home::testnet::{TestnetSpec, generate};
+use anyhow::Context;
+
+use crate::chain::source_json::SourceJson;
+use crate::home::testnet::{TestnetSpec, generate, governance_key_path};
 
 #[derive(Debug, Args)]
 pub struct TestnetArgs {
@@ -25,10 +28,27 @@ pub struct TestnetArgs {
     /// Pause between blocks in ms (0: the next height starts at once).
     #[arg(long, default_value_t = 0)]
     pub block_interval_ms: u64,
+    /// A source definition (JSON, as `cvm tx register-source --file` takes) to register in genesis; repeatable.
+    #[arg(long = "source", value_name = "FILE")]
+    pub sources: Vec<PathBuf>,
 }
 
 /// Writes the homes and lists them.
 pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
+    let sources = args
+        .sources
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read source file {}", path.display()))?;
+            serde_json::from_str::<SourceJson>(&text).with_context(|| {
+                format!(
+                    "source file {} is not a source definition (see `cvm tx register-source --help`)",
+                    path.display()
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let spec = TestnetSpec {
         validators: args.validators,
         full_nodes: args.full_nodes,
@@ -36,6 +56,7 @@ pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
         output: args.output.clone(),
         base_port: args.base_port,
         block_interval_ms: args.block_interval_ms,
+        sources,
     };
     let nodes = generate(&spec)?;
     for node in &nodes {
@@ -51,6 +72,10 @@ pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
             node.rpc_url
         );
     }
+    println!(
+        "governance key (signs cvm tx register-source): {}",
+        governance_key_path(&spec.output).display()
+    );
     println!(
         "start each with: cvm start --home {}",
         Path::new(&spec.output).join("nodeN").display()
