@@ -10,6 +10,7 @@
 //!   and HTTP, measuring what the network kept (rate, memory, safety, what was relayed).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
+//! - [`sources`]: the signed sources every test chain registers at genesis.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
 //!   keeps every crate free of them).
 
@@ -20,3 +21,4 @@ pub mod faults;
 pub mod fuzzing;
 pub mod localnet;
 pub mod module_graph;
+pub mod sources;

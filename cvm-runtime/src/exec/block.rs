@@ -12,7 +12,7 @@ use super::block_state::BlockState;
 use super::deploy::deploy;
 use super::error::ExecError;
 use super::ingest::{Ingest, TxOutput};
-use super::outcome::{BlockLogs, BlockOutcome};
+use super::outcome::{BlockLogs, BlockOutcome, BlockOutput};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, LogPolicy};
 use crate::receipt::{ReceiptEntry, TxReceipt, TxStatus};
@@ -72,13 +72,6 @@ pub struct BlockExecutor {
     verified: Arc<VerifiedTxs>,
     keep_records: bool,
     logs: LogPolicy,
-}
-
-/// Where a block's ingests put their results, and the block's fuel left.
-pub(super) struct BlockOutput {
-    pub(super) records: Vec<super::outcome::BlockRecord>,
-    pub(super) logs: BlockLogs,
-    pub(super) fuel_left: u64,
 }
 
 impl BlockExecutor {
@@ -200,8 +193,12 @@ impl BlockExecutor {
             logs: BlockLogs::new(&self.logs),
             fuel_left: max_block_fuel,
         };
-        let source_receipts =
-            super::source_blocks::run(self, &mut block, info, source_blocks, &mut output)?;
+        let source_receipts = super::source_blocks::run(
+            |source, records| self.ingest(info, source, records),
+            &mut block,
+            source_blocks,
+            &mut output,
+        )?;
         let mut receipts = Vec::with_capacity(txs.len());
         let mut fuel_exhausted_at = None;
         for (index, (tx, (tx_hash, signature))) in txs.iter().zip(checked).enumerate() {
@@ -247,7 +244,7 @@ impl BlockExecutor {
     }
 
     /// An ingest of `records` into the manuscripts subscribed to `source`.
-    pub(super) fn ingest<'a>(
+    fn ingest<'a>(
         &'a self,
         info: BlockInfo,
         source: &'a str,

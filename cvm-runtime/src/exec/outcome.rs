@@ -61,6 +61,13 @@ impl BlockLogs {
     }
 }
 
+/// Where a block's ingests put their results, and the block's fuel left.
+pub(super) struct BlockOutput {
+    pub(super) records: Vec<BlockRecord>,
+    pub(super) logs: BlockLogs,
+    pub(super) fuel_left: u64,
+}
+
 /// Everything a block's execution produced.
 #[derive(Debug, Clone)]
 pub struct BlockOutcome {

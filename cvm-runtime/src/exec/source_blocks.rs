@@ -4,23 +4,23 @@
 
 use parity_scale_codec::Encode;
 
-use super::block::{BlockExecutor, BlockOutput};
 use super::block_state::BlockState;
 use super::error::ExecError;
-use super::ingest::{IngestStatus, TxOutput};
-use crate::host::BlockInfo;
+use super::ingest::{Ingest, IngestStatus, TxOutput};
+use super::outcome::BlockOutput;
 use crate::receipt::{SourceReceipt, SourceStatus};
+use crate::record_batch::RecordBatch;
 use crate::sources::{
     SourceBlock, SourceHead, SourceTally, check_source_block, source_def, source_head,
     source_head_key,
 };
 
-/// Runs `source_blocks` in order; one receipt each.
-pub(super) fn run(
-    executor: &BlockExecutor,
+/// Runs `source_blocks` in order, each through the ingest `ingest` makes of its source and records; one receipt
+/// each.
+pub(super) fn run<'a>(
+    ingest: impl Fn(&'a str, &'a RecordBatch) -> Ingest<'a>,
     block: &mut BlockState,
-    info: BlockInfo,
-    source_blocks: &[SourceBlock],
+    source_blocks: &'a [SourceBlock],
     output: &mut BlockOutput,
 ) -> Result<Vec<SourceReceipt>, ExecError> {
     let mut tally = SourceTally::new();
@@ -37,9 +37,7 @@ pub(super) fn run(
             fuel_left: output.fuel_left,
             fuel_exhausted: false,
         };
-        let (status, fuel_used) = executor
-            .ingest(info, name, &source_block.records)
-            .run(block, &mut out)?;
+        let (status, fuel_used) = ingest(name, &source_block.records).run(block, &mut out)?;
         let status = match status {
             IngestStatus::Ingested {
                 subscribers,

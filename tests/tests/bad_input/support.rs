@@ -149,6 +149,7 @@ pub fn homes(dir: &Path) -> Vec<PathBuf> {
         // Nothing binds: every case fails before the network starts.
         base_port: 1,
         block_interval_ms: 0,
+        sources: cvm_tests::sources::test_sources(&cvm_tests::localnet::DEV_SECRET),
     };
     generate(&spec)
         .expect("generate")
