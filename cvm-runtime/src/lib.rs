@@ -10,6 +10,8 @@
 //! - [`state`]: [`NodeStore`](state::NodeStore), the key layout, [`prove_record`](state::prove_record) and
 //!   [`verify_record`](state::verify_record).
 //! - [`FuelSchedule`]: what each host function costs.
+//! - [`sources`]: registered sources ([`SourceDef`](sources::SourceDef)), their heads, the rules of who may
+//!   register and ingest, and [`genesis_state`](sources::genesis_state).
 //! - [`RecordBatch`]: an ingest transaction's source records in one buffer (SCALE's `Vec<Vec<u8>>` on the wire).
 //!
 //! # Modules
@@ -23,6 +25,7 @@
 //! | [`receipt`] | transaction and invocation receipts |
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
+//! | [`sources`] | registered sources: definitions, heads, registration and ingest rules, heads proofs, genesis |
 //! | [`tx`] | signed transactions and the verified-signature cache |
 //! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
@@ -46,6 +49,7 @@ pub mod limits;
 mod overlay;
 pub mod receipt;
 pub mod record_batch;
+pub mod sources;
 pub mod stack_limit;
 pub mod state;
 #[cfg(test)]
@@ -63,7 +67,10 @@ pub use exec::{
 pub use fuel::{FuelSchedule, HostCost};
 pub use host::{BlockInfo, EmittedRecord, HostTrap, LogLevel, LogLine, LogPolicy};
 pub use limits::Limits;
-pub use receipt::{FailureReason, InvocationOutcome, InvocationReceipt, TxReceipt, TxStatus};
+pub use receipt::{
+    FailureReason, InvocationOutcome, InvocationReceipt, ReceiptEntry, SourceReceipt, SourceStatus,
+    TxReceipt, TxStatus,
+};
 pub use record_batch::RecordBatch;
 pub use state::{StateChanges, StateRoot};
 pub use tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};

@@ -119,6 +119,11 @@ pub enum TxStatus {
         /// One per subscriber and record, subscriber by subscriber.
         invocations: Vec<InvocationReceipt>,
     },
+    /// The source was registered.
+    SourceRegistered {
+        /// Its name.
+        source: String,
+    },
 }
 
 /// What happened to one transaction of a block.
@@ -136,11 +141,68 @@ impl TxReceipt {
     /// Dataset records the transaction's invocations emitted.
     pub fn records_emitted(&self) -> u64 {
         match &self.status {
-            TxStatus::Ingested { invocations, .. } => invocations
-                .iter()
-                .map(|i| u64::from(i.records_emitted))
-                .sum(),
+            TxStatus::Ingested { invocations, .. } => emitted(invocations),
             _ => 0,
         }
     }
+}
+
+fn emitted(invocations: &[InvocationReceipt]) -> u64 {
+    invocations
+        .iter()
+        .map(|i| u64::from(i.records_emitted))
+        .sum()
+}
+
+/// What happened to a source block's records.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum SourceStatus {
+    /// The records went through every manuscript bound to the source.
+    Ingested {
+        /// How many manuscripts are subscribed to the source.
+        subscribers: u32,
+        /// One per subscriber and record, subscriber by subscriber.
+        invocations: Vec<InvocationReceipt>,
+    },
+    /// The ingest failed as a whole (the block's fuel ran out, or the records are above the limits): no
+    /// manuscript state changed, and the source's head still advanced past the block.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What happened to one source block of a chain block.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct SourceReceipt {
+    /// The source.
+    pub source: String,
+    /// The source block's number.
+    pub number: u64,
+    /// The source block's hash.
+    pub hash: [u8; 32],
+    /// What happened to its records.
+    pub status: SourceStatus,
+    /// Fuel its invocations used, counted against the block's budget.
+    pub fuel_used: u64,
+}
+
+impl SourceReceipt {
+    /// Dataset records the source block's invocations emitted.
+    pub fn records_emitted(&self) -> u64 {
+        match &self.status {
+            SourceStatus::Ingested { invocations, .. } => emitted(invocations),
+            SourceStatus::Failed { .. } => 0,
+        }
+    }
+}
+
+/// One entry of a block's receipts root: SCALE of this enum, source blocks' receipts first, then the
+/// transactions'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode)]
+pub enum ReceiptEntry<'a> {
+    /// A source block's receipt.
+    Source(&'a SourceReceipt),
+    /// A transaction's receipt.
+    Tx(&'a TxReceipt),
 }

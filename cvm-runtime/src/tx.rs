@@ -4,6 +4,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::record_batch::RecordBatch;
+use crate::sources::SourceDef;
 use crate::state::blake2_256_of_encoding;
 
 /// Domain separation for transaction signatures (v2: the signature covers the transaction's Blake2-256 digest).
@@ -12,12 +13,15 @@ const SIGNING_DOMAIN: &[u8] = b"cvm/tx/v2";
 /// What a transaction does.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum TxPayload {
-    /// Deploys a manuscript; name, sources and datasets come from the wasm's manifest.
+    /// Deploys a manuscript; name, source slots and datasets come from the wasm's manifest.
     Deploy {
         /// The manuscript's wasm binary.
         wasm: Vec<u8>,
         /// Fuel each record's invocation may use, at most the limits' `max_fuel_per_record`.
         fuel_limit_per_record: u64,
+        /// The registered source each of the manifest's sources is bound to, in the manifest's order; empty: the
+        /// manifest's own names. The manuscript is still invoked with its manifest's name for each slot.
+        sources: Vec<String>,
     },
     /// A batch of SCALE-encoded source records, processed in order by every manuscript subscribed to `source`.
     Ingest {
@@ -25,6 +29,11 @@ pub enum TxPayload {
         source: String,
         /// The records, in order.
         records: RecordBatch,
+    },
+    /// Registers a source; only a governance key may sign it.
+    RegisterSource {
+        /// The new source.
+        source: SourceDef,
     },
 }
 

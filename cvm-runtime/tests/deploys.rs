@@ -28,10 +28,12 @@ fn deploys_pay_fuel_for_their_size() {
         chain.tx(TxPayload::Deploy {
             wasm: small.clone(),
             fuel_limit_per_record: FUEL,
+            sources: Vec::new(),
         }),
         chain.tx(TxPayload::Deploy {
             wasm: large.clone(),
             fuel_limit_per_record: FUEL,
+            sources: Vec::new(),
         }),
     );
     let outcome = chain.block(&[a, b]);
@@ -56,6 +58,7 @@ fn deploys_pay_fuel_for_their_size() {
     let tx = chain.tx(TxPayload::Deploy {
         wasm: garbage.clone(),
         fuel_limit_per_record: FUEL,
+        sources: Vec::new(),
     });
     let receipt = chain.block(&[tx]).receipts.remove(0);
     assert!(matches!(receipt.status, TxStatus::Failed { .. }));
@@ -66,6 +69,7 @@ fn deploys_pay_fuel_for_their_size() {
     let tx = chain.tx(TxPayload::Deploy {
         wasm: again.clone(),
         fuel_limit_per_record: FUEL,
+        sources: Vec::new(),
     });
     let outcome = chain.block_within(&[tx], price(&engine, &again) - 1);
     match &outcome.receipts[0].status {

@@ -180,11 +180,15 @@ fn ingest_limits_fail_the_transaction() {
 fn ingest_without_subscribers_is_a_no_op() {
     let mut chain = Chain::new(engine(), false);
     let before = chain.root;
-    let outcome = chain.ingest("nobody.listens", vec![kv("a", "b")]);
+    // `s` is registered, and no manuscript reads it.
+    let outcome = chain.ingest("s", vec![kv("a", "b")]);
     assert!(
         matches!(&outcome.receipts[0].status, TxStatus::Ingested { subscribers: 0, invocations } if invocations.is_empty())
     );
-    assert_ne!(chain.root, before, "only the nonce changed");
+    assert_ne!(
+        chain.root, before,
+        "only the nonce and the source's head changed"
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ fn store_unvalidated(chain: &mut Chain, wasm: &[u8]) {
         name: "broken".into(),
         code_hash,
         sources: vec!["kv".into()],
+        slots: vec!["kv".into()],
         datasets: vec!["out".into()],
         fuel_limit_per_record: FUEL,
         child_root: empty_root().to_fixed_bytes(),

@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Chain, assert_deployed, invocations, kv, wat_manuscript};
-use cvm_runtime::state::{MemoryNodeStore, empty_root};
+use cvm_runtime::state::MemoryNodeStore;
 use cvm_runtime::{
     BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig, Limits, LogPolicy, TxPayload,
 };
@@ -48,12 +48,14 @@ fn chain_with(logs: LogPolicy) -> Chain {
         },
     )
     .expect("executor");
+    let signer = common::key(7);
+    let root = common::genesis(&*store, &signer, &[]);
     Chain {
         executor,
         store,
-        root: empty_root(),
+        root,
         height: 0,
-        signer: common::key(7),
+        signer,
         nonce: 0,
     }
 }

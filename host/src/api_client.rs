@@ -13,7 +13,9 @@ use crate::rpc::json::{
     AccountJson, BlockJson, CommitJson, ErrorJson, ReceiptJson, SubmitTxRequest, SubmitTxResponse,
     TxLookupJson,
 };
-use crate::rpc::node_api::{ManuscriptInfo, ManuscriptsPage, StatusInfo, ValidatorInfo};
+use crate::rpc::node_api::{
+    ManuscriptInfo, ManuscriptsPage, SourceInfo, StatusInfo, ValidatorInfo,
+};
 
 /// Where `cvm start` listens by default.
 pub const DEFAULT_NODE_URL: &str = "http://127.0.0.1:26657";
@@ -215,6 +217,11 @@ impl Client {
     /// The validator set from genesis, with names and powers.
     pub fn validators(&self) -> Result<Vec<ValidatorInfo>, ClientError> {
         self.get("/validators")
+    }
+
+    /// The registered sources and their heads (`/sources`).
+    pub fn sources(&self) -> Result<Vec<SourceInfo>, ClientError> {
+        self.get("/sources")
     }
 
     /// The deployed manuscripts, with their sources and datasets: every page of `/manuscripts`.

@@ -29,6 +29,8 @@ pub enum RejectClass {
     Duplicate,
     /// Mempool at its transaction or byte cap.
     MempoolFull,
+    /// The signer may not do what it asks (ingest into a source it does not publish to, register a source).
+    Unauthorized,
     /// Anything else.
     Other,
 }
@@ -43,6 +45,7 @@ impl RejectClass {
             Self::Nonce => "nonce",
             Self::Duplicate => "duplicate",
             Self::MempoolFull => "mempool_full",
+            Self::Unauthorized => "unauthorized",
             Self::Other => "other",
         }
     }

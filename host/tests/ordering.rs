@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use cvm_host::chain::config::HomeLayout;
-use cvm_host::chain::{NodeConfig, ValidatorKey};
+use cvm_host::chain::source_json::SourceJson;
+use cvm_host::chain::{Genesis, NodeConfig, ValidatorKey};
 use cvm_host::node::NodeSetup;
 use cvm_host::ordering::{Chain, NodeChain, OrderError};
 use cvm_runtime::{Transaction, TxPayload};
@@ -20,9 +21,16 @@ async fn orders_transactions_into_finalized_blocks() {
     config.p2p.listen = "/ip4/127.0.0.1/tcp/0".into();
     config.rpc.listen = "127.0.0.1:0".parse().unwrap();
     std::fs::write(layout.config(), config.to_toml()).unwrap();
+    let key = ValidatorKey::generate();
+    // The chain takes the test's ingests into `kv`, a signed source the key publishes to.
+    let mut genesis = Genesis::load(&layout.genesis()).unwrap();
+    genesis.sources.push(SourceJson::Signed {
+        name: "kv".into(),
+        publishers: vec![hex::encode(key.public_key())],
+    });
+    std::fs::write(layout.genesis(), genesis.to_json()).unwrap();
 
     let mut chain = NodeChain::new(NodeSetup::load(&home).unwrap());
-    let key = ValidatorKey::generate();
     let tx = |nonce| {
         Transaction {
             chain_id: "order-test".into(),
@@ -45,6 +53,23 @@ async fn orders_transactions_into_finalized_blocks() {
     let hashes = [chain.order(&tx(0)).unwrap(), chain.order(&tx(1)).unwrap()];
     let refused = chain.order(&tx(5)).unwrap_err();
     assert!(refused.to_string().contains("nonce"), "{refused}");
+    // A key that does not publish to the source hears why at once.
+    let stranger = ValidatorKey::generate();
+    let foreign = Transaction {
+        chain_id: "order-test".into(),
+        signer: stranger.public_key(),
+        nonce: 0,
+        payload: TxPayload::Ingest {
+            source: "kv".into(),
+            records: vec![vec![1]].into(),
+        },
+    }
+    .sign(&stranger.0);
+    let refused = chain.order(&foreign).unwrap_err().to_string();
+    assert!(
+        refused.contains("is not a publisher of source kv"),
+        "{refused}"
+    );
 
     let mut ordered = Vec::new();
     let mut last_height = 0;

@@ -74,7 +74,9 @@ impl SoakReport {
 
 /// The account that deploys and feeds the example manuscript.
 pub fn dev_key() -> ValidatorKey {
-    ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[42; 32]))
+    ValidatorKey(ed25519_dalek::SigningKey::from_bytes(
+        &crate::localnet::DEV_SECRET,
+    ))
 }
 
 pub fn sign(
@@ -103,6 +105,7 @@ pub fn deploy_erc20(client: &Client, chain_id: &str) {
         TxPayload::Deploy {
             wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(),
             fuel_limit_per_record: 10_000_000,
+            sources: Vec::new(),
         },
     );
     let hash = client.submit_tx(&deploy).expect("submit deploy");

@@ -12,6 +12,7 @@
 //!   `examples/ethereum/drive.js` on it, with what the contracts hold afterwards.
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
+//! - [`sources`]: the signed sources every test chain registers at genesis.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
 //!   keeps every crate free of them).
 
@@ -23,3 +24,4 @@ pub mod fuzzing;
 pub mod hardhat;
 pub mod localnet;
 pub mod module_graph;
+pub mod sources;

@@ -20,6 +20,10 @@ use parity_scale_codec::Decode;
 const MESSAGES_FILE: &str = "consensus-messages.log";
 const BLOCKED_PEERS_FILE: &str = "blocked-peers";
 
+/// The secret of the account that deploys and feeds manuscripts in network tests (`chaos::dev_key`), the
+/// publisher of every test source.
+pub const DEV_SECRET: [u8; 32] = [42; 32];
+
 /// Networks share two cores: run one at a time.
 static ONE_NETWORK: Mutex<()> = Mutex::new(());
 
@@ -184,6 +188,7 @@ impl LocalNet {
             base_port: free_base_port(2 * total),
             block_interval_ms: 0,
             idle_block_interval_ms,
+            sources: crate::sources::test_sources(&DEV_SECRET),
         };
         let nodes: Vec<NodeProc> = generate(&spec)
             .expect("generate testnet")

@@ -244,6 +244,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
             TxPayload::Deploy {
                 wasm: wasm.to_vec(),
                 fuel_limit_per_record: fuel,
+                sources: Vec::new(),
             },
         );
         deploy_hashes.push(client.submit_tx(&tx).expect("submit deploy"));
@@ -521,6 +522,7 @@ fn one_max_fuel_transaction_does_not_stall_the_chain() {
         TxPayload::Deploy {
             wasm: manuscript_fixtures::HOSTILE.to_vec(),
             fuel_limit_per_record: fuel,
+            sources: Vec::new(),
         },
     );
     let hash = client.submit_tx(&deploy).expect("submit deploy");

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use cvm_host::api_client::Client;
+use cvm_host::chain::ValidatorKey;
 use cvm_host::records::{Schema, encode_records};
 use cvm_runtime::TxPayload;
 use cvm_tests::chaos::{dev_key, sign};
@@ -23,6 +24,7 @@ fn deploy_and_ingest(client: &Client, chain_id: &str, logs: usize, batch: usize)
         TxPayload::Deploy {
             wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(),
             fuel_limit_per_record: 10_000_000,
+            sources: Vec::new(),
         },
     );
     let hash = client.submit_tx(&deploy).expect("submit deploy");
@@ -116,6 +118,33 @@ fn four_validators_finalize_prove_restart_and_replay() {
     );
     let e = client.submit_tx(&wrong_nonce).unwrap_err().to_string();
     assert!(e.contains("nonce"), "{e}");
+    // Only a registered signed source's publishers ingest: others hear why at submit.
+    let stranger = ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[77; 32]));
+    let unpublished = sign(
+        &net.chain_id,
+        &stranger,
+        0,
+        TxPayload::Ingest {
+            source: "ethereum.logs".into(),
+            records: Default::default(),
+        },
+    );
+    let e = client.submit_tx(&unpublished).unwrap_err().to_string();
+    assert!(
+        e.contains("is not a publisher of source ethereum.logs"),
+        "{e}"
+    );
+    let unregistered = sign(
+        &net.chain_id,
+        &key,
+        0,
+        TxPayload::Ingest {
+            source: "nowhere".into(),
+            records: Default::default(),
+        },
+    );
+    let e = client.submit_tx(&unregistered).unwrap_err().to_string();
+    assert!(e.contains("source nowhere is not registered"), "{e}");
 
     // Done-when 1: deploy + ingest by transaction; same chain everywhere; a record with proof verifies.
     let last = deploy_and_ingest(&client, &net.chain_id, 300, 100);
@@ -123,6 +152,13 @@ fn four_validators_finalize_prove_restart_and_replay() {
         net.wait_height(i, last, WAIT);
     }
     assert_same_chain(&net, &[0, 1, 2, 3], last);
+    // The signed source's head counts its three ingests.
+    let sources = client.sources().unwrap();
+    let logs = sources
+        .iter()
+        .find(|s| s.definition.name() == "ethereum.logs")
+        .expect("ethereum.logs is registered");
+    assert_eq!(logs.head.as_ref().map(|h| h.number), Some(3), "{sources:?}");
 
     let text = std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).unwrap();
     let first_log: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cvm_runtime::state::{MemoryNodeStore, NodeStore, empty_root, prove_record, verify_record};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore, prove_record, verify_record};
 use cvm_runtime::{
     BlockContext, BlockExecutor, CvmEngine, EngineConfig, ExecutorConfig, Transaction, TxPayload,
 };
@@ -70,12 +70,14 @@ fn erc20_and_token_volume_give_the_same_records_natively_and_in_the_cvm() {
             TxPayload::Deploy {
                 wasm: wasm.to_vec(),
                 fuel_limit_per_record: 10_000_000,
+                sources: Vec::new(),
             },
         )
     };
+    let genesis_root = cvm_tests::sources::genesis_root(&*store, &[3; 32]);
     let genesis = executor
         .execute_block(
-            empty_root(),
+            genesis_root,
             &BlockContext {
                 chain_id: "it".into(),
                 height: 1,

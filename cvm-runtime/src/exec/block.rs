@@ -1,7 +1,7 @@
-//! Block execution: applies a block's transactions to the state at the parent root and returns the new root,
-//! the receipts and the trie nodes to commit, without writing to the store (so validating a proposal is free of
-//! side effects). Manuscripts subscribed to one source run in parallel; the result is identical to running
-//! them one by one because they share no state and results are merged in subscription order.
+//! Block execution: applies a block's source blocks, then its transactions, to the state at the parent root and
+//! returns the new root, the receipts and the trie nodes to commit, without writing to the store (so validating a
+//! proposal is free of side effects). Manuscripts subscribed to one source run in parallel; the result is identical
+//! to running them one by one because they share no state and results are merged in subscription order.
 
 use std::sync::Arc;
 
@@ -12,10 +12,15 @@ use super::block_state::BlockState;
 use super::deploy::deploy;
 use super::error::ExecError;
 use super::ingest::{Ingest, TxOutput};
-use super::outcome::{BlockLogs, BlockOutcome};
+use super::outcome::{BlockLogs, BlockOutcome, BlockOutput};
 use crate::engine::CvmEngine;
 use crate::host::{BlockInfo, LogPolicy};
-use crate::receipt::{TxReceipt, TxStatus};
+use crate::receipt::{ReceiptEntry, TxReceipt, TxStatus};
+use crate::record_batch::RecordBatch;
+use crate::sources::{
+    IngestRefusal, RegisterRefusal, SourceBlock, SourceDef, check_definition, check_governance,
+    check_ingest, next_signed_head, source_def_key, source_head, source_head_key,
+};
 use crate::state::{NodeStore, StateRoot, ordered_root};
 use crate::tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};
 use crate::value_cache::{ValueCache, ValueCacheStats};
@@ -143,15 +148,37 @@ impl BlockExecutor {
         self.execute_block_within(parent, ctx, txs, u64::MAX)
     }
 
-    /// Executes `txs` on top of `parent`, spending at most `max_block_fuel` in all. Each record runs with
-    /// the smaller of its manuscript's per-record limit and what is left of the block's budget; an ingest
-    /// that runs out of the block's budget fails as a whole (its writes undone, its nonce consumed), and so
-    /// does every ingest after it. This bounds a block's execution time whatever its transactions ask for.
-    /// Does not write to the store: commit `outcome.changes` to keep it.
+    /// Executes `txs` on top of `parent`, spending at most `max_block_fuel` in all: a block without source
+    /// blocks (see [`execute_block_with_sources`]).
+    ///
+    /// [`execute_block_with_sources`]: Self::execute_block_with_sources
     pub fn execute_block_within(
         &self,
         parent: StateRoot,
         ctx: &BlockContext,
+        txs: &[SignedTransaction],
+        max_block_fuel: u64,
+    ) -> Result<BlockOutcome, ExecError> {
+        self.execute_block_with_sources(parent, ctx, &[], txs, max_block_fuel)
+    }
+
+    /// Executes `source_blocks`, then `txs`, on top of `parent`, spending at most `max_block_fuel` in all.
+    ///
+    /// Each source block is an ingest of its records into the manuscripts bound to its source, after checks
+    /// that make the whole block invalid ([`ExecError::SourceBlock`]) when they fail: the source is a registered
+    /// Ethereum source, the block follows the source's head (its first block is the registered start), and the
+    /// source's blocks and logs in this chain block stay within its budget. The source's head advances past every
+    /// source block, also one whose ingest failed, so no manuscript can stall a source.
+    ///
+    /// Each record runs with the smaller of its manuscript's per-record limit and what is left of the block's
+    /// budget; an ingest that runs out of the block's budget fails as a whole (its writes undone, its nonce
+    /// consumed), and so does every ingest after it. This bounds a block's execution time whatever its
+    /// transactions ask for. Does not write to the store: commit `outcome.changes` to keep it.
+    pub fn execute_block_with_sources(
+        &self,
+        parent: StateRoot,
+        ctx: &BlockContext,
+        source_blocks: &[SourceBlock],
         txs: &[SignedTransaction],
         max_block_fuel: u64,
     ) -> Result<BlockOutcome, ExecError> {
@@ -161,17 +188,25 @@ impl BlockExecutor {
             height: ctx.height,
             time_ms: ctx.time_ms,
         };
+        let mut output = BlockOutput {
+            records: Vec::new(),
+            logs: BlockLogs::new(&self.logs),
+            fuel_left: max_block_fuel,
+        };
+        let source_receipts = super::source_blocks::run(
+            |source, records| self.ingest(info, source, records),
+            &mut block,
+            source_blocks,
+            &mut output,
+        )?;
         let mut receipts = Vec::with_capacity(txs.len());
-        let mut records = Vec::new();
-        let mut logs = BlockLogs::new(&self.logs);
-        let mut fuel_left = max_block_fuel;
         let mut fuel_exhausted_at = None;
         for (index, (tx, (tx_hash, signature))) in txs.iter().zip(checked).enumerate() {
             let mut out = TxOutput {
-                tx_index: index as u32,
-                records: &mut records,
-                logs: &mut logs,
-                fuel_left,
+                tx_index: (source_blocks.len() + index) as u32,
+                records: &mut output.records,
+                logs: &mut output.logs,
+                fuel_left: output.fuel_left,
                 fuel_exhausted: false,
             };
             let receipt =
@@ -179,23 +214,51 @@ impl BlockExecutor {
             if out.fuel_exhausted {
                 fuel_exhausted_at.get_or_insert(index);
             }
-            fuel_left = fuel_left.saturating_sub(receipt.fuel_used);
+            output.fuel_left = output.fuel_left.saturating_sub(receipt.fuel_used);
             receipts.push(receipt);
         }
-        let fuel_used = receipts.iter().map(|r| r.fuel_used).sum();
-        let receipts_root = ordered_root(receipts.iter().map(Encode::encode));
+        let fuel_used = source_receipts
+            .iter()
+            .map(|r| r.fuel_used)
+            .chain(receipts.iter().map(|r| r.fuel_used))
+            .fold(0u64, u64::saturating_add);
+        let receipts_root = ordered_root(
+            source_receipts
+                .iter()
+                .map(|r| ReceiptEntry::Source(r).encode())
+                .chain(receipts.iter().map(|r| ReceiptEntry::Tx(r).encode())),
+        );
         let (state_root, changes) = block.finish()?;
         Ok(BlockOutcome {
             state_root,
+            source_receipts,
             receipts,
             receipts_root,
             fuel_used,
             changes,
-            records,
-            logs: logs.lines,
-            logs_dropped: logs.dropped,
+            records: output.records,
+            logs: output.logs.lines,
+            logs_dropped: output.logs.dropped,
             fuel_exhausted_at,
         })
+    }
+
+    /// An ingest of `records` into the manuscripts subscribed to `source`.
+    fn ingest<'a>(
+        &'a self,
+        info: BlockInfo,
+        source: &'a str,
+        records: &'a RecordBatch,
+    ) -> Ingest<'a> {
+        Ingest {
+            engine: &self.engine,
+            pool: self.pool.as_ref(),
+            keep_records: self.keep_records,
+            logs: self.logs,
+            info,
+            source,
+            records,
+        }
     }
 
     /// Each transaction's hash and signature check, in parallel when there is a pool.
@@ -226,22 +289,22 @@ impl BlockExecutor {
             status,
             fuel_used: 0,
         };
-        if let Err(e) = admit_tx(block, ctx, tx, signature)? {
-            return Ok(receipt(TxStatus::Rejected {
-                reason: e.to_string(),
-            }));
+        if let Err(reason) = admit_tx(block, ctx, tx, signature)? {
+            return Ok(receipt(TxStatus::Rejected { reason }));
         }
+        block.set_nonce(&tx.signer, tx.nonce + 1);
         match &tx.payload {
             TxPayload::Deploy {
                 wasm,
                 fuel_limit_per_record,
+                sources,
             } => {
                 let deployed = deploy(
                     &self.engine,
                     block,
                     (ctx.height, &tx.signer),
                     wasm,
-                    *fuel_limit_per_record,
+                    (*fuel_limit_per_record, sources),
                     out.fuel_left,
                 )?;
                 out.fuel_exhausted = deployed.fuel_exhausted;
@@ -252,50 +315,74 @@ impl BlockExecutor {
                 })
             }
             TxPayload::Ingest { source, records } => {
-                let ingest = Ingest {
-                    engine: &self.engine,
-                    pool: self.pool.as_ref(),
-                    keep_records: self.keep_records,
-                    logs: self.logs,
-                    info,
-                    source,
-                    records,
-                };
-                let (status, fuel_used) = ingest.run(block, out)?;
+                let head = next_signed_head(source_head(block, source)?, tx_hash);
+                block.main_set(source_head_key(source), head.encode());
+                let (status, fuel_used) = self.ingest(info, source, records).run(block, out)?;
                 Ok(TxReceipt {
                     tx_hash,
-                    status,
+                    status: status.into(),
                     fuel_used,
                 })
             }
+            TxPayload::RegisterSource { source } => Ok(receipt(register(block, source)?)),
         }
     }
 }
 
-/// A transaction is admitted when it is for this chain, its signature is valid and its nonce is the signer's
-/// next; admitting it consumes the nonce. The outer error is the node's, the inner one the transaction's.
+/// Stores a governance-signed source definition, or says why it is not taken.
+fn register(block: &mut BlockState, def: &SourceDef) -> Result<TxStatus, ExecError> {
+    match check_definition(block, def) {
+        Ok(()) => {
+            block.main_set(source_def_key(&def.name), def.encode());
+            Ok(TxStatus::SourceRegistered {
+                source: def.name.clone(),
+            })
+        }
+        Err(RegisterRefusal::State(e)) => Err(e.into()),
+        Err(refusal) => Ok(TxStatus::Failed {
+            reason: refusal.to_string(),
+        }),
+    }
+}
+
+/// A transaction is admitted when it is for this chain, its signature is valid, its nonce is the signer's next,
+/// and its signer may do what it asks (ingest into a signed source it publishes to, register sources as a
+/// governance key). The outer error is the node's, the inner one the reason the transaction is rejected.
 fn admit_tx(
-    block: &mut BlockState,
+    block: &BlockState,
     ctx: &BlockContext,
     tx: &Transaction,
     signature: Result<(), TxError>,
-) -> Result<Result<(), TxError>, ExecError> {
+) -> Result<Result<(), String>, ExecError> {
     if tx.chain_id != ctx.chain_id {
         return Ok(Err(TxError::WrongChain {
             expected: ctx.chain_id.clone(),
             found: tx.chain_id.clone(),
-        }));
+        }
+        .to_string()));
     }
     if let Err(e) = signature {
-        return Ok(Err(e));
+        return Ok(Err(e.to_string()));
     }
     let expected = block.nonce(&tx.signer)?;
     if tx.nonce != expected {
         return Ok(Err(TxError::WrongNonce {
             expected,
             found: tx.nonce,
-        }));
+        }
+        .to_string()));
     }
-    block.set_nonce(&tx.signer, expected + 1);
-    Ok(Ok(()))
+    match &tx.payload {
+        TxPayload::Deploy { .. } => Ok(Ok(())),
+        TxPayload::Ingest { source, .. } => match check_ingest(block, &tx.signer, source) {
+            Ok(()) => Ok(Ok(())),
+            Err(IngestRefusal::State(e)) => Err(e.into()),
+            Err(refusal) => Ok(Err(refusal.to_string())),
+        },
+        TxPayload::RegisterSource { .. } => match check_governance(block, &tx.signer) {
+            Ok(()) => Ok(Ok(())),
+            Err(RegisterRefusal::State(e)) => Err(e.into()),
+            Err(refusal) => Ok(Err(refusal.to_string())),
+        },
+    }
 }

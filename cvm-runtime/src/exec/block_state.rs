@@ -6,6 +6,7 @@ use std::sync::Arc;
 use parity_scale_codec::{Decode, Encode};
 
 use crate::overlay::ManuscriptOverlay;
+use crate::sources::MainRead;
 use crate::state::{
     H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
     TrieView, account_key, manuscript_key, source_key,
@@ -149,5 +150,12 @@ impl BlockState {
             .map(|(k, v)| (k.as_slice(), v.as_deref()));
         let root = db.apply(self.main.root(), delta)?;
         Ok((root, db.into_changes()))
+    }
+}
+
+/// Source reads see the block's writes so far (a source registered earlier in the block, a head moved).
+impl MainRead for BlockState {
+    fn main_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.main_get(key)
     }
 }

@@ -7,7 +7,9 @@ use super::block_state::BlockState;
 use super::error::ExecError;
 use crate::engine::CvmEngine;
 use crate::receipt::TxStatus;
+use crate::sources::source_def;
 use crate::state::{ManuscriptMeta, code_key, empty_root, manuscript_key, source_key};
+use crate::validate::ValidatedCode;
 
 /// What a deploy did: its receipt status, the fuel it paid, and whether the block's budget could not pay it.
 pub(super) struct Deployed {
@@ -33,7 +35,7 @@ pub(super) fn deploy(
     block: &mut BlockState,
     (height, deployer): (u64, &[u8; 32]),
     wasm: &[u8],
-    fuel_limit_per_record: u64,
+    (fuel_limit_per_record, binding): (u64, &[String]),
     fuel_left: u64,
 ) -> Result<Deployed, ExecError> {
     let price = deploy_fuel(engine, wasm);
@@ -50,12 +52,13 @@ pub(super) fn deploy(
             fuel_exhausted: true,
         });
     }
-    let status = match checked_and_compiled(engine, block, wasm, fuel_limit_per_record)? {
-        Ok(validated) => {
+    let status = match checked_and_compiled(engine, block, wasm, fuel_limit_per_record, binding)? {
+        Ok((validated, sources)) => {
             let meta = ManuscriptMeta {
                 name: validated.manifest.name,
                 code_hash: validated.code_hash,
-                sources: validated.manifest.sources,
+                sources,
+                slots: validated.manifest.sources,
                 datasets: validated.manifest.datasets,
                 fuel_limit_per_record,
                 child_root: empty_root().to_fixed_bytes(),
@@ -77,14 +80,15 @@ pub(super) fn deploy(
     })
 }
 
-/// The validated code once every check passed and it compiled; the outer error is the node's, the inner one
-/// the deployer's.
+/// The validated code and the registered sources it is bound to, once every check passed and it compiled; the
+/// outer error is the node's, the inner one the deployer's.
 fn checked_and_compiled(
     engine: &CvmEngine,
     block: &BlockState,
     wasm: &[u8],
     fuel_limit_per_record: u64,
-) -> Result<Result<crate::validate::ValidatedCode, String>, ExecError> {
+    binding: &[String],
+) -> Result<Result<(ValidatedCode, Vec<String>), String>, ExecError> {
     if let Err(reason) = check_fuel_limit(engine, fuel_limit_per_record) {
         return Ok(Err(reason));
     }
@@ -98,10 +102,50 @@ fn checked_and_compiled(
             "a manuscript named {name:?} is already deployed; choose another name"
         )));
     }
+    let sources = match bound_sources(block, &validated.manifest.sources, binding)? {
+        Ok(sources) => sources,
+        Err(reason) => return Ok(Err(reason)),
+    };
     if let Err(e) = engine.compile(validated.clone(), wasm) {
         return Ok(Err(format!("manuscript rejected: {e}")));
     }
-    Ok(Ok(validated))
+    Ok(Ok((validated, sources)))
+}
+
+/// The registered source each manifest source is bound to: `binding` (one per manifest source, each once), or
+/// the manifest's names when it is empty. Every one must be registered.
+fn bound_sources(
+    block: &BlockState,
+    manifest: &[String],
+    binding: &[String],
+) -> Result<Result<Vec<String>, String>, ExecError> {
+    let sources = if binding.is_empty() {
+        manifest.to_vec()
+    } else if binding.len() != manifest.len() {
+        return Ok(Err(format!(
+            "the deploy binds {} sources but the manifest declares {} ({manifest:?}); give one --source per \
+             manifest source, in order, or none to use the manifest's names",
+            binding.len(),
+            manifest.len()
+        )));
+    } else {
+        binding.to_vec()
+    };
+    for (i, name) in sources.iter().enumerate() {
+        if sources[..i].contains(name) {
+            return Ok(Err(format!(
+                "source {name} is bound to two manifest sources; bind each to a different registered source"
+            )));
+        }
+        if source_def(block, name)?.is_none() {
+            return Ok(Err(format!(
+                "source {name} (manifest source {:?}) is not registered; register it (cvm tx register-source) \
+                 or bind the manifest source to a registered one with --source",
+                manifest[i]
+            )));
+        }
+    }
+    Ok(Ok(sources))
 }
 
 /// The per-record fuel limit must be positive and within the engine's maximum.

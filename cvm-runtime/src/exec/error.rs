@@ -1,11 +1,17 @@
 //! Failures of this node (not of a transaction or manuscript) while executing a block.
 
 use super::invoke::ExecutionFault;
+use crate::sources::SourceBlockError;
 use crate::state::StateError;
 
-/// A failure of this node (not of a transaction or manuscript): the block cannot be executed here.
+/// Why a block cannot be executed here: a failure of this node (not of a transaction or manuscript), or source
+/// blocks that make the block invalid ([`ExecError::SourceBlock`], the proposer's fault).
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// A source block breaks its source's continuity or budget, or names no registered Ethereum source: the
+    /// block is invalid.
+    #[error("invalid source block: {0}")]
+    SourceBlock(#[from] SourceBlockError),
     /// The node's state cannot be read or updated.
     #[error(transparent)]
     State(#[from] StateError),

@@ -34,7 +34,33 @@ pub(super) struct TxOutput<'a> {
     pub(super) fuel_exhausted: bool,
 }
 
-/// One ingest transaction, with what it needs from the executor.
+/// How an ingest ended.
+pub(super) enum IngestStatus {
+    /// Every subscriber ran the records.
+    Ingested {
+        subscribers: u32,
+        invocations: Vec<InvocationReceipt>,
+    },
+    /// It failed as a whole, for this reason.
+    Failed(String),
+}
+
+impl From<IngestStatus> for TxStatus {
+    fn from(status: IngestStatus) -> Self {
+        match status {
+            IngestStatus::Ingested {
+                subscribers,
+                invocations,
+            } => TxStatus::Ingested {
+                subscribers,
+                invocations,
+            },
+            IngestStatus::Failed(reason) => TxStatus::Failed { reason },
+        }
+    }
+}
+
+/// One ingest (a transaction's or a source block's), with what it needs from the executor.
 pub(super) struct Ingest<'a> {
     pub(super) engine: &'a Arc<CvmEngine>,
     /// Runs the subscribers in parallel when there is more than one.
@@ -50,6 +76,8 @@ pub(super) struct Ingest<'a> {
 /// with a transaction begun.
 struct SubscriberJob {
     meta: ManuscriptMeta,
+    /// The manifest's name for the source, which the manuscript is invoked with.
+    slot: String,
     compiled: Result<Arc<CompiledManuscript>, String>,
     overlay: ManuscriptOverlay,
 }
@@ -69,9 +97,9 @@ impl Ingest<'_> {
         &self,
         block: &mut BlockState,
         out: &mut TxOutput<'_>,
-    ) -> Result<(TxStatus, u64), ExecError> {
+    ) -> Result<(IngestStatus, u64), ExecError> {
         if let Err(reason) = check_batch(self.engine.limits(), self.records) {
-            return Ok((TxStatus::Failed { reason }, 0));
+            return Ok((IngestStatus::Failed(reason), 0));
         }
         let subscribers = block.subscribers(self.source)?;
         let jobs = self.take_subscribers(block, &subscribers)?;
@@ -90,11 +118,11 @@ impl Ingest<'_> {
                 subscribers.len()
             );
             // It was given the whole budget left, and pays for all of it: later ingests in the block fail too.
-            return Ok((TxStatus::Failed { reason }, budget));
+            return Ok((IngestStatus::Failed(reason), budget));
         }
         let (invocations, fuel_used) = keep_results(block, runs, out);
         Ok((
-            TxStatus::Ingested {
+            IngestStatus::Ingested {
                 subscribers: subscribers.len() as u32,
                 invocations,
             },
@@ -113,8 +141,16 @@ impl Ingest<'_> {
             let (meta, mut overlay) = block.take_manuscript(name)?;
             overlay.begin_tx();
             let compiled = load_code(self.engine, block, &meta)?;
+            let slot = meta
+                .sources
+                .iter()
+                .position(|s| s == self.source)
+                .and_then(|i| meta.slots.get(i))
+                .map_or(self.source, String::as_str)
+                .to_string();
             jobs.push(SubscriberJob {
                 meta,
+                slot,
                 compiled,
                 overlay,
             });
@@ -147,6 +183,7 @@ impl Ingest<'_> {
         &self,
         SubscriberJob {
             meta,
+            slot,
             compiled,
             overlay,
         }: SubscriberJob,
@@ -168,7 +205,7 @@ impl Ingest<'_> {
                 exhausted = true;
                 break;
             }
-            let result = runner.process(self.source, record, limit)?;
+            let result = runner.process(&slot, record, limit)?;
             left = left.saturating_sub(result.fuel_used);
             let out_of_fuel = matches!(
                 result.outcome,

@@ -8,7 +8,8 @@ use ed25519_dalek::SigningKey;
 use super::ingest::burnt;
 use super::{BlockContext, BlockExecutor, BlockOutcome, ExecutorConfig};
 use crate::receipt::TxStatus;
-use crate::state::{MemoryNodeStore, NodeStore, StateRoot, empty_root};
+use crate::sources::{SourceDef, genesis_state};
+use crate::state::{MemoryNodeStore, NodeStore, StateRoot};
 use crate::tx::{SignedTransaction, Transaction, TxPayload};
 use crate::{CvmEngine, EngineConfig};
 
@@ -63,12 +64,16 @@ impl Chain {
             },
         )
         .expect("executor");
+        let signer = SigningKey::from_bytes(&[9; 32]);
+        let source = SourceDef::signed("s", &[signer.verifying_key().to_bytes()]);
+        let (root, changes) = genesis_state(&*store, &[source], &[]).expect("genesis");
+        store.commit(&changes).expect("commit genesis");
         let mut chain = Self {
             executor,
             store,
-            root: empty_root(),
+            root,
             height: 0,
-            signer: SigningKey::from_bytes(&[9; 32]),
+            signer,
             nonce: 0,
         };
         let deploys: Vec<_> = (0..SUBSCRIBERS)
@@ -76,6 +81,7 @@ impl Chain {
                 chain.tx(TxPayload::Deploy {
                     wasm: spinner(&format!("spin{i}")),
                     fuel_limit_per_record: PER_RECORD,
+                    sources: Vec::new(),
                 })
             })
             .collect();

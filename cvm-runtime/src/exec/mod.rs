@@ -1,4 +1,5 @@
-//! Executing blocks: transactions in order, manuscripts of one ingest in parallel, one new state root.
+//! Executing blocks: source blocks, then transactions, in order; manuscripts of one ingest in parallel; one new state
+//! root.
 
 mod block;
 mod block_state;
@@ -9,6 +10,7 @@ mod ingest;
 mod ingest_budget_tests;
 pub(crate) mod invoke;
 mod outcome;
+mod source_blocks;
 
 pub use crate::value_cache::ValueCacheStats;
 pub use block::{BlockContext, BlockExecutor, ExecutorConfig};

@@ -3,13 +3,13 @@
 use parity_scale_codec::{Decode, Encode};
 
 use crate::host::{EmittedRecord, LogLine, LogPolicy};
-use crate::receipt::TxReceipt;
+use crate::receipt::{SourceReceipt, TxReceipt};
 use crate::state::{H256, StateChanges, StateRoot};
 
 /// A dataset record emitted in a block, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct BlockRecord {
-    /// Index of the ingest transaction in the block.
+    /// Index of the ingest in the block, counting its source blocks first, then its transactions.
     pub tx_index: u32,
     /// The manuscript that emitted it.
     pub manuscript: String,
@@ -22,7 +22,7 @@ pub struct BlockRecord {
 /// A manuscript log line, with where it came from. Not part of consensus.
 #[derive(Debug, Clone)]
 pub struct ManuscriptLog {
-    /// Index of the ingest transaction in the block.
+    /// Index of the ingest in the block, counting its source blocks first, then its transactions.
     pub tx_index: u32,
     /// The manuscript that logged it.
     pub manuscript: String,
@@ -61,16 +61,26 @@ impl BlockLogs {
     }
 }
 
+/// Where a block's ingests put their results, and the block's fuel left.
+pub(super) struct BlockOutput {
+    pub(super) records: Vec<BlockRecord>,
+    pub(super) logs: BlockLogs,
+    pub(super) fuel_left: u64,
+}
+
 /// Everything a block's execution produced.
 #[derive(Debug, Clone)]
 pub struct BlockOutcome {
     /// The root of the main trie after the block.
     pub state_root: StateRoot,
+    /// One receipt per source block, in block order (they run before the transactions).
+    pub source_receipts: Vec<SourceReceipt>,
     /// One receipt per transaction, in block order.
     pub receipts: Vec<TxReceipt>,
-    /// The ordered trie root of the SCALE-encoded receipts.
+    /// The ordered trie root of the SCALE-encoded [`ReceiptEntry`](crate::ReceiptEntry)s: source blocks'
+    /// receipts, then transactions'.
     pub receipts_root: H256,
-    /// Fuel used by all transactions.
+    /// Fuel used by all source blocks and transactions.
     pub fuel_used: u64,
     /// Trie nodes to commit together with the block.
     pub changes: StateChanges,
@@ -89,6 +99,16 @@ pub struct BlockOutcome {
 impl BlockOutcome {
     /// How many dataset records the block emitted, kept or not (counted in its receipts).
     pub fn records_emitted(&self) -> u64 {
-        self.receipts.iter().map(TxReceipt::records_emitted).sum()
+        let sources: u64 = self
+            .source_receipts
+            .iter()
+            .map(SourceReceipt::records_emitted)
+            .sum();
+        sources
+            + self
+                .receipts
+                .iter()
+                .map(TxReceipt::records_emitted)
+                .sum::<u64>()
     }
 }

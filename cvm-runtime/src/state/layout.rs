@@ -73,8 +73,11 @@ pub struct ManuscriptMeta {
     pub name: String,
     /// Blake2-256 of its code (stored under [`code_key`]).
     pub code_hash: [u8; 32],
-    /// The sources it subscribes to.
+    /// The registered sources it is bound to (subscribed to), one per manifest source, in the manifest's order.
     pub sources: Vec<String>,
+    /// The manifest's own source names, in order: the manuscript is invoked with `slots[i]` for records of
+    /// `sources[i]`.
+    pub slots: Vec<String>,
     /// The datasets it may emit into.
     pub datasets: Vec<String>,
     /// Fuel each record's invocation may use.

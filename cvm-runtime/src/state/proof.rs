@@ -43,6 +43,9 @@ pub enum ProofError {
     /// The manuscript metadata does not decode.
     #[error("manuscript metadata in the proof is not valid SCALE: {0}")]
     BadMeta(String),
+    /// A proven value does not decode as what its key holds.
+    #[error("a value in the proof is not valid SCALE: {0}")]
+    BadValue(String),
     /// An absent manuscript cannot have a record.
     #[error("the proof says the manuscript is absent but also carries a record")]
     RecordWithoutManuscript,

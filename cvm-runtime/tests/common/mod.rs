@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateRoot, empty_root};
+use cvm_runtime::sources::{SourceBlock, SourceDef, genesis_state};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateRoot, TrieView};
 use cvm_runtime::{
-    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
+    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecError, ExecutorConfig,
     InvocationReceipt, SignedTransaction, Transaction, TxPayload, TxStatus,
 };
 use ed25519_dalek::SigningKey;
@@ -41,6 +42,33 @@ pub fn erc20_records() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The signed sources every test chain registers at genesis, with the chain's signer as their publisher.
+pub const TEST_SOURCES: [&str; 4] = ["kv", "ethereum.logs", "hostile", "s"];
+
+/// The key a test chain's genesis makes its governance key.
+pub fn governance_key() -> SigningKey {
+    key(11)
+}
+
+/// Commits the genesis state of a test chain to `store`: [`TEST_SOURCES`] published by `publisher`, `extra`,
+/// and [`governance_key`] as the one governance key.
+pub fn genesis(store: &dyn NodeStore, publisher: &SigningKey, extra: &[SourceDef]) -> StateRoot {
+    let publishers = [publisher.verifying_key().to_bytes()];
+    let mut sources: Vec<SourceDef> = TEST_SOURCES
+        .iter()
+        .map(|name| SourceDef::signed(*name, &publishers))
+        .collect();
+    sources.extend_from_slice(extra);
+    let (root, changes) = genesis_state(
+        store,
+        &sources,
+        &[governance_key().verifying_key().to_bytes()],
+    )
+    .expect("test genesis");
+    store.commit(&changes).expect("commit genesis");
+    root
+}
+
 pub struct Chain {
     pub executor: BlockExecutor,
     pub store: Arc<MemoryNodeStore>,
@@ -52,6 +80,11 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(engine: Arc<CvmEngine>, parallel: bool) -> Self {
+        Self::with_sources(engine, parallel, &[])
+    }
+
+    /// A chain whose genesis also registers `extra`.
+    pub fn with_sources(engine: Arc<CvmEngine>, parallel: bool, extra: &[SourceDef]) -> Self {
         let store = Arc::new(MemoryNodeStore::new());
         let executor = BlockExecutor::new(
             engine,
@@ -64,12 +97,14 @@ impl Chain {
             },
         )
         .expect("executor");
+        let signer = key(7);
+        let root = genesis(&*store, &signer, extra);
         Self {
             executor,
             store,
-            root: empty_root(),
+            root,
             height: 0,
-            signer: key(7),
+            signer,
             nonce: 0,
         }
     }
@@ -107,10 +142,41 @@ impl Chain {
         outcome
     }
 
+    /// Executes `source_blocks` and `txs` as one block; commits it when it is valid.
+    pub fn block_with_sources(
+        &mut self,
+        source_blocks: &[SourceBlock],
+        txs: &[SignedTransaction],
+        max_block_fuel: u64,
+    ) -> Result<BlockOutcome, ExecError> {
+        let ctx = BlockContext {
+            chain_id: CHAIN.into(),
+            height: self.height + 1,
+            time_ms: 1_000_000 * (self.height + 1),
+        };
+        let outcome = self.executor.execute_block_with_sources(
+            self.root,
+            &ctx,
+            source_blocks,
+            txs,
+            max_block_fuel,
+        )?;
+        self.height += 1;
+        self.store.commit(&outcome.changes).expect("commit");
+        self.root = outcome.state_root;
+        Ok(outcome)
+    }
+
+    /// A view of the committed state.
+    pub fn view(&self) -> TrieView {
+        TrieView::new(self.store.clone(), self.root)
+    }
+
     pub fn deploy(&mut self, wasm: &[u8], fuel: u64) -> TxStatus {
         let tx = self.tx(TxPayload::Deploy {
             wasm: wasm.to_vec(),
             fuel_limit_per_record: fuel,
+            sources: Vec::new(),
         });
         self.block(&[tx]).receipts.remove(0).status
     }

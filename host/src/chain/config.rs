@@ -353,6 +353,11 @@ impl HomeLayout {
     pub fn validator_key(&self) -> PathBuf {
         self.root.join("config/validator_key.json")
     }
+    /// `config/governance_key.json`: the account key `cvm init` names in genesis `governance` (it signs
+    /// `RegisterSource` transactions).
+    pub fn governance_key(&self) -> PathBuf {
+        self.root.join("config/governance_key.json")
+    }
     /// `config/node_key.json`: the libp2p identity.
     pub fn node_key(&self) -> PathBuf {
         self.root.join("config/node_key.json")

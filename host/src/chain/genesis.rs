@@ -3,7 +3,11 @@
 use std::path::Path;
 
 use cvm_consensus::{ValidatorId, ValidatorSet};
+use cvm_runtime::sources::{SourceDef, genesis_state};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateChanges, StateRoot};
 use serde::{Deserialize, Serialize};
+
+use super::source_json::{GovernanceJson, SourceJson};
 
 /// Chain-wide limits. They feed block validity, so every node must use the same values: they live in genesis,
 /// not in a node's config.
@@ -67,6 +71,12 @@ pub struct Genesis {
     /// Chain-wide limits and parameters.
     #[serde(default)]
     pub params: ChainParams,
+    /// The sources registered in the genesis state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceJson>,
+    /// The keys whose transactions may register more sources.
+    #[serde(default, skip_serializing_if = "GovernanceJson::is_empty")]
+    pub governance: GovernanceJson,
 }
 
 /// Why a genesis file could not be loaded.
@@ -113,6 +123,17 @@ pub enum GenesisError {
         field: &'static str,
         rule: &'static str,
     },
+    #[error("sources[{index}] ({name:?}): {reason}")]
+    Source {
+        index: usize,
+        name: String,
+        reason: String,
+    },
+    #[error("governance.{0}")]
+    Governance(String),
+    /// The genesis state cannot be built from the sources and governance keys (a duplicate, a bad key).
+    #[error("{0}")]
+    State(String),
 }
 
 impl Genesis {
@@ -179,7 +200,38 @@ impl Genesis {
                 rule: "above 0",
             });
         }
-        self.validator_set().map(|_| ())
+        self.validator_set()?;
+        self.state(&MemoryNodeStore::new()).map(|_| ())
+    }
+
+    /// The sources registered at genesis, checked one by one.
+    pub fn source_defs(&self) -> Result<Vec<SourceDef>, GenesisError> {
+        self.sources
+            .iter()
+            .enumerate()
+            .map(|(index, json)| {
+                let source = |reason: String| GenesisError::Source {
+                    index,
+                    name: json.name().to_string(),
+                    reason,
+                };
+                let def = json.to_def().map_err(source)?;
+                def.validate().map_err(|e| source(e.to_string()))?;
+                Ok(def)
+            })
+            .collect()
+    }
+
+    /// The governance keys.
+    pub fn governance_keys(&self) -> Result<Vec<[u8; 32]>, GenesisError> {
+        self.governance.to_keys().map_err(GenesisError::Governance)
+    }
+
+    /// The state block 1 executes on (its root) and the trie nodes that hold it, which the node commits to its
+    /// store at start (`store` is only read).
+    pub fn state(&self, store: &dyn NodeStore) -> Result<(StateRoot, StateChanges), GenesisError> {
+        genesis_state(store, &self.source_defs()?, &self.governance_keys()?)
+            .map_err(|e| GenesisError::State(e.to_string()))
     }
 
     /// The validators as (id, power), in file order, checked.
@@ -260,7 +312,46 @@ mod tests {
                 })
                 .collect(),
             params: ChainParams::default(),
+            sources: Vec::new(),
+            governance: GovernanceJson::default(),
         }
+    }
+
+    #[test]
+    fn sources_and_governance_are_checked_with_the_field_named() {
+        let mut g = genesis();
+        g.sources = vec![SourceJson::Signed {
+            name: "pushed".into(),
+            publishers: vec![key(9)],
+        }];
+        g.governance = GovernanceJson { keys: vec![key(8)] };
+        let back = Genesis::parse(&g.to_json(), "mem").unwrap();
+        assert_eq!(back, g);
+        let (root, _) = back.state(&MemoryNodeStore::new()).unwrap();
+        assert_ne!(root, cvm_runtime::state::empty_root());
+
+        let mut bad = g.clone();
+        bad.sources.push(bad.sources[0].clone());
+        let e = refusal(&bad);
+        assert!(e.to_string().contains("\"pushed\" is listed twice"), "{e}");
+        let mut bad = g.clone();
+        bad.sources[0] = SourceJson::Signed {
+            name: "pushed".into(),
+            publishers: vec!["0x1234".into()],
+        };
+        let e = refusal(&bad);
+        assert!(
+            matches!(e, GenesisError::Source { index: 0, .. })
+                && e.to_string().contains("publishers[0]"),
+            "{e}"
+        );
+        let mut bad = g.clone();
+        bad.governance.keys.push("zz".into());
+        let e = refusal(&bad);
+        assert!(e.to_string().starts_with("governance.keys[1]"), "{e}");
+        let mut bad = g;
+        bad.governance.keys.push(bad.governance.keys[0].clone());
+        assert!(refusal(&bad).to_string().contains("listed twice"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod genesis;
 pub mod keys;
 pub mod parts;
+pub mod source_json;
 
 pub use block::{Block, BlockHash, BlockHeader, block_time_ok};
 pub use body::BlockBody;

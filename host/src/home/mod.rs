@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 
 use crate::chain::config::HomeLayout;
 use crate::chain::genesis::{ChainParams, GenesisValidator};
-use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
+use crate::chain::source_json::GovernanceJson;
+use crate::chain::{AccountKey, Genesis, NodeConfig, NodeKey, ValidatorKey};
+use crate::hex_text::to_hex;
 use crate::node::status::now_ms;
 
 /// Writes config, keys and genesis into `home`, refusing to overwrite an existing node.
@@ -40,10 +42,12 @@ pub fn write_home(
     Ok(())
 }
 
-/// A single-validator chain in `home`, the validator named `moniker`; returns the validator's public key.
-pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<[u8; 32]> {
+/// A single-validator chain in `home`, the validator named `moniker`, with a fresh governance key in
+/// `config/governance_key.json`; returns the validator's and the governance key's public keys.
+pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<([u8; 32], [u8; 32])> {
     let validator_key = ValidatorKey::generate();
     let node_key = NodeKey::generate();
+    let governance_key = AccountKey::generate();
     let genesis = Genesis {
         chain_id: chain_id.to_string(),
         genesis_time_ms: now_ms(),
@@ -53,6 +57,10 @@ pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<[u8; 3
             power: 1,
         }],
         params: ChainParams::default(),
+        sources: Vec::new(),
+        governance: GovernanceJson {
+            keys: vec![to_hex(governance_key.public_key())],
+        },
     };
     genesis.validate()?;
     let config = NodeConfig {
@@ -60,5 +68,6 @@ pub fn init(home: &Path, chain_id: &str, moniker: &str) -> anyhow::Result<[u8; 3
         ..NodeConfig::default()
     };
     write_home(home, &config, &genesis, &validator_key, &node_key)?;
-    Ok(validator_key.public_key())
+    governance_key.save(&HomeLayout::new(home).governance_key())?;
+    Ok((validator_key.public_key(), governance_key.public_key()))
 }

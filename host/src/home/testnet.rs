@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use crate::chain::config::{P2pConfig, RpcConfig};
 use crate::chain::genesis::{ChainParams, GenesisValidator};
-use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
+use crate::chain::source_json::{GovernanceJson, SourceJson};
+use crate::chain::{AccountKey, Genesis, NodeConfig, NodeKey, ValidatorKey};
+use crate::hex_text::to_hex;
 use crate::node::status::now_ms;
 
 /// The network to generate.
@@ -24,6 +26,13 @@ pub struct TestnetSpec {
     pub block_interval_ms: u64,
     /// Genesis `idle_block_interval_ms`: how often an idle chain makes a block (0: a block at every height).
     pub idle_block_interval_ms: u64,
+    /// Sources the genesis registers.
+    pub sources: Vec<SourceJson>,
+}
+
+/// Where [`generate`] writes the network's governance key: `<output>/governance_key.json`.
+pub fn governance_key_path(output: &std::path::Path) -> PathBuf {
+    output.join("governance_key.json")
 }
 
 /// One generated node.
@@ -39,13 +48,15 @@ pub struct TestnetNode {
     pub validator: bool,
 }
 
-/// Writes a home per node under `spec.output` (`node0`, `node1`, ...), validators first, sharing one genesis.
+/// Writes a home per node under `spec.output` (`node0`, `node1`, ...), validators first, sharing one genesis, and
+/// the governance key that genesis names ([`governance_key_path`]).
 pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
     anyhow::ensure!(spec.validators >= 1, "--validators must be at least 1");
     let total = spec.validators + spec.full_nodes;
     let keys: Vec<(ValidatorKey, NodeKey)> = (0..total)
         .map(|_| (ValidatorKey::generate(), NodeKey::generate()))
         .collect();
+    let governance_key = AccountKey::generate();
     let genesis = Genesis {
         chain_id: spec.chain_id.clone(),
         genesis_time_ms: now_ms(),
@@ -60,8 +71,13 @@ pub fn generate(spec: &TestnetSpec) -> anyhow::Result<Vec<TestnetNode>> {
             idle_block_interval_ms: spec.idle_block_interval_ms,
             ..ChainParams::default()
         },
+        sources: spec.sources.clone(),
+        governance: GovernanceJson {
+            keys: vec![to_hex(governance_key.public_key())],
+        },
     };
     genesis.validate()?;
+    governance_key.save(&governance_key_path(&spec.output))?;
     let p2p_port = |i: usize| spec.base_port + 2 * i as u16;
     let rpc_port = |i: usize| spec.base_port + 2 * i as u16 + 1;
     let mut nodes = Vec::new();

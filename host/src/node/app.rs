@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cvm_consensus::{ChainId, CommitCertificate, SignatureVerifier, ValidatorSet};
-use cvm_runtime::state::{StateRoot, TrieView, account_key, empty_root};
-use cvm_runtime::{BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxStatus};
+use cvm_runtime::sources::{check_governance, check_ingest};
+use cvm_runtime::state::{StateRoot, TrieView, account_key};
+use cvm_runtime::{
+    BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxPayload, TxStatus,
+};
 use parity_scale_codec::{Decode, Encode};
 use parking_lot::Mutex;
 use tracing::{debug, info, warn};
@@ -74,6 +77,21 @@ pub enum InvalidBlock {
     Execution(String),
 }
 
+/// Commits the genesis state to the executor's store; its root.
+pub fn write_genesis_state(
+    genesis: &Genesis,
+    executor: &BlockExecutor,
+) -> Result<StateRoot, AppError> {
+    let store = executor.store();
+    let (root, changes) = genesis
+        .state(&**store)
+        .map_err(|e| AppError::Storage(format!("genesis state: {e}")))?;
+    store
+        .commit(&changes)
+        .map_err(|e| AppError::Storage(format!("writing the genesis state: {e}")))?;
+    Ok(root)
+}
+
 /// The application side of consensus: validates, executes and commits blocks on storage, caching executed proposals.
 pub struct App {
     genesis: Genesis,
@@ -85,6 +103,8 @@ pub struct App {
     verifier: Arc<dyn SignatureVerifier>,
     storage: Storage,
     executor: BlockExecutor,
+    /// The root of the genesis state (its sources and governance keys): what block 1 executes on.
+    genesis_root: StateRoot,
     cache: Mutex<HashMap<BlockHash, Arc<Executed>>>,
 }
 
@@ -103,6 +123,8 @@ pub struct Parent {
 
 impl App {
     /// An application over `storage`, checking certificates against the genesis validator set with `verifier`.
+    /// Writes the genesis state's trie nodes to the executor's store (content-addressed: writing them again at
+    /// every start changes nothing).
     pub fn new(
         genesis: Genesis,
         storage: Storage,
@@ -112,6 +134,7 @@ impl App {
         let validators = genesis
             .validator_set()
             .map_err(|e| AppError::Storage(e.to_string()))?;
+        let genesis_root = write_genesis_state(&genesis, &executor)?;
         Ok(Self {
             chain_id: ChainId::new(genesis.chain_id.clone()),
             genesis,
@@ -119,8 +142,14 @@ impl App {
             verifier,
             storage,
             executor,
+            genesis_root,
             cache: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The root of the genesis state.
+    pub fn genesis_root(&self) -> StateRoot {
+        self.genesis_root
     }
 
     /// The chain's genesis.
@@ -164,7 +193,7 @@ impl App {
             None => Parent {
                 height: 0,
                 hash: [0; 32],
-                state_root: empty_root(),
+                state_root: self.genesis_root,
                 time_ms: self.genesis.genesis_time_ms,
             },
         })
@@ -182,6 +211,23 @@ impl App {
         match view.get(&account_key(account)) {
             Ok(Some(bytes)) => u64::decode(&mut &bytes[..]).unwrap_or(0),
             _ => 0,
+        }
+    }
+
+    /// Whether the committed state lets `tx`'s signer do what it asks: ingest only into a signed source it
+    /// publishes to, register sources only with a governance key. `Err` says why not (the same reason the
+    /// transaction's receipt would give).
+    pub fn check_payload(&self, tx: &SignedTransaction) -> Result<(), String> {
+        let root = self.parent().map_err(|e| e.to_string())?.state_root;
+        let view = TrieView::new(self.executor.store().clone(), root);
+        match &tx.tx.payload {
+            TxPayload::Ingest { source, .. } => {
+                check_ingest(&view, &tx.tx.signer, source).map_err(|e| e.to_string())
+            }
+            TxPayload::RegisterSource { .. } => {
+                check_governance(&view, &tx.tx.signer).map_err(|e| e.to_string())
+            }
+            TxPayload::Deploy { .. } => Ok(()),
         }
     }
 

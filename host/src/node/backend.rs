@@ -14,12 +14,14 @@ use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use super::tx_gossip::publish_due;
 use crate::chain::Block;
+use crate::chain::source_json::{HeadJson, SourceJson};
 use crate::hex_text::to_hex;
 use crate::metrics::{Metrics, RejectClass};
 use crate::network::NetworkHandle;
 use crate::record_bundle::RecordBundle;
 use crate::rpc::node_api::{
-    ApiError, ManuscriptInfo, NodeApi, PeersInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+    ApiError, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo, StatusInfo, SubmitError, TxLookup,
+    ValidatorInfo,
 };
 
 /// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
@@ -93,6 +95,7 @@ impl From<&AdmitError> for RejectClass {
             | AdmitError::GapShareFull { .. } => RejectClass::Nonce,
             AdmitError::Duplicate(_) => RejectClass::Duplicate,
             AdmitError::Full { .. } => RejectClass::MempoolFull,
+            AdmitError::Refused(_) => RejectClass::Unauthorized,
         }
     }
 }
@@ -241,6 +244,7 @@ impl NodeApi for NodeBackend {
                         name: meta.name,
                         code_hash: to_hex(meta.code_hash),
                         sources: meta.sources,
+                        slots: meta.slots,
                         datasets: meta.datasets,
                         fuel_limit_per_record: meta.fuel_limit_per_record,
                         deployed_at: meta.deployed_at,
@@ -263,6 +267,23 @@ impl NodeApi for NodeBackend {
                     "height": e.vote_a.vote.height.0,
                     "round": e.vote_a.vote.round.0,
                     "scale": to_hex(e.encode()),
+                })
+            })
+            .collect()
+    }
+
+    fn sources(&self) -> Result<Vec<SourceInfo>, ApiError> {
+        let root = StateRoot::from(self.status.read().state_root);
+        let view = TrieView::new(self.app.executor().store().clone(), root);
+        cvm_runtime::sources::sources(&view)
+            .map_err(storage_err)?
+            .into_iter()
+            .map(|def| {
+                let head =
+                    cvm_runtime::sources::source_head(&view, &def.name).map_err(storage_err)?;
+                Ok(SourceInfo {
+                    definition: SourceJson::from(&def),
+                    head: head.as_ref().map(HeadJson::from),
                 })
             })
             .collect()

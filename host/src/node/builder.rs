@@ -108,6 +108,10 @@ impl NodeBuilder {
                 genesis.params.max_tx_bytes as usize,
             )
             .with_verified_txs(app.executor().verified_txs())
+            .with_payload_rules({
+                let app = app.clone();
+                Arc::new(move |tx| app.check_payload(tx))
+            })
             .with_gossip_window(config.mempool.gossip_window_bytes)
             .with_ready_signal(work.clone()),
         ));

@@ -2,10 +2,13 @@
 //! reads them back). Bytes are `0x`-prefixed lowercase hex ([`crate::hex_text`]).
 
 use cvm_consensus::CommitCertificate;
-use cvm_runtime::{InvocationOutcome, SignedTransaction, TxPayload, TxReceipt, TxStatus};
+use cvm_runtime::{
+    InvocationOutcome, InvocationReceipt, SignedTransaction, TxPayload, TxReceipt, TxStatus,
+};
 use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
+use crate::chain::source_json::SourceJson;
 use crate::chain::{Block, BlockHeader};
 use crate::hex_text::to_hex;
 use crate::rpc::node_api::TxLookup;
@@ -94,6 +97,9 @@ pub enum PayloadJson {
         wasm_bytes: usize,
         /// Fuel each record may spend.
         fuel_limit_per_record: u64,
+        /// The registered sources its manifest sources are bound to (empty: the manifest's names).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        sources: Vec<String>,
     },
     /// Ingests source records.
     Ingest {
@@ -101,6 +107,11 @@ pub enum PayloadJson {
         source: String,
         /// Number of records.
         records: usize,
+    },
+    /// Registers a source.
+    RegisterSource {
+        /// The source's definition.
+        source: SourceJson,
     },
 }
 
@@ -110,13 +121,18 @@ impl From<&SignedTransaction> for TxJson {
             TxPayload::Deploy {
                 wasm,
                 fuel_limit_per_record,
+                sources,
             } => PayloadJson::Deploy {
                 wasm_bytes: wasm.len(),
                 fuel_limit_per_record: *fuel_limit_per_record,
+                sources: sources.clone(),
             },
             TxPayload::Ingest { source, records } => PayloadJson::Ingest {
                 source: source.clone(),
                 records: records.len(),
+            },
+            TxPayload::RegisterSource { source } => PayloadJson::RegisterSource {
+                source: SourceJson::from(source),
             },
         };
         TxJson {
@@ -219,6 +235,26 @@ pub struct InvocationJson {
     pub records_emitted: u32,
 }
 
+impl From<&InvocationReceipt> for InvocationJson {
+    fn from(i: &InvocationReceipt) -> Self {
+        let (failure, message) = match &i.outcome {
+            InvocationOutcome::Ok => (None, None),
+            InvocationOutcome::Failed { reason, message } => {
+                (Some(reason.as_str().to_string()), Some(message.clone()))
+            }
+        };
+        InvocationJson {
+            manuscript: i.manuscript.clone(),
+            record_index: i.record_index,
+            ok: failure.is_none(),
+            failure,
+            message,
+            fuel_used: i.fuel_used,
+            records_emitted: i.records_emitted,
+        }
+    }
+}
+
 /// A receipt's outcome, tagged by `result`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -246,6 +282,11 @@ pub enum ReceiptOutcomeJson {
         subscribers: u32,
         /// One per record and subscriber.
         invocations: Vec<InvocationJson>,
+    },
+    /// A source registered.
+    SourceRegistered {
+        /// Its name.
+        source: String,
     },
 }
 
@@ -282,26 +323,10 @@ impl From<&TxReceipt> for ReceiptJson {
                 invocations,
             } => ReceiptOutcomeJson::Ingested {
                 subscribers: *subscribers,
-                invocations: invocations
-                    .iter()
-                    .map(|i| {
-                        let (failure, message) = match &i.outcome {
-                            InvocationOutcome::Ok => (None, None),
-                            InvocationOutcome::Failed { reason, message } => {
-                                (Some(reason.as_str().to_string()), Some(message.clone()))
-                            }
-                        };
-                        InvocationJson {
-                            manuscript: i.manuscript.clone(),
-                            record_index: i.record_index,
-                            ok: failure.is_none(),
-                            failure,
-                            message,
-                            fuel_used: i.fuel_used,
-                            records_emitted: i.records_emitted,
-                        }
-                    })
-                    .collect(),
+                invocations: invocations.iter().map(InvocationJson::from).collect(),
+            },
+            TxStatus::SourceRegistered { source } => ReceiptOutcomeJson::SourceRegistered {
+                source: source.clone(),
             },
         };
         ReceiptJson {

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 pub use limits::HttpLimits;
 pub use node_api::{
-    ApiError, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, StatusInfo, SubmitError,
-    TxLookup, ValidatorInfo,
+    ApiError, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, SourceInfo, StatusInfo,
+    SubmitError, TxLookup, ValidatorInfo,
 };
 pub use routes::{MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT, router};
 

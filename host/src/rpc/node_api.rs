@@ -6,6 +6,7 @@ use cvm_runtime::TxReceipt;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::Block;
+use crate::chain::source_json::{HeadJson, SourceJson};
 use crate::metrics::RejectClass;
 use crate::record_bundle::RecordBundle;
 
@@ -44,6 +45,19 @@ pub trait NodeApi: Send + Sync + 'static {
     ) -> Result<Vec<ManuscriptInfo>, ApiError>;
     /// Equivocation evidence seen, in any JSON form.
     fn evidence(&self) -> Vec<serde_json::Value>;
+    /// Every registered source in name order, with its head, at the latest committed state. Only governance keys
+    /// register sources, so the list stays short.
+    fn sources(&self) -> Result<Vec<SourceInfo>, ApiError>;
+}
+
+/// `GET /sources`: a registered source and how far it has been ingested.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// Its definition.
+    pub definition: SourceJson,
+    /// Ethereum: the last block ingested; signed: the count of ingests and the last one's hash. `None` before
+    /// the first.
+    pub head: Option<HeadJson>,
 }
 
 /// `GET /manuscripts`: one page.
@@ -125,8 +139,10 @@ pub struct ManuscriptInfo {
     pub name: String,
     /// Hex of the code hash.
     pub code_hash: String,
-    /// Sources it subscribes to.
+    /// The registered sources it is bound to (subscribed to).
     pub sources: Vec<String>,
+    /// Its manifest's names for them, in the same order (what it is invoked with).
+    pub slots: Vec<String>,
     /// Datasets it writes.
     pub datasets: Vec<String>,
     /// Fuel each record may spend.

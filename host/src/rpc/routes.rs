@@ -63,6 +63,7 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits)
         .route("/validators", get(validators))
         .route("/manuscripts", get(manuscripts))
         .route("/evidence", get(evidence))
+        .route("/sources", get(sources))
         .route("/metrics", get(metrics_text))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -305,6 +306,10 @@ async fn manuscripts(
 
 async fn evidence(State(s): State<AppState>) -> Answer<Vec<serde_json::Value>> {
     Ok(Json(blocking(&s.api, |api| api.evidence()).await?))
+}
+
+async fn sources(State(s): State<AppState>) -> Answer<Vec<crate::rpc::node_api::SourceInfo>> {
+    Ok(Json(blocking(&s.api, |api| api.sources()).await??))
 }
 
 async fn metrics_text(State(s): State<AppState>) -> Response {

@@ -5,10 +5,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cvm_runtime::state::{MemoryNodeStore, NodeStore, empty_root};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore};
 use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorConfig};
 
 use super::{Storage, StorageError};
+use crate::chain::Genesis;
 
 /// Which header root re-execution disagrees with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +75,8 @@ pub enum ReplayError {
     MissingBlock { height: u64, head: u64 },
     #[error("re-executing block {height}: {source}")]
     Exec { height: u64, source: ExecError },
+    #[error("the genesis state cannot be built: {0}")]
+    Genesis(String),
     #[error("re-executing block {height}: keeping its state: {source}")]
     State {
         height: u64,
@@ -81,19 +84,26 @@ pub enum ReplayError {
     },
 }
 
-/// Re-executes blocks 1..=head on a fresh [`MemoryNodeStore`], calling `progress(height, head)` after each.
+/// Re-executes blocks 1..=head from `genesis`'s state on a fresh [`MemoryNodeStore`], calling
+/// `progress(height, head)` after each.
 pub fn replay(
     storage: &Storage,
     engine: Arc<CvmEngine>,
     exec: ExecutorConfig,
-    chain_id: &str,
+    genesis: &Genesis,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ReplayReport, ReplayError> {
+    let chain_id = &genesis.chain_id;
     let head = storage.head()?.map_or(0, |h| h.height);
     let store = Arc::new(MemoryNodeStore::new());
     let executor = BlockExecutor::new(engine, store.clone(), exec)
         .map_err(|source| ReplayError::Exec { height: 1, source })?;
-    let mut parent = empty_root();
+    let (mut parent, changes) = genesis
+        .state(&*store)
+        .map_err(|e| ReplayError::Genesis(e.to_string()))?;
+    store
+        .commit(&changes)
+        .map_err(|source| ReplayError::State { height: 0, source })?;
     let mut report = ReplayReport::default();
     for height in 1..=head {
         let block = storage
@@ -105,7 +115,7 @@ pub fn replay(
             time_ms: block.header.time_ms,
         };
         let outcome = executor
-            .execute_block(parent, &ctx, &block.body.txs)
+            .execute_block_within(parent, &ctx, &block.body.txs, genesis.params.max_block_fuel)
             .map_err(|source| ReplayError::Exec { height, source })?;
         store
             .commit(&outcome.changes)

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use cvm_consensus::{CommitCertificate, Ed25519Signer, Height, Round, Signer as _, Vote, VoteKind};
-use cvm_runtime::state::{MemoryNodeStore, NodeStore as _, empty_root, prove_record};
+use cvm_runtime::sources::{SourceDef, genesis_state};
+use cvm_runtime::state::{MemoryNodeStore, NodeStore as _, prove_record};
 use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload};
 use ed25519_dalek::SigningKey;
 use manuscript_sdk::KvRecord;
@@ -33,6 +34,8 @@ pub fn genesis() -> Genesis {
             })
             .collect(),
         params: ChainParams::default(),
+        sources: Vec::new(),
+        governance: Default::default(),
     }
 }
 
@@ -66,11 +69,14 @@ pub fn bundle() -> RecordBundle {
     let store = Arc::new(MemoryNodeStore::new());
     let executor = BlockExecutor::sequential(engine, store.clone());
     let user = SigningKey::from_bytes(&[42; 32]);
-    let mut root = empty_root();
+    let kv = SourceDef::signed("kv", &[user.verifying_key().to_bytes()]);
+    let (mut root, changes) = genesis_state(&*store, &[kv], &[]).unwrap();
+    store.commit(&changes).unwrap();
     let payloads = [
         TxPayload::Deploy {
             wasm: wat::parse_str(manuscript_fixtures::WAT_COUNTER).unwrap(),
             fuel_limit_per_record: 1_000_000,
+            sources: Vec::new(),
         },
         TxPayload::Ingest {
             source: "kv".into(),

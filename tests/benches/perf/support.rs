@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use cvm_runtime::state::{
-    H256, ManuscriptMeta, MemoryNodeStore, NodeStore, StateRoot, empty_root, manuscript_key,
-    next_key, read_value,
+    H256, ManuscriptMeta, MemoryNodeStore, NodeStore, StateRoot, manuscript_key, next_key,
+    read_value,
 };
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, SignedTransaction,
@@ -62,10 +62,11 @@ impl MemChain {
     pub fn new(engine: Arc<CvmEngine>) -> Self {
         let store = Arc::new(MemoryNodeStore::new());
         let executor = BlockExecutor::sequential(engine, store.clone());
+        let root = cvm_tests::sources::genesis_root(&*store, &[7; 32]);
         MemChain {
             executor,
             store,
-            root: empty_root(),
+            root,
             height: 0,
             key: SigningKey::from_bytes(&[7; 32]),
             nonce: 0,
@@ -110,6 +111,7 @@ impl MemChain {
         let tx = self.tx(TxPayload::Deploy {
             wasm: wasm.to_vec(),
             fuel_limit_per_record: FUEL_LIMIT,
+            sources: Vec::new(),
         });
         let outcome = self.commit_block(&[tx]);
         match &outcome.receipts[0].status {

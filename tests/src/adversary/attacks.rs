@@ -5,7 +5,7 @@ use cvm_consensus::{Round, SignatureBytes};
 use cvm_host::chain::PartSet;
 use cvm_host::network::{SyncRequest, Topic};
 use cvm_host::node::wire::{self, ConsensusEnvelope, ConsensusMessage, PartMessage};
-use cvm_runtime::{RecordBatch, Transaction, TxPayload};
+use cvm_runtime::{Transaction, TxPayload};
 use ed25519_dalek::SigningKey;
 use parity_scale_codec::Encode;
 use rand::Rng;
@@ -228,16 +228,18 @@ impl Forge<'_> {
         })
     }
 
-    /// A validly signed ingest from a fresh key, `ahead` nonces past the account's next one (nonce 0).
+    /// A validly signed deploy from a fresh key, `ahead` nonces past the account's next one (nonce 0). A deploy,
+    /// because anyone may send one: an ingest from a fresh key is refused at admission (it publishes to no source).
     pub fn gapped_tx(&mut self, ahead: u64) -> Gossip {
         let key = SigningKey::from_bytes(&self.rng.r#gen());
         let tx = Transaction {
             chain_id: self.chain_id.to_owned(),
             signer: key.verifying_key().to_bytes(),
             nonce: ahead,
-            payload: TxPayload::Ingest {
-                source: "ethereum.logs".into(),
-                records: RecordBatch::from(vec![vec![0u8; 64]]),
+            payload: TxPayload::Deploy {
+                wasm: vec![0u8; 64],
+                fuel_limit_per_record: 1,
+                sources: Vec::new(),
             },
         }
         .sign(&key);

@@ -12,8 +12,8 @@
 use std::sync::{Arc, LazyLock};
 
 use cvm_runtime::state::{
-    H256, ManuscriptMeta, MemoryNodeStore, NodeStore, RecordProof, StateRoot, empty_root,
-    manuscript_key, prove_record, read_value, record_key, verify_record,
+    H256, ManuscriptMeta, MemoryNodeStore, NodeStore, RecordProof, StateRoot, manuscript_key,
+    prove_record, read_value, record_key, verify_record,
 };
 use cvm_runtime::{
     BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload, TxStatus,
@@ -65,6 +65,7 @@ fn build_fixture() -> Fixture {
             TxPayload::Deploy {
                 wasm,
                 fuel_limit_per_record: 1_000_000,
+                sources: Vec::new(),
             },
         ),
         tx(
@@ -80,8 +81,9 @@ fn build_fixture() -> Fixture {
         height: 1,
         time_ms: 1_700_000_000_000,
     };
+    let genesis = crate::sources::genesis_root(&*store, &[9; 32]);
     let outcome = executor
-        .execute_block(empty_root(), &ctx, &txs)
+        .execute_block(genesis, &ctx, &txs)
         .expect("the block executes");
     assert!(
         matches!(outcome.receipts[0].status, TxStatus::Deployed { .. }),

@@ -69,6 +69,9 @@ fn raw(bytes: &[u8]) -> Reached {
             assert!(size > max && size == bytes.len());
             "too_large"
         }
+        Err(AdmitError::Refused(reason)) => {
+            panic!("a pool without payload rules refused a transaction: {reason}")
+        }
         Err(AdmitError::Undecodable(_)) => {
             assert!(decoded.is_err(), "decodable bytes refused as undecodable");
             "undecodable"
@@ -191,6 +194,7 @@ fn payload(input: &mut Input<'_>) -> TxPayload {
         TxPayload::Deploy {
             wasm: input.take(len).to_vec(),
             fuel_limit_per_record: u64::from(flags),
+            sources: Vec::new(),
         }
     }
 }
@@ -311,7 +315,7 @@ fn check_reaped(
         bytes += size;
         records += match &tx.tx.payload {
             TxPayload::Ingest { records, .. } => records.len(),
-            TxPayload::Deploy { .. } => 1,
+            TxPayload::Deploy { .. } | TxPayload::RegisterSource { .. } => 1,
         };
     }
     assert!(
@@ -343,6 +347,7 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
     let deploy = TxPayload::Deploy {
         wasm: b"\0asm\x01\0\0\0".to_vec(),
         fuel_limit_per_record: 1_000,
+        sources: Vec::new(),
     };
     let raw = |bytes: Vec<u8>| [vec![0u8], bytes].concat();
     vec![

@@ -18,6 +18,7 @@ fn deploy_erc20(client: &Client, chain_id: &str) {
         TxPayload::Deploy {
             wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(),
             fuel_limit_per_record: 10_000_000,
+            sources: Vec::new(),
         },
     );
     let hash = client.submit_tx(&tx).expect("submit deploy");

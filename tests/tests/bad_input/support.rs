@@ -150,6 +150,7 @@ pub fn homes(dir: &Path) -> Vec<PathBuf> {
         base_port: 1,
         block_interval_ms: 0,
         idle_block_interval_ms: 0,
+        sources: cvm_tests::sources::test_sources(&cvm_tests::localnet::DEV_SECRET),
     };
     generate(&spec)
         .expect("generate")

@@ -1,4 +1,4 @@
-//! `cvm tx deploy | ingest`: sign with a key file, submit, and wait for the receipts.
+//! `cvm tx deploy | ingest | register-source`: sign with a key file, submit, and wait for the receipts.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use ed25519_dalek::SigningKey;
 use super::args::{NodeArgs, SignArgs};
 use crate::api_client::Client;
 use crate::chain::AccountKey;
+use crate::chain::source_json::SourceJson;
 use crate::hex_text::to_hex;
 use crate::records::{Schema, read_records};
 use crate::rpc::json::{ReceiptJson, ReceiptOutcomeJson};
@@ -22,6 +23,21 @@ pub enum TxCommand {
     Deploy(DeployArgs),
     /// Ingest a file of source records (JSON Lines or a JSON array), in batches of one transaction each.
     Ingest(IngestArgs),
+    /// Register a source (sign with a governance key of the chain).
+    RegisterSource(RegisterSourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterSourceArgs {
+    /// The source's definition, JSON: {"kind": "signed", "name": …, "publishers": ["<hex key>", …]} or
+    /// {"kind": "ethereum", "name": …, "chain_id": …, "start": {"number": …, "hash": "0x…"},
+    /// "confirmations": <depth> | "finalized", "budget": {"max_blocks": …, "max_logs": …}}.
+    #[arg(long)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub sign: SignArgs,
+    #[command(flatten)]
+    pub node: NodeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -31,6 +47,10 @@ pub struct DeployArgs {
     /// Fuel limit per record for every invocation of this manuscript.
     #[arg(long, default_value_t = 10_000_000)]
     pub fuel_limit: u64,
+    /// The registered source to bind each manifest source to, in the manifest's order (repeat once per manifest
+    /// source); none: the manifest's own names. The manuscript still sees its manifest's names.
+    #[arg(long = "source", value_name = "NAME")]
+    pub sources: Vec<String>,
     #[command(flatten)]
     pub sign: SignArgs,
     #[command(flatten)]
@@ -115,6 +135,7 @@ pub fn describe_receipt(height: u64, receipt: &ReceiptJson) -> String {
                 invocations.len()
             )
         }
+        ReceiptOutcomeJson::SourceRegistered { source } => format!("registered source {source}"),
     };
     format!(
         "{} committed at height {height}, fuel {}: {what}",
@@ -172,6 +193,7 @@ pub fn run(command: &TxCommand) -> anyhow::Result<ExitCode> {
     let (sign, node) = match command {
         TxCommand::Deploy(a) => (&a.sign, &a.node),
         TxCommand::Ingest(a) => (&a.sign, &a.node),
+        TxCommand::RegisterSource(a) => (&a.sign, &a.node),
     };
     let key = load_key(&sign.key)?;
     let payloads = match command {
@@ -179,7 +201,16 @@ pub fn run(command: &TxCommand) -> anyhow::Result<ExitCode> {
             vec![TxPayload::Deploy {
                 wasm: read_wasm(&a.wasm)?,
                 fuel_limit_per_record: a.fuel_limit,
+                sources: a.sources.clone(),
             }]
+        }
+        TxCommand::RegisterSource(a) => {
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("cannot read {}", a.file.display()))?;
+            let source = SourceJson::parse_def(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a valid source definition: {e}", a.file.display())
+            })?;
+            vec![TxPayload::RegisterSource { source }]
         }
         TxCommand::Ingest(a) => {
             if a.batch == 0 {
@@ -249,6 +280,7 @@ mod tests {
         run(&TxCommand::Deploy(DeployArgs {
             wasm: wat_path.clone(),
             fuel_limit: 5,
+            sources: vec!["feed".into()],
             sign: sign(),
             node: node_args(),
         }))
@@ -267,11 +299,45 @@ mod tests {
             node: node_args(),
         }))
         .unwrap();
+        let source_file = dir.path().join("source.json");
+        std::fs::write(
+            &source_file,
+            format!(
+                r#"{{"kind": "signed", "name": "feed", "publishers": ["{}"]}}"#,
+                to_hex(key.public_key())
+            ),
+        )
+        .unwrap();
+        run(&TxCommand::RegisterSource(RegisterSourceArgs {
+            file: source_file.clone(),
+            sign: sign(),
+            node: node_args(),
+        }))
+        .unwrap();
+        std::fs::write(
+            &source_file,
+            r#"{"kind": "signed", "name": "Feed", "publishers": []}"#,
+        )
+        .unwrap();
+        let e = run(&TxCommand::RegisterSource(RegisterSourceArgs {
+            file: source_file.clone(),
+            sign: sign(),
+            node: node_args(),
+        }))
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("source.json is not a valid source definition"),
+            "{e:#}"
+        );
         let submitted = node.submitted.lock().unwrap();
         assert_eq!(
             submitted.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(),
-            vec![0, 1, 2, 3]
+            vec![0, 1, 2, 3, 4]
         );
+        assert!(matches!(
+            &submitted[4].tx.payload,
+            TxPayload::RegisterSource { source } if source.name == "feed"
+        ));
         assert!(
             submitted
                 .iter()
@@ -281,8 +347,9 @@ mod tests {
             &submitted[0].tx.payload,
             TxPayload::Deploy {
                 fuel_limit_per_record: 5,
+                sources,
                 ..
-            }
+            } if sources == &["feed".to_string()]
         ));
         assert!(
             matches!(&submitted[3].tx.payload, TxPayload::Ingest { records, .. } if records.len() == 1)

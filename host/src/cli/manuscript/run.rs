@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cvm_runtime::sources::{SourceDef, genesis_state};
 use cvm_runtime::state::{MemoryNodeStore, NodeStore as _};
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
@@ -82,6 +83,15 @@ impl RunReport {
     }
 }
 
+/// The sources `wasm`'s manifest declares (validation errors say what is wrong with the module).
+fn engine_manifest(executor: &BlockExecutor, wasm: &[u8]) -> anyhow::Result<Vec<String>> {
+    let validated = executor
+        .engine()
+        .validate(wasm)
+        .map_err(|e| anyhow::anyhow!("manuscript rejected: {e}"))?;
+    Ok(validated.manifest.sources)
+}
+
 /// Deploys `wasm` at height 1 and ingests `records` in batches at the following heights.
 pub fn execute(
     engine: Arc<CvmEngine>,
@@ -106,11 +116,25 @@ pub fn execute(
     )?;
     let key = dev_key();
     let signer = key.verifying_key().to_bytes();
-    let mut root = cvm_runtime::state::empty_root();
+    let manifest = engine_manifest(&executor, &wasm)?;
+    if !manifest.iter().any(|s| s == source) {
+        bail!(
+            "the manuscript does not subscribe to source {source:?}: pass --source with one of its sources \
+             ({manifest:?})"
+        );
+    }
+    // The local chain registers the manuscript's sources as signed sources the development key publishes to.
+    let sources: Vec<SourceDef> = manifest
+        .iter()
+        .map(|name| SourceDef::signed(name.clone(), &[signer]))
+        .collect();
+    let (mut root, changes) = genesis_state(&*store, &sources, &[])?;
+    store.commit(&changes)?;
     let mut blocks = Vec::new();
     let mut payloads = vec![TxPayload::Deploy {
         wasm,
         fuel_limit_per_record,
+        sources: Vec::new(),
     }];
     payloads.extend(records.chunks(batch.max(1)).map(|chunk| TxPayload::Ingest {
         source: source.into(),
@@ -144,7 +168,7 @@ pub fn execute(
                     "the manuscript does not subscribe to source {source:?}: pass --source with one of its sources"
                 )
             }
-            TxStatus::Ingested { .. } => {}
+            TxStatus::Ingested { .. } | TxStatus::SourceRegistered { .. } => {}
         }
         store.commit(&outcome.changes)?;
         root = outcome.state_root;

@@ -17,12 +17,19 @@ pub struct InitArgs {
 
 /// Writes the home and says how to start it.
 pub fn run(args: &InitArgs) -> anyhow::Result<()> {
-    let validator = crate::home::init(&args.home, &args.chain_id, &args.moniker)?;
+    let (validator, governance) = crate::home::init(&args.home, &args.chain_id, &args.moniker)?;
     println!(
         "initialized {} (chain {}, validator {})",
         args.home.display(),
         args.chain_id,
         hex::encode(validator)
+    );
+    println!(
+        "governance key {} in {}: it signs `cvm tx register-source`",
+        hex::encode(governance),
+        crate::chain::config::HomeLayout::new(&args.home)
+            .governance_key()
+            .display()
     );
     println!("start it with: cvm start --home {}", args.home.display());
     Ok(())

@@ -16,6 +16,8 @@ use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use crate::api_client::Client;
 use crate::chain::ValidatorKey;
 use crate::chain::genesis::ChainParams;
+use crate::chain::source_json::SourceJson;
+use crate::hex_text::to_hex;
 use crate::home::testnet::{TestnetNode, TestnetSpec, generate};
 use crate::records::{Schema, read_records};
 
@@ -170,6 +172,10 @@ fn make_homes(args: &LocalnetArgs, dir: &std::path::Path) -> anyhow::Result<Vec<
         base_port: args.base_port,
         block_interval_ms: 0,
         idle_block_interval_ms: args.idle_block_interval_ms,
+        sources: vec![SourceJson::Signed {
+            name: args.source.clone(),
+            publishers: vec![to_hex(Signer::key().public_key())],
+        }],
     })
 }
 
@@ -238,8 +244,13 @@ struct Signer {
 }
 
 impl Signer {
+    /// The fixed key, which the localnet's genesis makes the publisher of its source.
+    fn key() -> ValidatorKey {
+        ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[7; 32]))
+    }
+
     fn for_chain(client: &Client) -> anyhow::Result<Self> {
-        let key = ValidatorKey(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let key = Self::key();
         let chain_id = client.status()?.chain_id;
         let nonce = client.account_nonce(key.public_key())?;
         Ok(Signer {
@@ -266,6 +277,7 @@ fn deploy(client: &Client, signer: &mut Signer, wasm: Vec<u8>) -> anyhow::Result
     let deploy = signer.sign(TxPayload::Deploy {
         wasm,
         fuel_limit_per_record: 10_000_000,
+        sources: Vec::new(),
     });
     let hash = client.submit_tx(&deploy)?;
     let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;

@@ -33,7 +33,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<bool> {
             keep_records: false,
             ..ExecutorConfig::default()
         },
-        &genesis.chain_id,
+        &genesis,
         &mut |done, total| {
             bar.set_length(total);
             bar.set_position(done);

@@ -6,6 +6,10 @@ use clap::Args;
 
 use crate::chain::genesis::ChainParams;
 use crate::home::testnet::{TestnetSpec, generate};
+use anyhow::Context;
+
+use crate::chain::source_json::SourceJson;
+use crate::home::testnet::{TestnetSpec, generate, governance_key_path};
 
 #[derive(Debug, Args)]
 pub struct TestnetArgs {
@@ -31,10 +35,27 @@ pub struct TestnetArgs {
     /// (0: a block at every height at once).
     #[arg(long, default_value_t = ChainParams::default().idle_block_interval_ms)]
     pub idle_block_interval_ms: u64,
+    /// A source definition (JSON, as `cvm tx register-source --file` takes) to register in genesis; repeatable.
+    #[arg(long = "source", value_name = "FILE")]
+    pub sources: Vec<PathBuf>,
 }
 
 /// Writes the homes and lists them.
 pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
+    let sources = args
+        .sources
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read source file {}", path.display()))?;
+            serde_json::from_str::<SourceJson>(&text).with_context(|| {
+                format!(
+                    "source file {} is not a source definition (see `cvm tx register-source --help`)",
+                    path.display()
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let spec = TestnetSpec {
         validators: args.validators,
         full_nodes: args.full_nodes,
@@ -43,6 +64,7 @@ pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
         base_port: args.base_port,
         block_interval_ms: args.block_interval_ms,
         idle_block_interval_ms: args.idle_block_interval_ms,
+        sources,
     };
     let nodes = generate(&spec)?;
     for node in &nodes {
@@ -58,6 +80,10 @@ pub fn run(args: &TestnetArgs) -> anyhow::Result<()> {
             node.rpc_url
         );
     }
+    println!(
+        "governance key (signs cvm tx register-source): {}",
+        governance_key_path(&spec.output).display()
+    );
     println!(
         "start each with: cvm start --home {}",
         Path::new(&spec.output).join("nodeN").display()

@@ -1,5 +1,5 @@
-//! Admission checks that need no pool state (size, encoding, chain id, signature), and why a transaction is
-//! refused.
+//! Admission checks that need no pool state (size, encoding, chain id, signature, what the committed state lets
+//! the signer do), and why a transaction is refused.
 
 use std::sync::Arc;
 
@@ -25,6 +25,9 @@ pub enum AdmitError {
     WrongChain { expected: String, found: String },
     #[error("bad signature: {0}")]
     BadSignature(String),
+    /// The committed state says the signer may not do what the transaction asks ([`PayloadRule`]).
+    #[error("{0}")]
+    Refused(String),
     #[error(
         "wrong nonce: expected {expected}, found {found} (the account's next nonce, counting its pending transactions)"
     )]
@@ -51,6 +54,7 @@ impl AdmitError {
             AdmitError::TooLarge { .. } => "too_large",
             AdmitError::WrongChain { .. } => "wrong_chain",
             AdmitError::BadSignature(_) => "bad_signature",
+            AdmitError::Refused(_) => "refused",
             AdmitError::WrongNonce { .. } => "wrong_nonce",
             AdmitError::Duplicate(_) => "duplicate",
             AdmitError::Full { .. } => "full",
@@ -59,6 +63,11 @@ impl AdmitError {
         }
     }
 }
+
+/// What the committed state says of a signed transaction: `Err(reason)` when its signer may not do what it asks
+/// (ingest into a source it does not publish to, register a source without a governance key), so a client hears
+/// the reason at submit instead of in a `Rejected` receipt.
+pub type PayloadRule = Arc<dyn Fn(&SignedTransaction) -> Result<(), String> + Send + Sync>;
 
 /// The checks that need no pool state: size, encoding, chain id, signature. Callers run them before taking the
 /// pool's lock (hashing and verifying a 150 KB ingest takes ~0.3 ms, which the event loop and other submitters
@@ -69,6 +78,8 @@ pub struct TxCheck {
     max_tx_bytes: usize,
     /// Valid signatures seen; the node shares the block executor's, so a signature is checked once per node.
     pub(super) verified: Arc<VerifiedTxs>,
+    /// Checked last, on transactions whose signature is valid.
+    pub(super) rules: Option<PayloadRule>,
 }
 
 /// A transaction that passed [`TxCheck::check`].
@@ -86,6 +97,7 @@ impl TxCheck {
             chain_id,
             max_tx_bytes,
             verified,
+            rules: None,
         }
     }
 
@@ -111,6 +123,9 @@ impl TxCheck {
         self.verified
             .verify(&tx, &hash)
             .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        if let Some(rules) = &self.rules {
+            rules(&tx).map_err(AdmitError::Refused)?;
+        }
         Ok(CheckedTx {
             hash,
             tx,

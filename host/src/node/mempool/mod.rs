@@ -26,7 +26,7 @@ pub(crate) mod test_txs;
 #[cfg(test)]
 mod tests;
 
-pub use admission::{AdmitError, CheckedTx, TxCheck, TxHash};
+pub use admission::{AdmitError, CheckedTx, PayloadRule, TxCheck, TxHash};
 pub use gaps::{GAPPED_TTL, MAX_GAPPED_PER_SENDER, RELAY_NONCE_WINDOW};
 pub use gossip_window::GossipWindow;
 pub use pool::{Mempool, Origin};

@@ -85,6 +85,12 @@ impl Mempool {
         self
     }
 
+    /// Refuses transactions that `rules` refuses (checked after the signature).
+    pub fn with_payload_rules(mut self, rules: super::admission::PayloadRule) -> Self {
+        self.check.rules = Some(rules);
+        self
+    }
+
     /// Records admitted signatures in `verified` (the block executor's set), so execution does not check them
     /// again.
     pub fn with_verified_txs(mut self, verified: Arc<VerifiedTxs>) -> Self {

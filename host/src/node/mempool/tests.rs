@@ -434,3 +434,35 @@ fn every_refusal_is_named_and_leaves_the_pool_unchanged() {
     pool.admit(&encoded, committed).unwrap();
     assert_eq!(pool.len(), 2);
 }
+
+#[test]
+fn a_transaction_its_rules_refuse_is_refused_with_their_reason_and_not_held() {
+    let publisher = SigningKey::from_bytes(&[7; 32]);
+    let stranger = SigningKey::from_bytes(&[8; 32]);
+    let allowed = publisher.verifying_key().to_bytes();
+    let mut pool = pool().with_payload_rules(Arc::new(move |tx: &SignedTransaction| {
+        if tx.tx.signer == allowed {
+            Ok(())
+        } else {
+            Err("key is not a publisher of source s".into())
+        }
+    }));
+    let refused = pool
+        .admit(&tx(&stranger, 0, "c").encode(), |_| 0)
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        AdmitError::Refused("key is not a publisher of source s".into())
+    );
+    assert_eq!(refused.class(), "refused");
+    assert!(pool.is_empty());
+    // Rules run only on well-signed transactions: a forged one is still a bad signature.
+    let mut forged = tx(&stranger, 0, "c");
+    forged.signature[0] ^= 1;
+    assert!(matches!(
+        pool.admit(&forged.encode(), |_| 0),
+        Err(AdmitError::BadSignature(_))
+    ));
+    assert!(pool.admit(&tx(&publisher, 0, "c").encode(), |_| 0).is_ok());
+    assert_eq!(pool.len(), 1);
+}

@@ -19,6 +19,7 @@ use parity_scale_codec::Encode;
 use tower::ServiceExt;
 
 use super::*;
+use crate::chain::source_json::{HeadJson, SourceJson};
 use crate::chain::{Block, BlockBody, BlockHeader, PartSetHeader};
 use crate::hex_text::to_hex;
 use crate::metrics::RejectClass;
@@ -225,6 +226,7 @@ impl NodeApi for FakeNode {
                 name: name.clone(),
                 code_hash: to_hex([0; 32]),
                 sources: vec![],
+                slots: vec![],
                 datasets: vec![],
                 fuel_limit_per_record: 1,
                 deployed_at: 1,
@@ -236,6 +238,18 @@ impl NodeApi for FakeNode {
             gate.pass();
         }
         vec![]
+    }
+    fn sources(&self) -> Result<Vec<SourceInfo>, ApiError> {
+        Ok(vec![SourceInfo {
+            definition: SourceJson::Signed {
+                name: "kv".into(),
+                publishers: vec![to_hex([9; 32])],
+            },
+            head: Some(HeadJson {
+                number: 3,
+                hash: to_hex([8; 32]),
+            }),
+        }])
     }
 }
 

@@ -25,6 +25,21 @@ async fn status_validators_manuscripts_evidence() {
 }
 
 #[tokio::test]
+async fn sources_come_with_their_heads() {
+    let (app, _) = app(FakeNode::new(None));
+    assert_eq!(
+        get_json(&app, "/sources").await,
+        (
+            StatusCode::OK,
+            serde_json::json!([{
+                "definition": {"kind": "signed", "name": "kv", "publishers": [to_hex([9; 32])]},
+                "head": {"number": 3, "hash": to_hex([8; 32])},
+            }])
+        )
+    );
+}
+
+#[tokio::test]
 async fn blocks_and_commits_by_height() {
     let (app, _) = app(FakeNode::new(None));
     let (s, v) = get_json(&app, "/blocks/latest").await;

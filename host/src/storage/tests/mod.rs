@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use cvm_consensus::wal::{Wal, WalEntry};
 use cvm_consensus::{CommitCertificate, Height, Round, ValueId};
-use cvm_runtime::state::{StateChanges, StateRoot, empty_root, prove_record, verify_record};
+use cvm_runtime::state::{StateChanges, StateRoot, prove_record, verify_record};
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecutorConfig,
     SignedTransaction, Transaction, TxPayload, TxStatus,
@@ -22,9 +22,37 @@ use tempfile::TempDir;
 
 use super::keys::{CF_BLOCKS, CF_WAL, height_key};
 use super::*;
-use crate::chain::{Block, BlockBody, BlockHeader, PartSet};
+use crate::chain::genesis::ChainParams;
+use crate::chain::source_json::{GovernanceJson, SourceJson};
+use crate::chain::{Block, BlockBody, BlockHeader, Genesis, GenesisValidator, PartSet};
 
 const CHAIN: &str = "storage-test";
+
+/// The test chain's genesis: the `kv` source, published by the chain's signer.
+fn genesis() -> Genesis {
+    let key = |seed: u8| {
+        hex::encode(
+            SigningKey::from_bytes(&[seed; 32])
+                .verifying_key()
+                .to_bytes(),
+        )
+    };
+    Genesis {
+        chain_id: CHAIN.into(),
+        genesis_time_ms: 0,
+        validators: vec![GenesisValidator {
+            name: "v".into(),
+            public_key: key(9),
+            power: 1,
+        }],
+        params: ChainParams::default(),
+        sources: vec![SourceJson::Signed {
+            name: "kv".into(),
+            publishers: vec![key(7)],
+        }],
+        governance: GovernanceJson::default(),
+    }
+}
 
 fn engine() -> Arc<CvmEngine> {
     CvmEngine::new(EngineConfig::default()).expect("engine")
@@ -91,6 +119,13 @@ impl TestChain {
     fn new(storage: Storage, engine: Arc<CvmEngine>) -> Self {
         let executor =
             BlockExecutor::new(engine, storage.node_store(), exec_config()).expect("executor");
+        let (_, changes) = genesis()
+            .state(&*storage.node_store())
+            .expect("genesis state");
+        storage
+            .node_store()
+            .commit(&changes)
+            .expect("genesis state commits");
         // Resume the nonce from a restarted chain: this signer sends one tx per block.
         let nonce = storage.head().unwrap().map_or(0, |h| h.height);
         Self {
@@ -118,7 +153,14 @@ impl TestChain {
         let head = self.storage.head().unwrap();
         let (height, parent_hash, parent_root) = match &head {
             Some(h) => (h.height + 1, h.block_hash, StateRoot::from(h.state_root)),
-            None => (1, [0; 32], empty_root()),
+            None => (
+                1,
+                [0; 32],
+                genesis()
+                    .state(&*self.storage.node_store())
+                    .expect("genesis")
+                    .0,
+            ),
         };
         let ctx = BlockContext {
             chain_id: CHAIN.into(),
@@ -155,6 +197,7 @@ impl TestChain {
         let tx = self.tx(TxPayload::Deploy {
             wasm,
             fuel_limit_per_record: 10_000_000,
+            sources: Vec::new(),
         });
         self.block(vec![tx])
     }

@@ -14,7 +14,7 @@ fn replay_matches_and_reports_a_tampered_root() {
         &storage,
         engine.clone(),
         exec_config(),
-        CHAIN,
+        &genesis(),
         &mut |h, total| seen.push((h, total)),
     )
     .unwrap();
@@ -31,7 +31,7 @@ fn replay_matches_and_reports_a_tampered_root() {
         .put_cf(cf, height_key(2), tampered.encode())
         .unwrap();
 
-    let report = replay(&storage, engine, exec_config(), CHAIN, &mut |_, _| {}).unwrap();
+    let report = replay(&storage, engine, exec_config(), &genesis(), &mut |_, _| {}).unwrap();
     assert_eq!(report.heights, 3);
     assert_eq!(
         report.mismatches,

@@ -1,0 +1,65 @@
+//! The state a chain starts from: its registered sources and governance keys, nothing else.
+
+use parity_scale_codec::Encode;
+
+use super::state::{GOVERNANCE_KEY, source_def_key};
+use super::types::{SourceDef, SourceDefError};
+use crate::state::{NodeStore, OverlayDb, StateChanges, StateError, StateRoot, empty_root};
+
+/// Why a genesis state cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisStateError {
+    /// A source definition is not valid.
+    #[error("genesis sources: {0}")]
+    Source(#[from] SourceDefError),
+    /// Two sources share a name.
+    #[error("genesis sources: {0:?} is listed twice")]
+    DuplicateSource(String),
+    /// A governance key that is not an ed25519 public key.
+    #[error("genesis governance: key {0} is not a valid ed25519 public key")]
+    BadGovernanceKey(String),
+    /// A governance key listed twice.
+    #[error("genesis governance: key {0} is listed twice")]
+    DuplicateGovernanceKey(String),
+    /// The trie could not be built.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The root of the genesis state holding `sources` and `governance`, and the trie nodes to commit for it (the
+/// store is only read). Checks every definition, and that no name or key is listed twice.
+pub fn genesis_state(
+    store: &dyn NodeStore,
+    sources: &[SourceDef],
+    governance: &[[u8; 32]],
+) -> Result<(StateRoot, StateChanges), GenesisStateError> {
+    let mut names = std::collections::BTreeSet::new();
+    for def in sources {
+        def.validate()?;
+        if !names.insert(def.name.as_str()) {
+            return Err(GenesisStateError::DuplicateSource(def.name.clone()));
+        }
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for key in governance {
+        if ed25519_dalek::VerifyingKey::from_bytes(key).is_err() {
+            return Err(GenesisStateError::BadGovernanceKey(hex::encode(key)));
+        }
+        if !keys.insert(key) {
+            return Err(GenesisStateError::DuplicateGovernanceKey(hex::encode(key)));
+        }
+    }
+    let mut entries: Vec<(Vec<u8>, Vec<u8>)> = sources
+        .iter()
+        .map(|def| (source_def_key(&def.name), def.encode()))
+        .collect();
+    entries.push((GOVERNANCE_KEY.to_vec(), governance.to_vec().encode()));
+    let mut db = OverlayDb::new(store);
+    let root = db.apply(
+        empty_root(),
+        entries
+            .iter()
+            .map(|(k, v)| (k.as_slice(), Some(v.as_slice()))),
+    )?;
+    Ok((root, db.into_changes()))
+}
