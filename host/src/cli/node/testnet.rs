@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::chain::genesis::ChainParams;
-use crate::home::testnet::{TestnetSpec, generate};
-use anyhow::Context;
-
 use crate::chain::source_json::SourceJson;
 use crate::home::testnet::{TestnetSpec, generate, governance_key_path};
 
