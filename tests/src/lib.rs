@@ -10,6 +10,8 @@
 //!   and HTTP, measuring what the network kept (rate, memory, safety, what was relayed).
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
+//! - [`rpc_proxy`]: a JSON-RPC proxy in front of a real Ethereum node that serves altered logs or is down on
+//!   command: one validator's misbehaving endpoint in the source tests.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
 //!   keeps every crate free of them).
 
@@ -20,3 +22,4 @@ pub mod faults;
 pub mod fuzzing;
 pub mod localnet;
 pub mod module_graph;
+pub mod rpc_proxy;

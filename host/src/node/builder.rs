@@ -28,6 +28,7 @@ use super::status::NodeStatus;
 use crate::chain::{BlockHeader, Genesis, NodeConfig, ValidatorKey};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkEvent, NetworkHandle};
+use crate::sources::SourceHub;
 use crate::storage::Storage;
 
 /// A node about to start: its loaded home, and the hooks it runs with ([`NoHooks`] unless a test binary sets
@@ -75,7 +76,16 @@ impl NodeBuilder {
         } = setup;
         let storage = Storage::open(home.db())?;
         let verifier: Arc<dyn SignatureVerifier> = Arc::new(CachingVerifier::new(Ed25519Verifier));
-        let app = open_app(&home.module_cache(), &config, &genesis, &storage, &verifier)?;
+        let sources = Arc::new(SourceHub::new(config.sources.clone(), &home.root));
+        let app = open_app(
+            &home.module_cache(),
+            &config,
+            &genesis,
+            &storage,
+            &verifier,
+            sources,
+        )?;
+        app.sync_sources();
         let parent = app.parent()?;
         info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
@@ -195,6 +205,7 @@ fn open_app(
     genesis: &Genesis,
     storage: &Storage,
     verifier: &Arc<dyn SignatureVerifier>,
+    sources: Arc<SourceHub>,
 ) -> anyhow::Result<Arc<App>> {
     let engine = CvmEngine::new(EngineConfig {
         cache_dir: Some(module_cache.to_path_buf()),
@@ -225,6 +236,7 @@ fn open_app(
         storage.clone(),
         executor,
         verifier.clone(),
+        sources,
     )?))
 }
 
