@@ -470,6 +470,32 @@ fn source_blocks_that_break_continuity_or_budget_make_the_block_invalid() {
 }
 
 #[test]
+fn a_sources_first_block_in_a_chain_block_is_taken_above_the_log_budget() {
+    let mut chain = eth_chain(4, 5, slot_checker("eth-reader"));
+    let outcome = chain
+        .block_with_sources(&[eth_block(START, 7)], &[], u64::MAX)
+        .expect("one block above max_logs alone would otherwise stall the source");
+    assert_eq!(outcome.source_receipts.len(), 1);
+    assert_eq!(outcome.source_fuel_exhausted_at, None);
+    let e = invalid(chain.block_with_sources(
+        &[eth_block(START + 1, 1), eth_block(START + 2, 5)],
+        &[],
+        u64::MAX,
+    ));
+    assert!(
+        matches!(
+            e,
+            SourceBlockError::TooManyLogs {
+                logs: 6,
+                max: 5,
+                ..
+            }
+        ),
+        "a second block past the budget is still refused: {e}"
+    );
+}
+
+#[test]
 fn a_source_block_that_runs_out_of_block_fuel_fails_but_the_head_moves_on() {
     let mut chain = eth_chain(4, 100, spinner("eth-spinner"));
     assert_deployed(&deploy_bound(&mut chain, slot_checker("kv-reader"), &[]));
@@ -491,6 +517,11 @@ fn a_source_block_that_runs_out_of_block_fuel_fails_but_the_head_moves_on() {
     }
     assert_eq!(receipt.fuel_used, budget);
     assert!(outcome.fuel_used <= budget);
+    assert_eq!(
+        outcome.source_fuel_exhausted_at,
+        Some(0),
+        "a proposer learns which one ran out"
+    );
     // The transaction after it had nothing left.
     let reason = failed(&outcome.receipts[0].status);
     assert!(reason.contains("fuel budget"), "{reason}");

@@ -115,6 +115,11 @@ impl EncodeLabelValue for MemoryPart {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MemoryLabels {
     part: MemoryPart,
 }
@@ -153,6 +158,10 @@ pub struct Metrics {
     mempool_bytes: Gauge,
     txs_rejected: Family<RejectLabels, Counter>,
     memory: Family<MemoryLabels, Gauge>,
+    source_head: Family<SourceLabels, Gauge>,
+    source_endpoint_latest: Family<SourceLabels, Gauge>,
+    source_ready: Family<SourceLabels, Gauge>,
+    source_conflicts: Family<SourceLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -199,6 +208,10 @@ impl Metrics {
             mempool_bytes: Gauge::default(),
             txs_rejected: Family::default(),
             memory: Family::default(),
+            source_head: Family::default(),
+            source_endpoint_latest: Family::default(),
+            source_ready: Family::default(),
+            source_conflicts: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -273,6 +286,26 @@ impl Metrics {
             "Bytes in memory: the process's resident set and the caches and buffers within it, by part",
             m.memory.clone(),
         );
+        r.register(
+            "source_head",
+            "Number of the last source block ingested by a committed block, by registered Ethereum source",
+            m.source_head.clone(),
+        );
+        r.register(
+            "source_endpoint_latest",
+            "Latest block number this node's endpoint shows, by source",
+            m.source_endpoint_latest.clone(),
+        );
+        r.register(
+            "source_ready_blocks",
+            "Source blocks fetched and verified past the head, waiting to be ingested, by source",
+            m.source_ready.clone(),
+        );
+        r.register(
+            "source_conflicts",
+            "Committed source blocks this node's endpoint later showed with another hash, by source (alert on any)",
+            m.source_conflicts.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -311,6 +344,30 @@ impl Metrics {
         self.memory
             .get_or_create(&MemoryLabels { part })
             .set(clamp(bytes));
+    }
+
+    /// What this node's feed of one source last saw.
+    pub fn set_source(&self, status: &crate::sources::SourceStatus) {
+        let labels = SourceLabels {
+            source: status.name.clone(),
+        };
+        let feed = &status.feed;
+        if let Some(head) = feed.head {
+            self.source_head
+                .get_or_create(&labels)
+                .set(clamp(head.number));
+        }
+        if let Some(latest) = feed.endpoint_latest {
+            self.source_endpoint_latest
+                .get_or_create(&labels)
+                .set(clamp(latest));
+        }
+        self.source_ready
+            .get_or_create(&labels)
+            .set(clamp(feed.ready as u64));
+        self.source_conflicts
+            .get_or_create(&labels)
+            .set(clamp(feed.conflicts));
     }
 
     pub fn on_tx_rejected(&self, class: RejectClass) {

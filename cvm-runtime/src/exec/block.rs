@@ -193,7 +193,7 @@ impl BlockExecutor {
             logs: BlockLogs::new(&self.logs),
             fuel_left: max_block_fuel,
         };
-        let source_receipts = super::source_blocks::run(
+        let (source_receipts, source_fuel_exhausted_at) = super::source_blocks::run(
             |source, records| self.ingest(info, source, records),
             &mut block,
             source_blocks,
@@ -240,6 +240,7 @@ impl BlockExecutor {
             logs: output.logs.lines,
             logs_dropped: output.logs.dropped,
             fuel_exhausted_at,
+            source_fuel_exhausted_at,
         })
     }
 

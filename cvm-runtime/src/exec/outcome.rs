@@ -94,6 +94,9 @@ pub struct BlockOutcome {
     /// Index of the first transaction that failed because the block's fuel budget ran out (it and every later
     /// ingest failed, their nonces consumed). A proposer leaves it and what follows for the next block.
     pub fuel_exhausted_at: Option<usize>,
+    /// Index of the first source block whose ingest failed because the block's fuel budget ran out (it was not
+    /// ingested, the source moved past it). A proposer leaves it and what follows for the next block.
+    pub source_fuel_exhausted_at: Option<usize>,
 }
 
 impl BlockOutcome {

@@ -16,14 +16,15 @@ use crate::sources::{
 };
 
 /// Runs `source_blocks` in order, each through the ingest `ingest` makes of its source and records; one receipt
-/// each.
+/// each, and the index of the first that ran out of the block's fuel.
 pub(super) fn run<'a>(
     ingest: impl Fn(&'a str, &'a RecordBatch) -> Ingest<'a>,
     block: &mut BlockState,
     source_blocks: &'a [SourceBlock],
     output: &mut BlockOutput,
-) -> Result<Vec<SourceReceipt>, ExecError> {
+) -> Result<(Vec<SourceReceipt>, Option<usize>), ExecError> {
     let mut tally = SourceTally::new();
+    let mut fuel_exhausted_at = None;
     let mut receipts = Vec::with_capacity(source_blocks.len());
     for (index, source_block) in source_blocks.iter().enumerate() {
         let name = &source_block.source;
@@ -38,6 +39,9 @@ pub(super) fn run<'a>(
             fuel_exhausted: false,
         };
         let (status, fuel_used) = ingest(name, &source_block.records).run(block, &mut out)?;
+        if out.fuel_exhausted {
+            fuel_exhausted_at.get_or_insert(index);
+        }
         let status = match status {
             IngestStatus::Ingested {
                 subscribers,
@@ -75,5 +79,5 @@ pub(super) fn run<'a>(
             fuel_used,
         });
     }
-    Ok(receipts)
+    Ok((receipts, fuel_exhausted_at))
 }

@@ -71,7 +71,7 @@ pub enum SourceBlockError {
         /// The budget.
         max: u32,
     },
-    /// More logs of one source than its budget allows.
+    /// More logs of one source than its budget allows, past the source's first block in the chain block.
     #[error(
         "{logs} logs of source {source_name} in one chain block, above its budget.max_logs {max}"
     )]
@@ -125,7 +125,9 @@ pub fn check_source_block(
             max: eth.budget.max_blocks,
         });
     }
-    if *logs > u64::from(eth.budget.max_logs) {
+    // A source's first block in a chain block is taken whatever its logs: one Ethereum block above the budget
+    // would otherwise stall the source for good.
+    if *blocks > 1 && *logs > u64::from(eth.budget.max_logs) {
         return Err(SourceBlockError::TooManyLogs {
             source_name: source_name(),
             logs: *logs,

@@ -25,6 +25,8 @@ pub struct BlockHeader {
     pub parent_hash: BlockHash,
     /// The proposer's ed25519 public key.
     pub proposer: [u8; 32],
+    /// Blake2-256 of the body's source commitments (the source blocks it ingests).
+    pub sources_hash: [u8; 32],
     /// Ordered root over the hashes of the body's transactions.
     pub txs_root: [u8; 32],
     /// Number of transactions in the body.
@@ -74,10 +76,12 @@ impl Block {
         self.header.height
     }
 
-    /// Whether the body is the one the header commits to (transactions, last commit, part count and root).
+    /// Whether the body is the one the header commits to (source commitments, transactions, last commit, part
+    /// count and root).
     pub fn body_matches_header(&self, part_size: usize) -> bool {
         let h = &self.header;
-        h.tx_count as usize == self.body.txs.len()
+        h.sources_hash == self.body.sources_hash()
+            && h.tx_count as usize == self.body.txs.len()
             && h.txs_root == self.body.txs_root()
             && h.last_commit_hash == self.body.last_commit_hash()
             && PartSet::header_of(&self.body.encode(), part_size) == h.parts

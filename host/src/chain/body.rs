@@ -1,14 +1,19 @@
-//! The block body: the transactions and the certificate that finalized the parent. The header commits to it
-//! through the transactions root, the last-commit hash and the part-set root of its encoding.
+//! The block body: the source blocks it ingests (as commitments), the transactions and the certificate that
+//! finalized the parent. The header commits to it through the sources hash, the transactions root, the
+//! last-commit hash and the part-set root of its encoding.
 
 use cvm_consensus::CommitCertificate;
 use cvm_runtime::SignedTransaction;
 use cvm_runtime::state::{blake2_256, ordered_root};
 use parity_scale_codec::{Decode, Encode};
 
+use super::source_commitment::SourceCommitment;
+
 /// What a block carries besides its header; split into parts for gossip.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Default)]
 pub struct BlockBody {
+    /// The source blocks ingested before the transactions, in order.
+    pub source_blocks: Vec<SourceCommitment>,
     /// The transactions, in execution order.
     pub txs: Vec<SignedTransaction>,
     /// The certificate that finalized the parent (none at height 1).
@@ -19,6 +24,11 @@ impl BlockBody {
     /// The ordered root over the transactions' hashes that the header's `txs_root` must equal.
     pub fn txs_root(&self) -> [u8; 32] {
         ordered_root(self.txs.iter().map(|tx| tx.hash().to_vec())).0
+    }
+
+    /// Blake2-256 of SCALE(`source_blocks`), which the header's `sources_hash` must equal.
+    pub fn sources_hash(&self) -> [u8; 32] {
+        blake2_256(&self.source_blocks.encode())
     }
 
     /// Blake2-256 of SCALE(`last_commit`), which the header's `last_commit_hash` must equal.

@@ -206,6 +206,38 @@ pub struct NodeConfig {
     pub mempool: MempoolConfig,
     /// Block execution settings.
     pub execution: ExecutionConfig,
+    /// Where this node reads each registered Ethereum source's blocks, by source name (`[sources.<name>]`).
+    pub sources: std::collections::BTreeMap<String, SourceEndpointConfig>,
+}
+
+/// Where this node's own copy of one Ethereum source's data comes from: exactly one of `rpc` and `archive`.
+/// A validator checks every block a proposal commits to against it; a node without one for a source still
+/// follows the chain (it gets committed source blocks from peers with the blocks that ingest them) but cannot
+/// propose or prevote blocks that ingest that source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEndpointConfig {
+    /// JSON-RPC URL of an Ethereum node of the source's chain, e.g. `http://127.0.0.1:8545`.
+    #[serde(default)]
+    pub rpc: Option<String>,
+    /// A local archive file of blocks with their receipts (JSON Lines; see `cvm source verify`). Relative paths
+    /// are relative to the node's home.
+    #[serde(default)]
+    pub archive: Option<PathBuf>,
+    /// How long one JSON-RPC request may take.
+    #[serde(default = "default_source_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How often the node asks the endpoint for new blocks.
+    #[serde(default = "default_source_poll_ms")]
+    pub poll_ms: u64,
+}
+
+fn default_source_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_source_poll_ms() -> u64 {
+    500
 }
 
 impl Default for NodeConfig {
@@ -219,6 +251,7 @@ impl Default for NodeConfig {
             proposer: ProposerConfig::default(),
             mempool: MempoolConfig::default(),
             execution: ExecutionConfig::default(),
+            sources: Default::default(),
         }
     }
 }
@@ -324,6 +357,25 @@ impl NodeConfig {
                 field: "consensus",
                 rule: "timeouts must be above 0 ms".into(),
             });
+        }
+        for (name, endpoint) in &self.sources {
+            match (&endpoint.rpc, &endpoint.archive) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        field: "sources",
+                        rule: format!(
+                            "[sources.{name}] must set exactly one of `rpc` (a JSON-RPC URL) and `archive` (a file)"
+                        ),
+                    });
+                }
+            }
+            if endpoint.timeout_ms == 0 || endpoint.poll_ms == 0 {
+                return Err(ConfigError::Invalid {
+                    field: "sources",
+                    rule: format!("[sources.{name}] timeout_ms and poll_ms must be above 0"),
+                });
+            }
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod genesis;
 pub mod keys;
 pub mod parts;
+pub mod source_commitment;
 pub mod source_json;
 
 pub use block::{Block, BlockHash, BlockHeader, block_time_ok};
@@ -15,3 +16,4 @@ pub use config::NodeConfig;
 pub use genesis::{Genesis, GenesisValidator};
 pub use keys::{AccountKey, NodeKey, ValidatorKey};
 pub use parts::{Part, PartError, PartSet, PartSetBuilder, PartSetHeader};
+pub use source_commitment::SourceCommitment;

@@ -43,13 +43,16 @@ pub enum SyncResponse {
     Body(BlockBody),
 }
 
-/// A committed block with the certificate that finalized it.
+/// A committed block with the certificate that finalized it and the source data it ingests.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SyncedBlock {
     /// The committed block, body included.
     pub block: Block,
     /// The precommits that finalized it.
     pub certificate: CommitCertificate,
+    /// SCALE `EthBlockData` of each source block the body commits to, in body order; the receiver checks each
+    /// against its commitment, so a node catching up needs no endpoint of its own.
+    pub sources: Vec<Vec<u8>>,
 }
 
 /// The longest prefix of `blocks` whose [`SyncResponse::Blocks`] encoding fits in `max_bytes`.

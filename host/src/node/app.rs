@@ -16,13 +16,19 @@ use parking_lot::Mutex;
 use tracing::{debug, info, warn};
 
 use crate::chain::genesis::ChainParams;
-use crate::chain::{Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, block_time_ok};
+use crate::chain::{
+    Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, SourceCommitment, block_time_ok,
+};
+use crate::sources::ethereum::EthBlockData;
+use crate::sources::{PulledBlock, SourceDataError, SourceHub};
 use crate::storage::{ChainHead, CommittedBlock, Storage};
 
 /// A block and the result of executing it on its parent.
 pub struct Executed {
     /// The block as proposed or decided.
     pub block: Block,
+    /// The data of the source blocks it ingests, in body order.
+    pub sources: Vec<PulledBlock>,
     /// State changes, receipts and roots it produced.
     pub outcome: BlockOutcome,
 }
@@ -38,6 +44,10 @@ pub enum AppError {
     Exec(#[from] cvm_runtime::ExecError),
     #[error("decided block {height} (0x{hash}) is not available here; it will come by sync")]
     MissingBody { height: u64, hash: String },
+    #[error(
+        "decided block {height} ingests source data this node does not have ({cause}); it will come by sync"
+    )]
+    MissingSourceData { height: u64, cause: String },
     #[error(
         "decided block {height} re-executes to a different {what} than its header: this node's CVM disagrees with the network; stop it and run `cvm replay`"
     )]
@@ -59,8 +69,12 @@ pub enum InvalidBlock {
         "block time {time_ms} is not after the parent's {parent_ms} or too far ahead of this node's clock"
     )]
     Time { time_ms: u64, parent_ms: u64 },
-    #[error("body does not match the header (transactions, last commit or parts)")]
+    #[error(
+        "body does not match the header (source commitments, transactions, last commit or parts)"
+    )]
     Body,
+    #[error("{0}")]
+    SourceData(SourceDataError),
     #[error("body is {size} bytes, above max_block_bytes {max}")]
     TooLarge { size: usize, max: u64 },
     #[error("a transaction is {size} bytes, above max_tx_bytes {max}")]
@@ -105,6 +119,7 @@ pub struct App {
     executor: BlockExecutor,
     /// The root of the genesis state (its sources and governance keys): what block 1 executes on.
     genesis_root: StateRoot,
+    sources: Arc<SourceHub>,
     cache: Mutex<HashMap<BlockHash, Arc<Executed>>>,
 }
 
@@ -130,6 +145,7 @@ impl App {
         storage: Storage,
         executor: BlockExecutor,
         verifier: Arc<dyn SignatureVerifier>,
+        sources: Arc<SourceHub>,
     ) -> Result<Self, AppError> {
         let validators = genesis
             .validator_set()
@@ -143,6 +159,7 @@ impl App {
             storage,
             executor,
             genesis_root,
+            sources,
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -170,6 +187,18 @@ impl App {
     /// The node's database.
     pub fn storage(&self) -> &Storage {
         &self.storage
+    }
+
+    /// The node's Ethereum sources.
+    pub fn sources(&self) -> &Arc<SourceHub> {
+        &self.sources
+    }
+
+    /// Brings the source feeds in line with the committed state (at start and after each commit).
+    pub fn sync_sources(&self) {
+        let Ok(parent) = self.parent() else { return };
+        let view = TrieView::new(self.executor.store().clone(), parent.state_root);
+        self.sources.sync_with_state(&view);
     }
 
     /// The block executor (manuscript runtime and module cache).
@@ -235,6 +264,7 @@ impl App {
         &self,
         parent: &Parent,
         header: &BlockHeader,
+        sources: &[PulledBlock],
         txs: &[SignedTransaction],
     ) -> Result<BlockOutcome, AppError> {
         let ctx = BlockContext {
@@ -242,12 +272,37 @@ impl App {
             height: header.height,
             time_ms: header.time_ms,
         };
-        Ok(self.executor.execute_block_within(
+        let source_blocks: Vec<_> = sources.iter().map(PulledBlock::to_source_block).collect();
+        Ok(self.executor.execute_block_with_sources(
             parent.state_root,
             &ctx,
+            &source_blocks,
             txs,
             self.genesis.params.max_block_fuel,
         )?)
+    }
+
+    /// The stored data behind `commitments` (kept when a block ingesting it committed, or received by sync),
+    /// checked again.
+    pub fn stored_sources(
+        &self,
+        commitments: &[SourceCommitment],
+    ) -> Result<Vec<PulledBlock>, String> {
+        commitments
+            .iter()
+            .map(|c| {
+                let bytes = self
+                    .storage
+                    .source_block(&c.hash)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!("source {} block {} is not stored here", c.source, c.number)
+                    })?;
+                let data = EthBlockData::decode(&mut &bytes[..])
+                    .map_err(|e| format!("stored source block {}: {e}", c.number))?;
+                PulledBlock::for_commitment(c, data)
+            })
+            .collect()
     }
 
     /// Builds and executes the block this validator proposes at `parent.height + 1`.
@@ -260,8 +315,10 @@ impl App {
     ) -> Result<Arc<Executed>, AppError> {
         let parent = self.parent()?;
         let params = &self.genesis.params;
+        let mut sources = self.sources.proposal();
         loop {
             let body = BlockBody {
+                source_blocks: sources.iter().map(PulledBlock::commitment).collect(),
                 txs,
                 last_commit: last_commit.clone(),
             };
@@ -271,6 +328,7 @@ impl App {
                 time_ms: now_ms.max(parent.time_ms + 1),
                 parent_hash: parent.hash,
                 proposer,
+                sources_hash: body.sources_hash(),
                 txs_root: body.txs_root(),
                 tx_count: body.txs.len() as u32,
                 state_root: [0; 32],
@@ -279,7 +337,32 @@ impl App {
                 last_commit_hash: body.last_commit_hash(),
                 parts: PartSet::header_of(&body.encode(), params.part_size as usize),
             };
-            let outcome = self.execute(&parent, &header, &body.txs)?;
+            let outcome = match self.execute(&parent, &header, &sources, &body.txs) {
+                Err(AppError::Exec(e @ cvm_runtime::ExecError::SourceBlock(_)))
+                    if !sources.is_empty() =>
+                {
+                    // The feed is out of step with the committed source head (it catches up at the next
+                    // commit): propose without source blocks rather than nothing.
+                    warn!(error = %e, "source blocks do not follow the committed heads; proposing without them");
+                    sources.clear();
+                    txs = body.txs;
+                    continue;
+                }
+                other => other?,
+            };
+            if let Some(first_out) = outcome.source_fuel_exhausted_at
+                && first_out > 0
+            {
+                // A source block ran out of the block's fuel: it and the later ones wait for the next block
+                // (where, first in line, it gets the whole budget).
+                sources.truncate(first_out);
+                txs = body.txs;
+                continue;
+            }
+            if outcome.source_fuel_exhausted_at.is_some() && !body.txs.is_empty() {
+                txs = Vec::new();
+                continue;
+            }
             if let Some(first_out) = outcome.fuel_exhausted_at
                 && first_out > 0
             {
@@ -307,6 +390,7 @@ impl App {
             header.fuel_used = outcome.fuel_used;
             let executed = Arc::new(Executed {
                 block: Block { header, body },
+                sources,
                 outcome,
             });
             self.cache
@@ -367,8 +451,12 @@ impl App {
             return Err(InvalidBlock::Body);
         }
         self.check_last_commit(&parent, &block.body)?;
+        let sources = self
+            .sources
+            .resolve(&block.body.source_blocks)
+            .map_err(InvalidBlock::SourceData)?;
         let outcome = self
-            .execute(&parent, h, &block.body.txs)
+            .execute(&parent, h, &sources, &block.body.txs)
             .map_err(|e| InvalidBlock::Execution(e.to_string()))?;
         if outcome.state_root.0 != h.state_root {
             return Err(InvalidBlock::StateRoot {
@@ -385,7 +473,11 @@ impl App {
                 executed: outcome.fuel_used,
             });
         }
-        let executed = Arc::new(Executed { block, outcome });
+        let executed = Arc::new(Executed {
+            block,
+            sources,
+            outcome,
+        });
         self.cache.lock().insert(hash, executed.clone());
         Ok(executed)
     }
@@ -438,7 +530,18 @@ impl App {
                     hash: hex::encode(hash),
                 })?;
                 let parent = self.parent()?;
-                let outcome = self.execute(&parent, header, &body.txs)?;
+                // Decided: the data is what the commitments name, from this node's endpoint or, failing that
+                // (none configured, behind, or showing another chain), as stored from sync.
+                let sources = match self.sources.resolve(&body.source_blocks) {
+                    Ok(sources) => sources,
+                    Err(_) => self.stored_sources(&body.source_blocks).map_err(|cause| {
+                        AppError::MissingSourceData {
+                            height: header.height,
+                            cause,
+                        }
+                    })?,
+                };
+                let outcome = self.execute(&parent, header, &sources, &body.txs)?;
                 if outcome.state_root.0 != header.state_root {
                     return Err(AppError::Divergence {
                         height: header.height,
@@ -456,6 +559,7 @@ impl App {
                         header: header.clone(),
                         body,
                     },
+                    sources,
                     outcome,
                 })
             }
@@ -467,6 +571,11 @@ impl App {
                     certificate,
                     changes: &executed.outcome.changes,
                     receipts: &executed.outcome.receipts,
+                    source_blocks: &executed
+                        .sources
+                        .iter()
+                        .map(|p| (p.verified.hash, p.data.encode()))
+                        .collect::<Vec<_>>(),
                 },
                 durable,
             )
@@ -474,6 +583,9 @@ impl App {
         self.cache
             .lock()
             .retain(|_, e| e.block.header.height > header.height);
+        // Sources registered or advanced by this block: feeds start, move their heads and check what their
+        // endpoints showed against what committed.
+        self.sync_sources();
         let failed = executed
             .outcome
             .receipts
@@ -505,6 +617,7 @@ impl App {
     /// Encoded size of a body, for the proposer's byte budget.
     pub fn body_overhead(last_commit: &Option<CommitCertificate>) -> usize {
         BlockBody {
+            source_blocks: Vec::new(),
             txs: Vec::new(),
             last_commit: last_commit.clone(),
         }

@@ -20,8 +20,8 @@ use crate::metrics::{Metrics, RejectClass};
 use crate::network::NetworkHandle;
 use crate::record_bundle::RecordBundle;
 use crate::rpc::node_api::{
-    ApiError, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo, StatusInfo, SubmitError, TxLookup,
-    ValidatorInfo,
+    ApiError, EndpointJson, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo, StatusInfo,
+    SubmitError, TxLookup, ValidatorInfo,
 };
 
 /// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
@@ -275,15 +275,31 @@ impl NodeApi for NodeBackend {
     fn sources(&self) -> Result<Vec<SourceInfo>, ApiError> {
         let root = StateRoot::from(self.status.read().state_root);
         let view = TrieView::new(self.app.executor().store().clone(), root);
+        let feeds = self.app.sources().status();
         cvm_runtime::sources::sources(&view)
             .map_err(storage_err)?
             .into_iter()
             .map(|def| {
                 let head =
                     cvm_runtime::sources::source_head(&view, &def.name).map_err(storage_err)?;
+                let endpoint = def.is_ethereum().then(|| {
+                    feeds
+                        .iter()
+                        .find(|f| f.name == def.name)
+                        .map(|f| EndpointJson {
+                            configured: f.endpoint,
+                            latest: f.feed.endpoint_latest,
+                            safe_tip: f.feed.safe_tip,
+                            ready: f.feed.ready,
+                            last_error: f.feed.last_error.clone(),
+                            conflicts: f.feed.conflicts,
+                        })
+                        .unwrap_or_default()
+                });
                 Ok(SourceInfo {
                     definition: SourceJson::from(&def),
                     head: head.as_ref().map(HeadJson::from),
+                    endpoint,
                 })
             })
             .collect()

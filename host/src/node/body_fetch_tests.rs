@@ -46,6 +46,7 @@ fn body() -> BlockBody {
     }
     .sign(&key);
     BlockBody {
+        source_blocks: Vec::new(),
         txs: vec![tx],
         last_commit: None,
     }

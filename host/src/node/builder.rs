@@ -28,6 +28,7 @@ use super::status::NodeStatus;
 use crate::chain::{BlockHeader, Genesis, NodeConfig, ValidatorKey};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkEvent, NetworkHandle};
+use crate::sources::SourceHub;
 use crate::storage::Storage;
 
 /// A node about to start: its loaded home, and the hooks it runs with ([`NoHooks`] unless a test binary sets
@@ -75,7 +76,23 @@ impl NodeBuilder {
         } = setup;
         let storage = Storage::open(home.db())?;
         let verifier: Arc<dyn SignatureVerifier> = Arc::new(CachingVerifier::new(Ed25519Verifier));
-        let app = open_app(&home.module_cache(), &config, &genesis, &storage, &verifier)?;
+        // Work arriving (a transaction becoming ready, source blocks past a head) wakes the loop: a height waiting
+        // for work begins at once.
+        let work = Arc::new(Notify::new());
+        let sources = Arc::new(SourceHub::new(
+            config.sources.clone(),
+            &home.root,
+            work.clone(),
+        ));
+        let app = open_app(
+            &home.module_cache(),
+            &config,
+            &genesis,
+            &storage,
+            &verifier,
+            sources,
+        )?;
+        app.sync_sources();
         let parent = app.parent()?;
         info!(chain = %genesis.chain_id, height = parent.height, moniker = %config.moniker, "node starting");
 
@@ -98,8 +115,6 @@ impl NodeBuilder {
             ..NodeStatus::default()
         }));
         let metrics = Arc::new(Metrics::new());
-        // A transaction becoming ready wakes the loop: a height waiting for work begins at once.
-        let work = Arc::new(Notify::new());
         let mempool = Arc::new(Mutex::new(
             Mempool::new(
                 genesis.chain_id.clone(),
@@ -203,6 +218,7 @@ fn open_app(
     genesis: &Genesis,
     storage: &Storage,
     verifier: &Arc<dyn SignatureVerifier>,
+    sources: Arc<SourceHub>,
 ) -> anyhow::Result<Arc<App>> {
     let engine = CvmEngine::new(EngineConfig {
         cache_dir: Some(module_cache.to_path_buf()),
@@ -233,6 +249,7 @@ fn open_app(
         storage.clone(),
         executor,
         verifier.clone(),
+        sources,
     )?))
 }
 

@@ -23,6 +23,7 @@ fn body_set(seed: u8, parts: usize) -> (BlockBody, PartSet) {
     }
     .sign(&key);
     let body = BlockBody {
+        source_blocks: Vec::new(),
         txs: vec![tx],
         last_commit: None,
     };

@@ -58,6 +58,27 @@ pub struct SourceInfo {
     /// Ethereum: the last block ingested; signed: the count of ingests and the last one's hash. `None` before
     /// the first.
     pub head: Option<HeadJson>,
+    /// Ethereum: what this node's endpoint shows (`None` for a signed source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<EndpointJson>,
+}
+
+/// `GET /sources`: an Ethereum source as this node's own endpoint shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointJson {
+    /// Whether this node has an endpoint for the source (`[sources.<name>]`); without one it follows the
+    /// source through peers and checks no proposal that ingests it.
+    pub configured: bool,
+    /// The endpoint's latest block number, when last asked.
+    pub latest: Option<u64>,
+    /// The highest block past the source's confirmation rule.
+    pub safe_tip: Option<u64>,
+    /// Blocks fetched and verified past the head, waiting to be ingested.
+    pub ready: usize,
+    /// Why the last read or check of the endpoint failed, if it did.
+    pub last_error: Option<String>,
+    /// Committed blocks the endpoint later showed with another hash (alert on any).
+    pub conflicts: u64,
 }
 
 /// `GET /manuscripts`: one page.

@@ -16,8 +16,8 @@ use rocksdb::{
 
 use super::StorageError;
 use super::keys::{
-    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_META, CF_RECEIPTS, CF_TRIE, HEAD_KEY, block_hash_key,
-    height_key, parse_height_key,
+    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_META, CF_RECEIPTS, CF_SOURCE_BLOCKS, CF_TRIE, HEAD_KEY,
+    block_hash_key, height_key, parse_height_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
 use super::rocks::{cf, sync_log, write};
@@ -57,6 +57,8 @@ pub struct CommittedBlock<'a> {
     pub changes: &'a StateChanges,
     /// One per transaction, in block order.
     pub receipts: &'a [TxReceipt],
+    /// The data of the source blocks it ingests (keyed by their hash), kept for sync and replay.
+    pub source_blocks: &'a [([u8; 32], Vec<u8>)],
 }
 
 /// The node's database. Cheap to clone: every clone shares one RocksDB handle.
@@ -287,6 +289,10 @@ impl Storage {
         batch.put_cf(meta, block_hash_key(&hash), key);
         put_nodes(db, &mut batch, c.changes)?;
         self.put_receipts(&mut batch, height, c.receipts)?;
+        let cf_sources = cf(db, CF_SOURCE_BLOCKS)?;
+        for (hash, data) in c.source_blocks {
+            batch.put_cf(cf_sources, hash, data);
+        }
         let new_head = ChainHead {
             height,
             block_hash: hash,
@@ -399,5 +405,18 @@ impl Storage {
         self.get(CF_RECEIPTS, tx_hash)?
             .map(|b| decode(&b, || format!("receipt of tx {}", hex::encode(tx_hash))))
             .transpose()
+    }
+
+    /// Keeps the data (SCALE `EthBlockData`) of source block `hash`, checked against a committed block's
+    /// commitment by the caller.
+    pub fn put_source_block(&self, hash: &[u8; 32], data: &[u8]) -> Result<(), StorageError> {
+        self.db
+            .put_cf(cf(&self.db, CF_SOURCE_BLOCKS)?, hash, data)
+            .map_err(|e| StorageError::db("write of a source block", e))
+    }
+
+    /// The stored data (SCALE `EthBlockData`) of source block `hash`, kept when a block ingesting it committed.
+    pub fn source_block(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.get(CF_SOURCE_BLOCKS, hash)
     }
 }

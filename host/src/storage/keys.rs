@@ -12,10 +12,21 @@ pub const CF_RECEIPTS: &str = "receipts";
 pub const CF_WAL: &str = "wal";
 /// Chain head and the block-hash index.
 pub const CF_META: &str = "meta";
+/// Source blocks ingested by committed blocks, by their 32-byte hash (keccak256 of the header), SCALE
+/// `EthBlockData`. Content-addressed and archival: what sync serves and replay reads.
+pub const CF_SOURCE_BLOCKS: &str = "source_blocks";
 
 /// Every column family this version uses. (Databases of earlier versions also hold `datasets`, an index of
 /// record keys that nothing read; it is opened and left alone.)
-pub const ALL_CFS: [&str; 6] = [CF_BLOCKS, CF_COMMITS, CF_TRIE, CF_RECEIPTS, CF_WAL, CF_META];
+pub const ALL_CFS: [&str; 7] = [
+    CF_BLOCKS,
+    CF_COMMITS,
+    CF_TRIE,
+    CF_RECEIPTS,
+    CF_WAL,
+    CF_META,
+    CF_SOURCE_BLOCKS,
+];
 
 /// Meta key of the chain head.
 pub const HEAD_KEY: &[u8] = b"head";

@@ -117,6 +117,7 @@ pub fn bundle() -> RecordBundle {
         time_ms: 2_000,
         parent_hash: [1; 32],
         proposer: validator_signer(0).verifying_key().to_bytes(),
+        sources_hash: [0; 32],
         txs_root: [2; 32],
         tx_count: 1,
         state_root: root.into(),

@@ -248,6 +248,7 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
         .collect();
     let parent = certificate(height - 1, ValueId([height as u8; 32]));
     let body = BlockBody {
+        source_blocks: Vec::new(),
         txs,
         last_commit: (height > 1).then_some(parent),
     };
@@ -257,6 +258,7 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
         time_ms: 1_700_000_000_000 + height,
         parent_hash: [height as u8; 32],
         proposer: SIGNERS[0].verifying_key().to_bytes(),
+        sources_hash: [0; 32],
         txs_root: body.txs_root(),
         tx_count: body.txs.len() as u32,
         state_root: [5; 32],
@@ -297,10 +299,12 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
         SyncedBlock {
             block: first.clone(),
             certificate: first_cert,
+            sources: Vec::new(),
         },
         SyncedBlock {
             block: block.clone(),
             certificate: cert,
+            sources: Vec::new(),
         },
     ]);
     vec![

@@ -1,5 +1,8 @@
-//! `cvm source`: source data tools. [`verify`]: check an Ethereum archive file offline.
+//! `cvm source`: source data tools. [`list`]: the registered sources and their heads; [`status`]: each
+//! Ethereum source's head against the node's endpoint; [`verify`]: check an Ethereum archive file offline.
 
+pub mod list;
+pub mod status;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -8,6 +11,11 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum SourceCommand {
+    /// The chain's registered sources: kind, definition and head (from a node's `GET /sources`).
+    List(list::ListArgs),
+    /// Each Ethereum source's head against the node's own endpoint: latest block, lag, blocks ready, errors and
+    /// conflicts. Exits non-zero when the endpoint showed another hash at a committed number.
+    Status(status::StatusArgs),
     /// Check an Ethereum archive file offline (JSON Lines: one block with its receipts per line): each
     /// header's hash, its link to the previous line, and the transactions and receipts roots when receipts
     /// are present. One verdict line per block; exits non-zero on any failure.
@@ -18,6 +26,8 @@ impl SourceCommand {
     /// Runs the command; the exit code says whether everything checked out.
     pub fn run(&self) -> anyhow::Result<ExitCode> {
         match self {
+            SourceCommand::List(args) => list::run(args),
+            SourceCommand::Status(args) => status::run(args),
             SourceCommand::Verify(args) => verify::run(args),
         }
     }

@@ -188,6 +188,7 @@ fn synced_block(height: u64) -> SyncedBlock {
         time_ms: 1_700_000_000_000 + height,
         parent_hash: [height as u8; 32],
         proposer: [7; 32],
+        sources_hash: [0; 32],
         txs_root: [0; 32],
         tx_count: 0,
         state_root: [1; 32],
@@ -211,6 +212,7 @@ fn synced_block(height: u64) -> SyncedBlock {
             value_id,
             signatures: vec![],
         },
+        sources: Vec::new(),
     }
 }
 

@@ -37,11 +37,8 @@ impl Runner {
                 let _ = self.shared.committed_tx.try_send(Committed { carried_txs });
                 Some(next)
             }
-            Err(AppError::MissingBody { height, .. }) => {
-                info!(
-                    height,
-                    "decided block's body not here yet; fetching it by sync"
-                );
+            Err(e @ (AppError::MissingBody { .. } | AppError::MissingSourceData { .. })) => {
+                info!(error = %e, "decided block cannot be executed here yet; fetching it by sync");
                 self.commits.pending_decision = Some((header, certificate));
                 self.tick();
                 None
@@ -85,6 +82,9 @@ impl Runner {
             interval,
             finality_latency: Some(latency),
         });
+        for source in self.shared.app.sources().status() {
+            self.shared.metrics.set_source(&source);
+        }
         {
             let mut status = self.shared.status.write();
             status.height = height;
@@ -126,16 +126,18 @@ impl Runner {
     }
 }
 
-/// Source records the block's ingest transactions carried.
+/// Source records the block ingested: its source blocks' logs and its ingest transactions' records.
 fn ingested_records(executed: &Executed) -> u64 {
-    executed
-        .block
-        .body
-        .txs
-        .iter()
-        .map(|tx| match &tx.tx.payload {
-            cvm_runtime::TxPayload::Ingest { records, .. } => records.len() as u64,
-            _ => 0,
-        })
-        .sum()
+    let pulled: u64 = executed.sources.iter().map(|s| s.log_count() as u64).sum();
+    pulled
+        + executed
+            .block
+            .body
+            .txs
+            .iter()
+            .map(|tx| match &tx.tx.payload {
+                cvm_runtime::TxPayload::Ingest { records, .. } => records.len() as u64,
+                _ => 0,
+            })
+            .sum::<u64>()
 }

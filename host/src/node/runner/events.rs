@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use cvm_consensus::{Round, Timeout, ValueId};
 
-use crate::chain::{BlockBody, PartSetHeader};
+use crate::chain::{BlockBody, BlockHeader, PartSetHeader};
 use crate::network::SyncedBlock;
 use crate::node::app::{AppError, Executed, InvalidBlock};
 
@@ -29,6 +29,13 @@ pub enum LoopEvent {
         value_id: ValueId,
         /// The execution result, or why the block is invalid.
         result: Result<Arc<Executed>, InvalidBlock>,
+    },
+    /// A proposed block whose source data this node could not get yet is to be checked again.
+    RetryValidation {
+        /// The block's header.
+        header: BlockHeader,
+        /// Its body.
+        body: BlockBody,
     },
     /// A peer answered a status request.
     SyncStatus {

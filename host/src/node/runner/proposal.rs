@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use cvm_consensus::{Height, Input, Round, Value, ValueId};
-use tracing::{error, trace, warn};
+use tracing::{debug, error, trace, warn};
 
 use super::events::LoopEvent;
 use super::state::Runner;
 use crate::chain::{Block, BlockBody, BlockHeader};
 use crate::node::app::{App, AppError, Executed, InvalidBlock};
 use crate::node::status::now_ms;
+
+/// How soon a proposal whose source data this node lacks is checked again.
+const SOURCE_DATA_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl Runner {
     /// Takes transactions from the mempool and builds a block off the loop; the result comes back as
@@ -99,13 +102,34 @@ impl Runner {
         tokio::task::spawn_blocking(move || {
             let height = header.height;
             let value_id = header.id();
-            let result = app.validate_block(Block { header, body }, now_ms());
+            let block = Block { header, body };
+            let result = app.validate_block(block.clone(), now_ms());
+            if let Err(InvalidBlock::SourceData(reason)) = &result
+                && reason.is_retryable()
+            {
+                // Not having the source data yet is not a verdict: ask again shortly (the round's timeouts run
+                // meanwhile, as for a proposal still in transit).
+                debug!(height, %reason, "proposed block's source data is not here yet; checking again");
+                let Block { header, body } = block;
+                tokio::spawn(async move {
+                    tokio::time::sleep(SOURCE_DATA_RETRY).await;
+                    let _ = tx.send(LoopEvent::RetryValidation { header, body });
+                });
+                return;
+            }
             let _ = tx.send(LoopEvent::Validated {
                 height,
                 value_id,
                 result,
             });
         });
+    }
+
+    /// Checks a proposal again whose source data was missing, while its height is still in progress.
+    pub(super) fn on_retry_validation(&mut self, header: BlockHeader, body: BlockBody) {
+        if header.height == self.consensus.driver.height().0 {
+            self.spawn_validation(header, body);
+        }
     }
 
     pub(super) fn on_validated(

@@ -45,10 +45,10 @@ pub(crate) fn round_zero(
 
 impl Runner {
     /// Whether this node has something for a block: a transaction its mempool holds ready (the account's next
-    /// nonce). The one place that says what work is; source data past a source's head belongs here too.
-    /// Equivocation evidence is not work: blocks do not carry it.
+    /// nonce), or source blocks fetched and verified past a registered source's head. The one place that says
+    /// what work is. Equivocation evidence is not work: blocks do not carry it.
     pub(super) fn has_work(&self) -> bool {
-        self.shared.mempool.lock().has_ready()
+        self.shared.mempool.lock().has_ready() || self.shared.app.sources().has_work()
     }
 
     /// The input that begins a held round 0, if it is due now; otherwise the idle deadline's timer is armed (once

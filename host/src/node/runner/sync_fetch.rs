@@ -10,7 +10,11 @@ use tracing::{debug, warn};
 use super::events::LoopEvent;
 use super::state::Runner;
 use super::sync_serve::SYNC_BATCH;
+use crate::chain::Block;
 use crate::network::{SyncRequest, SyncResponse, SyncedBlock};
+use crate::sources::PulledBlock;
+use crate::sources::ethereum::EthBlockData;
+use parity_scale_codec::DecodeAll;
 
 impl Runner {
     /// Drops the claims of peers that did not back them, then asks a random peer (not benched) how far it is.
@@ -142,7 +146,12 @@ impl Runner {
 
     fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>) {
         let part_size = self.shared.app.params().part_size as usize;
-        for SyncedBlock { block, certificate } in blocks {
+        for SyncedBlock {
+            block,
+            certificate,
+            sources,
+        } in blocks
+        {
             let committed = self.committed_height();
             if block.header.height <= committed {
                 continue;
@@ -162,6 +171,14 @@ impl Runner {
                 warn!(
                     height = block.header.height,
                     "synced block body does not match its header; dropped"
+                );
+                break;
+            }
+            if let Err(reason) = self.keep_synced_sources(&block, sources) {
+                warn!(
+                    height = block.header.height,
+                    %reason,
+                    "synced block's source data does not match its commitments; dropped"
                 );
                 break;
             }
@@ -191,6 +208,31 @@ impl Runner {
                 break;
             }
         }
+    }
+}
+
+impl Runner {
+    /// Checks a synced block's source data against its commitments and stores it, for the commit to read.
+    fn keep_synced_sources(&self, block: &Block, sources: Vec<Vec<u8>>) -> Result<(), String> {
+        let commitments = &block.body.source_blocks;
+        if sources.len() != commitments.len() {
+            return Err(format!(
+                "{} source blocks for {} commitments",
+                sources.len(),
+                commitments.len()
+            ));
+        }
+        for (commitment, bytes) in commitments.iter().zip(sources) {
+            let data = EthBlockData::decode_all(&mut &bytes[..])
+                .map_err(|e| format!("source block {}: {e}", commitment.number))?;
+            PulledBlock::for_commitment(commitment, data)?;
+            self.shared
+                .app
+                .storage()
+                .put_source_block(&commitment.hash, &bytes)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 

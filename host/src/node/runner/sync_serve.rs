@@ -101,7 +101,24 @@ fn read_blocks(
         let (Ok(Some(block)), Ok(Some(certificate))) = (storage.block(h), storage.commit(h)) else {
             break;
         };
-        let synced = SyncedBlock { block, certificate };
+        let mut sources = Vec::with_capacity(block.body.source_blocks.len());
+        for commitment in &block.body.source_blocks {
+            match storage.source_block(&commitment.hash) {
+                Ok(Some(data)) => sources.push(data),
+                _ => {
+                    let error = format!(
+                        "source {} block {} of height {h} is not stored here; ask another peer",
+                        commitment.source, commitment.number
+                    );
+                    return (SyncResponse::Error(error), bytes);
+                }
+            }
+        }
+        let synced = SyncedBlock {
+            block,
+            certificate,
+            sources,
+        };
         let size = synced.encoded_size();
         if bytes + size > limit && !blocks.is_empty() {
             break;

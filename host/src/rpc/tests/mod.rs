@@ -79,6 +79,7 @@ pub(crate) fn header(height: u64) -> BlockHeader {
         time_ms: 1000 * height,
         parent_hash: [0; 32],
         proposer: [1; 32],
+        sources_hash: [0; 32],
         txs_root: [2; 32],
         tx_count: 0,
         state_root: [3; 32],
@@ -249,6 +250,7 @@ impl NodeApi for FakeNode {
                 number: 3,
                 hash: to_hex([8; 32]),
             }),
+            endpoint: None,
         }])
     }
 }

@@ -77,6 +77,7 @@ fn refused_commits_write_nothing() {
             certificate: cert,
             changes: &changes,
             receipts: &[],
+            source_blocks: &[],
         })
     };
     let assert_nothing_written = |height: u64| {
@@ -117,6 +118,7 @@ fn refused_commits_write_nothing() {
             certificate: &certificate(&b1),
             changes: &StateChanges::default(),
             receipts: &[],
+            source_blocks: &[],
         })
         .unwrap();
     let head = storage.head().unwrap().unwrap();
@@ -252,6 +254,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
                 certificate: &certificate(&block),
                 changes: &StateChanges::default(),
                 receipts: std::slice::from_ref(r),
+                source_blocks: &[],
             })
             .unwrap();
         parent = block.hash();
@@ -267,6 +270,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
             certificate: &certificate(&block),
             changes: &StateChanges::default(),
             receipts: &[],
+            source_blocks: &[],
         })
         .unwrap_err();
     assert!(

@@ -85,6 +85,7 @@ fn make_block(
     receipts_root: [u8; 32],
 ) -> Block {
     let body = BlockBody {
+        source_blocks: Vec::new(),
         txs,
         last_commit: None,
     };
@@ -94,6 +95,7 @@ fn make_block(
         time_ms: 1_000_000 * height,
         parent_hash,
         proposer: [9; 32],
+        sources_hash: body.sources_hash(),
         txs_root: body.txs_root(),
         tx_count: body.txs.len() as u32,
         state_root,
@@ -185,6 +187,7 @@ impl TestChain {
                     certificate: &certificate(&block),
                     changes: &outcome.changes,
                     receipts: &outcome.receipts,
+                    source_blocks: &[],
                 },
                 self.durable,
             )
