@@ -220,6 +220,22 @@ impl LocalNet {
         }
     }
 
+    /// Names where node `i` reads source `name` (before it starts): `endpoint` is the `[sources.<name>]` line,
+    /// `archive = "<path>"` or `rpc = "<url>"`.
+    pub fn set_source_endpoint(&self, i: usize, name: &str, endpoint: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.nodes[i].home.join("config/config.toml"))
+            .expect("open config.toml");
+        writeln!(file, "\n[sources.{name}]\n{endpoint}").expect("append a source endpoint");
+    }
+
+    /// The governance key file of the network (it may register sources).
+    pub fn governance_key(&self) -> PathBuf {
+        cvm_host::home::testnet::governance_key_path(self.dir.path())
+    }
+
     /// Adds a `key = value` line to node `i`'s faults (before it starts), e.g. `byzantine = "silent"`.
     pub fn set_test_option(&self, i: usize, line: &str) {
         append_faults(&self.nodes[i].home, &format!("{line}\n"));

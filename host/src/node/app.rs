@@ -194,6 +194,27 @@ impl App {
         &self.sources
     }
 
+    /// Whether some manuscript reads a source, in the state with `root`.
+    fn source_readers(&self, root: StateRoot) -> impl Fn(&str) -> bool {
+        let view = TrieView::new(self.executor.store().clone(), root);
+        move |name: &str| {
+            view.get(&cvm_runtime::state::source_key(name))
+                .ok()
+                .flatten()
+                .and_then(|bytes| Vec::<String>::decode(&mut &bytes[..]).ok())
+                .is_some_and(|readers| !readers.is_empty())
+        }
+    }
+
+    /// Whether source blocks past a head are ready for a source some manuscript reads: work for a block.
+    pub fn has_source_work(&self) -> bool {
+        let Ok(parent) = self.parent() else {
+            return false;
+        };
+        let read = self.source_readers(parent.state_root);
+        self.sources.has_work(|name| read(name))
+    }
+
     /// Brings the source feeds in line with the committed state (at start and after each commit).
     pub fn sync_sources(&self) {
         let Ok(parent) = self.parent() else { return };
@@ -315,7 +336,8 @@ impl App {
     ) -> Result<Arc<Executed>, AppError> {
         let parent = self.parent()?;
         let params = &self.genesis.params;
-        let mut sources = self.sources.proposal();
+        let read = self.source_readers(parent.state_root);
+        let mut sources = self.sources.proposal(|name| read(name));
         loop {
             let body = BlockBody {
                 source_blocks: sources.iter().map(PulledBlock::commitment).collect(),

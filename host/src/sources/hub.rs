@@ -122,18 +122,25 @@ impl SourceHub {
         conflicts
     }
 
-    /// Source blocks for the block this node proposes, source by source in name order.
-    pub fn proposal(&self) -> Vec<PulledBlock> {
+    /// Source blocks for the block this node proposes, source by source in name order, of the sources
+    /// `read` says some manuscript reads: a source nobody reads waits at its head, so its first reader sees it
+    /// from its registered start.
+    pub fn proposal(&self, read: impl Fn(&str) -> bool) -> Vec<PulledBlock> {
         self.feeds
             .read()
-            .values()
-            .flat_map(|feed| feed.proposal())
+            .iter()
+            .filter(|(name, _)| read(name))
+            .flat_map(|(_, feed)| feed.proposal())
             .collect()
     }
 
-    /// Whether any source has blocks ready past its head (work for a new block).
-    pub fn has_work(&self) -> bool {
-        self.feeds.read().values().any(|feed| feed.has_ready())
+    /// Whether a source that `read` says some manuscript reads has blocks ready past its head (work for a new
+    /// block).
+    pub fn has_work(&self, read: impl Fn(&str) -> bool) -> bool {
+        self.feeds
+            .read()
+            .iter()
+            .any(|(name, feed)| feed.has_ready() && read(name))
     }
 
     /// The data behind a proposal's commitments, checked against this node's endpoints.
