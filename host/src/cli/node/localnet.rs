@@ -1,7 +1,9 @@
-//! `cvm localnet`: the main job. Starts N validators as separate `cvm start` processes on loopback, deploys the
-//! erc20 example by transaction, streams the example logs in as ingest transactions, and shows a live status
-//! line (height, finality latency, records/s) until Ctrl-C (or, with `--exit-when-done`, until the data is
-//! final), then stops every node cleanly and prints a summary.
+//! `cvm localnet`: the main job. Starts N validators as separate `cvm start` processes on loopback and deploys
+//! the erc20 example by transaction. With `--archive`, governance registers the archive's chain as the Ethereum
+//! source `ethereum-local` and every validator reads the archive itself, verifies each block and ingests its
+//! logs (`localnet_archive`); with `--data`, the logs are pushed in as signed ingest transactions. A live status
+//! line shows progress until Ctrl-C (or, with `--exit-when-done`, until the data is final); then every node
+//! stops cleanly and a summary is printed.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,9 +31,16 @@ pub struct LocalnetArgs {
     /// Manuscript to deploy (a .wasm built by `cvm manuscript build`).
     #[arg(long)]
     pub wasm: PathBuf,
-    /// Source records to stream in (JSON Lines or a JSON array of `eth_getLogs` objects).
+    /// An archive of Ethereum blocks with their receipts (JSON Lines, as `cvm source verify` checks) that every
+    /// validator reads as the source `ethereum-local`.
+    #[arg(long, conflicts_with = "data", required_unless_present = "data")]
+    pub archive: Option<PathBuf>,
+    /// The archive chain's id.
+    #[arg(long, default_value_t = 31337)]
+    pub archive_chain_id: u64,
+    /// Source records to push in as ingest transactions (JSON Lines or a JSON array of `eth_getLogs` objects).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Source id the records are ingested under.
     #[arg(long, default_value = "ethereum.logs")]
     pub source: String,
@@ -56,7 +65,7 @@ pub struct LocalnetArgs {
 }
 
 /// The validator processes; dropping it stops them all (SIGTERM, then SIGKILL after 10 s).
-struct Nodes {
+pub(super) struct Nodes {
     children: Vec<Child>,
 }
 
@@ -85,7 +94,7 @@ impl Drop for Nodes {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -95,6 +104,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `cvm localnet`: one step per function below, in order.
 pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
+    if let Some(archive) = &args.archive {
+        return super::localnet_archive::run(args, archive);
+    }
     let (wasm, records) = read_inputs(args)?;
     let homes = HomesDir::choose(args.dir.as_ref())?;
     let nodes = make_homes(args, &homes.path)?;
@@ -131,21 +143,25 @@ fn read_inputs(args: &LocalnetArgs) -> anyhow::Result<(Vec<u8>, Vec<Vec<u8>>)> {
             args.wasm.display()
         )
     })?;
-    let records = read_records(&args.data, &args.source, Schema::Auto)?;
+    let data = args
+        .data
+        .as_ref()
+        .context("give --archive FILE or --data FILE")?;
+    let records = read_records(data, &args.source, Schema::Auto)?;
     if records.is_empty() {
-        bail!("{} holds no records", args.data.display());
+        bail!("{} holds no records", data.display());
     }
     Ok((wasm, records))
 }
 
 /// Where the node homes go: `--dir`, or a temporary directory removed when this is dropped.
-struct HomesDir {
-    path: PathBuf,
+pub(super) struct HomesDir {
+    pub(super) path: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl HomesDir {
-    fn choose(dir: Option<&PathBuf>) -> anyhow::Result<Self> {
+    pub(super) fn choose(dir: Option<&PathBuf>) -> anyhow::Result<Self> {
         Ok(match dir {
             Some(d) => HomesDir {
                 path: d.clone(),
@@ -180,7 +196,7 @@ fn make_homes(args: &LocalnetArgs, dir: &std::path::Path) -> anyhow::Result<Vec<
 }
 
 /// Starts `cvm start` for each home, logging to its `node.log`.
-fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
+pub(super) fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe()?;
     let mut running = Nodes {
         children: Vec::new(),
@@ -205,7 +221,7 @@ fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
 }
 
 /// A flag set once Ctrl-C is pressed.
-fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+pub(super) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -215,7 +231,7 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
 }
 
 /// Waits until the network has committed a block: `Ok(false)` if stopped first, an error after 60 s.
-fn wait_for_first_block(
+pub(super) fn wait_for_first_block(
     client: &Client,
     stop: &AtomicBool,
     dir: &std::path::Path,
@@ -441,7 +457,7 @@ fn print_summary(
 }
 
 /// Runs `f` on a thread of its own once Ctrl-C arrives.
-fn ctrlc_handler(f: impl Fn() + Send + 'static) {
+pub(super) fn ctrlc_handler(f: impl Fn() + Send + 'static) {
     std::thread::spawn(move || {
         let rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -3,6 +3,7 @@
 
 pub mod init;
 pub mod localnet;
+mod localnet_archive;
 pub mod replay;
 pub mod start;
 pub mod testnet;

@@ -1,0 +1,253 @@
+//! `cvm localnet --archive FILE`: the pull path. Every validator reads the archive as the Ethereum source
+//! `ethereum-local` (`[sources.ethereum-local] archive = …` in its config); governance registers the source
+//! (pinned to the archive's first block) and deploys the manuscript bound to it; the validators fetch, verify and
+//! ingest the blocks themselves. The status line follows the source's head until the archive's last block is
+//! final.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cvm_runtime::sources::{
+    Confirmations, EthereumSource, SourceBudget, SourceDef, SourceHead, SourceKind,
+};
+use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
+
+use super::localnet::{
+    HomesDir, LocalnetArgs, start_nodes, stop_on_ctrl_c, wait_for_first_block,
+};
+use crate::api_client::Client;
+use crate::chain::AccountKey;
+use crate::home::testnet::{TestnetNode, TestnetSpec, generate, governance_key_path};
+use crate::sources::ethereum::{ArchiveEndpoint, SourceEndpoint, verify_block};
+
+/// The source the local network's validators read.
+pub const SOURCE: &str = "ethereum-local";
+
+/// How long `--exit-when-done` waits for the source's head to move before giving up.
+const STALL: Duration = Duration::from_secs(120);
+
+/// The archive's blocks as the summary counts them: first and last number and hash, logs per block.
+struct ArchiveSummary {
+    first: SourceHead,
+    last: u64,
+    logs: Vec<(u64, usize)>,
+}
+
+/// Verifies every block of the archive once, as `cvm source verify` does, before any node reads it.
+fn summarize(path: &Path, chain_id: u64) -> anyhow::Result<ArchiveSummary> {
+    let archive = ArchiveEndpoint::open(path, chain_id)?;
+    let (first, last) = archive
+        .range()
+        .with_context(|| format!("{} holds no blocks", path.display()))?;
+    let mut logs = Vec::new();
+    let mut first_hash = None;
+    for number in first..=last {
+        let data = archive
+            .block(number)?
+            .with_context(|| format!("block {number} is missing from {}", path.display()))?;
+        let block = verify_block(&data)
+            .with_context(|| format!("block {number} of {} does not verify", path.display()))?;
+        first_hash.get_or_insert(block.hash);
+        logs.push((number, block.logs.len()));
+    }
+    Ok(ArchiveSummary {
+        first: SourceHead {
+            number: first,
+            hash: first_hash.unwrap_or_default(),
+        },
+        last,
+        logs,
+    })
+}
+
+/// Runs the pull-path local network over `archive`.
+pub fn run(args: &LocalnetArgs, archive: &Path) -> anyhow::Result<()> {
+    let archive = archive
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", archive.display()))?;
+    let summary = summarize(&archive, args.archive_chain_id)?;
+    let wasm = std::fs::read(&args.wasm).with_context(|| {
+        format!(
+            "cannot read {}; build it with `cvm manuscript build`",
+            args.wasm.display()
+        )
+    })?;
+    let homes = HomesDir::choose(args.dir.as_ref())?;
+    let nodes = make_homes(args, &homes.path, &archive)?;
+    let running = start_nodes(&nodes)?;
+    eprintln!(
+        "started {} validators reading {} as source {SOURCE}; homes and logs in {}",
+        nodes.len(),
+        archive.display(),
+        homes.path.display()
+    );
+    let stop = stop_on_ctrl_c();
+    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
+    if !wait_for_first_block(&client, &stop, &homes.path)? {
+        return Ok(());
+    }
+    let governance = AccountKey::load(&governance_key_path(&homes.path))?;
+    register_and_deploy(&client, &governance, &summary, args, wasm)?;
+    let t0 = Instant::now();
+    let first_height = client.status()?.height;
+    let done = watch(
+        &client,
+        &stop,
+        &summary,
+        t0,
+        args.exit_when_done,
+        &homes.path,
+    )?;
+    let end = client.status()?;
+    let (head, records) = done;
+    let elapsed = t0.elapsed().as_secs_f64();
+    println!(
+        "summary: {} validators ingested {SOURCE} up to block {head} of {} ({records} logs) in {elapsed:.2} s = {:.0} records/s; heights {first_height}..{}; state root {}",
+        nodes.len(),
+        summary.last,
+        records as f64 / elapsed.max(1e-3),
+        end.height,
+        end.state_root
+    );
+    drop(running);
+    Ok(())
+}
+
+/// One home per validator, each reading the archive as `ethereum-local`.
+fn make_homes(
+    args: &LocalnetArgs,
+    dir: &Path,
+    archive: &Path,
+) -> anyhow::Result<Vec<TestnetNode>> {
+    let nodes = generate(&TestnetSpec {
+        validators: args.validators,
+        full_nodes: 0,
+        chain_id: "cvm-localnet".into(),
+        output: dir.to_path_buf(),
+        base_port: args.base_port,
+        block_interval_ms: 0,
+        idle_block_interval_ms: args.idle_block_interval_ms,
+        sources: Vec::new(),
+    })?;
+    for node in &nodes {
+        let config = node.home.join("config/config.toml");
+        let mut file = std::fs::OpenOptions::new().append(true).open(&config)?;
+        writeln!(
+            file,
+            "\n[sources.{SOURCE}]\narchive = {:?}",
+            archive.display().to_string()
+        )?;
+    }
+    Ok(nodes)
+}
+
+/// Registers the source (pinned to the archive's first block) and deploys the manuscript bound to it, both
+/// signed by the governance key, each waited for.
+fn register_and_deploy(
+    client: &Client,
+    key: &AccountKey,
+    summary: &ArchiveSummary,
+    args: &LocalnetArgs,
+    wasm: Vec<u8>,
+) -> anyhow::Result<()> {
+    let chain_id = client.status()?.chain_id;
+    let mut nonce = client.account_nonce(key.public_key())?;
+    let register = TxPayload::RegisterSource {
+        source: SourceDef {
+            name: SOURCE.into(),
+            kind: SourceKind::Ethereum(EthereumSource {
+                chain_id: args.archive_chain_id,
+                start: summary.first,
+                confirmations: Confirmations::Depth(0),
+                budget: SourceBudget {
+                    max_blocks: 32,
+                    max_logs: 20_000,
+                },
+            }),
+        },
+    };
+    let deploy = TxPayload::Deploy {
+        wasm,
+        fuel_limit_per_record: 10_000_000,
+        sources: vec![SOURCE.into()],
+    };
+    for payload in [register, deploy] {
+        let tx: SignedTransaction = Transaction {
+            chain_id: chain_id.clone(),
+            signer: key.public_key(),
+            nonce,
+            payload,
+        }
+        .sign(&key.0);
+        let hash = client.submit_tx(&tx)?;
+        let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;
+        eprintln!("{:?}", receipt.outcome);
+        nonce += 1;
+    }
+    Ok(())
+}
+
+/// Follows the source's head, a status line every 500 ms, until stopped (or, with `exit_when_done`, until the
+/// archive's last block is ingested). Returns the head reached and the logs ingested.
+fn watch(
+    client: &Client,
+    stop: &std::sync::atomic::AtomicBool,
+    summary: &ArchiveSummary,
+    t0: Instant,
+    exit_when_done: bool,
+    logs_dir: &Path,
+) -> anyhow::Result<(u64, usize)> {
+    let tty = std::io::stderr().is_terminal();
+    let mut head = 0;
+    let mut records = 0;
+    let mut moved = Instant::now();
+    while !stop.load(Ordering::SeqCst) {
+        if let Some(h) = client.sources().ok().and_then(|sources| {
+            sources
+                .into_iter()
+                .find(|s| s.definition.name() == SOURCE)
+                .and_then(|s| s.head)
+        }) {
+            if h.number != head {
+                moved = Instant::now();
+            }
+            head = h.number;
+            records = summary
+                .logs
+                .iter()
+                .take_while(|(n, _)| *n <= head)
+                .map(|(_, logs)| logs)
+                .sum();
+        }
+        let height = client.status().map(|s| s.height).unwrap_or(0);
+        let line = format!(
+            "height {height:>6} | {SOURCE} block {head:>6}/{} | records final {records:>7} | {:>8.0} records/s",
+            summary.last,
+            records as f64 / t0.elapsed().as_secs_f64().max(1e-3)
+        );
+        if tty {
+            eprint!("\r{line}");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+        if exit_when_done && head >= summary.last {
+            break;
+        }
+        if exit_when_done && moved.elapsed() > STALL {
+            bail!(
+                "the source's head has not moved for {} s (at block {head}); see the logs in {}",
+                STALL.as_secs(),
+                logs_dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    if tty {
+        eprintln!();
+    }
+    Ok((head, records))
+}
