@@ -4,15 +4,17 @@
 //! Dependencies flow one way: chain types ← config ← storage and network ← node ← rpc, with the command line on
 //! top and shared wire types ([`hex_text`], [`record_bundle`]) below everything that uses them.
 //!
-//! - [`cli`]: the `cvm` command tree, one file per command (`cli/manuscript`, `cli/node`, `cli/client`).
+//! - [`cli`]: the `cvm` command tree, one file per command (`cli/manuscript`, `cli/node`, `cli/client`,
+//!   `cli/source`).
 //! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
 //! - [`home`]: writing node home directories, one (`cvm init`) or a loopback network's (`cvm testnet`).
 //! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
-//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, consensus WAL, chain head).
+//! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, source blocks, consensus WAL, chain head).
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.
 //! - [`records`]: turning JSON input files into the SCALE source records manuscripts read.
-//! - [`sources`]: source data with provenance: Ethereum blocks from an endpoint or archive, verified with alloy.
+//! - [`sources`]: source data with provenance: each registered Ethereum source read from this node's endpoint or
+//!   archive, verified with alloy, held ahead for proposals and checks, kept for sync and replay.
 //! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
 //! - [`record_bundle`]: a record with its proof, header and certificate; [`verify`] checks one offline.
 //! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
