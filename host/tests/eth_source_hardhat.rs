@@ -38,10 +38,13 @@ fn send(node: &Hardhat, tx: Value) -> String {
         .to_string()
 }
 
+/// A transfer as expected in a block: (transaction index, from, to, amount).
+type Transfer = (u32, String, String, u64);
+
 struct Activity {
     token: String,
     /// Per block, its transfers in block order: (transaction index, from, to, amount).
-    transfers: Vec<(u64, Vec<(u32, String, String, u64)>)>,
+    transfers: Vec<(u64, Vec<Transfer>)>,
     latest: u64,
 }
 
@@ -91,7 +94,7 @@ fn drive(node: &Hardhat) -> Activity {
     node.rpc("evm_setAutomine", json!([true]));
 
     let in_block_order = |sent: Vec<(String, String, String, u64)>| {
-        let mut placed: Vec<(u32, String, String, u64)> = sent
+        let mut placed: Vec<Transfer> = sent
             .into_iter()
             .map(|(hash, from, to, amount)| {
                 let receipt = node.rpc("eth_getTransactionReceipt", json!([hash]));
@@ -168,10 +171,13 @@ fn json_rpc_endpoint_fetches_and_verifies_hardhat_blocks() {
             assert_eq!(log.block_timestamp, block.timestamp);
         }
     }
-    // Hardhat 2.29 makes Prague blocks: the header carries a requests hash, which the conversion encodes.
+    // The example project pins hardfork cancun: the header carries the Cancun fields (blob gas, the parent
+    // beacon root), which the conversion encodes (Prague's requests hash is covered by the mainnet vectors).
     let latest = node.rpc("eth_getBlockByNumber", json!(["latest", false]));
     assert!(
-        latest.get("requestsHash").is_some_and(|h| h.is_string()),
+        latest
+            .get("parentBeaconBlockRoot")
+            .is_some_and(|h| h.is_string()),
         "{latest}"
     );
 }

@@ -1,13 +1,18 @@
-//! Validators pulling an Ethereum source from their own endpoints (real `cvm` processes): the example archive
-//! (blocks of a real hardhat chain running OpenZeppelin ERC-20s), registered by governance and read by four
-//! validators, ends with every holder's `balances` record equal to the contract's `balanceOf` and every token's
-//! `supply` equal to `totalSupply`; a fresh node with no endpoint catches up from its peers.
+//! Validators pulling an Ethereum source from their own endpoints (real `cvm` processes):
+//! - the example archive (blocks of a real hardhat chain running OpenZeppelin ERC-20s), registered by governance
+//!   and read by four validators, ends with every holder's `balances` record equal to the contract's `balanceOf`
+//!   and every token's `supply` equal to `totalSupply`; a fresh node with no endpoint catches up from its peers;
+//! - a live hardhat node driven while the validators pull from it, one validator's endpoint serving altered logs
+//!   and then down: the chain goes on with the real data; two endpoints of four down: the source waits, without
+//!   a fork, and resumes when they return.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cvm_tests::hardhat::Expected;
+use cvm_tests::checks::stop_and_check;
+use cvm_tests::hardhat::{Expected, HardhatNode};
 use cvm_tests::localnet::LocalNet;
+use cvm_tests::rpc_proxy::{ProxyMode, RpcProxy};
 use erc20_transfers::{BalanceRecord, SupplyRecord};
 use parity_scale_codec::{Decode, Encode};
 
@@ -43,9 +48,8 @@ fn first_block() -> (u64, String) {
 }
 
 /// Registers the source with the network's governance key and deploys erc20-transfers bound to it, in that
-/// order (the source's first block is ingested only after both are committed).
-fn register_and_deploy(net: &LocalNet) {
-    let (number, hash) = first_block();
+/// order (a source nobody reads waits at its start until the deploy commits).
+fn register_and_deploy(net: &LocalNet, (number, hash): (u64, String)) {
     let def = serde_json::json!({
         "kind": "ethereum",
         "name": SOURCE,
@@ -84,6 +88,16 @@ fn register_and_deploy(net: &LocalNet) {
         &node,
     ]);
     assert!(ok, "deploy: {out}");
+}
+
+/// Node `i`'s head of the source.
+fn source_head(net: &LocalNet, i: usize) -> Option<u64> {
+    net.nodes[i].client().sources().ok().and_then(|sources| {
+        sources
+            .into_iter()
+            .find(|s| s.definition.name() == SOURCE)
+            .and_then(|s| s.head.map(|h| h.number))
+    })
 }
 
 /// Waits until node `i` has ingested the source up to `number`.
@@ -164,7 +178,7 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
         net.start(i);
     }
     net.wait_height(0, 1, Duration::from_secs(60));
-    register_and_deploy(&net);
+    register_and_deploy(&net, first_block());
     wait_source_head(&net, 0, expected.last_block, Duration::from_secs(180));
     assert_datasets_match_contracts(&net, 0, &expected);
 
@@ -174,4 +188,61 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
     net.wait_height(4, height, Duration::from_secs(120));
     wait_source_head(&net, 4, expected.last_block, Duration::from_secs(60));
     assert_datasets_match_contracts(&net, 4, &expected);
+}
+
+#[test]
+fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
+    let hardhat = HardhatNode::start().expect("start hardhat");
+    let genesis = hardhat
+        .rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]))
+        .expect("block 0");
+    let start = (0, genesis["hash"].as_str().expect("hash").to_string());
+    // Node 3 reads through a proxy that alters every log's data; node 2 through one that stays honest until
+    // it goes down.
+    let altered = RpcProxy::start(hardhat.rpc_url(), ProxyMode::AlterLogs).expect("proxy");
+    let flaky = RpcProxy::start(hardhat.rpc_url(), ProxyMode::Honest).expect("proxy");
+    let mut net = LocalNet::with_idle_interval(4, 0, 2_000);
+    for i in 0..2 {
+        net.set_source_endpoint(i, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", hardhat.rpc_url()));
+    }
+    net.set_source_endpoint(2, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", flaky.url()));
+    net.set_source_endpoint(3, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", altered.url()));
+    net.start_all();
+    net.wait_height(0, 1, Duration::from_secs(60));
+    register_and_deploy(&net, start);
+
+    // Token activity while the validators pull.
+    let expected = hardhat.drive(11, 8).expect("drive hardhat");
+    wait_source_head(&net, 0, expected.last_block, Duration::from_secs(120));
+    assert_datasets_match_contracts(&net, 0, &expected);
+    // The validator whose endpoint lies refused its data, took the chain's blocks from its peers, and holds the
+    // real records.
+    wait_source_head(&net, 3, expected.last_block, Duration::from_secs(60));
+    assert_datasets_match_contracts(&net, 3, &expected);
+    let log = std::fs::read_to_string(net.nodes[3].log_path()).unwrap_or_default();
+    assert!(
+        log.contains("does not verify") || log.contains("receipts root"),
+        "node 3 never noticed its endpoint's altered logs:\n{}",
+        net.log_tail(3, 30)
+    );
+
+    // One endpoint of four down (and one lying): three validators still check every block; the source goes on.
+    altered.set_mode(ProxyMode::Down);
+    hardhat.mine(3).expect("mine");
+    let tip = hardhat.block_number().expect("block number");
+    wait_source_head(&net, 0, tip, Duration::from_secs(60));
+
+    // Two of four down: no quorum can check a source block, so the source waits (the chain may still make
+    // blocks without source data) and resumes when the endpoints return.
+    flaky.set_mode(ProxyMode::Down);
+    hardhat.mine(3).expect("mine");
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(source_head(&net, 0), Some(tip), "the source moved with two endpoints of four down");
+    flaky.set_mode(ProxyMode::Honest);
+    altered.set_mode(ProxyMode::Honest);
+    let tip = hardhat.block_number().expect("block number");
+    wait_source_head(&net, 0, tip, Duration::from_secs(60));
+    let report = stop_and_check(&mut net);
+    assert!(report.chain.forks.is_empty(), "forks: {:?}", report.chain.forks);
+    assert!(report.double_signs.is_empty(), "double signs");
 }
