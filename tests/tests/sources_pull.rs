@@ -193,20 +193,34 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
 #[test]
 fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
     let hardhat = HardhatNode::start().expect("start hardhat");
-    let genesis = hardhat
-        .rpc("eth_getBlockByNumber", serde_json::json!(["0x0", false]))
-        .expect("block 0");
-    let start = (0, genesis["hash"].as_str().expect("hash").to_string());
+    // Hardhat's block 0 is not a real block (its transactions root is not the empty trie's): start at block 1.
+    hardhat.mine(1).expect("mine block 1");
+    let first = hardhat
+        .rpc("eth_getBlockByNumber", serde_json::json!(["0x1", false]))
+        .expect("block 1");
+    let start = (1, first["hash"].as_str().expect("hash").to_string());
     // Node 3 reads through a proxy that alters every log's data; node 2 through one that stays honest until
     // it goes down.
     let altered = RpcProxy::start(hardhat.rpc_url(), ProxyMode::AlterLogs).expect("proxy");
     let flaky = RpcProxy::start(hardhat.rpc_url(), ProxyMode::Honest).expect("proxy");
     let mut net = LocalNet::with_idle_interval(4, 0, 2_000);
     for i in 0..2 {
-        net.set_source_endpoint(i, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", hardhat.rpc_url()));
+        net.set_source_endpoint(
+            i,
+            SOURCE,
+            &format!("rpc = {:?}\npoll_ms = 100", hardhat.rpc_url()),
+        );
     }
-    net.set_source_endpoint(2, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", flaky.url()));
-    net.set_source_endpoint(3, SOURCE, &format!("rpc = {:?}\npoll_ms = 100", altered.url()));
+    net.set_source_endpoint(
+        2,
+        SOURCE,
+        &format!("rpc = {:?}\npoll_ms = 100", flaky.url()),
+    );
+    net.set_source_endpoint(
+        3,
+        SOURCE,
+        &format!("rpc = {:?}\npoll_ms = 100", altered.url()),
+    );
     net.start_all();
     net.wait_height(0, 1, Duration::from_secs(60));
     register_and_deploy(&net, start);
@@ -237,12 +251,20 @@ fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
     flaky.set_mode(ProxyMode::Down);
     hardhat.mine(3).expect("mine");
     std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(source_head(&net, 0), Some(tip), "the source moved with two endpoints of four down");
+    assert_eq!(
+        source_head(&net, 0),
+        Some(tip),
+        "the source moved with two endpoints of four down"
+    );
     flaky.set_mode(ProxyMode::Honest);
     altered.set_mode(ProxyMode::Honest);
     let tip = hardhat.block_number().expect("block number");
     wait_source_head(&net, 0, tip, Duration::from_secs(60));
     let report = stop_and_check(&mut net);
-    assert!(report.chain.forks.is_empty(), "forks: {:?}", report.chain.forks);
+    assert!(
+        report.chain.forks.is_empty(),
+        "forks: {:?}",
+        report.chain.forks
+    );
     assert!(report.double_signs.is_empty(), "double signs");
 }

@@ -15,9 +15,7 @@ use cvm_runtime::sources::{
 };
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
-use super::localnet::{
-    HomesDir, LocalnetArgs, start_nodes, stop_on_ctrl_c, wait_for_first_block,
-};
+use super::localnet::{HomesDir, LocalnetArgs, start_nodes, stop_on_ctrl_c, wait_for_first_block};
 use crate::api_client::Client;
 use crate::chain::AccountKey;
 use crate::home::testnet::{TestnetNode, TestnetSpec, generate, governance_key_path};
@@ -117,11 +115,7 @@ pub fn run(args: &LocalnetArgs, archive: &Path) -> anyhow::Result<()> {
 }
 
 /// One home per validator, each reading the archive as `ethereum-local`.
-fn make_homes(
-    args: &LocalnetArgs,
-    dir: &Path,
-    archive: &Path,
-) -> anyhow::Result<Vec<TestnetNode>> {
+fn make_homes(args: &LocalnetArgs, dir: &Path, archive: &Path) -> anyhow::Result<Vec<TestnetNode>> {
     let nodes = generate(&TestnetSpec {
         validators: args.validators,
         full_nodes: 0,
