@@ -188,6 +188,28 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
     net.wait_height(4, height, Duration::from_secs(120));
     wait_source_head(&net, 4, expected.last_block, Duration::from_secs(60));
     assert_datasets_match_contracts(&net, 4, &expected);
+
+    // The operator's view: the registration, and the head against the node's own archive.
+    let node = net.nodes[0].rpc_url.clone();
+    let (ok, out) = net.cvm(&["source", "list", "--node", &node]);
+    assert!(
+        ok && out.contains("ethereum-local  ethereum chain 31337"),
+        "{out}"
+    );
+    let (ok, out) = net.cvm(&["source", "status", "--node", &node]);
+    assert!(
+        ok && out.contains(&format!(
+            "head {0}, endpoint latest {0}, lag 0",
+            expected.last_block
+        )),
+        "{out}"
+    );
+    // `cvm replay` re-executes the full node's chain, source blocks included, from what it stored: it has no
+    // endpoint.
+    net.stop(4);
+    let home = net.nodes[4].home.clone();
+    let (ok, out) = net.cvm(&["replay", "--home", home.to_str().unwrap()]);
+    assert!(ok && out.contains("OK:"), "{out}");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use cvm_runtime::sources::{
 };
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
-use super::localnet::{HomesDir, LocalnetArgs, start_nodes, stop_on_ctrl_c, wait_for_first_block};
+use super::local_processes::{HomesDir, start_nodes, stop_on_ctrl_c, wait_for_first_block};
 use crate::api_client::Client;
 use crate::chain::AccountKey;
 use crate::home::testnet::{TestnetNode, TestnetSpec, generate, governance_key_path};
@@ -61,19 +61,37 @@ fn summarize(path: &Path, chain_id: u64) -> anyhow::Result<ArchiveSummary> {
     })
 }
 
+/// What `cvm localnet --archive` was asked for.
+pub struct ArchiveRun<'a> {
+    /// Validator processes.
+    pub validators: usize,
+    /// The manuscript to deploy, bound to the source.
+    pub wasm: &'a Path,
+    /// The archive's chain id.
+    pub chain_id: u64,
+    /// Where the homes go (a temporary directory when `None`).
+    pub dir: Option<&'a std::path::PathBuf>,
+    /// The first of the ports the nodes listen on.
+    pub base_port: u16,
+    /// Genesis `idle_block_interval_ms`.
+    pub idle_block_interval_ms: u64,
+    /// Stop once the archive's last block is ingested.
+    pub exit_when_done: bool,
+}
+
 /// Runs the pull-path local network over `archive`.
-pub fn run(args: &LocalnetArgs, archive: &Path) -> anyhow::Result<()> {
+pub fn run(args: &ArchiveRun, archive: &Path) -> anyhow::Result<()> {
     let archive = archive
         .canonicalize()
         .with_context(|| format!("cannot read {}", archive.display()))?;
-    let summary = summarize(&archive, args.archive_chain_id)?;
-    let wasm = std::fs::read(&args.wasm).with_context(|| {
+    let summary = summarize(&archive, args.chain_id)?;
+    let wasm = std::fs::read(args.wasm).with_context(|| {
         format!(
             "cannot read {}; build it with `cvm manuscript build`",
             args.wasm.display()
         )
     })?;
-    let homes = HomesDir::choose(args.dir.as_ref())?;
+    let homes = HomesDir::choose(args.dir)?;
     let nodes = make_homes(args, &homes.path, &archive)?;
     let running = start_nodes(&nodes)?;
     eprintln!(
@@ -115,7 +133,7 @@ pub fn run(args: &LocalnetArgs, archive: &Path) -> anyhow::Result<()> {
 }
 
 /// One home per validator, each reading the archive as `ethereum-local`.
-fn make_homes(args: &LocalnetArgs, dir: &Path, archive: &Path) -> anyhow::Result<Vec<TestnetNode>> {
+fn make_homes(args: &ArchiveRun, dir: &Path, archive: &Path) -> anyhow::Result<Vec<TestnetNode>> {
     let nodes = generate(&TestnetSpec {
         validators: args.validators,
         full_nodes: 0,
@@ -144,7 +162,7 @@ fn register_and_deploy(
     client: &Client,
     key: &AccountKey,
     summary: &ArchiveSummary,
-    args: &LocalnetArgs,
+    args: &ArchiveRun,
     wasm: Vec<u8>,
 ) -> anyhow::Result<()> {
     let chain_id = client.status()?.chain_id;
@@ -153,7 +171,7 @@ fn register_and_deploy(
         source: SourceDef {
             name: SOURCE.into(),
             kind: SourceKind::Ethereum(EthereumSource {
-                chain_id: args.archive_chain_id,
+                chain_id: args.chain_id,
                 start: summary.first,
                 confirmations: Confirmations::Depth(0),
                 budget: SourceBudget {

@@ -2,6 +2,7 @@
 //! state (`replay`) and run a whole local network (`localnet`).
 
 pub mod init;
+mod local_processes;
 pub mod localnet;
 mod localnet_archive;
 pub mod replay;
