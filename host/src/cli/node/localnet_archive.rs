@@ -166,7 +166,7 @@ fn register_and_deploy(
     wasm: Vec<u8>,
 ) -> anyhow::Result<()> {
     let chain_id = client.status()?.chain_id;
-    let mut nonce = client.account_nonce(key.public_key())?;
+    let first_nonce = client.account_nonce(key.public_key())?;
     let register = TxPayload::RegisterSource {
         source: SourceDef {
             name: SOURCE.into(),
@@ -186,7 +186,7 @@ fn register_and_deploy(
         fuel_limit_per_record: 10_000_000,
         sources: vec![SOURCE.into()],
     };
-    for payload in [register, deploy] {
+    for (nonce, payload) in (first_nonce..).zip([register, deploy]) {
         let tx: SignedTransaction = Transaction {
             chain_id: chain_id.clone(),
             signer: key.public_key(),
@@ -197,7 +197,6 @@ fn register_and_deploy(
         let hash = client.submit_tx(&tx)?;
         let (_, receipt) = client.wait_for_tx(hash, Duration::from_secs(60))?;
         eprintln!("{:?}", receipt.outcome);
-        nonce += 1;
     }
     Ok(())
 }

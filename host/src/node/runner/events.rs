@@ -33,7 +33,7 @@ pub enum LoopEvent {
     /// A proposed block whose source data this node could not get yet is to be checked again.
     RetryValidation {
         /// The block's header.
-        header: BlockHeader,
+        header: Box<BlockHeader>,
         /// Its body.
         body: BlockBody,
     },

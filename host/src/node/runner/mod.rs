@@ -201,7 +201,7 @@ impl Runner {
                 value_id,
                 result,
             } => self.on_validated(height, value_id, result),
-            LoopEvent::RetryValidation { header, body } => self.on_retry_validation(header, body),
+            LoopEvent::RetryValidation { header, body } => self.on_retry_validation(*header, body),
             LoopEvent::SyncStatus { peer, height } => self.on_sync_status(peer, height),
             LoopEvent::SyncBlocks { peer, blocks } => self.on_sync_blocks(peer, blocks),
             LoopEvent::SyncFailed => self.sync.in_flight = false,

@@ -113,7 +113,10 @@ impl Runner {
                 let Block { header, body } = block;
                 tokio::spawn(async move {
                     tokio::time::sleep(SOURCE_DATA_RETRY).await;
-                    let _ = tx.send(LoopEvent::RetryValidation { header, body });
+                    let _ = tx.send(LoopEvent::RetryValidation {
+                        header: Box::new(header),
+                        body,
+                    });
                 });
                 return;
             }
