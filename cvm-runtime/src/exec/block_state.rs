@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
 
 use crate::overlay::ManuscriptOverlay;
-use crate::sources::MainRead;
 use crate::state::{
-    H256, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges, StateError, StateRoot,
-    TrieView, account_key, manuscript_key, source_key,
+    self, H256, MainRead, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges,
+    StateError, StateRoot, TrieView, account_key, decoded, manuscript_key,
 };
 use crate::value_cache::ValueCache;
 
@@ -52,22 +51,9 @@ impl BlockState {
         self.main_changes.insert(key, Some(value));
     }
 
-    /// The SCALE-decoded main-trie value at `key`; a value that does not decode is corrupt state.
-    fn decode<T: Decode>(&self, key: &[u8]) -> Result<Option<T>, StateError> {
-        let Some(bytes) = self.main_get(key)? else {
-            return Ok(None);
-        };
-        T::decode(&mut &bytes[..])
-            .map(Some)
-            .map_err(|e| StateError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: e.to_string(),
-            })
-    }
-
     /// The next nonce `account` must use.
     pub(super) fn nonce(&self, account: &[u8; 32]) -> Result<u64, StateError> {
-        Ok(self.decode::<u64>(&account_key(account))?.unwrap_or(0))
+        Ok(decoded::<u64>(self, &account_key(account))?.unwrap_or(0))
     }
 
     /// Records the next nonce `account` must use.
@@ -77,9 +63,7 @@ impl BlockState {
 
     /// The manuscripts subscribed to `source`, in deploy order.
     pub(super) fn subscribers(&self, source: &str) -> Result<Vec<String>, StateError> {
-        Ok(self
-            .decode::<Vec<String>>(&source_key(source))?
-            .unwrap_or_default())
+        state::subscribers(self, source)
     }
 
     /// Takes a manuscript's metadata and state overlay out to run it; give them back with
@@ -92,7 +76,7 @@ impl BlockState {
             return Ok(entry);
         }
         let key = manuscript_key(name);
-        let meta: ManuscriptMeta = self.decode(&key)?.ok_or_else(|| StateError::Corrupt {
+        let meta: ManuscriptMeta = decoded(self, &key)?.ok_or_else(|| StateError::Corrupt {
             key: String::from_utf8_lossy(&key).into_owned(),
             reason: "subscribed manuscript has no metadata".into(),
         })?;

@@ -2,8 +2,9 @@
 //! Ethereum sources take none: validators pull their blocks. The same check serves block execution and mempool
 //! admission, so a client hears the reason when it submits.
 
-use super::state::{MainRead, source_def};
+use super::state::source_def;
 use super::types::{SourceHead, SourceKind};
+use crate::state::MainRead;
 use crate::state::StateError;
 
 /// Why an `Ingest` transaction is not applied.

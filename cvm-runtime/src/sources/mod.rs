@@ -26,8 +26,8 @@ pub use heads_proof::{SourceHeadsProof, prove_source_heads, verify_source_heads}
 pub use ingest_rules::{IngestRefusal, check_ingest, next_signed_head};
 pub use register::{RegisterRefusal, check_definition, check_governance};
 pub use state::{
-    GOVERNANCE_KEY, MainRead, SOURCE_DEF_PREFIX, SOURCE_HEAD_PREFIX, governance, source_def,
-    source_def_key, source_head, source_head_key, sources,
+    GOVERNANCE_KEY, SOURCE_DEF_PREFIX, SOURCE_HEAD_PREFIX, governance, source_def, source_def_key,
+    source_head, source_head_key, sources,
 };
 pub use types::{
     Confirmations, EthereumSource, MAX_SOURCE_NAME_LEN, SignedSource, SourceBlock, SourceBudget,

@@ -1,7 +1,8 @@
 //! `RegisterSource`: who may register a source, and which definitions are taken.
 
-use super::state::{MainRead, governance, source_def};
+use super::state::{governance, source_def};
 use super::types::{SourceDef, SourceDefError};
+use crate::state::MainRead;
 use crate::state::StateError;
 
 /// Why a `RegisterSource` transaction is not applied.

@@ -3,10 +3,8 @@
 //! `sourcedef/<name>` → [`SourceDef`], `sourcehead/<name>` → [`SourceHead`] (absent until the source's first
 //! block or ingest), `governance` → the keys allowed to register sources (`Vec<[u8; 32]>`).
 
-use parity_scale_codec::Decode;
-
 use super::types::{SourceDef, SourceHead};
-use crate::state::{StateError, TrieView};
+use crate::state::{MainRead, StateError, TrieView, decoded};
 
 /// Main trie: source name → [`SourceDef`].
 pub const SOURCE_DEF_PREFIX: &[u8] = b"sourcedef/";
@@ -23,31 +21,6 @@ pub fn source_def_key(name: &str) -> Vec<u8> {
 /// Main-trie key of a source's head.
 pub fn source_head_key(name: &str) -> Vec<u8> {
     [SOURCE_HEAD_PREFIX, name.as_bytes()].concat()
-}
-
-/// Read access to the main trie: a committed state, or a block's state as it has left it so far.
-pub trait MainRead {
-    /// The value at `key`.
-    fn main_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
-}
-
-impl MainRead for TrieView {
-    fn main_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.get(key)
-    }
-}
-
-/// The SCALE-decoded value at `key`; a value that does not decode is corrupt state.
-fn decoded<T: Decode>(view: &impl MainRead, key: &[u8]) -> Result<Option<T>, StateError> {
-    let Some(bytes) = view.main_value(key)? else {
-        return Ok(None);
-    };
-    T::decode(&mut &bytes[..])
-        .map(Some)
-        .map_err(|e| StateError::Corrupt {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: e.to_string(),
-        })
 }
 
 /// The definition of source `name`, if registered.

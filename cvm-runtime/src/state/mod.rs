@@ -2,12 +2,14 @@
 
 mod error;
 mod layout;
+mod main_read;
 mod proof;
 mod store;
 mod trie;
 
 pub use error::StateError;
 pub use layout::*;
+pub use main_read::{MainRead, decoded, subscribers};
 pub use proof::{ProofError, RecordProof, prove_record, verify_record};
 pub use sp_core::H256;
 pub use store::{MemoryNodeStore, NodeHash, NodeStore, StateChanges, StoreError};

@@ -2,6 +2,8 @@
 //! judges others' blocks, and commits decided blocks to storage in one batch. Execution results are cached per
 //! block hash, so a block validated during the round is not executed again at commit.
 
+mod sources;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -16,10 +18,7 @@ use parking_lot::Mutex;
 use tracing::{debug, info, warn};
 
 use crate::chain::genesis::ChainParams;
-use crate::chain::{
-    Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, SourceCommitment, block_time_ok,
-};
-use crate::sources::ethereum::EthBlockData;
+use crate::chain::{Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, block_time_ok};
 use crate::sources::{PulledBlock, SourceDataError, SourceHub};
 use crate::storage::{ChainHead, CommittedBlock, Storage};
 
@@ -194,34 +193,6 @@ impl App {
         &self.sources
     }
 
-    /// Whether some manuscript reads a source, in the state with `root`.
-    fn source_readers(&self, root: StateRoot) -> impl Fn(&str) -> bool {
-        let view = TrieView::new(self.executor.store().clone(), root);
-        move |name: &str| {
-            view.get(&cvm_runtime::state::source_key(name))
-                .ok()
-                .flatten()
-                .and_then(|bytes| Vec::<String>::decode(&mut &bytes[..]).ok())
-                .is_some_and(|readers| !readers.is_empty())
-        }
-    }
-
-    /// Whether source blocks past a head are ready for a source some manuscript reads: work for a block.
-    pub fn has_source_work(&self) -> bool {
-        let Ok(parent) = self.parent() else {
-            return false;
-        };
-        let read = self.source_readers(parent.state_root);
-        self.sources.has_work(|name| read(name))
-    }
-
-    /// Brings the source feeds in line with the committed state (at start and after each commit).
-    pub fn sync_sources(&self) {
-        let Ok(parent) = self.parent() else { return };
-        let view = TrieView::new(self.executor.store().clone(), parent.state_root);
-        self.sources.sync_with_state(&view);
-    }
-
     /// The block executor (manuscript runtime and module cache).
     pub fn executor(&self) -> &BlockExecutor {
         &self.executor
@@ -301,29 +272,6 @@ impl App {
             txs,
             self.genesis.params.max_block_fuel,
         )?)
-    }
-
-    /// The stored data behind `commitments` (kept when a block ingesting it committed, or received by sync),
-    /// checked again.
-    pub fn stored_sources(
-        &self,
-        commitments: &[SourceCommitment],
-    ) -> Result<Vec<PulledBlock>, String> {
-        commitments
-            .iter()
-            .map(|c| {
-                let bytes = self
-                    .storage
-                    .source_block(&c.hash)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| {
-                        format!("source {} block {} is not stored here", c.source, c.number)
-                    })?;
-                let data = EthBlockData::decode(&mut &bytes[..])
-                    .map_err(|e| format!("stored source block {}: {e}", c.number))?;
-                PulledBlock::for_commitment(c, data)
-            })
-            .collect()
     }
 
     /// Builds and executes the block this validator proposes at `parent.height + 1`.
@@ -556,12 +504,13 @@ impl App {
                 // (none configured, behind, or showing another chain), as stored from sync.
                 let sources = match self.sources.resolve(&body.source_blocks) {
                     Ok(sources) => sources,
-                    Err(_) => self.stored_sources(&body.source_blocks).map_err(|cause| {
-                        AppError::MissingSourceData {
+                    Err(_) => self
+                        .storage
+                        .pulled_blocks(&body.source_blocks)
+                        .map_err(|cause| AppError::MissingSourceData {
                             height: header.height,
                             cause,
-                        }
-                    })?,
+                        })?,
                 };
                 let outcome = self.execute(&parent, header, &sources, &body.txs)?;
                 if outcome.state_root.0 != header.state_root {

@@ -15,6 +15,7 @@ pub mod keys;
 mod node_store;
 mod replay;
 mod rocks;
+mod source_blocks;
 mod wal;
 
 #[cfg(test)]

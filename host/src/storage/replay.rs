@@ -8,14 +8,9 @@ use std::sync::Arc;
 use cvm_runtime::state::{MemoryNodeStore, NodeStore};
 use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorConfig};
 
-use cvm_runtime::sources::SourceBlock;
-use parity_scale_codec::DecodeAll;
-
 use super::{Storage, StorageError};
 use crate::chain::Genesis;
-use crate::chain::SourceCommitment;
 use crate::sources::PulledBlock;
-use crate::sources::ethereum::EthBlockData;
 
 /// Which header root re-execution disagrees with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,25 +89,6 @@ pub enum ReplayError {
     },
 }
 
-/// The source blocks `commitments` name, from storage, verified again: replay needs no endpoint.
-fn stored_sources(
-    storage: &Storage,
-    commitments: &[SourceCommitment],
-) -> Result<Vec<SourceBlock>, String> {
-    commitments
-        .iter()
-        .map(|c| {
-            let bytes = storage
-                .source_block(&c.hash)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("source {} block {} is not stored", c.source, c.number))?;
-            let data = EthBlockData::decode_all(&mut &bytes[..])
-                .map_err(|e| format!("source {} block {}: {e}", c.source, c.number))?;
-            Ok(PulledBlock::for_commitment(c, data)?.to_source_block())
-        })
-        .collect()
-}
-
 /// Re-executes blocks 1..=head from `genesis`'s state on a fresh [`MemoryNodeStore`], calling
 /// `progress(height, head)` after each.
 pub fn replay(
@@ -143,8 +119,12 @@ pub fn replay(
             height,
             time_ms: block.header.time_ms,
         };
-        let sources = stored_sources(storage, &block.body.source_blocks)
-            .map_err(|reason| ReplayError::SourceData { height, reason })?;
+        let sources: Vec<_> = storage
+            .pulled_blocks(&block.body.source_blocks)
+            .map_err(|reason| ReplayError::SourceData { height, reason })?
+            .iter()
+            .map(PulledBlock::to_source_block)
+            .collect();
         let outcome = executor
             .execute_block_with_sources(
                 parent,

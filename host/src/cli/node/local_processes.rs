@@ -1,7 +1,7 @@
 //! The local network's processes, shared by both modes of `cvm localnet`: where the homes go, starting one
 //! `cvm start` per home and stopping them all, Ctrl-C, and waiting for the first block.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,7 +75,7 @@ impl HomesDir {
 }
 
 /// Starts `cvm start` for each home, logging to its `node.log`.
-pub(super) fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
+fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
     let exe = std::env::current_exe()?;
     let mut running = Nodes {
         children: Vec::new(),
@@ -100,7 +100,7 @@ pub(super) fn start_nodes(nodes: &[TestnetNode]) -> anyhow::Result<Nodes> {
 }
 
 /// A flag set once Ctrl-C is pressed.
-pub(super) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -110,11 +110,7 @@ pub(super) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
 }
 
 /// Waits until the network has committed a block: `Ok(false)` if stopped first, an error after 60 s.
-pub(super) fn wait_for_first_block(
-    client: &Client,
-    stop: &AtomicBool,
-    dir: &std::path::Path,
-) -> anyhow::Result<bool> {
+fn wait_for_first_block(client: &Client, stop: &AtomicBool, dir: &Path) -> anyhow::Result<bool> {
     let started = Instant::now();
     while client.status().map(|s| s.height).unwrap_or(0) < 1 {
         if stop.load(Ordering::SeqCst) {
@@ -129,6 +125,49 @@ pub(super) fn wait_for_first_block(
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(true)
+}
+
+/// A running local network. Fields drop in order: the processes stop before a temporary home directory goes.
+pub(super) struct LocalNetwork {
+    /// The nodes' homes and addresses.
+    pub(super) nodes: Vec<TestnetNode>,
+    /// A client of the first validator.
+    pub(super) client: Client,
+    /// Set once Ctrl-C is pressed.
+    pub(super) stop: Arc<AtomicBool>,
+    _running: Nodes,
+    /// Where the homes and logs are.
+    pub(super) homes: HomesDir,
+}
+
+/// Writes the homes with `make_homes` (under `dir`, or a temporary directory), starts one `cvm start` per home
+/// and waits for the first block; `None` when Ctrl-C came first. `what` follows "started N validators" in the
+/// line telling the user where the logs are.
+pub(super) fn start_local_network(
+    dir: Option<&PathBuf>,
+    what: &str,
+    make_homes: impl FnOnce(&Path) -> anyhow::Result<Vec<TestnetNode>>,
+) -> anyhow::Result<Option<LocalNetwork>> {
+    let homes = HomesDir::choose(dir)?;
+    let nodes = make_homes(&homes.path)?;
+    let running = start_nodes(&nodes)?;
+    eprintln!(
+        "started {} validators{what}; homes and logs in {}",
+        nodes.len(),
+        homes.path.display()
+    );
+    let stop = stop_on_ctrl_c();
+    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
+    if !wait_for_first_block(&client, &stop, &homes.path)? {
+        return Ok(None);
+    }
+    Ok(Some(LocalNetwork {
+        nodes,
+        client,
+        stop,
+        _running: running,
+        homes,
+    }))
 }
 
 /// Runs `f` on a thread of its own once Ctrl-C arrives.

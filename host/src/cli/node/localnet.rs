@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
-use super::local_processes::{
-    HomesDir, percentile, start_nodes, stop_on_ctrl_c, wait_for_first_block,
-};
+use super::local_processes::{percentile, start_local_network};
 use super::localnet_archive::ArchiveRun;
 use crate::api_client::Client;
 use crate::chain::ValidatorKey;
@@ -81,31 +79,18 @@ pub fn run(args: &LocalnetArgs) -> anyhow::Result<()> {
         return super::localnet_archive::run(&run, archive);
     }
     let (wasm, records) = read_inputs(args)?;
-    let homes = HomesDir::choose(args.dir.as_ref())?;
-    let nodes = make_homes(args, &homes.path)?;
-    // Declared after `homes`, so the nodes stop before a temporary home directory is removed.
-    let running = start_nodes(&nodes)?;
-    eprintln!(
-        "started {} validators; homes and logs in {}",
-        nodes.len(),
-        homes.path.display()
-    );
-
-    let stop = stop_on_ctrl_c();
-    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
-    if !wait_for_first_block(&client, &stop, &homes.path)? {
+    let Some(net) = start_local_network(args.dir.as_ref(), "", |dir| make_homes(args, dir))? else {
         return Ok(());
-    }
-    let mut signer = Signer::for_chain(&client)?;
-    deploy(&client, &mut signer, wasm)?;
+    };
+    let client = &net.client;
+    let mut signer = Signer::for_chain(client)?;
+    deploy(client, &mut signer, wasm)?;
 
     let first_height = client.status()?.height;
     let t0 = Instant::now();
-    let pending = stream_data(&client, &mut signer, &records, args)?;
-    let finality = watch_finality(&client, &stop, pending, t0, args.exit_when_done);
-    print_summary(&client, nodes.len(), first_height, finality)?;
-    drop(running);
-    Ok(())
+    let pending = stream_data(client, &mut signer, &records, args)?;
+    let finality = watch_finality(client, &net.stop, pending, t0, args.exit_when_done);
+    print_summary(client, net.nodes.len(), first_height, finality)
 }
 
 /// Reads the manuscript and the source records; no records is an error.

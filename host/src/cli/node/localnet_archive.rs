@@ -15,7 +15,7 @@ use cvm_runtime::sources::{
 };
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 
-use super::local_processes::{HomesDir, start_nodes, stop_on_ctrl_c, wait_for_first_block};
+use super::local_processes::start_local_network;
 use crate::api_client::Client;
 use crate::chain::AccountKey;
 use crate::home::testnet::{TestnetNode, TestnetSpec, generate, governance_key_path};
@@ -91,44 +91,35 @@ pub fn run(args: &ArchiveRun, archive: &Path) -> anyhow::Result<()> {
             args.wasm.display()
         )
     })?;
-    let homes = HomesDir::choose(args.dir)?;
-    let nodes = make_homes(args, &homes.path, &archive)?;
-    let running = start_nodes(&nodes)?;
-    eprintln!(
-        "started {} validators reading {} as source {SOURCE}; homes and logs in {}",
-        nodes.len(),
-        archive.display(),
-        homes.path.display()
-    );
-    let stop = stop_on_ctrl_c();
-    let client = Client::with_timeout(&nodes[0].rpc_url, Duration::from_secs(10));
-    if !wait_for_first_block(&client, &stop, &homes.path)? {
+    let reading = format!(" reading {} as source {SOURCE}", archive.display());
+    let Some(net) = start_local_network(args.dir, &reading, |dir| make_homes(args, dir, &archive))?
+    else {
         return Ok(());
-    }
-    let governance = AccountKey::load(&governance_key_path(&homes.path))?;
-    register_and_deploy(&client, &governance, &summary, args, wasm)?;
+    };
+    let client = &net.client;
+    let governance = AccountKey::load(&governance_key_path(&net.homes.path))?;
+    register_and_deploy(client, &governance, &summary, args, wasm)?;
     let t0 = Instant::now();
     let first_height = client.status()?.height;
     let done = watch(
-        &client,
-        &stop,
+        client,
+        &net.stop,
         &summary,
         t0,
         args.exit_when_done,
-        &homes.path,
+        &net.homes.path,
     )?;
     let end = client.status()?;
     let (head, records) = done;
     let elapsed = t0.elapsed().as_secs_f64();
     println!(
         "summary: {} validators ingested {SOURCE} up to block {head} of {} ({records} logs) in {elapsed:.2} s = {:.0} records/s; heights {first_height}..{}; state root {}",
-        nodes.len(),
+        net.nodes.len(),
         summary.last,
         records as f64 / elapsed.max(1e-3),
         end.height,
         end.state_root
     );
-    drop(running);
     Ok(())
 }
 
