@@ -25,7 +25,7 @@
 //! | [`receipt`] | transaction and invocation receipts |
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
-//! | [`sources`] | registered sources: definitions, heads, registration and ingest rules, heads proofs, genesis |
+//! | [`sources`] | registered sources: definitions, heads, registration and ingest rules, provenance proofs, genesis |
 //! | [`tx`] | signed transactions and the verified-signature cache |
 //! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |

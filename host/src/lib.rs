@@ -16,7 +16,8 @@
 //! - [`sources`]: source data with provenance: each registered Ethereum source read from this node's endpoint or
 //!   archive, verified with alloy, held ahead for proposals and checks, kept for sync and replay.
 //! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
-//! - [`record_bundle`]: a record with its proof, header and certificate; [`verify`] checks one offline.
+//! - [`record_bundle`]: a record with its proof, its provenance (sources and their heads), header and certificate;
+//!   [`verify`] checks one offline.
 //! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
 //! - `logging`, `progress`: log setup and terminal progress bars for the commands; `malloc`: allocator tuning.
 

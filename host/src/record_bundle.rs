@@ -1,13 +1,16 @@
-//! The record bundle: one record with its trie proof, the block header whose state root the proof is against and
-//! the commit certificate that finalized that header; what `cvm query record` saves and `cvm verify` checks. Its
-//! JSON form carries the proof, header and certificate as SCALE hex.
+//! The record bundle: one record with its trie proof, the proof of which sources its manuscript reads and how far
+//! each had been ingested, the block header whose state root both proofs are against and the commit certificate
+//! that finalized that header; what `cvm query record` saves and `cvm verify` checks. Its JSON form carries the
+//! proofs, header and certificate as SCALE hex.
 
 use cvm_consensus::CommitCertificate;
-use cvm_runtime::state::RecordProof;
+use cvm_runtime::sources::{ProvenanceProof, SourceDef, SourceHead, SourceKind};
+use cvm_runtime::state::{ManuscriptMeta, RecordProof};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::BlockHeader;
+use crate::chain::source_json::HeadJson;
 use crate::hex_text::{from_hex, to_hex};
 
 /// Everything a reader needs to check one record against the chain's genesis, and nothing else.
@@ -28,15 +31,18 @@ pub struct RecordBundle {
     pub value: Option<Vec<u8>>,
     /// Trie proof from the header's state root to the record (or its absence).
     pub proof: RecordProof,
+    /// Trie proof from the same root to the manuscript's source binding and those sources' heads; `None` in a
+    /// bundle saved before bundles carried it.
+    pub provenance: Option<ProvenanceProof>,
     /// The header at `height`, carrying the state root.
     pub header: BlockHeader,
     /// Precommits of the validators that finalized the header.
     pub certificate: CommitCertificate,
 }
 
-/// The wire form: readable fields plus SCALE hex of the proof, header and certificate. Only the SCALE parts and
-/// the claimed fields are trusted input to verification; `state_root`, `block_hash` and the `*_utf8` fields are
-/// for people.
+/// The wire form: readable fields plus SCALE hex of the proofs, header and certificate. Only the SCALE parts and
+/// the claimed fields are trusted input to verification; `state_root`, `block_hash`, the `*_utf8` fields and
+/// `provenance.sources` are for people.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct RecordBundleJson {
     chain_id: String,
@@ -54,8 +60,73 @@ struct RecordBundleJson {
     #[serde(default)]
     block_hash: Option<String>,
     proof: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provenance: Option<ProvenanceJson>,
     header: String,
     certificate: String,
+}
+
+/// The provenance part: SCALE hex of the [`ProvenanceProof`] (trusted input) and, for people, what it claims per
+/// source slot.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ProvenanceJson {
+    #[serde(default)]
+    sources: Vec<ProvenanceSourceJson>,
+    proof: String,
+}
+
+/// One slot of the manuscript as the provenance proof claims it (unverified: for people).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ProvenanceSourceJson {
+    #[serde(default)]
+    slot: String,
+    source: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    head: Option<HeadJson>,
+}
+
+impl ProvenanceJson {
+    fn new(proof: &ProvenanceProof) -> Self {
+        let slots = proof
+            .manuscript_meta
+            .as_deref()
+            .and_then(|mut bytes| ManuscriptMeta::decode(&mut bytes).ok())
+            .map(|meta| meta.sources.into_iter().zip(meta.slots).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let sources = proof
+            .sources
+            .iter()
+            .map(|entries| {
+                let def = entries
+                    .def
+                    .as_deref()
+                    .and_then(|mut bytes| SourceDef::decode(&mut bytes).ok());
+                let head = entries
+                    .head
+                    .as_deref()
+                    .and_then(|mut bytes| SourceHead::decode(&mut bytes).ok());
+                ProvenanceSourceJson {
+                    slot: slots
+                        .iter()
+                        .find(|(source, _)| *source == entries.source)
+                        .map(|(_, slot)| slot.clone())
+                        .unwrap_or_default(),
+                    source: entries.source.clone(),
+                    kind: def.map(|d| match d.kind {
+                        SourceKind::Ethereum(_) => "ethereum".into(),
+                        SourceKind::Signed(_) => "signed".into(),
+                    }),
+                    head: head.as_ref().map(HeadJson::from),
+                }
+            })
+            .collect();
+        Self {
+            sources,
+            proof: to_hex(proof.encode()),
+        }
+    }
 }
 
 impl From<RecordBundle> for RecordBundleJson {
@@ -73,6 +144,7 @@ impl From<RecordBundle> for RecordBundleJson {
             state_root: Some(to_hex(b.header.state_root)),
             block_hash: Some(to_hex(b.header.hash())),
             proof: to_hex(b.proof.encode()),
+            provenance: b.provenance.as_ref().map(ProvenanceJson::new),
             header: to_hex(b.header.encode()),
             certificate: to_hex(b.certificate.encode()),
         }
@@ -101,6 +173,10 @@ impl TryFrom<RecordBundleJson> for RecordBundle {
                 .transpose()
                 .map_err(|e| format!("value: {e}"))?,
             proof: decode_field("proof", &j.proof)?,
+            provenance: j
+                .provenance
+                .map(|p| decode_field("provenance.proof", &p.proof))
+                .transpose()?,
             header: decode_field("header", &j.header)?,
             certificate: decode_field("certificate", &j.certificate)?,
         })

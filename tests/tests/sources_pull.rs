@@ -204,6 +204,7 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
         )),
         "{out}"
     );
+    assert_verify_names_the_source_head(&net, &expected);
     // `cvm replay` re-executes the full node's chain, source blocks included, from what it stored: it has no
     // endpoint.
     net.stop(4);
@@ -289,4 +290,65 @@ fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
         report.chain.forks
     );
     assert!(report.double_signs.is_empty(), "double signs");
+}
+
+/// The archive's last block: how far the source is ingested once the validators have read it all.
+fn last_block() -> (u64, String) {
+    let text = std::fs::read_to_string(archive()).expect("read the archive");
+    let line: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("a last line")).expect("json");
+    let block = &line["block"];
+    let number = block["number"].as_str().expect("number");
+    (
+        u64::from_str_radix(number.trim_start_matches("0x"), 16).expect("hex number"),
+        block["hash"].as_str().expect("hash").to_lowercase(),
+    )
+}
+
+/// A supply record saved with `cvm query record --out` and checked with `cvm verify` names the source it derives
+/// from and its head at the record's height: the head node 0 reports (`GET /sources`), the archive's last block.
+fn assert_verify_names_the_source_head(net: &LocalNet, expected: &Expected) {
+    let height = net.status(0).expect("status").height;
+    let head = net.nodes[0]
+        .client()
+        .sources()
+        .expect("GET /sources")
+        .into_iter()
+        .find(|s| s.definition.name() == SOURCE)
+        .and_then(|s| s.head)
+        .expect("the source has a head");
+    assert_eq!((head.number, head.hash.clone()), last_block());
+    let bundle = net.dir.path().join("supply-bundle.json");
+    let key = hex::encode(expected.tokens[0].address.encode());
+    let node = net.nodes[0].rpc_url.clone();
+    let (ok, out) = net.cvm(&[
+        "query",
+        "record",
+        "erc20-transfers",
+        "supply",
+        &key,
+        "--height",
+        &height.to_string(),
+        "--out",
+        bundle.to_str().unwrap(),
+        "--node",
+        &node,
+    ]);
+    assert!(ok, "query record: {out}");
+    let genesis = net.genesis_path();
+    let (ok, out) = net.cvm(&[
+        "verify",
+        "--genesis",
+        genesis.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]);
+    let derived = format!(
+        "derived from {SOURCE} up to block {}, {}",
+        head.number, head.hash
+    );
+    assert!(
+        ok && out.contains("VALID: record erc20-transfers/supply/") && out.contains(&derived),
+        "expected {derived:?}:\n{out}"
+    );
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
+use cvm_runtime::sources::prove_provenance;
 use cvm_runtime::state::{
     MANUSCRIPT_PREFIX, ManuscriptMeta, StateRoot, TrieView, manuscript_key, prove_record,
 };
@@ -189,6 +190,8 @@ impl NodeApi for NodeBackend {
                 meta.datasets
             )));
         }
+        let provenance = prove_provenance(store.as_ref(), root, manuscript)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(RecordBundle {
             chain_id: self.app.genesis().chain_id.clone(),
             height,
@@ -197,6 +200,7 @@ impl NodeApi for NodeBackend {
             key: key.to_vec(),
             value: proof.value.clone(),
             proof,
+            provenance: Some(provenance),
             header,
             certificate,
         })

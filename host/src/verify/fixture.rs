@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use cvm_consensus::{CommitCertificate, Ed25519Signer, Height, Round, Signer as _, Vote, VoteKind};
-use cvm_runtime::sources::{SourceDef, genesis_state};
+use cvm_runtime::sources::{SourceDef, genesis_state, prove_provenance};
 use cvm_runtime::state::{MemoryNodeStore, NodeStore as _, prove_record};
-use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, EngineConfig, Transaction, TxPayload};
+use cvm_runtime::{
+    BlockContext, BlockExecutor, CvmEngine, EngineConfig, SignedTransaction, Transaction, TxPayload,
+};
 use ed25519_dalek::SigningKey;
 use manuscript_sdk::KvRecord;
 use parity_scale_codec::Encode;
@@ -63,21 +65,24 @@ pub fn certificate(
     CommitCertificate::from_precommits(Height(header.height), Round(0), value, &set, &votes)
 }
 
-/// A valid bundle for the record `count` (or the record key `a`) of the WAT counter's `counts` dataset.
-pub fn bundle() -> RecordBundle {
-    let engine: Arc<CvmEngine> = CvmEngine::new(EngineConfig::default()).unwrap();
-    let store = Arc::new(MemoryNodeStore::new());
-    let executor = BlockExecutor::sequential(engine, store.clone());
-    let user = SigningKey::from_bytes(&[42; 32]);
-    let kv = SourceDef::signed("kv", &[user.verifying_key().to_bytes()]);
-    let (mut root, changes) = genesis_state(&*store, &[kv], &[]).unwrap();
-    store.commit(&changes).unwrap();
-    let payloads = [
-        TxPayload::Deploy {
-            wasm: wat::parse_str(manuscript_fixtures::WAT_COUNTER).unwrap(),
-            fuel_limit_per_record: 1_000_000,
-            sources: Vec::new(),
-        },
+fn user() -> SigningKey {
+    SigningKey::from_bytes(&[42; 32])
+}
+
+fn user_tx(nonce: u64, payload: TxPayload) -> SignedTransaction {
+    Transaction {
+        chain_id: CHAIN.into(),
+        signer: user().verifying_key().to_bytes(),
+        nonce,
+        payload,
+    }
+    .sign(&user())
+}
+
+/// The ingest into `kv` that [`bundle`] applies: the signed source's head after it is (1, its hash).
+pub fn ingest_tx() -> SignedTransaction {
+    user_tx(
+        1,
         TxPayload::Ingest {
             source: "kv".into(),
             records: vec![
@@ -87,15 +92,37 @@ pub fn bundle() -> RecordBundle {
             ]
             .into(),
         },
+    )
+}
+
+/// A valid bundle for the record `count` (or the record key `a`) of the WAT counter's `counts` dataset, which
+/// reads the signed source `kv` after one ingest.
+pub fn bundle() -> RecordBundle {
+    bundle_with(true)
+}
+
+/// As [`bundle`], with the counter deployed and nothing ingested yet (the record `count` proven absent) when
+/// `ingest` is false.
+pub fn bundle_with(ingest: bool) -> RecordBundle {
+    let engine: Arc<CvmEngine> = CvmEngine::new(EngineConfig::default()).unwrap();
+    let store = Arc::new(MemoryNodeStore::new());
+    let executor = BlockExecutor::sequential(engine, store.clone());
+    let kv = SourceDef::signed("kv", &[user().verifying_key().to_bytes()]);
+    let (mut root, changes) = genesis_state(&*store, &[kv], &[]).unwrap();
+    store.commit(&changes).unwrap();
+    let txs = [
+        user_tx(
+            0,
+            TxPayload::Deploy {
+                wasm: wat::parse_str(manuscript_fixtures::WAT_COUNTER).unwrap(),
+                fuel_limit_per_record: 1_000_000,
+                sources: Vec::new(),
+            },
+        ),
+        ingest_tx(),
     ];
-    for (nonce, payload) in payloads.into_iter().enumerate() {
-        let tx = Transaction {
-            chain_id: CHAIN.into(),
-            signer: user.verifying_key().to_bytes(),
-            nonce: nonce as u64,
-            payload,
-        }
-        .sign(&user);
+    let blocks = if ingest { 2 } else { 1 };
+    for (nonce, tx) in txs.into_iter().take(blocks).enumerate() {
         let height = nonce as u64 + 1;
         let ctx = BlockContext {
             chain_id: CHAIN.into(),
@@ -109,8 +136,9 @@ pub fn bundle() -> RecordBundle {
     let proof = [b"count".to_vec(), b"a".to_vec()]
         .into_iter()
         .map(|k| prove_record(&*store, root, "wat-counter", "counts", &k).unwrap())
-        .find(|p| p.value.is_some())
+        .find(|p| p.value.is_some() || !ingest)
         .expect("the counter emitted a record");
+    let provenance = prove_provenance(&*store, root, "wat-counter").unwrap();
     let header = BlockHeader {
         chain_id: CHAIN.into(),
         height: HEIGHT,
@@ -139,6 +167,7 @@ pub fn bundle() -> RecordBundle {
         key: proof.key.clone(),
         value: proof.value.clone(),
         proof,
+        provenance: Some(provenance),
         header,
         certificate,
     }

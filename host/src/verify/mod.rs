@@ -1,18 +1,25 @@
-//! Offline verification of a record: a [`RecordBundle`] carries the record, its trie proof, the block header
-//! whose state root the proof is against, and the commit certificate that finalized that header. Given only the
-//! genesis file, [`verify_bundle`] checks every link: chain id, certificate signatures and quorum against the
-//! genesis validators, certificate → header hash and height, header state root → record.
+//! Offline verification of a record: a [`RecordBundle`] carries the record, its trie proof, the proof of its
+//! manuscript's sources and their heads, the block header whose state root the proofs are against, and the commit
+//! certificate that finalized that header. Given only the genesis file, [`verify_bundle`] checks every link:
+//! chain id, certificate signatures and quorum against the genesis validators, certificate → header hash and
+//! height, header state root → record, and header state root → the manuscript's binding → each bound source's
+//! definition and head ([`provenance`] words them for the reader).
 //!
 //! The validator set is the genesis one: the chain has no validator-set changes (yet). When it gets them, the
 //! bundle will have to carry the set of its height and its link to genesis.
 
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod provenance;
+#[cfg(test)]
+mod provenance_tests;
 #[cfg(test)]
 mod tests;
 
 use cvm_consensus::{CertificateError, ChainId, Ed25519Verifier};
-use cvm_runtime::state::{ProofError, verify_record};
+use cvm_runtime::sources::{Provenance, ProvenanceError, verify_provenance};
+use cvm_runtime::state::{ManuscriptMeta, ProofError, verify_record};
+use parity_scale_codec::Decode;
 
 use crate::chain::Genesis;
 use crate::hex_text::to_hex;
@@ -35,6 +42,16 @@ pub struct Verdict {
     pub signed_power: u64,
     /// Total voting power of the validator set.
     pub total_power: u64,
+    /// The sources the record derives from and how far each had been ingested (`None`: the bundle carries no
+    /// provenance).
+    pub provenance: Option<Provenance>,
+}
+
+impl Verdict {
+    /// The lines that follow the `VALID` line: where the record's data comes from, one line per source.
+    pub fn provenance_lines(&self) -> Vec<String> {
+        provenance::lines(self.provenance.as_ref())
+    }
 }
 
 impl std::fmt::Display for Verdict {
@@ -89,6 +106,39 @@ pub enum VerifyError {
     Proof(ProofError),
     #[error("the bundle claims value {claimed} but the proof proves {proven}")]
     ValueMismatch { claimed: String, proven: String },
+    #[error("the provenance is for manuscript {found:?}, the record is of {claimed:?}")]
+    ProvenanceForOtherManuscript { claimed: String, found: String },
+    #[error(
+        "the provenance binds the manuscript's slots to {provenance}, the record proof's manuscript metadata to \
+         {record}: the binding was changed"
+    )]
+    ProvenanceBindingChanged { provenance: String, record: String },
+    #[error(
+        "the provenance carries the manuscript's metadata of another state than the record proof (same binding, \
+         other contents): it is not of the header's state root"
+    )]
+    ProvenanceOfOtherState,
+    #[error("the provenance does not verify against the header's state root: {0}")]
+    Provenance(ProvenanceError),
+}
+
+/// `[slot -> source, ...]` of SCALE-encoded metadata, for naming a changed binding.
+fn binding(meta: &Option<Vec<u8>>) -> String {
+    let Some(bytes) = meta else {
+        return "nothing (manuscript absent)".into();
+    };
+    match ManuscriptMeta::decode(&mut &bytes[..]) {
+        Ok(meta) => {
+            let pairs: Vec<String> = meta
+                .slots
+                .iter()
+                .zip(&meta.sources)
+                .map(|(slot, source)| format!("{slot} -> {source}"))
+                .collect();
+            format!("[{}]", pairs.join(", "))
+        }
+        Err(e) => format!("undecodable metadata ({e})"),
+    }
 }
 
 fn describe(value: &Option<Vec<u8>>) -> String {
@@ -167,6 +217,29 @@ pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict
             proven: describe(&proven),
         });
     }
+    let provenance = match &bundle.provenance {
+        None => None,
+        Some(p) => {
+            if p.manuscript != bundle.manuscript {
+                return Err(VerifyError::ProvenanceForOtherManuscript {
+                    claimed: bundle.manuscript.clone(),
+                    found: p.manuscript.clone(),
+                });
+            }
+            // Both proofs carry the manuscript's entry at one root, so they must carry the same bytes; which part
+            // differs names the cause before the trie proof is looked at.
+            if p.manuscript_meta != proof.manuscript_meta {
+                let (provenance, record) =
+                    (binding(&p.manuscript_meta), binding(&proof.manuscript_meta));
+                return Err(if provenance != record {
+                    VerifyError::ProvenanceBindingChanged { provenance, record }
+                } else {
+                    VerifyError::ProvenanceOfOtherState
+                });
+            }
+            Some(verify_provenance(&header.state_root.into(), p).map_err(VerifyError::Provenance)?)
+        }
+    };
     Ok(Verdict {
         manuscript: bundle.manuscript.clone(),
         dataset: bundle.dataset.clone(),
@@ -175,5 +248,6 @@ pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict
         height: bundle.height,
         signed_power,
         total_power: set.total_power(),
+        provenance,
     })
 }
