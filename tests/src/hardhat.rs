@@ -146,6 +146,66 @@ impl HardhatNode {
         self.rpc("hardhat_mine", params).map(drop)
     }
 
+    /// Mints `amount` of the ERC-20 at `token` to `to`, sent by its owner (the node's first account, which
+    /// deployed it in [`drive`]) and mined at once (automine, as `drive.js` leaves it); returns the block the
+    /// mint's `Transfer` log is in.
+    pub fn mint(&self, token: &Address, to: &Address, amount: U256) -> Result<u64> {
+        let accounts = self.rpc("eth_accounts", json!([]))?;
+        let owner = accounts
+            .get(0)
+            .and_then(Value::as_str)
+            .ok_or_else(|| anyhow!("eth_accounts answered {accounts}"))?
+            .to_string();
+        // mint(address,uint256): selector 0x40c10f19, then the address and the amount, 32 bytes each.
+        let data = format!(
+            "0x40c10f19{:0>64}{}",
+            hex::encode(to),
+            hex::encode(amount.to_big_endian())
+        );
+        let tx = json!({"from": owner, "to": format!("0x{}", hex::encode(token)), "data": data, "gas": "0x186a0"});
+        let hash = self.rpc("eth_sendTransaction", json!([tx]))?;
+        let receipt = self.rpc("eth_getTransactionReceipt", json!([hash]))?;
+        if receipt.is_null() {
+            bail!("mint {hash} was not mined at once: is automine off?");
+        }
+        if receipt["status"] != "0x1" {
+            bail!("mint {hash} failed: {receipt}");
+        }
+        quantity(&receipt["blockNumber"])
+    }
+
+    /// What the node holds now for the tokens and holders of `expected`: every `totalSupply` and `balanceOf`
+    /// read again at the latest block.
+    pub fn read_back(&self, expected: &Expected) -> Result<Expected> {
+        let mut now = expected.clone();
+        now.last_block = self.block_number()?;
+        for token in &mut now.tokens {
+            token.total_supply = self.total_supply(&token.address)?;
+            for (holder, balance) in &mut token.balances {
+                *balance = self.balance_of(&token.address, holder)?;
+            }
+        }
+        Ok(now)
+    }
+
+    /// Block `number`'s hash and receipts root, as the node answers them.
+    pub fn block_hashes(&self, number: u64) -> Result<([u8; 32], [u8; 32])> {
+        let block = self.rpc(
+            "eth_getBlockByNumber",
+            json!([format!("{number:#x}"), false]),
+        )?;
+        let field = |name: &str| -> Result<[u8; 32]> {
+            let text = block[name]
+                .as_str()
+                .ok_or_else(|| anyhow!("block {number} has no {name}: {block}"))?;
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(text.trim_start_matches("0x"), &mut out)
+                .with_context(|| format!("block {number}'s {name} {text:?}"))?;
+            Ok(out)
+        };
+        Ok((field("hash")?, field("receiptsRoot")?))
+    }
+
     /// `balanceOf(holder)` of the ERC-20 at `token`, read with `eth_call` at the latest block.
     pub fn balance_of(&self, token: &Address, holder: &Address) -> Result<U256> {
         // balanceOf(address): selector 0x70a08231, then the address left-padded to 32 bytes.

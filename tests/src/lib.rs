@@ -12,9 +12,10 @@
 //!   `examples/ethereum/drive.js` on it, with what the contracts hold afterwards.
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
-//! - [`sources`]: the signed sources every test chain registers at genesis.
-//! - [`rpc_proxy`]: a JSON-RPC proxy in front of a real Ethereum node that serves altered logs or is down on
-//!   command: one validator's misbehaving endpoint in the source tests.
+//! - [`sources`]: the signed sources every test chain registers at genesis, and the local Ethereum source as the
+//!   source tests register, follow and check it.
+//! - [`rpc_proxy`]: a JSON-RPC proxy in front of a real Ethereum node that serves altered logs, a forged chain
+//!   that verifies, or nothing, on command: one validator's misbehaving endpoint in the source tests.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
 //!   keeps every crate free of them).
 

@@ -1,10 +1,12 @@
-//! A JSON-RPC proxy in front of a real Ethereum node that can misbehave on command: serve altered logs, or be
-//! down. It stands in for one validator's endpoint in the source tests, so that validator sees a different
-//! chain (or none) while the others read the real node.
+//! A JSON-RPC proxy in front of a real Ethereum node that can misbehave on command: serve altered logs, serve a
+//! forged chain that verifies ([`forge`]), or be down. It stands in for one validator's endpoint in the source
+//! tests, so that validator sees a different chain (or none) while the others read the real node.
+
+pub mod alter;
+pub mod forge;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,39 +17,46 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
 
+use self::alter::alter_logs;
+use self::forge::{ForgedBlock, Forger};
+
 /// How the proxy answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 pub enum ProxyMode {
     /// Forwards every request unchanged.
-    Honest = 0,
+    Honest,
     /// Changes one byte of the data of every log in every receipt it forwards (the header still names the
     /// real receipts root, so the receipts no longer match it).
-    AlterLogs = 1,
+    AlterLogs,
+    /// Serves a forged chain from block `from` on: each block with logs has one log's data changed, its
+    /// receipts root and hash recomputed, and every later block names the forged parent ([`forge`]), so every
+    /// block verifies and links; only the hashes differ from the real chain's. Blocks and receipts are forged;
+    /// other answers are forwarded unchanged.
+    Forge {
+        /// The first block that may differ.
+        from: u64,
+    },
     /// Refuses every request with 503, as an endpoint that is down.
-    Down = 2,
-}
-
-impl ProxyMode {
-    fn from_u8(v: u8) -> Self {
-        match v {
-            1 => Self::AlterLogs,
-            2 => Self::Down,
-            _ => Self::Honest,
-        }
-    }
+    Down,
 }
 
 #[derive(Clone)]
 struct Shared {
     upstream: String,
-    mode: Arc<AtomicU8>,
+    mode: Arc<Mutex<ProxyMode>>,
+    forger: Arc<Forger>,
+}
+
+impl Shared {
+    fn mode(&self) -> ProxyMode {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A running proxy; stops when dropped.
 pub struct RpcProxy {
     addr: SocketAddr,
-    mode: Arc<AtomicU8>,
+    shared: Shared,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -58,22 +67,26 @@ impl RpcProxy {
             .worker_threads(1)
             .enable_all()
             .build()?;
-        let mode = Arc::new(AtomicU8::new(mode as u8));
         let shared = Shared {
             upstream: upstream.to_string(),
-            mode: mode.clone(),
+            mode: Arc::new(Mutex::new(ProxyMode::Honest)),
+            forger: Arc::new(Forger::new(upstream, u64::MAX)),
         };
         let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?;
         let addr = listener.local_addr()?;
-        let app = Router::new().route("/", post(forward)).with_state(shared);
+        let app = Router::new()
+            .route("/", post(forward))
+            .with_state(shared.clone());
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Self {
+        let proxy = Self {
             addr,
-            mode,
+            shared,
             _runtime: runtime,
-        })
+        };
+        proxy.set_mode(mode);
+        Ok(proxy)
     }
 
     /// Its URL, for a node's `[sources.<name>] rpc`.
@@ -83,12 +96,21 @@ impl RpcProxy {
 
     /// Switches how it answers from the next request on.
     pub fn set_mode(&self, mode: ProxyMode) {
-        self.mode.store(mode as u8, Ordering::SeqCst);
+        let mut current = self.shared.mode.lock().unwrap_or_else(|p| p.into_inner());
+        if let ProxyMode::Forge { from } = mode {
+            self.shared.forger.start_at(from);
+        }
+        *current = mode;
+    }
+
+    /// Block `number` as [`ProxyMode::Forge`] serves it now (forged if need be; an error below its `from`).
+    pub fn forged_block(&self, number: u64) -> anyhow::Result<ForgedBlock> {
+        self.shared.forger.block(number)
     }
 }
 
 async fn forward(State(shared): State<Shared>, body: Bytes) -> Response {
-    let mode = ProxyMode::from_u8(shared.mode.load(Ordering::SeqCst));
+    let mode = shared.mode();
     if mode == ProxyMode::Down {
         return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
     }
@@ -111,7 +133,18 @@ async fn forward(State(shared): State<Shared>, body: Bytes) -> Response {
     };
     let bytes = match mode {
         ProxyMode::AlterLogs => alter_logs(&bytes).unwrap_or(bytes),
-        _ => bytes,
+        ProxyMode::Forge { .. } => {
+            let forger = shared.forger.clone();
+            match tokio::task::spawn_blocking(move || forged_answer(&forger, &bytes)).await {
+                Ok(Ok(bytes)) => bytes,
+                Ok(Err(e)) => {
+                    return (StatusCode::BAD_GATEWAY, format!("forging failed: {e:#}"))
+                        .into_response();
+                }
+                Err(_) => return (StatusCode::BAD_GATEWAY, "forging failed").into_response(),
+            }
+        }
+        ProxyMode::Honest | ProxyMode::Down => bytes,
     };
     (
         StatusCode::OK,
@@ -121,56 +154,11 @@ async fn forward(State(shared): State<Shared>, body: Bytes) -> Response {
         .into_response()
 }
 
-/// The answer with one byte of every log's data changed (a batch or a single answer).
-fn alter_logs(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut value: Value = serde_json::from_slice(bytes).ok()?;
-    match &mut value {
-        Value::Array(answers) => answers.iter_mut().for_each(alter_answer),
-        answer => alter_answer(answer),
-    }
-    serde_json::to_vec(&value).ok()
-}
-
-fn alter_answer(answer: &mut Value) {
-    let Some(logs) = answer
-        .get_mut("result")
-        .and_then(|r| r.get_mut("logs"))
-        .and_then(Value::as_array_mut)
-    else {
-        return;
+/// The upstream's answer with its blocks and receipts made the forged chain's (a non-JSON answer as it is).
+fn forged_answer(forger: &Forger, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let Ok(mut value) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(bytes.to_vec());
     };
-    for log in logs {
-        if let Some(Value::String(data)) = log.get_mut("data") {
-            *data = flip_last_hex_digit(data);
-        }
-    }
-}
-
-/// `0x…` with its last hex digit changed (`0x` alone becomes `0x01`).
-fn flip_last_hex_digit(hex: &str) -> String {
-    let digits = hex.trim_start_matches("0x");
-    if digits.is_empty() {
-        return "0x01".into();
-    }
-    let (head, last) = digits.split_at(digits.len() - 1);
-    let flipped = if last == "0" { "1" } else { "0" };
-    format!("0x{head}{flipped}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn altering_changes_every_logs_data_in_batches_and_single_answers() {
-        let single =
-            br#"{"jsonrpc":"2.0","id":1,"result":{"logs":[{"data":"0x00ff"},{"data":"0x"}]}}"#;
-        let altered: Value = serde_json::from_slice(&alter_logs(single).unwrap()).unwrap();
-        assert_eq!(altered["result"]["logs"][0]["data"], "0x00f0");
-        assert_eq!(altered["result"]["logs"][1]["data"], "0x01");
-        let batch = br#"[{"id":1,"result":{"logs":[{"data":"0x10"}]}},{"id":2,"result":null}]"#;
-        let altered: Value = serde_json::from_slice(&alter_logs(batch).unwrap()).unwrap();
-        assert_eq!(altered[0]["result"]["logs"][0]["data"], "0x11");
-        assert_eq!(altered[1]["result"], Value::Null);
-    }
+    forger.rewrite(&mut value)?;
+    Ok(serde_json::to_vec(&value)?)
 }

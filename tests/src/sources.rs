@@ -1,5 +1,8 @@
 //! The sources test chains register at genesis: signed sources, one per source name the example and hostile
-//! manuscripts read and the tests ingest into, published by one test account.
+//! manuscripts read and the tests ingest into, published by one test account; [`ethereum`]: the local network's
+//! Ethereum source as the source tests register, follow and check it.
+
+pub mod ethereum;
 
 use cvm_host::chain::source_json::SourceJson;
 use cvm_host::hex_text::to_hex;

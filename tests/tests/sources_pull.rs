@@ -7,16 +7,16 @@
 //!   a fork, and resumes when they return.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cvm_tests::checks::stop_and_check;
 use cvm_tests::hardhat::{Expected, HardhatNode};
 use cvm_tests::localnet::LocalNet;
 use cvm_tests::rpc_proxy::{ProxyMode, RpcProxy};
-use erc20_transfers::{BalanceRecord, SupplyRecord};
-use parity_scale_codec::{Decode, Encode};
-
-const SOURCE: &str = "ethereum-local";
+use cvm_tests::sources::ethereum::{
+    SOURCE, assert_datasets_match_contracts, register_and_deploy, rpc_endpoint, source_head,
+    wait_source_head,
+};
 
 fn archive() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/ethereum-local.jsonl")
@@ -45,121 +45,6 @@ fn first_block() -> (u64, String) {
         number,
         line["block"]["hash"].as_str().expect("hash").to_string(),
     )
-}
-
-/// Registers the source with the network's governance key and deploys erc20-transfers bound to it, in that
-/// order (a source nobody reads waits at its start until the deploy commits).
-fn register_and_deploy(net: &LocalNet, (number, hash): (u64, String)) {
-    let def = serde_json::json!({
-        "kind": "ethereum",
-        "name": SOURCE,
-        "chain_id": 31337,
-        "start": {"number": number, "hash": hash},
-        "confirmations": 0,
-        "budget": {"max_blocks": 16, "max_logs": 4000},
-    });
-    let dir = net.dir.path();
-    let def_path = dir.join("source.json");
-    std::fs::write(&def_path, def.to_string()).expect("write the definition");
-    let wasm_path = dir.join("erc20.wasm");
-    std::fs::write(&wasm_path, manuscript_fixtures::ERC20_TRANSFERS).expect("write the wasm");
-    let node = net.nodes[0].rpc_url.clone();
-    let key = net.governance_key();
-    let (ok, out) = net.cvm(&[
-        "tx",
-        "register-source",
-        "--file",
-        def_path.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--node",
-        &node,
-    ]);
-    assert!(ok, "register-source: {out}");
-    let (ok, out) = net.cvm(&[
-        "tx",
-        "deploy",
-        wasm_path.to_str().unwrap(),
-        "--source",
-        SOURCE,
-        "--key",
-        key.to_str().unwrap(),
-        "--node",
-        &node,
-    ]);
-    assert!(ok, "deploy: {out}");
-}
-
-/// Node `i`'s head of the source.
-fn source_head(net: &LocalNet, i: usize) -> Option<u64> {
-    net.nodes[i].client().sources().ok().and_then(|sources| {
-        sources
-            .into_iter()
-            .find(|s| s.definition.name() == SOURCE)
-            .and_then(|s| s.head.map(|h| h.number))
-    })
-}
-
-/// Waits until node `i` has ingested the source up to `number`.
-fn wait_source_head(net: &LocalNet, i: usize, number: u64, timeout: Duration) {
-    let client = net.nodes[i].client();
-    let start = Instant::now();
-    loop {
-        let head = client.sources().ok().and_then(|sources| {
-            sources
-                .into_iter()
-                .find(|s| s.definition.name() == SOURCE)
-                .and_then(|s| s.head)
-        });
-        if head.as_ref().is_some_and(|h| h.number >= number) {
-            return;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "{} did not ingest {SOURCE} up to block {number} in {timeout:?} (head {head:?})\n{}",
-            net.nodes[i].name,
-            net.log_tail(i, 40)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn record<T: Decode>(net: &LocalNet, i: usize, dataset: &str, key: &[u8]) -> Option<T> {
-    let bundle = net.nodes[i]
-        .client()
-        .record("erc20-transfers", dataset, key, None)
-        .expect("query a record");
-    bundle
-        .value
-        .map(|v| T::decode(&mut &v[..]).expect("decode the record"))
-}
-
-/// Every holder's balance and every token's supply, read from node `i`, equal the contracts'.
-fn assert_datasets_match_contracts(net: &LocalNet, i: usize, expected: &Expected) {
-    for token in &expected.tokens {
-        let supply: SupplyRecord =
-            record(net, i, "supply", &token.address.encode()).expect("a supply record");
-        assert_eq!(
-            supply.net_minted.unsigned().map(|v| v.to_string()),
-            Some(token.total_supply.to_string()),
-            "{} supply",
-            token.symbol
-        );
-        for (holder, balance) in &token.balances {
-            let got: Option<BalanceRecord> =
-                record(net, i, "balances", &(token.address, *holder).encode());
-            let got = got.map_or("0".to_string(), |r| {
-                r.net_flow.unsigned().expect("not negative").to_string()
-            });
-            assert_eq!(
-                got,
-                balance.to_string(),
-                "{} balance of 0x{}",
-                token.symbol,
-                hex::encode(holder)
-            );
-        }
-    }
 }
 
 #[test]
@@ -228,22 +113,10 @@ fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
     let flaky = RpcProxy::start(hardhat.rpc_url(), ProxyMode::Honest).expect("proxy");
     let mut net = LocalNet::with_idle_interval(4, 0, 2_000);
     for i in 0..2 {
-        net.set_source_endpoint(
-            i,
-            SOURCE,
-            &format!("rpc = {:?}\npoll_ms = 100", hardhat.rpc_url()),
-        );
+        net.set_source_endpoint(i, SOURCE, &rpc_endpoint(hardhat.rpc_url()));
     }
-    net.set_source_endpoint(
-        2,
-        SOURCE,
-        &format!("rpc = {:?}\npoll_ms = 100", flaky.url()),
-    );
-    net.set_source_endpoint(
-        3,
-        SOURCE,
-        &format!("rpc = {:?}\npoll_ms = 100", altered.url()),
-    );
+    net.set_source_endpoint(2, SOURCE, &rpc_endpoint(&flaky.url()));
+    net.set_source_endpoint(3, SOURCE, &rpc_endpoint(&altered.url()));
     net.start_all();
     net.wait_height(0, 1, Duration::from_secs(60));
     register_and_deploy(&net, start);

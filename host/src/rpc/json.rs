@@ -9,7 +9,7 @@ use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::source_json::SourceJson;
-use crate::chain::{Block, BlockHeader};
+use crate::chain::{Block, BlockHeader, SourceCommitment};
 use crate::hex_text::to_hex;
 use crate::rpc::node_api::TxLookup;
 
@@ -200,6 +200,33 @@ pub struct BlockJson {
     pub txs: Vec<TxJson>,
     /// The previous block's commit (`None` at height 1).
     pub last_commit: Option<CommitJson>,
+    /// The source blocks it ingests, in order, before its transactions.
+    #[serde(default)]
+    pub source_blocks: Vec<SourceCommitmentJson>,
+}
+
+/// One source block a chain block ingests, as its body commits to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCommitmentJson {
+    /// The registered source.
+    pub source: String,
+    /// Its number on the source chain.
+    pub number: u64,
+    /// Hex of its hash (an Ethereum block's keccak-256 of its header RLP).
+    pub hash: String,
+    /// Hex of its receipts root.
+    pub receipts_root: String,
+}
+
+impl From<&SourceCommitment> for SourceCommitmentJson {
+    fn from(c: &SourceCommitment) -> Self {
+        SourceCommitmentJson {
+            source: c.source.clone(),
+            number: c.number,
+            hash: to_hex(c.hash),
+            receipts_root: to_hex(c.receipts_root),
+        }
+    }
 }
 
 impl From<&Block> for BlockJson {
@@ -210,6 +237,12 @@ impl From<&Block> for BlockJson {
             header_scale: to_hex(b.header.encode()),
             txs: b.body.txs.iter().map(TxJson::from).collect(),
             last_commit: b.body.last_commit.as_ref().map(CommitJson::from),
+            source_blocks: b
+                .body
+                .source_blocks
+                .iter()
+                .map(SourceCommitmentJson::from)
+                .collect(),
         }
     }
 }

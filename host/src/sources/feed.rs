@@ -202,28 +202,36 @@ impl SourceFeed {
             }
             match self.fetch_checked(number) {
                 Ok(Some(block)) => {
+                    let mut state = self.state.lock();
+                    if Self::next_after(&state, &self.def.start) != (number, parent) {
+                        // A commit moved the head while the block was fetched (a conflict may have dropped the
+                        // blocks it was fetched to follow): look again from where the feed stands now.
+                        continue;
+                    }
                     let links = match parent {
                         Some(parent) => block.verified.parent_hash == parent,
                         None => block.verified.hash == self.def.start.hash,
                     };
                     if !links {
                         // The endpoint's chain moved under the blocks fetched ahead (a reorganisation deeper than
-                        // the confirmation depth, or another chain): start again from the committed head.
-                        warn!(
-                            source = %self.name,
-                            number,
-                            "endpoint's block does not link to the previous one; fetching again from the head"
-                        );
-                        let mut state = self.state.lock();
-                        state.ready.clear();
-                        state.status.ready = 0;
-                        state.status.last_error = Some(format!(
+                        // the confirmation depth, or another chain): start again from the committed head. An
+                        // endpoint on another chain stays there: say so once, not at every poll.
+                        let reason = format!(
                             "block {number} does not link to block {}",
                             number.saturating_sub(1)
-                        ));
+                        );
+                        if state.status.last_error.as_ref() != Some(&reason) {
+                            warn!(
+                                source = %self.name,
+                                number,
+                                "endpoint's block does not link to the previous one; fetching again from the head"
+                            );
+                        }
+                        state.ready.clear();
+                        state.status.ready = 0;
+                        state.status.last_error = Some(reason);
                         return;
                     }
-                    let mut state = self.state.lock();
                     let was_idle = state.ready.is_empty();
                     state.ready.insert(number, block);
                     state.status.ready = state.ready.len();
@@ -367,3 +375,6 @@ impl SourceFeed {
         self.state.lock().status.clone()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 use super::*;
 use crate::chain::source_json::{HeadJson, SourceJson};
-use crate::chain::{Block, BlockBody, BlockHeader, PartSetHeader};
+use crate::chain::{Block, BlockBody, BlockHeader, PartSetHeader, SourceCommitment};
 use crate::hex_text::to_hex;
 use crate::metrics::RejectClass;
 use crate::record_bundle::RecordBundle;
@@ -126,9 +126,22 @@ impl NodeApi for FakeNode {
         }
     }
     fn block(&self, height: u64) -> Result<Option<Block>, ApiError> {
+        // Block 2 ingests a source block.
+        let source_blocks = (height == 2)
+            .then(|| SourceCommitment {
+                source: "eth".into(),
+                number: 7,
+                hash: [7; 32],
+                receipts_root: [8; 32],
+            })
+            .into_iter()
+            .collect();
         Ok((height <= 2).then(|| Block {
             header: header(height),
-            body: BlockBody::default(),
+            body: BlockBody {
+                source_blocks,
+                ..BlockBody::default()
+            },
         }))
     }
     fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, ApiError> {

@@ -46,11 +46,16 @@ async fn blocks_and_commits_by_height() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["header"]["height"], 2);
     assert_eq!(v["hash"], to_hex(header(2).hash()));
+    assert_eq!(
+        v["source_blocks"],
+        serde_json::json!([{"source": "eth", "number": 7, "hash": to_hex([7; 32]), "receipts_root": to_hex([8; 32])}])
+    );
     let (s, v) = get_json(&app, "/blocks/1").await;
     assert_eq!(
         (s, &v["header"]["height"]),
         (StatusCode::OK, &serde_json::json!(1))
     );
+    assert_eq!(v["source_blocks"], serde_json::json!([]));
     let (s, v) = get_json(&app, "/commits/2").await;
     assert_eq!(
         (s, &v["value_id"]),
