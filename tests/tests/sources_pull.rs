@@ -17,6 +17,7 @@ use cvm_tests::sources::ethereum::{
     SOURCE, assert_datasets_match_contracts, register_and_deploy, rpc_endpoint, source_head,
     wait_source_head,
 };
+use parity_scale_codec::Encode;
 
 fn archive() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/data/ethereum-local.jsonl")
