@@ -299,12 +299,10 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
         SyncedBlock {
             block: first.clone(),
             certificate: first_cert,
-            sources: Vec::new(),
         },
         SyncedBlock {
             block: block.clone(),
             certificate: cert,
-            sources: Vec::new(),
         },
     ]);
     vec![

@@ -204,6 +204,12 @@ impl Runner {
             LoopEvent::RetryValidation { header, body } => self.on_retry_validation(*header, body),
             LoopEvent::SyncStatus { peer, height } => self.on_sync_status(peer, height),
             LoopEvent::SyncBlocks { peer, blocks } => self.on_sync_blocks(peer, blocks),
+            LoopEvent::SyncSources {
+                peer,
+                blocks,
+                missing,
+                bad_peers,
+            } => self.on_sync_sources(peer, blocks, missing, bad_peers),
             LoopEvent::SyncFailed => self.sync.in_flight = false,
             LoopEvent::BodyFetched {
                 height,

@@ -1,20 +1,21 @@
 //! Block sync, as the side that asks: learn how far peers are, fetch the blocks this node is missing in
-//! pipelined batches, verify their certificates and commit them. What a peer claims counts only while it delivers
-//! (`sync_claims`).
+//! pipelined batches, fetch the source data they ingest (`node::source_fetch`), verify their certificates and
+//! commit them. What a peer claims counts only while it delivers (`sync_claims`); a peer that answers with
+//! source data that is not what the blocks commit to is benched at once.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cvm_consensus::{CommitCertificate, Input};
+use parity_scale_codec::Encode;
 use tracing::{debug, warn};
 
 use super::events::LoopEvent;
 use super::state::Runner;
 use super::sync_serve::SYNC_BATCH;
-use crate::chain::Block;
+use crate::chain::SourceCommitment;
 use crate::network::{SyncRequest, SyncResponse, SyncedBlock};
-use crate::sources::PulledBlock;
-use crate::sources::ethereum::EthBlockData;
-use parity_scale_codec::DecodeAll;
+use crate::node::source_fetch::fetch_sources;
 
 impl Runner {
     /// Drops the claims of peers that did not back them, then asks a random peer (not benched) how far it is.
@@ -56,6 +57,107 @@ impl Runner {
 
     pub(super) fn on_sync_blocks(&mut self, peer: libp2p::PeerId, blocks: Vec<SyncedBlock>) {
         self.sync.in_flight = false;
+        let committed = self.committed_height();
+        let commitments: Vec<SourceCommitment> = blocks
+            .iter()
+            .filter(|b| b.block.header.height > committed)
+            .flat_map(|b| b.block.body.source_blocks.iter().cloned())
+            .collect();
+        if commitments.is_empty() {
+            self.apply_batch(peer, blocks, HashSet::new());
+        } else {
+            self.fetch_batch_sources(peer, blocks, commitments);
+        }
+    }
+
+    /// The source data a batch's blocks ingest is fetched (what is not stored here yet), then the batch applied
+    /// ([`LoopEvent::SyncSources`]). No other sync request goes out meanwhile.
+    fn fetch_batch_sources(
+        &mut self,
+        peer: libp2p::PeerId,
+        blocks: Vec<SyncedBlock>,
+        commitments: Vec<SourceCommitment>,
+    ) {
+        self.sync.in_flight = true;
+        let now = Instant::now();
+        // The peer that served the blocks first, then the others that are not benched.
+        let mut peers = vec![peer];
+        peers.extend(
+            self.peers
+                .iter()
+                .filter(|p| **p != peer && self.sync.askable(p, now))
+                .copied(),
+        );
+        let net = self.shared.net.clone();
+        let app = self.shared.app.clone();
+        let tx = self.shared.events_tx.clone();
+        tokio::spawn(async move {
+            let storage = app.storage().clone();
+            let wanted = tokio::task::spawn_blocking(move || {
+                commitments
+                    .into_iter()
+                    .filter(|c| !matches!(storage.source_block(&c.hash), Ok(Some(_))))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            let fetch = fetch_sources(&net, &peers, wanted).await;
+            let storage = app.storage().clone();
+            let blocks_fetched = fetch.blocks;
+            let mut missing: HashSet<[u8; 32]> = fetch.missing.iter().map(|c| c.hash).collect();
+            let stored = tokio::task::spawn_blocking(move || {
+                let mut failed = Vec::new();
+                for block in &blocks_fetched {
+                    let hash = block.verified.hash;
+                    if let Err(e) = storage.put_source_block(&hash, &block.data.encode()) {
+                        warn!(error = %e, "cannot store a synced source block");
+                        failed.push(hash);
+                    }
+                }
+                failed
+            })
+            .await
+            .unwrap_or_default();
+            missing.extend(stored);
+            let _ = tx.send(LoopEvent::SyncSources {
+                peer,
+                blocks,
+                missing,
+                bad_peers: fetch.bad_peers,
+            });
+        });
+    }
+
+    /// A batch whose source data was fetched: peers that sent bad data are benched, then the batch is applied.
+    pub(super) fn on_sync_sources(
+        &mut self,
+        peer: libp2p::PeerId,
+        blocks: Vec<SyncedBlock>,
+        missing: HashSet<[u8; 32]>,
+        bad_peers: Vec<(libp2p::PeerId, String)>,
+    ) {
+        self.sync.in_flight = false;
+        let now = Instant::now();
+        for (bad, reason) in bad_peers {
+            warn!(peer = %bad, %reason, "peer sent source data that is not what the chain committed; not asked for a while");
+            self.sync.bench(bad, now);
+        }
+        if !missing.is_empty() {
+            warn!(
+                missing = missing.len(),
+                "no peer had all the source data of the synced blocks; the batch stops before the first block missing it"
+            );
+        }
+        self.apply_batch(peer, blocks, missing);
+    }
+
+    /// Applies a batch whose source data is stored except `missing`, asking for the next one first.
+    fn apply_batch(
+        &mut self,
+        peer: libp2p::PeerId,
+        blocks: Vec<SyncedBlock>,
+        missing: HashSet<[u8; 32]>,
+    ) {
         // The next batch is asked for before this one is applied, so the peer reads and sends it while we verify
         // and commit. Should this batch fail part way, the next one does not follow on and is dropped; the
         // request after it starts again from our committed height.
@@ -69,7 +171,7 @@ impl Runner {
             self.fetch_blocks(peer, next);
         }
         let before = self.committed_height();
-        self.apply_synced(blocks);
+        self.apply_synced(blocks, &missing);
         if self.committed_height() > before {
             self.sync.delivered(peer, Instant::now());
         }
@@ -121,7 +223,7 @@ impl Runner {
         });
     }
 
-    fn apply_synced(&mut self, blocks: Vec<SyncedBlock>) {
+    fn apply_synced(&mut self, blocks: Vec<SyncedBlock>, missing: &HashSet<[u8; 32]>) {
         let from = self.committed_height();
         // All the batch's certificate signatures in one ed25519 batch: the shared caching verifier then answers
         // each block's own certificate check from memory.
@@ -135,7 +237,7 @@ impl Runner {
             debug!("a synced certificate carries an invalid signature; checking block by block");
         }
         self.commits.durable = false;
-        self.apply_synced_batch(blocks);
+        self.apply_synced_batch(blocks, missing);
         self.commits.durable = true;
         if self.committed_height() > from
             && let Err(e) = self.shared.app.storage().sync()
@@ -144,14 +246,9 @@ impl Runner {
         }
     }
 
-    fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>) {
+    fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>, missing: &HashSet<[u8; 32]>) {
         let part_size = self.shared.app.params().part_size as usize;
-        for SyncedBlock {
-            block,
-            certificate,
-            sources,
-        } in blocks
-        {
+        for SyncedBlock { block, certificate } in blocks {
             let committed = self.committed_height();
             if block.header.height <= committed {
                 continue;
@@ -174,11 +271,17 @@ impl Runner {
                 );
                 break;
             }
-            if let Err(reason) = self.keep_synced_sources(&block, sources) {
+            if let Some(c) = block
+                .body
+                .source_blocks
+                .iter()
+                .find(|c| missing.contains(&c.hash))
+            {
                 warn!(
                     height = block.header.height,
-                    %reason,
-                    "synced block's source data does not match its commitments; dropped"
+                    source = %c.source,
+                    number = c.number,
+                    "no peer served the source data this synced block ingests; it is asked for again"
                 );
                 break;
             }
@@ -208,31 +311,6 @@ impl Runner {
                 break;
             }
         }
-    }
-}
-
-impl Runner {
-    /// Checks a synced block's source data against its commitments and stores it, for the commit to read.
-    fn keep_synced_sources(&self, block: &Block, sources: Vec<Vec<u8>>) -> Result<(), String> {
-        let commitments = &block.body.source_blocks;
-        if sources.len() != commitments.len() {
-            return Err(format!(
-                "{} source blocks for {} commitments",
-                sources.len(),
-                commitments.len()
-            ));
-        }
-        for (commitment, bytes) in commitments.iter().zip(sources) {
-            let data = EthBlockData::decode_all(&mut &bytes[..])
-                .map_err(|e| format!("source block {}: {e}", commitment.number))?;
-            PulledBlock::for_commitment(commitment, data)?;
-            self.shared
-                .app
-                .storage()
-                .put_source_block(&commitment.hash, &bytes)
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
     }
 }
 
