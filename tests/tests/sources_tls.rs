@@ -1,7 +1,8 @@
 //! An Ethereum source read over HTTPS: a real TLS server (rustls, a self-signed certificate made by rcgen)
 //! terminating TLS in front of a real hardhat node. With the certificate as the source's `ca_file` the node's
-//! endpoint pulls and verifies blocks; without it the error names the endpoint, the certificate problem and the
-//! setting to add; a `ca_file` that is not PEM is refused at open; plain `http://` keeps working.
+//! endpoint pulls and verifies blocks; without it (or with another CA's) the error names the endpoint, the
+//! certificate problem and the setting to change; a `ca_file` that is not PEM is refused at open; plain `http://`
+//! keeps working.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use cvm_host::chain::config::SourceEndpointConfig;
 use cvm_host::sources::endpoint::open_endpoint;
-use cvm_host::sources::ethereum::{SourceEndpoint, verify_block};
+use cvm_host::sources::ethereum::{EndpointError, SourceEndpoint, verify_block};
 use cvm_tests::hardhat::HardhatNode;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -136,10 +137,9 @@ fn a_source_endpoint_over_https_is_pulled_with_its_ca_file_and_refused_without_i
     let config = endpoint_config(&front.url, None);
     let endpoint =
         open_endpoint(&config, home.path(), 31337).expect("opens (checked at first use)");
-    let message = endpoint
-        .latest()
-        .expect_err("untrusted certificate")
-        .to_string();
+    let error = endpoint.latest().expect_err("untrusted certificate");
+    assert!(matches!(error, EndpointError::Tls { .. }), "{error}");
+    let message = error.to_string();
     let shown = front.url.trim_end_matches("/v3/SECRET");
     for part in [
         shown,
@@ -152,6 +152,17 @@ fn a_source_endpoint_over_https_is_pulled_with_its_ca_file_and_refused_without_i
         assert!(message.contains(part), "missing {part:?} in: {message}");
     }
     assert!(!message.contains("SECRET"), "{message}");
+
+    // Another CA's certificate as ca_file: refused, saying the ca_file is not the server's CA.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("a CA");
+    std::fs::write(home.path().join("other.pem"), other.cert.pem()).expect("write");
+    let config = endpoint_config(&front.url, Some("other.pem"));
+    let endpoint = open_endpoint(&config, home.path(), 31337).expect("opens");
+    let message = endpoint.chain_id().expect_err("another CA").to_string();
+    assert!(
+        message.contains("not signed by the CA in this source's ca_file"),
+        "{message}"
+    );
 
     // A ca_file that is not a PEM certificate is refused at open, naming the file.
     std::fs::write(home.path().join("junk.pem"), "not a certificate").expect("write");

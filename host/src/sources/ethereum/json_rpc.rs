@@ -197,13 +197,13 @@ impl JsonRpcEndpoint {
         }
     }
 
-    /// A transport error, with what to do about a certificate this node does not trust.
+    /// A transport error; a TLS one says what to do about a certificate this node does not trust.
     fn connect_error(&self, method: &str, error: ureq::Error) -> EndpointError {
-        let text = error.to_string();
+        let reason = error.to_string();
         let tls = matches!(error, ureq::Error::Tls(_) | ureq::Error::Rustls(_))
-            || text.contains("certificate");
+            || reason.contains("certificate");
         if !tls {
-            return self.transport(method, text);
+            return self.transport(method, reason);
         }
         let what_to_do = if self.config.ca_certs.is_some() {
             "the server's certificate is not signed by the CA in this source's ca_file, or does not name this \
@@ -213,7 +213,12 @@ impl JsonRpcEndpoint {
              private CA or a self-signed certificate, set ca_file = \"<its CA certificate, PEM>\" in this \
              source's [sources.<name>] section of config.toml"
         };
-        self.transport(method, format!("TLS: {text}; {what_to_do}"))
+        EndpointError::Tls {
+            endpoint: self.shown.clone(),
+            method: method.to_string(),
+            reason,
+            what_to_do,
+        }
     }
 
     /// POSTs `body` and reads the answer within the byte limit.
