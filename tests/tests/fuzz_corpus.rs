@@ -94,7 +94,13 @@ fn seeds_reach_the_deep_paths_of_every_target() {
         ),
         (
             "block_decode",
-            &["body_matches", "certified", "sync_other", "reassembled"],
+            &[
+                "body_matches",
+                "certified",
+                "sync_other",
+                "sync_source_blocks",
+                "reassembled",
+            ],
         ),
         (
             "consensus_decode",

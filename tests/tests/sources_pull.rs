@@ -1,13 +1,17 @@
 //! Validators pulling an Ethereum source from their own endpoints (real `cvm` processes):
 //! - the example archive (blocks of a real hardhat chain running OpenZeppelin ERC-20s), registered by governance
 //!   and read by four validators, ends with every holder's `balances` record equal to the contract's `balanceOf`
-//!   and every token's `supply` equal to `totalSupply`; a fresh node with no endpoint catches up from its peers;
+//!   and every token's `supply` equal to `totalSupply`; a fresh node with no endpoint catches up from its peers,
+//!   also when a chain block's source data is larger than a sync message;
 //! - a live hardhat node driven while the validators pull from it, one validator's endpoint serving altered logs
 //!   and then down: the chain goes on with the real data; two endpoints of four down: the source waits, without
 //!   a fork, and resumes when they return.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use cvm_host::chain::config::NodeConfig;
+use cvm_host::sources::ethereum::{ArchiveEndpoint, SourceEndpoint};
 
 use cvm_tests::checks::stop_and_check;
 use cvm_tests::hardhat::{Expected, HardhatNode};
@@ -97,6 +101,71 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
     let home = net.nodes[4].home.clone();
     let (ok, out) = net.cvm(&["replay", "--home", home.to_str().unwrap()]);
     assert!(ok && out.contains("OK:"), "{out}");
+}
+
+/// Every node's chain and config, before any starts: blocks (and transactions) of at most `max_block_bytes`,
+/// gossip and sync messages of at most `max_message_bytes`.
+fn shrink_messages(net: &LocalNet, max_block_bytes: u64, max_message_bytes: usize) {
+    for node in &net.nodes {
+        let path = node.home.join("config/genesis.json");
+        let mut genesis: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read genesis"))
+                .expect("genesis JSON");
+        genesis["params"]["max_block_bytes"] = max_block_bytes.into();
+        genesis["params"]["max_tx_bytes"] = max_block_bytes.into();
+        std::fs::write(&path, genesis.to_string()).expect("write genesis");
+        let path = node.home.join("config/config.toml");
+        let mut config = NodeConfig::load(&path).expect("config loads");
+        config.p2p.max_message_bytes = max_message_bytes;
+        std::fs::write(&path, config.to_toml()).expect("write config");
+    }
+}
+
+#[test]
+fn a_node_without_an_endpoint_syncs_source_data_larger_than_a_sync_message() {
+    // 56 KiB blocks (the erc20 deploy is 47 KB) and 66 KiB messages, the least a node takes with them; a chain
+    // block carries up to 16 archive blocks.
+    const MAX_MESSAGE: usize = 66 * 1024;
+    let expected = expected();
+    let (first, hash) = first_block();
+    let archive = archive().canonicalize().expect("the archive");
+    let endpoint = ArchiveEndpoint::open(&archive, 31337).expect("open the archive");
+    let sizes: Vec<usize> = (first..=expected.last_block)
+        .map(|n| {
+            endpoint
+                .block(n)
+                .expect("read")
+                .expect("in the archive")
+                .encoded_size()
+        })
+        .collect();
+    let largest_chain_block = sizes.windows(16).map(|w| w.iter().sum::<usize>()).max();
+    assert!(
+        largest_chain_block.is_some_and(|bytes| bytes > MAX_MESSAGE),
+        "16 archive blocks take {largest_chain_block:?} bytes: not more than a message"
+    );
+
+    let mut net = LocalNet::with_idle_interval(4, 1, 2_000);
+    shrink_messages(&net, 56 * 1024, MAX_MESSAGE);
+    for i in 0..4 {
+        net.set_source_endpoint(
+            i,
+            SOURCE,
+            &format!("archive = {:?}", archive.display().to_string()),
+        );
+    }
+    for i in 0..4 {
+        net.start(i);
+    }
+    net.wait_height(0, 1, Duration::from_secs(60));
+    register_and_deploy(&net, (first, hash));
+    wait_source_head(&net, 0, expected.last_block, Duration::from_secs(180));
+
+    net.start(4);
+    let height = net.status(0).expect("status").height;
+    net.wait_height(4, height, Duration::from_secs(120));
+    wait_source_head(&net, 4, expected.last_block, Duration::from_secs(60));
+    assert_datasets_match_contracts(&net, 4, &expected);
 }
 
 #[test]

@@ -217,9 +217,14 @@ pub struct NodeConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceEndpointConfig {
-    /// JSON-RPC URL of an Ethereum node of the source's chain, e.g. `http://127.0.0.1:8545`.
+    /// JSON-RPC URL of an Ethereum node of the source's chain, e.g. `http://127.0.0.1:8545` or
+    /// `https://provider.example/v3/KEY` (TLS, verified against Mozilla's roots or `ca_file`).
     #[serde(default)]
     pub rpc: Option<String>,
+    /// For an `https://` `rpc` endpoint whose certificate a private CA signed: a PEM file of that CA's
+    /// certificate(s), trusted instead of the public roots. Relative paths are relative to the node's home.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// A local archive file of blocks with their receipts (JSON Lines; see `cvm source verify`). Relative paths
     /// are relative to the node's home.
     #[serde(default)]

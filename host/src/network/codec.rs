@@ -19,9 +19,10 @@ pub const MAX_REQUEST_BYTES: usize = 1024;
 /// SCALE nesting depth accepted when decoding a frame (blocks nest a few levels; garbage may claim thousands).
 const MAX_DECODE_DEPTH: u32 = 64;
 
-/// The `/cvm/<chain id>/sync/1` protocol name, so nodes of different chains never talk sync.
+/// The `/cvm/<chain id>/sync/2` protocol name, so nodes of different chains (or of the version whose synced
+/// blocks carried their source data) never talk sync.
 pub fn protocol_name(chain_id: &str) -> Result<StreamProtocol, String> {
-    StreamProtocol::try_from_owned(format!("/cvm/{chain_id}/sync/1")).map_err(|e| e.to_string())
+    StreamProtocol::try_from_owned(format!("/cvm/{chain_id}/sync/2")).map_err(|e| e.to_string())
 }
 
 /// Request-response codec for [`SyncRequest`] / [`SyncResponse`].

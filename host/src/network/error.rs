@@ -26,6 +26,11 @@ pub enum NetworkError {
     Publish(String),
     #[error("sync request to {peer} failed: {reason}; retry, or ask another peer")]
     Request { peer: PeerId, reason: String },
+    #[error(
+        "sync answer from {peer} refused: {reason}; that peer sent more or other than the protocol allows, ask \
+         another peer"
+    )]
+    BadResponse { peer: PeerId, reason: String },
     #[error("sync request to {peer} got no answer within {secs} s; retry, or ask another peer")]
     Timeout { peer: PeerId, secs: u64 },
     #[error("the sync response could not be sent: the requester disconnected or gave up waiting")]

@@ -7,8 +7,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::behaviour::REQUEST_TIMEOUT;
 use super::error::NetworkError;
 use super::event::{MessageId, ReplyHandle, Verdict};
-use super::protocol::fit_blocks;
 use super::protocol::{SyncRequest, SyncResponse};
+use super::protocol::{fit_blocks, fit_source_blocks};
 use super::topic::Topic;
 
 /// Extra wait on top of the sync protocol's own timeout, so the protocol's error (more precise) usually wins.
@@ -148,9 +148,9 @@ impl NetworkHandle {
         }
     }
 
-    /// Answers a [`NetworkEvent::SyncRequest`](super::NetworkEvent::SyncRequest). A `Blocks` response is cut to
-    /// the longest prefix that fits the frame limit (see [`fit_blocks`]) and an over-long `Error` text is shortened,
-    /// so a response is never refused for its size.
+    /// Answers a [`NetworkEvent::SyncRequest`](super::NetworkEvent::SyncRequest). A `Blocks` or `SourceBlocks`
+    /// response is cut to the longest prefix that fits the frame limit (see [`fit_blocks`]) and an over-long
+    /// `Error` text is shortened, so a response is never refused for its size.
     pub async fn respond(
         &self,
         reply: ReplyHandle,
@@ -180,6 +180,9 @@ impl NetworkHandle {
                     );
                 }
                 SyncResponse::Blocks(blocks)
+            }
+            SyncResponse::SourceBlocks(blocks) => {
+                SyncResponse::SourceBlocks(fit_source_blocks(blocks, max))
             }
             SyncResponse::Error(mut text)
                 if SyncResponse::Error(text.clone()).encoded_size() > max =>

@@ -36,6 +36,9 @@ pub use error::NetworkError;
 pub use event::{MessageId, NetworkEvent, NetworkEvents, ReplyHandle, Verdict};
 pub use handle::NetworkHandle;
 pub use libp2p::{Multiaddr, PeerId};
-pub use protocol::{SyncRequest, SyncResponse, SyncedBlock, fit_blocks};
+pub use protocol::{
+    MAX_SOURCE_BLOCKS_PER_REQUEST, SourceBlocksReply, SyncRequest, SyncResponse, SyncedBlock,
+    fit_blocks, fit_source_blocks,
+};
 pub use spawn::spawn;
 pub use topic::Topic;

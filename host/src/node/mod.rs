@@ -9,6 +9,8 @@
 //!   publishing the client transactions the window releases.
 //! - [`parts_pool`]: block bodies arriving as Merkle-proven parts, assembled for the roots signed proposals name;
 //!   [`body_fetch`]: a body asked of peers by request when its parts do not come.
+//! - [`source_fetch`]: the source data of synced blocks asked of peers, verified against the blocks'
+//!   commitments.
 //! - [`wire`]: gossip message formats.
 //! - [`backend`]: the read and submit surface behind the HTTP API and the embedding API.
 //! - [`hooks`]: the seam through which a test network injects faults (none in the `cvm` binary).
@@ -25,6 +27,7 @@ pub mod parts_pool;
 pub mod runner;
 pub mod running;
 pub mod setup;
+pub mod source_fetch;
 pub mod status;
 pub mod tx_gossip;
 pub mod wire;

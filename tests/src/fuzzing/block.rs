@@ -2,21 +2,28 @@
 //!
 //! The first byte picks the format of the rest:
 //! - 0: a [`Block`] as the node's gossip/storage decoder reads it ([`wire::decode`]);
-//! - 1: a [`SyncResponse`], decoded as the sync codec does (whole frame, nesting depth limit), then trimmed by
-//!   [`fit_blocks`] to a limit taken from the input;
+//! - 1: a [`SyncResponse`], decoded as the sync codec does (whole frame, nesting depth limit, source blocks
+//!   within their bounds), then trimmed by [`fit_blocks`] or [`fit_source_blocks`] to a limit taken from the
+//!   input;
 //! - 2: a part size byte, then raw body bytes split into a [`PartSet`] and reassembled through the
 //!   [`PartsPool`] that collects gossiped parts, with parts mutated by the input on the way.
 //!
 //! Asserted: canonical round trips; a body that matches its header reassembles to itself from its parts; a
-//! certificate that verifies is signed by our validators; trimmed sync responses fit their limit; and a part that
+//! certificate that verifies is signed by our validators; trimmed sync responses fit their limit; a source blocks
+//! reply holds at most `MAX_SOURCE_BLOCKS_PER_REQUEST` blocks, each within the decoding bounds; and a part that
 //! verifies against the part-set root carries exactly the bytes committed at its index.
 
 use cvm_consensus::{CommitCertificate, Height, Value, ValueId};
 use cvm_host::chain::parts::verify_part;
 use cvm_host::chain::{Block, BlockBody, BlockHeader, PartSet};
-use cvm_host::network::{SyncResponse, SyncedBlock, fit_blocks};
+use cvm_host::network::{
+    MAX_SOURCE_BLOCKS_PER_REQUEST, SourceBlocksReply, SyncResponse, SyncedBlock, fit_blocks,
+    fit_source_blocks,
+};
 use cvm_host::node::parts_pool::{PartOutcome, PartsPool};
 use cvm_host::node::wire;
+use cvm_host::sources::ethereum::EthBlockData;
+use cvm_host::sources::ethereum::block_data::{MAX_SOURCE_BLOCK_BYTES, MAX_SOURCE_BLOCK_TXS};
 use cvm_runtime::state::blake2_256;
 use parity_scale_codec::{DecodeAll, DecodeLimit, Encode};
 
@@ -55,8 +62,10 @@ fn sync_response(bytes: &[u8]) -> Reached {
         return "undecodable";
     };
     assert_eq!(response.encode(), bytes, "non-canonical sync response");
-    let SyncResponse::Blocks(blocks) = response else {
-        return "sync_other";
+    let blocks = match response {
+        SyncResponse::Blocks(blocks) => blocks,
+        SyncResponse::SourceBlocks(reply) => return source_blocks(reply, bytes.len()),
+        _ => return "sync_other",
     };
     let mut deepest = "sync_blocks";
     for synced in &blocks {
@@ -75,6 +84,25 @@ fn sync_response(bytes: &[u8]) -> Reached {
         fitted.len()
     );
     deepest
+}
+
+/// A decoded source blocks reply: within its bounds, and trimmed to any limit it is a prefix that fits.
+fn source_blocks(reply: SourceBlocksReply, len: usize) -> Reached {
+    assert!(reply.0.len() <= MAX_SOURCE_BLOCKS_PER_REQUEST);
+    for data in reply.0.iter().flatten() {
+        assert!(data.size() <= MAX_SOURCE_BLOCK_BYTES);
+        assert!(data.transactions.len() <= MAX_SOURCE_BLOCK_TXS as usize);
+    }
+    let limit = usize::from(len.to_le_bytes()[0]) * 16;
+    let fitted = fit_source_blocks(reply.clone(), limit);
+    assert_eq!(fitted.0[..], reply.0[..fitted.0.len()]);
+    let size = SyncResponse::SourceBlocks(fitted.clone()).encoded_size();
+    assert!(
+        fitted.0.is_empty() || size <= limit,
+        "fit_source_blocks kept {} blocks of {size} bytes for a limit of {limit}",
+        fitted.0.len()
+    );
+    "sync_source_blocks"
 }
 
 /// Checks any decoded block; with a certificate, the sync path's certificate check too.
@@ -299,18 +327,31 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
         SyncedBlock {
             block: first.clone(),
             certificate: first_cert,
-            sources: Vec::new(),
         },
         SyncedBlock {
             block: block.clone(),
             certificate: cert,
-            sources: Vec::new(),
         },
     ]);
     vec![
         ("block".into(), with(0, block.encode())),
         ("block-first".into(), with(0, first.encode())),
         ("sync-blocks".into(), with(1, sync.encode())),
+        (
+            "sync-source-blocks".into(),
+            with(
+                1,
+                SyncResponse::SourceBlocks(SourceBlocksReply(vec![
+                    Some(EthBlockData {
+                        header_rlp: vec![0xc0],
+                        transactions: vec![vec![1, 2, 3]],
+                        receipts: Some(vec![vec![4, 5]]),
+                    }),
+                    None,
+                ]))
+                .encode(),
+            ),
+        ),
         (
             "sync-status".into(),
             with(1, SyncResponse::Status { height: 9 }.encode()),

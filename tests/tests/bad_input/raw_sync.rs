@@ -66,9 +66,9 @@ pub struct RawPeer {
 }
 
 impl RawPeer {
-    /// A fresh identity connected to `peer` at `addr`, speaking `/cvm/<chain>/sync/1`.
+    /// A fresh identity connected to `peer` at `addr`, speaking `/cvm/<chain>/sync/2`.
     pub async fn connect(chain_id: &str, peer: PeerId, addr: Multiaddr) -> RawPeer {
-        let protocol = StreamProtocol::try_from_owned(format!("/cvm/{chain_id}/sync/1"))
+        let protocol = StreamProtocol::try_from_owned(format!("/cvm/{chain_id}/sync/2"))
             .expect("protocol name");
         let mut swarm = libp2p::SwarmBuilder::with_new_identity()
             .with_tokio()

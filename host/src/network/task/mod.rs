@@ -456,6 +456,14 @@ impl SwarmTask {
                             peer,
                             secs: REQUEST_TIMEOUT.as_secs(),
                         },
+                        // The codec refused the answer's frame (above the size limit, or undecodable: a source
+                        // block above its bounds): the peer's fault, not the connection's.
+                        OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            NetworkError::BadResponse {
+                                peer,
+                                reason: e.to_string(),
+                            }
+                        }
                         other => NetworkError::Request {
                             peer,
                             reason: other.to_string(),

@@ -212,7 +212,6 @@ fn synced_block(height: u64) -> SyncedBlock {
             value_id,
             signatures: vec![],
         },
-        sources: Vec::new(),
     }
 }
 

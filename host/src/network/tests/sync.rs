@@ -40,6 +40,40 @@ async fn sync_requests_get_the_peers_answers() {
     assert_eq!(got[..], many[..got.len()]);
     assert!(SyncResponse::Blocks(got).encoded_size() <= MAX);
 
+    // Source blocks: more than fits in one frame comes as the longest prefix that does.
+    let block = crate::sources::ethereum::EthBlockData {
+        header_rlp: vec![0xc0; 100],
+        transactions: vec![vec![5; 30_000]],
+        receipts: Some(vec![vec![6; 100]]),
+    };
+    let asked = SourceBlocksReply(vec![
+        Some(block.clone()),
+        None,
+        Some(block.clone()),
+        Some(block),
+    ]);
+    let SyncResponse::SourceBlocks(got) = ask(
+        &a,
+        &mut b,
+        SyncRequest::SourceBlocks {
+            hashes: vec![[1; 32]; 4],
+        },
+        SyncResponse::SourceBlocks(asked.clone()),
+    )
+    .await
+    else {
+        panic!("expected source blocks");
+    };
+    assert!(
+        !got.0.is_empty() && got.0.len() < asked.0.len(),
+        "{}",
+        got.0.len()
+    );
+    assert!(
+        got.0[..] == asked.0[..got.0.len()],
+        "a prefix of the answer"
+    );
+
     // A peer that is not connected is an error, not a hang.
     let stranger = Keypair::generate_ed25519().public().to_peer_id();
     assert!(matches!(

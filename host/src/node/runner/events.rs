@@ -1,5 +1,6 @@
 //! What the event loop hears from its own helper tasks (timers, block building and validation, sync requests).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use cvm_consensus::{Round, Timeout, ValueId};
@@ -50,6 +51,18 @@ pub enum LoopEvent {
         peer: libp2p::PeerId,
         /// The blocks with their commit certificates, in height order.
         blocks: Vec<SyncedBlock>,
+    },
+    /// The source data of a batch of synced blocks was fetched from peers (verified and stored), as far as they
+    /// had it.
+    SyncSources {
+        /// The peer that served the blocks.
+        peer: libp2p::PeerId,
+        /// The blocks, in height order.
+        blocks: Vec<SyncedBlock>,
+        /// Hashes of the source blocks no peer served: blocks ingesting them are not applied.
+        missing: HashSet<[u8; 32]>,
+        /// Peers whose answers were refused, and why.
+        bad_peers: Vec<(libp2p::PeerId, String)>,
     },
     /// A sync request failed (error, timeout, or an answer of another kind than asked).
     SyncFailed,

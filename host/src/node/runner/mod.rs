@@ -10,8 +10,9 @@
 //! - `commit`: carrying out a decision (execute or reuse, store, start the next height).
 //! - `txs`: transaction gossip into the mempool, on a task of its own (the loop never decodes nor verifies one).
 //! - `peers`: peers connecting and leaving.
-//! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks; `sync_budget`
-//!   bounds what answering costs, `sync_claims` what peers' claimed heights are believed.
+//! - `sync_serve` / `sync_fetch`: block sync, as the side that answers and the side that asks (`sync_sources`:
+//!   the source data synced blocks ingest); `sync_budget` bounds what answering costs, `sync_claims` what peers'
+//!   claimed heights are believed.
 //! - `round_zero`: when a height's round 0 begins (at once with work, else after the chain's idle interval).
 //! - `stall_watch`: noticing a height that does not move.
 //! - `state`: what the loop holds, grouped by concern; `events`: what its helper tasks report.
@@ -31,6 +32,7 @@ mod sync_budget;
 mod sync_claims;
 mod sync_fetch;
 mod sync_serve;
+mod sync_sources;
 mod txs;
 
 use std::collections::VecDeque;
@@ -204,6 +206,12 @@ impl Runner {
             LoopEvent::RetryValidation { header, body } => self.on_retry_validation(*header, body),
             LoopEvent::SyncStatus { peer, height } => self.on_sync_status(peer, height),
             LoopEvent::SyncBlocks { peer, blocks } => self.on_sync_blocks(peer, blocks),
+            LoopEvent::SyncSources {
+                peer,
+                blocks,
+                missing,
+                bad_peers,
+            } => self.on_sync_sources(peer, blocks, missing, bad_peers),
             LoopEvent::SyncFailed => self.sync.in_flight = false,
             LoopEvent::BodyFetched {
                 height,

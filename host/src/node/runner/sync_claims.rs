@@ -103,6 +103,21 @@ impl SyncProgress {
         });
     }
 
+    /// `peer` answered with what no honest peer sends (source data that is not the committed block): its claim
+    /// goes, and it is neither asked nor believed for [`BENCH_TIME`].
+    pub(crate) fn bench(&mut self, peer: PeerId, now: Instant) {
+        if !self.claims.contains_key(&peer) && self.claims.len() >= MAX_CLAIMS {
+            return;
+        }
+        self.claims.insert(
+            peer,
+            Claim {
+                benched_until: Some(now + BENCH_TIME),
+                ..Claim::default()
+            },
+        );
+    }
+
     /// The peer left: its claim goes, a bench stays until it ends.
     pub(crate) fn forget(&mut self, peer: &PeerId, now: Instant) {
         if self.claims.get(peer).is_some_and(|c| !c.benched(now)) {
@@ -165,6 +180,24 @@ mod tests {
         let free = past + BENCH_TIME + Duration::from_secs(1);
         sync.expire(10, free);
         assert!(sync.askable(&liar, free));
+    }
+
+    #[test]
+    fn a_peer_that_sent_bad_source_data_is_benched_at_once() {
+        let mut sync = SyncProgress::default();
+        let forger = PeerId::random();
+        let t0 = Instant::now();
+        assert!(sync.claim(forger, 500, 10, t0));
+        sync.delivered(forger, t0);
+        assert!(sync.syncing(10, t0));
+        sync.bench(forger, t0);
+        assert!(!sync.askable(&forger, t0), "not asked");
+        assert_eq!(sync.best_peer_height(), 0, "its claim is gone");
+        assert!(!sync.syncing(10, t0));
+        assert!(!sync.claim(forger, 500, 10, t0), "nor believed");
+        let free = t0 + BENCH_TIME + Duration::from_secs(1);
+        sync.expire(10, free);
+        assert!(sync.askable(&forger, free), "until the bench ends");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Block sync, as the side that asks: learn how far peers are, fetch the blocks this node is missing in
-//! pipelined batches, verify their certificates and commit them. What a peer claims counts only while it delivers
-//! (`sync_claims`).
+//! pipelined batches (with the source data they ingest, `sync_sources`), verify their certificates and commit
+//! them. What a peer claims counts only while it delivers (`sync_claims`).
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cvm_consensus::{CommitCertificate, Input};
@@ -10,11 +11,8 @@ use tracing::{debug, warn};
 use super::events::LoopEvent;
 use super::state::Runner;
 use super::sync_serve::SYNC_BATCH;
-use crate::chain::Block;
+use crate::chain::SourceCommitment;
 use crate::network::{SyncRequest, SyncResponse, SyncedBlock};
-use crate::sources::PulledBlock;
-use crate::sources::ethereum::EthBlockData;
-use parity_scale_codec::DecodeAll;
 
 impl Runner {
     /// Drops the claims of peers that did not back them, then asks a random peer (not benched) how far it is.
@@ -56,6 +54,26 @@ impl Runner {
 
     pub(super) fn on_sync_blocks(&mut self, peer: libp2p::PeerId, blocks: Vec<SyncedBlock>) {
         self.sync.in_flight = false;
+        let committed = self.committed_height();
+        let commitments: Vec<SourceCommitment> = blocks
+            .iter()
+            .filter(|b| b.block.header.height > committed)
+            .flat_map(|b| b.block.body.source_blocks.iter().cloned())
+            .collect();
+        if commitments.is_empty() {
+            self.apply_batch(peer, blocks, HashSet::new());
+        } else {
+            self.fetch_batch_sources(peer, blocks, commitments);
+        }
+    }
+
+    /// Applies a batch whose source data is stored except `missing`, asking for the next one first.
+    pub(super) fn apply_batch(
+        &mut self,
+        peer: libp2p::PeerId,
+        blocks: Vec<SyncedBlock>,
+        missing: HashSet<[u8; 32]>,
+    ) {
         // The next batch is asked for before this one is applied, so the peer reads and sends it while we verify
         // and commit. Should this batch fail part way, the next one does not follow on and is dropped; the
         // request after it starts again from our committed height.
@@ -69,7 +87,7 @@ impl Runner {
             self.fetch_blocks(peer, next);
         }
         let before = self.committed_height();
-        self.apply_synced(blocks);
+        self.apply_synced(blocks, &missing);
         if self.committed_height() > before {
             self.sync.delivered(peer, Instant::now());
         }
@@ -121,7 +139,7 @@ impl Runner {
         });
     }
 
-    fn apply_synced(&mut self, blocks: Vec<SyncedBlock>) {
+    fn apply_synced(&mut self, blocks: Vec<SyncedBlock>, missing: &HashSet<[u8; 32]>) {
         let from = self.committed_height();
         // All the batch's certificate signatures in one ed25519 batch: the shared caching verifier then answers
         // each block's own certificate check from memory.
@@ -135,7 +153,7 @@ impl Runner {
             debug!("a synced certificate carries an invalid signature; checking block by block");
         }
         self.commits.durable = false;
-        self.apply_synced_batch(blocks);
+        self.apply_synced_batch(blocks, missing);
         self.commits.durable = true;
         if self.committed_height() > from
             && let Err(e) = self.shared.app.storage().sync()
@@ -144,14 +162,9 @@ impl Runner {
         }
     }
 
-    fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>) {
+    fn apply_synced_batch(&mut self, blocks: Vec<SyncedBlock>, missing: &HashSet<[u8; 32]>) {
         let part_size = self.shared.app.params().part_size as usize;
-        for SyncedBlock {
-            block,
-            certificate,
-            sources,
-        } in blocks
-        {
+        for SyncedBlock { block, certificate } in blocks {
             let committed = self.committed_height();
             if block.header.height <= committed {
                 continue;
@@ -174,11 +187,17 @@ impl Runner {
                 );
                 break;
             }
-            if let Err(reason) = self.keep_synced_sources(&block, sources) {
+            if let Some(c) = block
+                .body
+                .source_blocks
+                .iter()
+                .find(|c| missing.contains(&c.hash))
+            {
                 warn!(
                     height = block.header.height,
-                    %reason,
-                    "synced block's source data does not match its commitments; dropped"
+                    source = %c.source,
+                    number = c.number,
+                    "no peer served the source data this synced block ingests; it is asked for again"
                 );
                 break;
             }
@@ -208,31 +227,6 @@ impl Runner {
                 break;
             }
         }
-    }
-}
-
-impl Runner {
-    /// Checks a synced block's source data against its commitments and stores it, for the commit to read.
-    fn keep_synced_sources(&self, block: &Block, sources: Vec<Vec<u8>>) -> Result<(), String> {
-        let commitments = &block.body.source_blocks;
-        if sources.len() != commitments.len() {
-            return Err(format!(
-                "{} source blocks for {} commitments",
-                sources.len(),
-                commitments.len()
-            ));
-        }
-        for (commitment, bytes) in commitments.iter().zip(sources) {
-            let data = EthBlockData::decode_all(&mut &bytes[..])
-                .map_err(|e| format!("source block {}: {e}", commitment.number))?;
-            PulledBlock::for_commitment(commitment, data)?;
-            self.shared
-                .app
-                .storage()
-                .put_source_block(&commitment.hash, &bytes)
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
     }
 }
 

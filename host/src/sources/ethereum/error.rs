@@ -129,6 +129,13 @@ pub enum EndpointError {
         method: String,
         reason: String,
     },
+    #[error("endpoint {endpoint}: {method} failed: TLS: {reason}; {what_to_do}")]
+    Tls {
+        endpoint: String,
+        method: String,
+        reason: String,
+        what_to_do: &'static str,
+    },
     #[error("endpoint {endpoint}: {method} answered error {code}: {message}")]
     Rpc {
         endpoint: String,

@@ -1,8 +1,11 @@
-//! [`JsonRpcEndpoint`]: an Ethereum JSON-RPC node over HTTP (ureq, blocking). A block is
-//! `eth_getBlockByNumber(n, true)` plus one `eth_getTransactionReceipt` per transaction, sent as JSON-RPC batch
-//! requests (hardhat has no `eth_getBlockReceipts`). Every answer is read within a byte limit and a timeout, and
-//! errors name the endpoint (without its path, which often holds an API key) and the method.
+//! [`JsonRpcEndpoint`]: an Ethereum JSON-RPC node over HTTP or HTTPS (ureq, blocking; rustls with Mozilla's
+//! root certificates, or the certificates of a private CA). A block is `eth_getBlockByNumber(n, true)` plus one
+//! `eth_getTransactionReceipt` per transaction, sent as JSON-RPC batch requests (hardhat has no
+//! `eth_getBlockReceipts`). Every answer is read within a byte limit and a timeout, and errors name the endpoint
+//! (without its path, which often holds an API key) and the method.
 
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -14,8 +17,8 @@ use super::endpoint::SourceEndpoint;
 use super::error::{ConvertError, EndpointError};
 use super::rpc_json::{RpcBlock, RpcReceipt};
 
-/// Limits of a [`JsonRpcEndpoint`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Limits and TLS trust of a [`JsonRpcEndpoint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonRpcConfig {
     /// Time allowed for one HTTP exchange, connection included.
     pub timeout: Duration,
@@ -23,18 +26,46 @@ pub struct JsonRpcConfig {
     pub max_response_bytes: u64,
     /// Receipts asked for in one batch request.
     pub receipts_per_batch: usize,
+    /// For `https://`: the only root certificates trusted (DER), from a private CA's file ([`load_ca_file`]);
+    /// `None` trusts Mozilla's roots (webpki-roots), as public providers need.
+    pub ca_certs: Option<Arc<Vec<Vec<u8>>>>,
 }
 
 impl Default for JsonRpcConfig {
     /// 30 s, 64 MiB (a full mainnet block's JSON is a few MiB), 100 receipts per batch (under common
-    /// providers' batch limits).
+    /// providers' batch limits), Mozilla's roots.
     fn default() -> Self {
         JsonRpcConfig {
             timeout: Duration::from_secs(30),
             max_response_bytes: 64 * 1024 * 1024,
             receipts_per_batch: 100,
+            ca_certs: None,
         }
     }
+}
+
+/// The certificates of a PEM file (a private CA's root, or several), as DER. An unreadable file, or one with no
+/// certificate, is an error naming the file.
+pub fn load_ca_file(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("ca_file {}: cannot read it: {e}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(cert)) => certs.push(cert.der().to_vec()),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(format!("ca_file {}: not a PEM file: {e}", path.display()));
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_file {}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// A block and its receipts exactly as the endpoint answered them (what an archive line holds).
@@ -114,16 +145,26 @@ fn quantity(value: &Value) -> Option<u64> {
 }
 
 impl JsonRpcEndpoint {
-    /// An endpoint at `url` (`http://…`) with the default limits.
+    /// An endpoint at `url` (`http://…` or `https://…`) with the default limits.
     pub fn new(url: &str) -> Self {
         Self::with_config(url, JsonRpcConfig::default())
     }
 
-    /// An endpoint at `url` with `config`'s limits.
+    /// An endpoint at `url` with `config`'s limits and trust.
     pub fn with_config(url: &str, config: JsonRpcConfig) -> Self {
+        let roots = match &config.ca_certs {
+            Some(certs) => ureq::tls::RootCerts::new_with_certs(
+                &certs
+                    .iter()
+                    .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+                    .collect::<Vec<_>>(),
+            ),
+            None => ureq::tls::RootCerts::WebPki,
+        };
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(config.timeout))
             .http_status_as_error(false)
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
             .build()
             .into();
         JsonRpcEndpoint {
@@ -156,13 +197,37 @@ impl JsonRpcEndpoint {
         }
     }
 
+    /// A transport error; a TLS one says what to do about a certificate this node does not trust.
+    fn connect_error(&self, method: &str, error: ureq::Error) -> EndpointError {
+        let reason = error.to_string();
+        let tls = matches!(error, ureq::Error::Tls(_) | ureq::Error::Rustls(_))
+            || reason.contains("certificate");
+        if !tls {
+            return self.transport(method, reason);
+        }
+        let what_to_do = if self.config.ca_certs.is_some() {
+            "the server's certificate is not signed by the CA in this source's ca_file, or does not name this \
+             host; point ca_file at the CA that signed it"
+        } else {
+            "the server's certificate is not signed by a public CA this node trusts; if the endpoint uses a \
+             private CA or a self-signed certificate, set ca_file = \"<its CA certificate, PEM>\" in this \
+             source's [sources.<name>] section of config.toml"
+        };
+        EndpointError::Tls {
+            endpoint: self.shown.clone(),
+            method: method.to_string(),
+            reason,
+            what_to_do,
+        }
+    }
+
     /// POSTs `body` and reads the answer within the byte limit.
     fn post(&self, method: &str, body: &Value) -> Result<Value, EndpointError> {
         let mut response = self
             .agent
             .post(&self.url)
             .send_json(body)
-            .map_err(|e| self.transport(method, e))?;
+            .map_err(|e| self.connect_error(method, e))?;
         let status = response.status().as_u16();
         let bytes = response
             .body_mut()
