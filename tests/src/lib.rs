@@ -13,6 +13,8 @@
 //! - [`chaos`]: the crash soak (random SIGKILLs under ingest load) and the background load generator.
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
 //! - [`sources`]: the signed sources every test chain registers at genesis.
+//! - [`eth_archive`]: synthetic Ethereum archives of any size (real formats, alloy hashes and roots) for the
+//!   perf bench's pull path.
 //! - [`rpc_proxy`]: a JSON-RPC proxy in front of a real Ethereum node that serves altered logs or is down on
 //!   command: one validator's misbehaving endpoint in the source tests.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
@@ -21,6 +23,7 @@
 pub mod adversary;
 pub mod chaos;
 pub mod checks;
+pub mod eth_archive;
 pub mod faults;
 pub mod fuzzing;
 pub mod hardhat;
