@@ -92,6 +92,9 @@ pub struct SourceFeed {
     endpoint: Arc<dyn SourceEndpoint>,
     /// Blocks fetched ahead: enough for a few chain blocks at the source's budget.
     window: usize,
+    /// Logs fetched ahead, likewise: blocks well under the budget's `max_logs` would otherwise fill the block
+    /// window with many chain blocks' worth of verified logs held in memory.
+    window_logs: usize,
     state: Mutex<FeedState>,
     /// Told when blocks become ready after none were.
     work: Arc<Notify>,
@@ -109,11 +112,13 @@ impl SourceFeed {
         let window = (def.budget.max_blocks as usize)
             .saturating_mul(4)
             .clamp(4, 4096);
+        let window_logs = (def.budget.max_logs as usize).saturating_mul(4);
         Self {
             name,
             def,
             endpoint,
             window,
+            window_logs,
             state: Mutex::new(FeedState {
                 head,
                 ready: BTreeMap::new(),
@@ -173,6 +178,12 @@ impl SourceFeed {
         Ok((latest, tip))
     }
 
+    /// Whether the blocks fetched ahead fill the window (in blocks, or in logs past the first block).
+    fn window_full(&self, state: &FeedState) -> bool {
+        let logs: usize = state.ready.values().map(PulledBlock::log_count).sum();
+        state.ready.len() >= self.window || (!state.ready.is_empty() && logs >= self.window_logs)
+    }
+
     /// Fetches, verifies and links the blocks after the last ready one, up to the safe tip and the window.
     pub fn prefetch(&self) {
         let (latest, tip) = match self.safe_tip() {
@@ -191,7 +202,7 @@ impl SourceFeed {
         loop {
             let (number, parent) = {
                 let state = self.state.lock();
-                if state.ready.len() >= self.window {
+                if self.window_full(&state) {
                     return;
                 }
                 Self::next_after(&state, &self.def.start)
@@ -365,5 +376,82 @@ impl SourceFeed {
     /// What the feed last saw.
     pub fn status(&self) -> FeedStatus {
         self.state.lock().status.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use cvm_runtime::sources::SourceBudget;
+
+    use super::*;
+    use crate::sources::ethereum::{ArchiveEndpoint, header_only_check};
+
+    /// A feed over the hardhat archive (blocks 1 to 4 with 0, 3, 0 and 2 logs) from block 1.
+    fn hardhat_feed(max_blocks: u32, max_logs: u32) -> SourceFeed {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ethereum/hardhat-erc20.jsonl");
+        let endpoint = ArchiveEndpoint::open(&path, 31337).expect("opens");
+        let first = header_only_check(&endpoint.block(1).expect("reads").expect("present"))
+            .expect("header");
+        let def = EthereumSource {
+            chain_id: 31337,
+            start: SourceHead {
+                number: 1,
+                hash: first.hash,
+            },
+            confirmations: Confirmations::Depth(0),
+            budget: SourceBudget {
+                max_blocks,
+                max_logs,
+            },
+        };
+        SourceFeed::new(
+            "s".into(),
+            def,
+            Arc::new(endpoint),
+            None,
+            Arc::new(Notify::new()),
+        )
+    }
+
+    fn ready(feed: &SourceFeed) -> Vec<u64> {
+        feed.state.lock().ready.keys().copied().collect()
+    }
+
+    #[test]
+    fn prefetching_fills_the_window_up_to_the_tip() {
+        let feed = hardhat_feed(16, 4000);
+        feed.prefetch();
+        assert_eq!(ready(&feed), [1, 2, 3, 4]);
+        assert_eq!(feed.status().last_error, None);
+    }
+
+    #[test]
+    fn committing_drops_the_blocks_ingested() {
+        let feed = hardhat_feed(1, 4000);
+        feed.prefetch();
+        assert_eq!(ready(&feed), [1, 2, 3, 4]);
+        let hash = feed.state.lock().ready[&1].verified.hash;
+        feed.committed(SourceHead { number: 1, hash });
+        assert_eq!(ready(&feed), [2, 3, 4]);
+    }
+
+    #[test]
+    fn prefetching_stops_at_four_budgets_of_logs() {
+        // max_logs 1: at most 4 logs ahead, so block 4 (logs 5 in all) is the last fetched, and it waits for
+        // the window to drain.
+        let feed = hardhat_feed(16, 1);
+        feed.prefetch();
+        assert_eq!(ready(&feed), [1, 2, 3, 4]);
+        // max_logs 0: one block at a time.
+        let feed = hardhat_feed(16, 0);
+        feed.prefetch();
+        assert_eq!(ready(&feed), [1]);
+        let hash = feed.state.lock().ready[&1].verified.hash;
+        feed.committed(SourceHead { number: 1, hash });
+        feed.prefetch();
+        assert_eq!(ready(&feed), [2]);
     }
 }
