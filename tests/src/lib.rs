@@ -14,6 +14,8 @@
 //! - [`fuzzing`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run over their corpus by `cargo test`.
 //! - [`sources`]: the signed sources every test chain registers at genesis, and the local Ethereum source as the
 //!   source tests register, follow and check it.
+//! - [`eth_archive`]: synthetic Ethereum archives of any size (real formats, alloy hashes and roots) for the
+//!   perf bench's pull path.
 //! - [`rpc_proxy`]: a JSON-RPC proxy in front of a real Ethereum node that serves altered logs, a forged chain
 //!   that verifies, or nothing, on command: one validator's misbehaving endpoint in the source tests.
 //! - [`module_graph`]: the module graph of a crate read from its sources, and its circles (`tests/module_graph.rs`
@@ -22,6 +24,7 @@
 pub mod adversary;
 pub mod chaos;
 pub mod checks;
+pub mod eth_archive;
 pub mod faults;
 pub mod fuzzing;
 pub mod hardhat;

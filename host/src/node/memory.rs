@@ -10,7 +10,7 @@ use crate::metrics::{MemoryPart, Metrics};
 
 /// How often the memory gauges are refreshed while blocks are empty.
 const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
-/// ... and while blocks carry transactions: reading glibc's counters walks every heap's free lists (~1.4 % of a
+/// ... and while blocks carry transactions or source blocks: reading glibc's counters walks every heap's free lists (~1.4 % of a
 /// loaded validator's CPU when done after every block).
 const LOADED_MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Notices waiting at most; a full queue drops the notice (the next trim covers its block too).
@@ -19,8 +19,9 @@ const QUEUE: usize = 64;
 /// A block was committed (and the loop dropped its copy of it).
 #[derive(Clone, Copy, Debug)]
 pub struct Committed {
-    /// Whether it carried transactions: freeing their memory is worth a heap trim, an empty block's is not.
-    pub carried_txs: bool,
+    /// Whether it carried transactions or source blocks: freeing their memory (the records, their trie nodes)
+    /// is worth a heap trim, an empty block's is not.
+    pub carried_data: bool,
 }
 
 /// Starts the task; the event loop sends it a [`Committed`] per block.
@@ -31,11 +32,11 @@ pub fn spawn_upkeep(app: Arc<App>, metrics: Arc<Metrics>) -> mpsc::Sender<Commit
         let mut sampled_at: Option<Instant> = None;
         while let Some(first) = rx.recv().await {
             // What queued while the last trim ran is covered by one trim.
-            let mut carried_txs = first.carried_txs;
+            let mut carried_data = first.carried_data;
             while let Ok(more) = rx.try_recv() {
-                carried_txs |= more.carried_txs;
+                carried_data |= more.carried_data;
             }
-            let interval = if carried_txs {
+            let interval = if carried_data {
                 LOADED_MEMORY_SAMPLE_INTERVAL
             } else {
                 MEMORY_SAMPLE_INTERVAL
@@ -44,12 +45,12 @@ pub fn spawn_upkeep(app: Arc<App>, metrics: Arc<Metrics>) -> mpsc::Sender<Commit
             if sample {
                 sampled_at = Some(Instant::now());
             }
-            if !(carried_txs || sample) {
+            if !(carried_data || sample) {
                 continue;
             }
             let (app, metrics) = (app.clone(), metrics.clone());
             let _ = tokio::task::spawn_blocking(move || {
-                if carried_txs {
+                if carried_data {
                     crate::malloc::release_free_memory();
                 }
                 if sample {

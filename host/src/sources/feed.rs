@@ -92,6 +92,9 @@ pub struct SourceFeed {
     endpoint: Arc<dyn SourceEndpoint>,
     /// Blocks fetched ahead: enough for a few chain blocks at the source's budget.
     window: usize,
+    /// Logs fetched ahead, likewise: blocks well under the budget's `max_logs` would otherwise fill the block
+    /// window with many chain blocks' worth of verified logs held in memory.
+    window_logs: usize,
     state: Mutex<FeedState>,
     /// Told when blocks become ready after none were.
     work: Arc<Notify>,
@@ -109,11 +112,13 @@ impl SourceFeed {
         let window = (def.budget.max_blocks as usize)
             .saturating_mul(4)
             .clamp(4, 4096);
+        let window_logs = (def.budget.max_logs as usize).saturating_mul(4);
         Self {
             name,
             def,
             endpoint,
             window,
+            window_logs,
             state: Mutex::new(FeedState {
                 head,
                 ready: BTreeMap::new(),
@@ -173,6 +178,12 @@ impl SourceFeed {
         Ok((latest, tip))
     }
 
+    /// Whether the blocks fetched ahead fill the window (in blocks, or in logs past the first block).
+    fn window_full(&self, state: &FeedState) -> bool {
+        let logs: usize = state.ready.values().map(PulledBlock::log_count).sum();
+        state.ready.len() >= self.window || (!state.ready.is_empty() && logs >= self.window_logs)
+    }
+
     /// Fetches, verifies and links the blocks after the last ready one, up to the safe tip and the window.
     pub fn prefetch(&self) {
         let (latest, tip) = match self.safe_tip() {
@@ -191,7 +202,7 @@ impl SourceFeed {
         loop {
             let (number, parent) = {
                 let state = self.state.lock();
-                if state.ready.len() >= self.window {
+                if self.window_full(&state) {
                     return;
                 }
                 Self::next_after(&state, &self.def.start)

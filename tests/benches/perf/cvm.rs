@@ -33,7 +33,7 @@ use crate::{Bench, Goal, Opts, Row};
 
 const SECTION: &str = "cvm";
 const SOURCE: &str = "ethereum.logs";
-const ERC20: &[u8] = manuscript_fixtures::ERC20_TRANSFERS;
+pub const ERC20: &[u8] = manuscript_fixtures::ERC20_TRANSFERS;
 
 pub fn run(bench: &mut Bench, opts: &Opts) {
     let mut logs = example_logs();
@@ -58,7 +58,7 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
 }
 
 /// One pass of the CVM over `records` from an empty state, as a block's ingest would run them.
-fn cvm_pass(engine: &Arc<CvmEngine>, compiled: &Arc<CompiledManuscript>, records: &[Vec<u8>]) {
+pub fn cvm_pass(engine: &Arc<CvmEngine>, compiled: &Arc<CompiledManuscript>, records: &[Vec<u8>]) {
     let compiled = compiled.clone();
     let store: Arc<dyn NodeStore> = Arc::new(MemoryNodeStore::new());
     let mut runner = ManuscriptRunner::standalone(

@@ -30,11 +30,15 @@ impl Runner {
         match result {
             Ok(executed) => {
                 let next = self.after_commit(&executed, certificate);
-                let carried_txs = !executed.block.body.txs.is_empty();
+                let body = &executed.block.body;
+                let carried_data = !body.txs.is_empty() || !body.source_blocks.is_empty();
                 drop(executed);
                 // Trimming walks every heap: the memory task does it off the loop, once the block is dropped.
                 // A full queue means trims are behind; the next one covers this block too.
-                let _ = self.shared.committed_tx.try_send(Committed { carried_txs });
+                let _ = self
+                    .shared
+                    .committed_tx
+                    .try_send(Committed { carried_data });
                 Some(next)
             }
             Err(e @ (AppError::MissingBody { .. } | AppError::MissingSourceData { .. })) => {

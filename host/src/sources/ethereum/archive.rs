@@ -1,8 +1,12 @@
-//! [`ArchiveEndpoint`]: Ethereum blocks from a local archive file, JSON Lines with one block per line in
-//! block-number order: `{"block": <eth_getBlockByNumber(n, true) result>, "receipts": [<eth_getTransactionReceipt
-//! result>, …] | null}`. Opening scans the file once into an index (number → byte offset; only the number is
-//! parsed); a block is read and converted when asked for. [`ArchiveLines`] reads the lines, each within a byte
-//! limit, for this and for `cvm source verify`.
+//! [`ArchiveEndpoint`]: Ethereum blocks from a local archive file, in either of two formats, told apart by the
+//! binary format's magic:
+//! - JSON Lines, one block per line in block-number order: `{"block": <eth_getBlockByNumber(n, true) result>,
+//!   "receipts": [<eth_getTransactionReceipt result>, …] | null}`; [`ArchiveLines`] reads the lines, each within a
+//!   byte limit, for this and for `cvm source verify`;
+//! - binary ([`super::archive_binary`]): the blocks as the node holds them, SCALE-encoded, length-prefixed.
+//!
+//! Opening scans the file once into an index (number → byte offset; of a JSON line only the number is parsed, of
+//! a binary frame only its header is read); a block is read and converted when asked for.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -11,6 +15,7 @@ use std::path::Path;
 use parking_lot::Mutex;
 use serde::Deserialize;
 
+use super::archive_binary::{self, Frames};
 use super::block_data::EthBlockData;
 use super::endpoint::SourceEndpoint;
 use super::error::EndpointError;
@@ -127,7 +132,27 @@ struct Entry {
     number: u64,
     offset: u64,
     len: u32,
+    /// The line (JSON Lines) or frame (binary) number, for errors.
     line: u64,
+}
+
+/// How an archive file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    /// One JSON-RPC shaped block per line.
+    JsonLines,
+    /// Length-prefixed SCALE-encoded blocks after a magic ([`super::archive_binary`]).
+    Binary,
+}
+
+impl ArchiveFormat {
+    /// What a position in the format is called in errors.
+    fn unit(self) -> &'static str {
+        match self {
+            ArchiveFormat::JsonLines => "line",
+            ArchiveFormat::Binary => "frame",
+        }
+    }
 }
 
 /// A local archive file as a source endpoint. `latest` is its last block and is also `finalized`: an archive
@@ -135,26 +160,70 @@ struct Entry {
 pub struct ArchiveEndpoint {
     shown: String,
     chain_id: u64,
+    format: ArchiveFormat,
     index: Vec<Entry>,
     file: Mutex<File>,
 }
 
 impl ArchiveEndpoint {
-    /// Opens and indexes the archive at `path`, whose blocks belong to chain `chain_id` (the archive does not
-    /// say). Fails on an unreadable file, a line longer than [`MAX_LINE_BYTES`] or without a block number, and
-    /// on block numbers that do not increase.
+    /// Opens and indexes the archive at `path` (either format), whose blocks belong to chain `chain_id` (the
+    /// archive does not say). Fails on an unreadable file, a line or frame longer than [`MAX_LINE_BYTES`], a line
+    /// without a block number, a frame cut short, and on block numbers that do not increase.
     pub fn open(path: &Path, chain_id: u64) -> Result<Self, EndpointError> {
         let shown = path.display().to_string();
         let archive_error = |reason: String| EndpointError::Archive {
             path: shown.clone(),
             reason,
         };
-        let file = File::open(path).map_err(|e| archive_error(format!("cannot open it: {e}")))?;
-        let mut index: Vec<Entry> = Vec::new();
-        for raw in ArchiveLines::new(BufReader::new(&file), MAX_LINE_BYTES) {
-            let raw = raw.map_err(|e| archive_error(format!("cannot read it: {e}")))?;
+        let mut file =
+            File::open(path).map_err(|e| archive_error(format!("cannot open it: {e}")))?;
+        let binary = archive_binary::is_binary(&mut file)
+            .map_err(|e| archive_error(format!("cannot read it: {e}")))?;
+        let (format, entries) = if binary {
+            (ArchiveFormat::Binary, Self::index_binary(&file, &shown)?)
+        } else {
+            (ArchiveFormat::JsonLines, Self::index_lines(&file, &shown)?)
+        };
+        let mut index: Vec<Entry> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if let Some(last) = index.last()
+                && entry.number <= last.number
+            {
+                return Err(EndpointError::ArchiveLine {
+                    path: shown.clone(),
+                    unit: format.unit(),
+                    line: entry.line,
+                    reason: format!(
+                        "block {} follows block {} ({} {}): blocks must be in increasing order",
+                        entry.number,
+                        last.number,
+                        format.unit(),
+                        last.line
+                    ),
+                });
+            }
+            index.push(entry);
+        }
+        tracing::debug!(path = %shown, blocks = index.len(), ?format, "archive indexed");
+        Ok(ArchiveEndpoint {
+            shown,
+            chain_id,
+            format,
+            index,
+            file: Mutex::new(file),
+        })
+    }
+
+    fn index_lines(file: &File, shown: &str) -> Result<Vec<Entry>, EndpointError> {
+        let mut index = Vec::new();
+        for raw in ArchiveLines::new(BufReader::new(file), MAX_LINE_BYTES) {
+            let raw = raw.map_err(|e| EndpointError::Archive {
+                path: shown.to_string(),
+                reason: format!("cannot read it: {e}"),
+            })?;
             let line_error = |reason: String| EndpointError::ArchiveLine {
-                path: shown.clone(),
+                path: shown.to_string(),
+                unit: "line",
                 line: raw.line,
                 reason,
             };
@@ -162,14 +231,6 @@ impl ArchiveEndpoint {
                 return Err(line_error(format!("longer than {MAX_LINE_BYTES} bytes")));
             }
             let number = line_block_number(&raw.text).map_err(line_error)?;
-            if let Some(last) = index.last()
-                && number <= last.number
-            {
-                return Err(line_error(format!(
-                    "block {number} follows block {} (line {}): blocks must be in increasing order",
-                    last.number, last.line
-                )));
-            }
             index.push(Entry {
                 number,
                 offset: raw.offset,
@@ -178,13 +239,32 @@ impl ArchiveEndpoint {
                 line: raw.line,
             });
         }
-        tracing::debug!(path = %shown, blocks = index.len(), "archive indexed");
-        Ok(ArchiveEndpoint {
-            shown,
-            chain_id,
-            index,
-            file: Mutex::new(file),
-        })
+        Ok(index)
+    }
+
+    fn index_binary(file: &File, shown: &str) -> Result<Vec<Entry>, EndpointError> {
+        let archive_error = |reason: String| EndpointError::Archive {
+            path: shown.to_string(),
+            reason,
+        };
+        let frames = Frames::new(BufReader::new(file))
+            .map_err(|e| archive_error(format!("cannot read it: {e}")))?;
+        frames
+            .map(|frame| {
+                let frame = frame.map_err(|e| archive_error(e.to_string()))?;
+                Ok(Entry {
+                    number: frame.number,
+                    offset: frame.offset,
+                    len: frame.len,
+                    line: frame.index,
+                })
+            })
+            .collect()
+    }
+
+    /// How the file is written.
+    pub fn format(&self) -> ArchiveFormat {
+        self.format
     }
 
     /// The first and last block numbers, if the archive holds any block.
@@ -209,6 +289,7 @@ impl ArchiveEndpoint {
             .and_then(|_| file.read_exact(&mut text))
             .map_err(|e| EndpointError::ArchiveLine {
                 path: self.shown.clone(),
+                unit: self.format.unit(),
                 line: entry.line,
                 reason: format!("cannot read it (was the file changed since it was opened?): {e}"),
             })?;
@@ -243,13 +324,21 @@ impl SourceEndpoint for ArchiveEndpoint {
         let text = self.read(&entry)?;
         let line_error = |reason: String| EndpointError::ArchiveLine {
             path: self.shown.clone(),
+            unit: self.format.unit(),
             line: entry.line,
             reason,
         };
-        let text = std::str::from_utf8(&text).map_err(|e| line_error(format!("not UTF-8: {e}")))?;
-        let data = ArchiveLine::parse(text)
-            .and_then(ArchiveLine::into_block_data)
-            .map_err(|e| line_error(format!("block {number}: {e}")))?;
+        let data = match self.format {
+            ArchiveFormat::JsonLines => {
+                let text = std::str::from_utf8(&text)
+                    .map_err(|e| line_error(format!("not UTF-8: {e}")))?;
+                ArchiveLine::parse(text)
+                    .and_then(ArchiveLine::into_block_data)
+                    .map_err(|e| line_error(format!("block {number}: {e}")))?
+            }
+            ArchiveFormat::Binary => archive_binary::decode_block(&text)
+                .map_err(|e| line_error(format!("block {number}: {e}")))?,
+        };
         let got = super::header_only_check(&data)
             .map(|h| h.number)
             .map_err(|e| line_error(e.to_string()))?;

@@ -163,9 +163,11 @@ pub enum EndpointError {
     },
     #[error("archive {path}: {reason}")]
     Archive { path: String, reason: String },
-    #[error("archive {path} line {line}: {reason}")]
+    #[error("archive {path} {unit} {line}: {reason}")]
     ArchiveLine {
         path: String,
+        /// `line` (JSON Lines) or `frame` (binary).
+        unit: &'static str,
         line: u64,
         reason: String,
     },

@@ -9,10 +9,11 @@
 //! - [`verify`]: [`verify_block`] (header hash, transactions root, receipts root, logs), [`verify_block_as`]
 //!   (the same for an expected hash) and [`header_only_check`].
 //! - [`endpoint`]: the [`SourceEndpoint`] trait; [`json_rpc`]: [`JsonRpcEndpoint`] over HTTP; [`archive`]:
-//!   [`ArchiveEndpoint`] over a JSON Lines archive file.
+//!   [`ArchiveEndpoint`] over an archive file, JSON Lines or [`archive_binary`].
 //! - [`error`]: the errors of all of the above.
 
 pub mod archive;
+pub mod archive_binary;
 pub mod block_data;
 pub mod endpoint;
 pub mod error;
@@ -23,7 +24,8 @@ pub mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use archive::ArchiveEndpoint;
+pub use archive::{ArchiveEndpoint, ArchiveFormat};
+pub use archive_binary::BinaryArchiveWriter;
 pub use block_data::EthBlockData;
 pub use endpoint::SourceEndpoint;
 pub use error::{ConvertError, EndpointError, EthVerifyError};

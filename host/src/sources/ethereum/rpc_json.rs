@@ -8,7 +8,7 @@ use alloy_consensus::{EthereumTxEnvelope, Header, ReceiptEnvelope, TxEip4844};
 use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{B256, Log, keccak256};
 use alloy_rlp::Encodable;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::block_data::EthBlockData;
 use super::error::ConvertError;
@@ -16,7 +16,7 @@ use super::error::ConvertError;
 /// A transaction object of a block with full transactions. Blob transactions appear without sidecars, as in
 /// blocks; fields this node does not encode (`from`, `blockHash`, …) are ignored. Its `hash` is kept as the
 /// endpoint claims it (`envelope.tx_hash()`), unchecked until [`EthBlockData::from_rpc`].
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RpcTransaction {
     /// The signed transaction.
@@ -24,7 +24,7 @@ pub struct RpcTransaction {
 }
 
 /// A block with full transactions (`eth_getBlockByNumber(n, true)`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RpcBlock {
     /// The header fields (every fork's: alloy's `Header` carries the optional ones).
     #[serde(flatten)]
@@ -36,7 +36,7 @@ pub struct RpcBlock {
 }
 
 /// A transaction receipt (`eth_getTransactionReceipt`). Pre-Byzantium receipts carry `root` instead of `status`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RpcReceipt {
     /// The typed receipt with its bloom and logs.
@@ -47,7 +47,7 @@ pub struct RpcReceipt {
 }
 
 /// One line of an archive file: a block and its receipts (`null` or absent: header and transactions only).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveLine {
     /// The block, with full transactions.
     pub block: RpcBlock,
@@ -57,6 +57,14 @@ pub struct ArchiveLine {
 }
 
 impl ArchiveLine {
+    /// The line as written to an archive: one line of JSON, without its newline (what [`Self::parse`] reads).
+    pub fn to_json(&self) -> Result<String, ConvertError> {
+        serde_json::to_string(self).map_err(|e| ConvertError::Json {
+            what: "the line".to_string(),
+            reason: e.to_string(),
+        })
+    }
+
     /// Parses one archive line.
     pub fn parse(line: &str) -> Result<Self, ConvertError> {
         serde_json::from_str(line).map_err(|e| ConvertError::Json {

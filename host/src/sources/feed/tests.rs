@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use cvm_runtime::sources::SourceBudget;
 
 use super::*;
-use crate::sources::ethereum::{ArchiveEndpoint, ArchiveLine, EndpointError};
+use crate::sources::ethereum::{ArchiveEndpoint, ArchiveLine, EndpointError, header_only_check};
 
 /// The example archive and its first block's head.
 fn archive() -> (ArchiveEndpoint, SourceHead) {
@@ -111,4 +111,71 @@ fn a_block_fetched_while_a_conflict_dropped_its_parent_is_not_kept() {
             .as_str()
         )
     );
+}
+
+/// A feed over the hardhat archive (blocks 1 to 4 with 0, 3, 0 and 2 logs) from block 1.
+fn hardhat_feed(max_blocks: u32, max_logs: u32) -> SourceFeed {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ethereum/hardhat-erc20.jsonl");
+    let endpoint = ArchiveEndpoint::open(&path, 31337).expect("opens");
+    let first =
+        header_only_check(&endpoint.block(1).expect("reads").expect("present")).expect("header");
+    let def = EthereumSource {
+        chain_id: 31337,
+        start: SourceHead {
+            number: 1,
+            hash: first.hash,
+        },
+        confirmations: Confirmations::Depth(0),
+        budget: SourceBudget {
+            max_blocks,
+            max_logs,
+        },
+    };
+    SourceFeed::new(
+        "s".into(),
+        def,
+        Arc::new(endpoint),
+        None,
+        Arc::new(Notify::new()),
+    )
+}
+
+fn ready(feed: &SourceFeed) -> Vec<u64> {
+    feed.state.lock().ready.keys().copied().collect()
+}
+
+#[test]
+fn prefetching_fills_the_window_up_to_the_tip() {
+    let feed = hardhat_feed(16, 4000);
+    feed.prefetch();
+    assert_eq!(ready(&feed), [1, 2, 3, 4]);
+    assert_eq!(feed.status().last_error, None);
+}
+
+#[test]
+fn committing_drops_the_blocks_ingested() {
+    let feed = hardhat_feed(1, 4000);
+    feed.prefetch();
+    assert_eq!(ready(&feed), [1, 2, 3, 4]);
+    let hash = feed.state.lock().ready[&1].verified.hash;
+    feed.committed(SourceHead { number: 1, hash });
+    assert_eq!(ready(&feed), [2, 3, 4]);
+}
+
+#[test]
+fn prefetching_stops_at_four_budgets_of_logs() {
+    // max_logs 1: at most 4 logs ahead, so block 4 (logs 5 in all) is the last fetched, and it waits for
+    // the window to drain.
+    let feed = hardhat_feed(16, 1);
+    feed.prefetch();
+    assert_eq!(ready(&feed), [1, 2, 3, 4]);
+    // max_logs 0: one block at a time.
+    let feed = hardhat_feed(16, 0);
+    feed.prefetch();
+    assert_eq!(ready(&feed), [1]);
+    let hash = feed.state.lock().ready[&1].verified.hash;
+    feed.committed(SourceHead { number: 1, hash });
+    feed.prefetch();
+    assert_eq!(ready(&feed), [2]);
 }
