@@ -1,6 +1,8 @@
 //! A small in-memory chain for runtime tests: deploy and ingest through the real block executor.
 #![allow(dead_code)]
 
+pub mod eth;
+
 use std::sync::Arc;
 
 use cvm_runtime::sources::{SourceBlock, SourceDef, genesis_state};
