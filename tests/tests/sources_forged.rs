@@ -23,8 +23,8 @@ use cvm_tests::localnet::LocalNet;
 use cvm_tests::rpc_proxy::forge::ForgedBlock;
 use cvm_tests::rpc_proxy::{ProxyMode, RpcProxy};
 use cvm_tests::sources::ethereum::{
-    SOURCE, assert_datasets_match_contracts, register_and_deploy, rpc_endpoint, source_head,
-    wait_source_head,
+    SOURCE, assert_datasets_match_contracts, hardhat_from_block_one, register_and_deploy,
+    rpc_endpoint, source_head, wait_source_head,
 };
 use ed25519_dalek::VerifyingKey;
 use primitive_types::U256;
@@ -229,13 +229,7 @@ fn metric(net: &LocalNet, i: usize, series: &str) -> Option<f64> {
 
 #[test]
 fn a_validator_whose_endpoint_forges_a_verifying_chain_is_refused_and_nothing_forged_is_final() {
-    let hardhat = HardhatNode::start().expect("start hardhat");
-    // Hardhat's block 0 is not a real block (its transactions root is not the empty trie's): start at block 1.
-    hardhat.mine(1).expect("mine block 1");
-    let first = hardhat
-        .rpc("eth_getBlockByNumber", serde_json::json!(["0x1", false]))
-        .expect("block 1");
-    let start = (1, first["hash"].as_str().expect("hash").to_string());
+    let (hardhat, start) = hardhat_from_block_one();
     let proxy = RpcProxy::start(hardhat.rpc_url(), ProxyMode::Honest).expect("proxy");
     // Heights without work wait 3 s: the window in which a test step picks the next height's proposer.
     let mut net = LocalNet::with_idle_interval(VALIDATORS, 0, 3_000);

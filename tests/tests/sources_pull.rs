@@ -14,12 +14,12 @@ use cvm_host::chain::config::NodeConfig;
 use cvm_host::sources::ethereum::{ArchiveEndpoint, SourceEndpoint};
 
 use cvm_tests::checks::stop_and_check;
-use cvm_tests::hardhat::{Expected, HardhatNode};
+use cvm_tests::hardhat::Expected;
 use cvm_tests::localnet::LocalNet;
 use cvm_tests::rpc_proxy::{ProxyMode, RpcProxy};
 use cvm_tests::sources::ethereum::{
-    SOURCE, assert_datasets_match_contracts, register_and_deploy, rpc_endpoint, source_head,
-    wait_source_head,
+    SOURCE, assert_datasets_match_contracts, hardhat_from_block_one, register_and_deploy,
+    rpc_endpoint, source_head, wait_source_head,
 };
 use parity_scale_codec::Encode;
 
@@ -52,11 +52,8 @@ fn first_block() -> (u64, String) {
     )
 }
 
-#[test]
-fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
-    let expected = expected();
-    let mut net = LocalNet::with_idle_interval(4, 1, 2_000);
-    let archive = archive().canonicalize().expect("the archive");
+/// Points the four validators at `archive`, starts them and waits for the first block.
+fn start_reading_archive(net: &mut LocalNet, archive: &std::path::Path) {
     for i in 0..4 {
         net.set_source_endpoint(
             i,
@@ -68,6 +65,14 @@ fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
         net.start(i);
     }
     net.wait_height(0, 1, Duration::from_secs(60));
+}
+
+#[test]
+fn validators_pull_the_example_archive_and_balances_equal_the_contracts() {
+    let expected = expected();
+    let mut net = LocalNet::with_idle_interval(4, 1, 2_000);
+    let archive = archive().canonicalize().expect("the archive");
+    start_reading_archive(&mut net, &archive);
     register_and_deploy(&net, first_block());
     wait_source_head(&net, 0, expected.last_block, Duration::from_secs(180));
     assert_datasets_match_contracts(&net, 0, &expected);
@@ -147,17 +152,7 @@ fn a_node_without_an_endpoint_syncs_source_data_larger_than_a_sync_message() {
 
     let mut net = LocalNet::with_idle_interval(4, 1, 2_000);
     shrink_messages(&net, 56 * 1024, MAX_MESSAGE);
-    for i in 0..4 {
-        net.set_source_endpoint(
-            i,
-            SOURCE,
-            &format!("archive = {:?}", archive.display().to_string()),
-        );
-    }
-    for i in 0..4 {
-        net.start(i);
-    }
-    net.wait_height(0, 1, Duration::from_secs(60));
+    start_reading_archive(&mut net, &archive);
     register_and_deploy(&net, (first, hash));
     wait_source_head(&net, 0, expected.last_block, Duration::from_secs(180));
 
@@ -170,13 +165,7 @@ fn a_node_without_an_endpoint_syncs_source_data_larger_than_a_sync_message() {
 
 #[test]
 fn validators_pull_a_live_node_past_an_altered_and_a_down_endpoint() {
-    let hardhat = HardhatNode::start().expect("start hardhat");
-    // Hardhat's block 0 is not a real block (its transactions root is not the empty trie's): start at block 1.
-    hardhat.mine(1).expect("mine block 1");
-    let first = hardhat
-        .rpc("eth_getBlockByNumber", serde_json::json!(["0x1", false]))
-        .expect("block 1");
-    let start = (1, first["hash"].as_str().expect("hash").to_string());
+    let (hardhat, start) = hardhat_from_block_one();
     // Node 3 reads through a proxy that alters every log's data; node 2 through one that stays honest until
     // it goes down.
     let altered = RpcProxy::start(hardhat.rpc_url(), ProxyMode::AlterLogs).expect("proxy");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use erc20_transfers::{BalanceRecord, SupplyRecord};
 use parity_scale_codec::{Decode, Encode};
 
-use crate::hardhat::Expected;
+use crate::hardhat::{Expected, HardhatNode};
 use crate::localnet::LocalNet;
 
 /// The source's registered name.
@@ -20,6 +20,18 @@ pub fn rpc_endpoint(url: &str) -> String {
 
 /// Registers the source from `start` (number and `0x` hash of its first block) with the network's governance
 /// key, with no confirmation depth, and deploys erc20-transfers bound to it, in that order (a source nobody reads
+/// A started hardhat node with block 1 mined, and that block's number and hash: where a source over it starts
+/// (hardhat's block 0 is not a real block: its transactions root is not the empty trie's).
+pub fn hardhat_from_block_one() -> (HardhatNode, (u64, String)) {
+    let hardhat = HardhatNode::start().expect("start hardhat");
+    hardhat.mine(1).expect("mine block 1");
+    let first = hardhat
+        .rpc("eth_getBlockByNumber", serde_json::json!(["0x1", false]))
+        .expect("block 1");
+    let start = (1, first["hash"].as_str().expect("hash").to_string());
+    (hardhat, start)
+}
+
 /// waits at its start until the deploy commits).
 pub fn register_and_deploy(net: &LocalNet, (number, hash): (u64, String)) {
     let def = serde_json::json!({
