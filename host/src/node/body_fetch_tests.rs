@@ -1,9 +1,8 @@
 use libp2p::Multiaddr;
-use libp2p::identity::Keypair;
-use libp2p::multiaddr::Protocol;
 
 use super::*;
-use crate::network::{NetworkConfig, NetworkEvent, NetworkEvents, spawn};
+use crate::network::{NetworkEvent, NetworkEvents};
+use crate::node::test_peers::{peer_addr as addr, start_peer};
 
 const WAIT: Duration = Duration::from_secs(20);
 const LIMITS: BodyLimits = BodyLimits {
@@ -12,25 +11,7 @@ const LIMITS: BodyLimits = BodyLimits {
 };
 
 async fn start(peers: Vec<Multiaddr>) -> (NetworkHandle, NetworkEvents) {
-    spawn(NetworkConfig {
-        keypair: Keypair::generate_ed25519(),
-        listen: "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"),
-        peers,
-        max_message_bytes: 2 << 20,
-        chain_id: "bodies".into(),
-    })
-    .await
-    .expect("network starts")
-}
-
-async fn addr(net: &NetworkHandle) -> Multiaddr {
-    let addr = net
-        .listen_addrs()
-        .await
-        .into_iter()
-        .next()
-        .expect("listens");
-    addr.with(Protocol::P2p(net.local_peer_id()))
+    start_peer(peers, 2 << 20, "bodies").await
 }
 
 fn body() -> BlockBody {

@@ -29,6 +29,8 @@ pub mod running;
 pub mod setup;
 pub mod source_fetch;
 pub mod status;
+#[cfg(test)]
+mod test_peers;
 pub mod tx_gossip;
 pub mod wire;
 

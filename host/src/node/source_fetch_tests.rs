@@ -8,12 +8,11 @@ use alloy_eips::eip2718::Encodable2718;
 use alloy_primitives::{Address, B256, Bytes, Log};
 use alloy_trie::root::ordered_trie_root_encoded;
 use libp2p::Multiaddr;
-use libp2p::identity::Keypair;
-use libp2p::multiaddr::Protocol;
 use parity_scale_codec::Encode;
 
 use super::*;
-use crate::network::{NetworkConfig, NetworkEvent, NetworkEvents, SourceBlocksReply, spawn};
+use crate::network::{NetworkEvent, NetworkEvents, SourceBlocksReply};
+use crate::node::test_peers::{peer_addr as addr, start_peer};
 use crate::sources::ethereum::block_data::MAX_SOURCE_BLOCK_TXS;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,25 +20,7 @@ const WAIT: Duration = Duration::from_secs(20);
 const MAX_MESSAGE: usize = 256 * 1024;
 
 async fn start(peers: Vec<Multiaddr>) -> (NetworkHandle, NetworkEvents) {
-    spawn(NetworkConfig {
-        keypair: Keypair::generate_ed25519(),
-        listen: "/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"),
-        peers,
-        max_message_bytes: MAX_MESSAGE,
-        chain_id: "sources".into(),
-    })
-    .await
-    .expect("network starts")
-}
-
-async fn addr(net: &NetworkHandle) -> Multiaddr {
-    let addr = net
-        .listen_addrs()
-        .await
-        .into_iter()
-        .next()
-        .expect("listens");
-    addr.with(Protocol::P2p(net.local_peer_id()))
+    start_peer(peers, MAX_MESSAGE, "sources").await
 }
 
 /// A valid Ethereum block `number` of about `tx_bytes` of transactions (20 of them), each receipt with a log:
