@@ -4,7 +4,7 @@
 mod common;
 
 use common::eth::{ETH, START, deploy_bound, eth_block, ethereum, hash};
-use common::{Chain, assert_deployed, engine, manifest_literal};
+use common::{Chain, assert_deployed, engine, idle_manuscript};
 use cvm_runtime::sources::{
     BoundSource, Provenance, ProvenanceError, SourceHead, prove_provenance, source_def,
     verify_provenance,
@@ -13,15 +13,7 @@ use cvm_runtime::state::ManuscriptMeta;
 
 fn two_source_chain() -> Chain {
     let mut chain = Chain::with_sources(engine(), true, &[ethereum(4, 100)]);
-    let manifest = manifest_literal("two-reader", &["eth.logs", "kv"], &["out"]);
-    let wasm = wat::parse_str(format!(
-        r#"(module
-            (memory (export "memory") 1)
-            (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
-            (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0)
-            (@custom "cvm_manifest" "{manifest}"))"#
-    ))
-    .expect("valid WAT");
+    let wasm = idle_manuscript("two-reader", &["eth.logs", "kv"], &["out"]);
     assert_deployed(&deploy_bound(&mut chain, wasm, &[ETH, "kv"]));
     chain
         .block_with_sources(&[eth_block(START, 1)], &[], u64::MAX)

@@ -6,7 +6,7 @@ mod common;
 
 use common::eth::{ETH, START, deploy_bound, eth_block, ethereum, hash};
 use common::{
-    CHAIN, Chain, assert_deployed, engine, governance_key, invocations, key, kv, manifest_literal,
+    CHAIN, Chain, assert_deployed, engine, governance_key, idle_manuscript, invocations, key, kv,
     wat_manuscript,
 };
 use cvm_runtime::sources::{
@@ -257,15 +257,7 @@ fn deploys_bind_manifest_sources_to_registered_ones() {
 #[test]
 fn a_deploy_naming_an_unregistered_manifest_source_fails() {
     let mut chain = Chain::new(engine(), false);
-    let manifest = manifest_literal("elsewhere-reader", &["elsewhere"], &["out"]);
-    let wasm = wat::parse_str(format!(
-        r#"(module
-            (memory (export "memory") 1)
-            (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
-            (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0)
-            (@custom "cvm_manifest" "{manifest}"))"#
-    ))
-    .expect("valid WAT");
+    let wasm = idle_manuscript("elsewhere-reader", &["elsewhere"], &["out"]);
     let reason = failed(&deploy_bound(&mut chain, wasm.clone(), &[])).to_string();
     assert!(
         reason.contains("source elsewhere") && reason.contains("register it"),

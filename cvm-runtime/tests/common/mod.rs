@@ -219,6 +219,20 @@ pub fn manifest_literal(name: &str, sources: &[&str], datasets: &[&str]) -> Stri
         .collect()
 }
 
+/// A manuscript that does nothing with its records, with the manifest `name`, `sources`, `datasets`: for tests
+/// of what a deploy binds, not of what a manuscript does.
+pub fn idle_manuscript(name: &str, sources: &[&str], datasets: &[&str]) -> Vec<u8> {
+    let manifest = manifest_literal(name, sources, datasets);
+    wat::parse_str(format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "cvm_alloc") (param i32) (result i32) i32.const 1024)
+            (func (export "cvm_process") (param i32 i32 i32 i32) (result i32) i32.const 0)
+            (@custom "cvm_manifest" "{manifest}"))"#
+    ))
+    .expect("valid WAT")
+}
+
 /// A hand-written manuscript subscribed to `kv`: `cvm_process` runs `body` (which may call the `log` import)
 /// and returns 0; `extra` adds module fields (data segments, padding).
 pub fn wat_manuscript(name: &str, body: &str, extra: &str) -> Vec<u8> {
