@@ -168,6 +168,14 @@ pub struct SafetyReport {
     pub messages_scanned: usize,
 }
 
+impl SafetyReport {
+    /// Panics naming them if the nodes stored forked chains or any validator signed twice.
+    pub fn assert_no_fork_or_double_sign(&self) {
+        assert!(self.chain.forks.is_empty(), "forks: {:?}", self.chain.forks);
+        assert!(self.double_signs.is_empty(), "double signs");
+    }
+}
+
 /// Stops every node of `net` and checks what they stored and signed.
 pub fn stop_and_check(net: &mut crate::localnet::LocalNet) -> SafetyReport {
     for i in 0..net.nodes.len() {
