@@ -108,6 +108,24 @@ fn settle(net: &LocalNet, hardhat: &HardhatNode) -> u64 {
 /// and not forged: they have no log and their parents are real) until the chain waits at a height whose round-0
 /// proposer `wanted` accepts, then mints `token` to `to` there: a block with a `Transfer` log, which the endpoint
 /// forges. Returns that block and the height that committed it.
+/// Runs `next` until `accept` takes what it gives (`Err`: why not), at most [`TRIES`] times; then fails with
+/// `goal` and every miss.
+fn episode_where(
+    mut next: impl FnMut() -> Episode,
+    goal: &str,
+    accept: impl Fn(&Episode) -> Result<(), String>,
+) -> Episode {
+    let mut misses = Vec::new();
+    while misses.len() < TRIES {
+        let episode = next();
+        match accept(&episode) {
+            Ok(()) => return episode,
+            Err(miss) => misses.push(miss),
+        }
+    }
+    panic!("{goal}: {misses:?}");
+}
+
 fn forge_a_mint(
     net: &LocalNet,
     hardhat: &HardhatNode,
@@ -256,36 +274,38 @@ fn a_validator_whose_endpoint_forges_a_verifying_chain_is_refused_and_nothing_fo
     let holder = *expected.tokens[0].balances.keys().next().expect("a holder");
 
     // Not the proposer: node 3 refuses the real block, the others commit it.
-    let mut misses = Vec::new();
-    let refused = loop {
-        assert!(
-            misses.len() < TRIES,
-            "node 3 never refused a real block it was not proposing: {misses:?}"
-        );
-        let episode = forge_a_mint(
+    // A mint at a height whose round-0 proposer is node 3, or is not.
+    let mint = |liar_proposes: bool| {
+        forge_a_mint(
             &net,
             &hardhat,
             &proxy,
             &validators,
             (&token, &holder),
-            |p| p != liar,
-        );
-        let round = net.nodes[0]
-            .client()
-            .commit(Some(episode.height))
-            .expect("commit")
-            .round;
-        let proposer = validators.round_zero_proposer(episode.height);
-        let prevote = own_prevote(&net, &validators, LIAR, episode.height, round);
-        if proposer != liar && prevote == Some(None) {
-            break episode;
-        }
-        misses.push(format!(
-            "height {} round {round}: round-0 proposer {}, node 3 prevoted {prevote:?}",
-            episode.height,
-            to_hex(proposer)
-        ));
+            |p| (p == liar) == liar_proposes,
+        )
     };
+    let refused = episode_where(
+        || mint(false),
+        "node 3 never refused a real block it was not proposing",
+        |episode| {
+            let round = net.nodes[0]
+                .client()
+                .commit(Some(episode.height))
+                .expect("commit")
+                .round;
+            let proposer = validators.round_zero_proposer(episode.height);
+            let prevote = own_prevote(&net, &validators, LIAR, episode.height, round);
+            if proposer != liar && prevote == Some(None) {
+                return Ok(());
+            }
+            Err(format!(
+                "height {} round {round}: round-0 proposer {}, node 3 prevoted {prevote:?}",
+                episode.height,
+                to_hex(proposer)
+            ))
+        },
+    );
     let log = std::fs::read_to_string(net.nodes[LIAR].log_path()).unwrap_or_default();
     let reason = format!(
         "block {} is 0x{} at this node's endpoint",
@@ -301,38 +321,29 @@ fn a_validator_whose_endpoint_forges_a_verifying_chain_is_refused_and_nothing_fo
 
     // The proposer: node 3 proposes its forged block in round 0 and is refused; a later round's proposer
     // commits the real one.
-    let mut misses = Vec::new();
-    let hit = loop {
-        assert!(
-            misses.len() < TRIES,
-            "node 3 never proposed a forged block as round-0 proposer: {misses:?}"
-        );
-        let episode = forge_a_mint(
-            &net,
-            &hardhat,
-            &proxy,
-            &validators,
-            (&token, &holder),
-            |p| p == liar,
-        );
-        let proposer = validators.round_zero_proposer(episode.height);
-        let proposal = own_proposal(&net, &validators, LIAR, episode.height, 0);
-        let forged = proposal
-            .as_ref()
-            .is_some_and(|p| p.sources_hash == sources_hash_of(&episode.forged));
-        if proposer == liar && forged {
-            break episode;
-        }
-        misses.push(format!(
-            "height {}: round-0 proposer {}, node 3 proposed {}",
-            episode.height,
-            to_hex(proposer),
-            match proposal {
-                None => "nothing",
-                Some(_) => "another block",
+    let hit = episode_where(
+        || mint(true),
+        "node 3 never proposed a forged block as round-0 proposer",
+        |episode| {
+            let proposer = validators.round_zero_proposer(episode.height);
+            let proposal = own_proposal(&net, &validators, LIAR, episode.height, 0);
+            let forged = proposal
+                .as_ref()
+                .is_some_and(|p| p.sources_hash == sources_hash_of(&episode.forged));
+            if proposer == liar && forged {
+                return Ok(());
             }
-        ));
-    };
+            Err(format!(
+                "height {}: round-0 proposer {}, node 3 proposed {}",
+                episode.height,
+                to_hex(proposer),
+                match proposal {
+                    None => "nothing",
+                    Some(_) => "another block",
+                }
+            ))
+        },
+    );
     let client = net.nodes[0].client();
     let commit = client.commit(Some(hit.height)).expect("commit");
     let block = client.block(Some(hit.height)).expect("block");
