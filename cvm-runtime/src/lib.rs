@@ -61,8 +61,8 @@ mod value_cache;
 pub use cache::{CacheBounds, CacheError, CacheStats, CacheUsage, CompiledManuscript};
 pub use engine::{CvmEngine, EngineConfig, EngineError};
 pub use exec::{
-    BlockContext, BlockExecutor, BlockOutcome, BlockRecord, ExecError, ExecutionFault,
-    ExecutorConfig, InvocationResult, ManuscriptLog, ManuscriptRunner,
+    BlockContext, BlockExecutor, BlockOutcome, BlockRecord, DatasetChanges, ExecError,
+    ExecutionFault, ExecutorConfig, InvocationResult, ManuscriptLog, ManuscriptRunner,
 };
 pub use fuel::{FuelSchedule, HostCost};
 pub use host::{BlockInfo, EmittedRecord, HostTrap, LogLevel, LogLine, LogPolicy};

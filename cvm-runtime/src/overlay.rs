@@ -28,6 +28,11 @@ pub(crate) fn overlay_key(parts: &[&[u8]]) -> OverlayKey {
 
 pub(crate) type Changes = BTreeMap<OverlayKey, Option<Vec<u8>>>;
 
+/// Overlay-only keys `p/<dataset>/<key>`: records appended to an append-only dataset in this block. They never
+/// reach the child trie as such: at the end of the block each dataset's become one tree, whose root the trie
+/// keeps under `a/<dataset>/<height>`. A manuscript cannot read or iterate them (its keys are all under `s/`).
+pub(crate) const APPENDED_PREFIX: &[u8] = b"p/";
+
 /// Moves `from`'s writes into `into`, `from` winning on equal keys. An empty `into` takes `from` whole; one not
 /// much larger than `from` is rebuilt from the two sorted sequences at once (`append`, linear), rather than by
 /// one search and insert per key (a transaction's writes going into the block's layer).
@@ -85,6 +90,14 @@ impl ManuscriptOverlay {
         let v = self.committed.get(key)?;
         values.insert(*trie, root, key.to_vec(), v.clone());
         Ok(v)
+    }
+
+    /// Whether this block's kept writes or the running invocation's hold `key` (the committed trie is not
+    /// read: for appended records, which exist only in the block, that would be a wasted lookup).
+    pub fn written_in_block(&self, key: &[u8]) -> bool {
+        self.pending.contains_key(key)
+            || self.tx.as_ref().is_some_and(|tx| tx.contains_key(key))
+            || self.block.contains_key(key)
     }
 
     pub fn set(&mut self, key: OverlayKey, value: Vec<u8>) {

@@ -32,6 +32,7 @@ fn store_unvalidated(chain: &mut Chain, wasm: &[u8]) {
         child_root: empty_root().to_fixed_bytes(),
         deployed_at: chain.height,
         deployer: [0; 32],
+        append_only: Vec::new(),
     };
     let subscribers = vec!["ok".to_string(), "broken".to_string()].encode();
     let (code, meta, source) = (

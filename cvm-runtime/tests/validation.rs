@@ -235,6 +235,29 @@ fn malformed_manifest() {
 }
 
 #[test]
+fn append_only_names_must_be_declared_datasets() {
+    let ok = manifest_bytes(&Manifest::new("x", ["kv"], ["out", "log"]).with_append_only(["log"]));
+    let v = check(&module("", MEM, EXPORTS, "", Some(&ok))).expect("valid");
+    assert_eq!(v.manifest.append_only, ["log"]);
+    let stray = manifest_bytes(&Manifest::new("x", ["kv"], ["out"]).with_append_only(["log"]));
+    let err = check(&module("", MEM, EXPORTS, "", Some(&stray))).unwrap_err();
+    assert_eq!(
+        err,
+        ValidationError::MalformedManifest(
+            "append-only dataset \"log\" is not one of the manifest's datasets: declare it in datasets too"
+                .into()
+        )
+    );
+    let twice =
+        manifest_bytes(&Manifest::new("x", ["kv"], ["out"]).with_append_only(["out", "out"]));
+    let err = check(&module("", MEM, EXPORTS, "", Some(&twice))).unwrap_err();
+    assert!(
+        matches!(err, ValidationError::MalformedManifest(_)),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn unsupported_abi_version() {
     let v2 = manifest_bytes(&Manifest {
         abi_version: 2,
@@ -382,4 +405,46 @@ fn a_manifest_name_above_its_limit_is_rejected_before_the_naming_rules() {
             ..
         })
     ));
+}
+
+fn types_section(bytes: &[u8]) -> String {
+    let escaped: String = bytes.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!("(@custom \"cvm_types\" \"{escaped}\")")
+}
+
+fn with_types(sections: &str) -> Result<(), ValidationError> {
+    check(&module("", MEM, EXPORTS, sections, Some(&good_manifest()))).map(|_| ())
+}
+
+#[test]
+fn dataset_types_section_is_optional_and_checked() {
+    use manuscript_sdk::types::DatasetTypes;
+    let good = DatasetTypes::builder()
+        .dataset::<[u8; 4], (u64, String)>("out")
+        .build()
+        .to_section();
+    assert_eq!(with_types(&types_section(&good)), Ok(()));
+
+    let reason = |result: Result<(), ValidationError>| match result {
+        Err(ValidationError::MalformedTypes(reason)) => reason,
+        other => panic!("expected MalformedTypes, got {other:?}"),
+    };
+    let undecodable = reason(with_types(&types_section(&[1, 2, 3])));
+    assert!(
+        undecodable.contains("cvm_types") && undecodable.contains("does not decode"),
+        "{undecodable}"
+    );
+    let oversized = reason(with_types(&types_section(&vec![0; 16 * 1024 + 1])));
+    assert!(oversized.contains("16385 bytes"), "{oversized}");
+    let unknown = DatasetTypes::builder()
+        .dataset::<u8, u8>("elsewhere")
+        .build()
+        .to_section();
+    let unknown = reason(with_types(&types_section(&unknown)));
+    assert!(
+        unknown.contains("\"elsewhere\"") && unknown.contains("does not declare"),
+        "{unknown}"
+    );
+    let twice = format!("{0}{0}", types_section(&good));
+    assert!(reason(with_types(&twice)).contains("more than one `cvm_types`"));
 }

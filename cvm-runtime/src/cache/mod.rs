@@ -17,7 +17,7 @@ use wasmtime::{Engine, InstancePre, Linker, Module, ModuleExport};
 
 use self::disk::DiskIndex;
 use self::memory::MemoryCache;
-use crate::host::HostState;
+use crate::host::{DeclaredDataset, HostState};
 use crate::validate::{ValidatedCode, ValidationError};
 
 /// A validated, compiled and linked manuscript, ready to instantiate.
@@ -28,7 +28,7 @@ pub struct CompiledManuscript {
     pub manifest: Manifest,
     pub(crate) instance_pre: InstancePre<HostState>,
     /// The manifest's datasets, shared by every instance (not copied per runner).
-    pub(crate) datasets: Arc<[String]>,
+    pub(crate) datasets: Arc<[DeclaredDataset]>,
     pub(crate) exports: AbiExports,
 }
 
@@ -55,7 +55,14 @@ impl CompiledManuscript {
         };
         Ok(Self {
             code_hash,
-            datasets: manifest.datasets.clone().into(),
+            datasets: manifest
+                .datasets
+                .iter()
+                .map(|name| DeclaredDataset {
+                    append_only: manifest.is_append_only(name),
+                    name: name.clone(),
+                })
+                .collect(),
             manifest,
             instance_pre,
             exports,

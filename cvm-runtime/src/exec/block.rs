@@ -228,7 +228,7 @@ impl BlockExecutor {
                 .map(|r| ReceiptEntry::Source(r).encode())
                 .chain(receipts.iter().map(|r| ReceiptEntry::Tx(r).encode())),
         );
-        let (state_root, changes) = block.finish()?;
+        let (state_root, changes, dataset_changes) = block.finish(ctx.height)?;
         Ok(BlockOutcome {
             state_root,
             source_receipts,
@@ -237,6 +237,7 @@ impl BlockExecutor {
             fuel_used,
             changes,
             records: output.records,
+            dataset_changes,
             logs: output.logs.lines,
             logs_dropped: output.logs.dropped,
             fuel_exhausted_at,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use parity_scale_codec::Encode;
 
-use crate::overlay::ManuscriptOverlay;
+use super::changes::{ChangeCollector, DatasetChanges};
+use crate::overlay::{APPENDED_PREFIX, Changes, ManuscriptOverlay};
 use crate::state::{
     self, H256, MainRead, ManuscriptMeta, NodeStore, OverlayDb, STATE_PREFIX, StateChanges,
-    StateError, StateRoot, TrieView, account_key, decoded, manuscript_key,
+    StateError, StateRoot, TrieView, account_key, append_key, build_append_tree, decoded,
+    manuscript_key,
 };
 use crate::value_cache::ValueCache;
 
@@ -94,10 +96,17 @@ impl BlockState {
             .insert(meta.name.clone(), Some((meta, overlay)));
     }
 
-    /// Folds each manuscript's changes into its child trie, then the main trie; returns root and new nodes.
-    pub(super) fn finish(mut self) -> Result<(StateRoot, StateChanges), StateError> {
+    /// Folds each manuscript's changes into its child trie, then the main trie; returns root, new nodes and the
+    /// dataset records that changed (by manuscript, then dataset). `height` is the block's: each append-only
+    /// dataset that got records becomes one tree, its [`AppendBlock`](state::AppendBlock) at
+    /// [`append_key`]`(dataset, height)`.
+    pub(super) fn finish(
+        mut self,
+        height: u64,
+    ) -> Result<(StateRoot, StateChanges, Vec<DatasetChanges>), StateError> {
         let store = self.store.clone();
         let mut db = OverlayDb::new(&*store);
+        let mut dataset_changes = Vec::new();
         for (meta, overlay) in std::mem::take(&mut self.manuscripts)
             .into_values()
             .flatten()
@@ -108,8 +117,23 @@ impl BlockState {
             }
             let mut meta = meta;
             let parent = H256::from(meta.child_root);
-            let delta = changes.iter().map(|(k, v)| (k.as_slice(), v.as_deref()));
-            let child_root = db.apply(parent, delta)?;
+            let (appends, mut manuscript_changes) =
+                commit_appends(&mut db, &meta.name, &changes, height);
+            let delta = appends
+                .iter()
+                .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
+                .chain(
+                    changes
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with(APPENDED_PREFIX))
+                        .map(|(k, v)| (k.as_slice(), v.as_deref())),
+                );
+            let mut collector = ChangeCollector::new(&meta.name);
+            let child_root =
+                db.apply_reporting(parent, delta, |key, value| collector.note(key, value))?;
+            manuscript_changes.extend(collector.finish());
+            manuscript_changes.sort_by(|a, b| a.dataset.cmp(&b.dataset));
+            dataset_changes.extend(manuscript_changes);
             // The next block reads this root: link it to its parent, so that state this block did not write is
             // served from entries filed under older roots, and file the state it wrote under it (not dataset
             // records, which manuscripts never read back).
@@ -133,8 +157,62 @@ impl BlockState {
             .iter()
             .map(|(k, v)| (k.as_slice(), v.as_deref()));
         let root = db.apply(self.main.root(), delta)?;
-        Ok((root, db.into_changes()))
+        Ok((root, db.into_changes(), dataset_changes))
     }
+}
+
+/// A child-trie key and the value to write there.
+type ChildEntry = (Vec<u8>, Vec<u8>);
+
+/// Builds one tree per append-only dataset from a manuscript's appended records (`p/<dataset>/<key>` in
+/// `changes`, sorted, so each dataset's are contiguous and in key order) into `db`. Returns the child-trie
+/// entries to write (`a/<dataset>/<height>` -> encoded [`AppendBlock`](state::AppendBlock)), in key order, and
+/// each dataset's appended keys as its changes.
+fn commit_appends(
+    db: &mut OverlayDb<'_>,
+    manuscript: &str,
+    changes: &Changes,
+    height: u64,
+) -> (Vec<ChildEntry>, Vec<DatasetChanges>) {
+    let mut entries = Vec::new();
+    let mut appended = Vec::new();
+    let mut records = changes
+        .range::<[u8], _>((
+            std::ops::Bound::Included(APPENDED_PREFIX),
+            std::ops::Bound::Unbounded,
+        ))
+        .map_while(|(k, v)| {
+            let rest = k.strip_prefix(APPENDED_PREFIX)?;
+            let slash = rest.iter().position(|b| *b == b'/')?;
+            // Appends are never removals: a `None` here cannot be written by any host function.
+            Some((
+                &rest[..slash],
+                &rest[slash + 1..],
+                v.as_deref().unwrap_or_default(),
+            ))
+        })
+        .peekable();
+    while let Some((dataset, _, _)) = records.peek().copied() {
+        let mut keys = Vec::new();
+        let block = build_append_tree(
+            db,
+            std::iter::from_fn(|| records.next_if(|(d, _, _)| *d == dataset)).map(
+                |(_, key, value)| {
+                    keys.push(key.to_vec());
+                    (key, value)
+                },
+            ),
+        );
+        let dataset = String::from_utf8_lossy(dataset).into_owned();
+        entries.push((append_key(&dataset, height), block.encode()));
+        appended.push(DatasetChanges {
+            manuscript: manuscript.to_owned(),
+            dataset,
+            written: keys,
+            removed: Vec::new(),
+        });
+    }
+    (entries, appended)
 }
 
 /// Source reads see the block's writes so far (a source registered earlier in the block, a head moved).

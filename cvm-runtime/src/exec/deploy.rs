@@ -64,6 +64,7 @@ pub(super) fn deploy(
                 child_root: empty_root().to_fixed_bytes(),
                 deployed_at: height,
                 deployer: *deployer,
+                append_only: validated.manifest.append_only,
             };
             record_manuscript(block, wasm, &meta)?;
             TxStatus::Deployed {

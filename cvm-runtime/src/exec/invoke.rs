@@ -373,6 +373,7 @@ fn classify(error: &wasmtime::Error) -> Result<InvocationOutcome, String> {
             HostTrap::OutOfBounds(_) => FailureReason::Trap,
             HostTrap::TooLarge { .. }
             | HostTrap::UndeclaredDataset(_)
+            | HostTrap::DuplicateAppend { .. }
             | HostTrap::TooManyEmits(_) => FailureReason::HostLimit,
             HostTrap::NodeFault(reason) => return Err(reason.clone()),
         };

@@ -3,6 +3,7 @@
 
 mod block;
 mod block_state;
+mod changes;
 mod deploy;
 mod error;
 mod ingest;
@@ -14,6 +15,7 @@ mod source_blocks;
 
 pub use crate::value_cache::ValueCacheStats;
 pub use block::{BlockContext, BlockExecutor, ExecutorConfig};
+pub use changes::DatasetChanges;
 pub use error::ExecError;
 pub use invoke::{ExecutionFault, InvocationResult, ManuscriptRunner};
 pub use outcome::{BlockOutcome, BlockRecord, ManuscriptLog};

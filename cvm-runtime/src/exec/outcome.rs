@@ -2,6 +2,7 @@
 
 use parity_scale_codec::{Decode, Encode};
 
+use super::changes::DatasetChanges;
 use crate::host::{EmittedRecord, LogLine, LogPolicy};
 use crate::receipt::{SourceReceipt, TxReceipt};
 use crate::state::{H256, StateChanges, StateRoot};
@@ -87,6 +88,9 @@ pub struct BlockOutcome {
     /// Dataset records emitted, in order (empty unless the executor keeps records; their number is
     /// [`records_emitted`](Self::records_emitted) either way).
     pub records: Vec<BlockRecord>,
+    /// The dataset records whose value the block changed (written or removed), by manuscript, then dataset:
+    /// kept whatever the executor's configuration (a node stores them for change feeds).
+    pub dataset_changes: Vec<DatasetChanges>,
     /// Manuscript log lines, in order, within the executor's [`LogPolicy`] (empty when it keeps none).
     pub logs: Vec<ManuscriptLog>,
     /// Log lines the policy did not keep.

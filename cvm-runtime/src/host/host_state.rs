@@ -18,6 +18,14 @@ pub struct BlockInfo {
     pub time_ms: u64,
 }
 
+/// A dataset a manuscript's manifest declares, and its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeclaredDataset {
+    pub name: String,
+    /// Its records are appended per block (ABI.md, "Append-only datasets") rather than kept by key.
+    pub append_only: bool,
+}
+
 /// A record a manuscript emitted into one of its datasets.
 #[derive(Debug, Clone, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
 pub struct EmittedRecord {
@@ -110,7 +118,7 @@ pub struct HostState {
     pub(crate) fuel: Arc<FuelSchedule>,
     pub(crate) limits: Arc<Limits>,
     pub(crate) block: BlockInfo,
-    pub(crate) datasets: Arc<[String]>,
+    pub(crate) datasets: Arc<[DeclaredDataset]>,
     pub(crate) state: ManuscriptOverlay,
     /// Records emitted by the running invocation, when `keep_emitted` (their trie writes are in `state` either
     /// way).
@@ -133,7 +141,7 @@ impl HostState {
         fuel: Arc<FuelSchedule>,
         limits: Arc<Limits>,
         block: BlockInfo,
-        datasets: Arc<[String]>,
+        datasets: Arc<[DeclaredDataset]>,
         state: ManuscriptOverlay,
     ) -> Self {
         Self {

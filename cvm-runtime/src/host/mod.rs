@@ -24,6 +24,7 @@ mod state_set;
 
 use wasmtime::Linker;
 
+pub(crate) use host_state::DeclaredDataset;
 pub use host_state::{BlockInfo, EmittedRecord, HostState, LogLevel, LogLine, LogPolicy};
 pub use trap::HostTrap;
 

@@ -42,6 +42,17 @@ pub enum HostTrap {
     /// An emit named a dataset the manifest does not declare.
     #[error("emit into dataset {0:?}, which the manifest does not declare")]
     UndeclaredDataset(String),
+    /// An emit into an append-only dataset repeated a key already appended to it in the same block.
+    #[error(
+        "emit into append-only dataset {dataset:?} repeats key 0x{key} of this block: an append-only record is \
+         written once (use a key of its own per record, or declare the dataset keyed)"
+    )]
+    DuplicateAppend {
+        /// The dataset.
+        dataset: String,
+        /// The key, hex.
+        key: String,
+    },
     /// One invocation emitted more records than the limit.
     #[error("more than {0} records emitted in one invocation")]
     TooManyEmits(u32),

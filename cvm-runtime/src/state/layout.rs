@@ -2,7 +2,9 @@
 //!
 //! Main trie: `manuscript/<id>` -> [`ManuscriptMeta`], `code/<hash>` -> wasm, `account/<pubkey>` -> nonce (u64),
 //! `source/<source>` -> subscribed manuscript ids in deploy order.
-//! Child trie of a manuscript: `s/<key>` -> state value, `d/<dataset>/<key>` -> dataset record.
+//! Child trie of a manuscript: `s/<key>` -> state value, `d/<dataset>/<key>` -> record of a keyed dataset,
+//! `a/<dataset>/<height, 8 bytes big-endian>` -> [`AppendBlock`] of an append-only dataset (the root of that block's
+//! tree of appended records, whose own keys are the record keys).
 
 use parity_scale_codec::{Decode, Encode};
 
@@ -18,6 +20,8 @@ pub const SOURCE_PREFIX: &[u8] = b"source/";
 pub const STATE_PREFIX: &[u8] = b"s/";
 /// Child trie: a manuscript's dataset records.
 pub const RECORD_PREFIX: &[u8] = b"d/";
+/// Child trie: the per-block commitments of a manuscript's append-only datasets.
+pub const APPEND_PREFIX: &[u8] = b"a/";
 
 fn join(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(prefix.len() + rest.len());
@@ -66,6 +70,40 @@ pub fn dataset_prefix(dataset: &str) -> Vec<u8> {
     record_key(dataset, &[])
 }
 
+/// Child-trie key of the records an append-only dataset got in the block at `height`. Big-endian, so a dataset's
+/// blocks are in height order.
+pub fn append_key(dataset: &str, height: u64) -> Vec<u8> {
+    [
+        APPEND_PREFIX,
+        dataset.as_bytes(),
+        b"/",
+        &height.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// Prefix of all block commitments of one append-only dataset in a child trie.
+pub fn append_prefix(dataset: &str) -> Vec<u8> {
+    [APPEND_PREFIX, dataset.as_bytes(), b"/"].concat()
+}
+
+/// The height an [`append_key`] of `dataset` names, or `None` when `key` is not one.
+pub fn append_key_height(dataset: &str, key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(append_prefix(dataset).as_slice())?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+/// What an append-only dataset got in one block: the root of a trie (same layout as all state) whose keys are the
+/// block's record keys and whose values are the records, and how many records it holds. Stored at
+/// [`append_key`]; the tree's nodes are in the node store like every trie's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct AppendBlock {
+    /// Records in the tree (at least 1: a block that appended nothing has no entry).
+    pub count: u32,
+    /// Root of the tree.
+    pub root: [u8; 32],
+}
+
 /// What the main trie stores about a deployed manuscript.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct ManuscriptMeta {
@@ -88,4 +126,14 @@ pub struct ManuscriptMeta {
     pub deployed_at: u64,
     /// Public key of the account that deployed it.
     pub deployer: [u8; 32],
+    /// The datasets among `datasets` that are append-only (their records are committed per block under
+    /// [`append_key`], not as `d/` entries).
+    pub append_only: Vec<String>,
+}
+
+impl ManuscriptMeta {
+    /// Whether `dataset` is one of its append-only datasets.
+    pub fn is_append_only(&self, dataset: &str) -> bool {
+        self.append_only.iter().any(|d| d == dataset)
+    }
 }

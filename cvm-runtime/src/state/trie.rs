@@ -98,11 +98,23 @@ impl<'a> OverlayDb<'a> {
         root: H256,
         delta: impl IntoIterator<Item = (&'k [u8], Option<&'k [u8]>)>,
     ) -> Result<H256, StateError> {
+        self.apply_reporting(root, delta, |_, _| {})
+    }
+
+    /// [`apply`](Self::apply), calling `changed` for each entry of `delta` that changes what the trie holds: a
+    /// value the key did not hold, or the removal of a key that was present. The trie hands back each key's
+    /// previous value as it writes, so this costs no extra lookup.
+    pub fn apply_reporting<'k>(
+        &mut self,
+        root: H256,
+        delta: impl IntoIterator<Item = (&'k [u8], Option<&'k [u8]>)>,
+        mut changed: impl FnMut(&'k [u8], Option<&'k [u8]>),
+    ) -> Result<H256, StateError> {
         let mut root = root;
         {
             let mut trie = TrieDBMutBuilder::<Layout>::from_existing(self, &mut root).build();
             for (key, value) in delta {
-                match value {
+                let old = match value {
                     Some(v) => trie
                         .insert(key, v)
                         .map_err(|e| StateError::Trie(e.to_string()))?,
@@ -110,6 +122,15 @@ impl<'a> OverlayDb<'a> {
                         .remove(key)
                         .map_err(|e| StateError::Trie(e.to_string()))?,
                 };
+                let differs = match (&old, value) {
+                    (None, None) => false,
+                    // `LayoutV0` keeps every value inline; any other form is compared as changed.
+                    (Some(trie_db::Value::Inline(old)), Some(new)) => old[..] != *new,
+                    _ => true,
+                };
+                if differs {
+                    changed(key, value);
+                }
             }
             trie.commit();
         }

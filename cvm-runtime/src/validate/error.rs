@@ -129,6 +129,10 @@ pub enum ValidationError {
     /// It has more than one manifest section.
     #[error("more than one `cvm_manifest` section")]
     DuplicateManifest,
+    /// Its `cvm_types` section is repeated, does not decode, is too large or types what the manifest does not
+    /// declare (the message names the section and the problem).
+    #[error("malformed dataset types: {0}")]
+    MalformedTypes(String),
     /// Its manifest does not decode or breaks the naming rules.
     #[error("malformed manifest: {0}")]
     MalformedManifest(String),

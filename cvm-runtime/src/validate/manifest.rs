@@ -36,6 +36,12 @@ fn check_bounds(manifest: &Manifest, limits: &Limits) -> Result<(), ValidationEr
             max: limits.max_datasets_per_manuscript,
         });
     }
+    if manifest.append_only.len() > limits.max_datasets_per_manuscript as usize {
+        return Err(ValidationError::TooManyDatasets {
+            count: manifest.append_only.len(),
+            max: limits.max_datasets_per_manuscript,
+        });
+    }
     let names = std::iter::once((
         "manuscript name",
         &manifest.name,
@@ -51,6 +57,7 @@ fn check_bounds(manifest: &Manifest, limits: &Limits) -> Result<(), ValidationEr
         manifest
             .datasets
             .iter()
+            .chain(&manifest.append_only)
             .map(|d| ("dataset name", d, limits.max_dataset_name_len)),
     );
     for (what, name, max) in names {

@@ -6,6 +6,7 @@ mod manifest;
 mod segments;
 
 use manuscript_sdk::manifest::{Manifest, SECTION_NAME};
+use manuscript_sdk::types::{DatasetTypes, SECTION_NAME as TYPES_SECTION};
 use wasmparser::{
     ExternalKind, FuncType, ImportSectionReader, MemorySectionReader, Parser, Payload, TypeRef,
     TypeSectionReader, ValType, Validator, WasmFeatures,
@@ -110,6 +111,11 @@ pub fn validate(wasm: &[u8], limits: &Limits) -> Result<ValidatedCode, Validatio
             .ok_or(ValidationError::MissingManifest)?,
         limits,
     )?;
+    // Not executed and optional: only checked, so what a node shows for the records is well defined.
+    if let Some(types) = &module.types_section {
+        DatasetTypes::decode_section(types, &manifest)
+            .map_err(|e| ValidationError::MalformedTypes(e.to_string()))?;
+    }
     Ok(ValidatedCode {
         code_hash: blake2_256(wasm),
         manifest,
@@ -125,6 +131,7 @@ struct ModuleSummary {
     memories: u32,
     layout: InitLayout,
     manifest: Option<Vec<u8>>,
+    types_section: Option<Vec<u8>>,
     exports: Vec<(String, ExternalKind, u32)>,
 }
 
@@ -178,6 +185,14 @@ fn scan_sections(wasm: &[u8], limits: &Limits) -> Result<ModuleSummary, Validati
                     return Err(ValidationError::DuplicateManifest);
                 }
                 module.manifest = Some(section.data().to_vec());
+            }
+            Payload::CustomSection(section) if section.name() == TYPES_SECTION => {
+                if module.types_section.is_some() {
+                    return Err(ValidationError::MalformedTypes(format!(
+                        "more than one `{TYPES_SECTION}` section"
+                    )));
+                }
+                module.types_section = Some(section.data().to_vec());
             }
             _ => {}
         }
