@@ -12,6 +12,8 @@
 //! - [`sources`]: the record schemas of the standard sources ([`EthLog`], [`KvRecord`]), with JSON
 //!   parsing behind the `json` feature.
 //! - [`manifest`]: the self-description every manuscript carries (shared with the runtime).
+//! - [`types`]: the key and value types of each dataset (`datasets("name": Key => Value)` in the macro,
+//!   types deriving [`prelude::TypeInfo`]), so nodes show records with fields by name.
 //! - [`testing`] (native targets only): [`testing::MockHost`], to unit-test a manuscript with plain
 //!   `cargo test`, no wasm involved, and [`testing::LogChain`] to make Ethereum logs for it.
 //!
@@ -33,6 +35,26 @@
 //! assert_eq!(host.get::<_, u64>(&b"a".to_vec()), Some(2));
 //! ```
 //!
+//! Datasets can declare their key and value types (`scale_info::TypeInfo`; the crate depends on `scale-info`
+//! for the derive, as on `parity-scale-codec` for `Encode`):
+//!
+//! ```
+//! use manuscript_sdk::prelude::*;
+//!
+//! #[derive(Encode, Decode, TypeInfo)]
+//! pub struct Count { pub total: u64 }
+//!
+//! #[manuscript(name = "typed", sources("kv"), datasets("counts": Vec<u8> => Count, "raw"))]
+//! fn process(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
+//!     ctx.emit("counts", &record.key, &Count { total: 1 });
+//!     Ok(())
+//! }
+//!
+//! let types = dataset_types();
+//! assert_eq!(types.datasets.len(), 1); // "raw" stays untyped: shown as hex
+//! assert!(types.dataset("counts").is_some());
+//! ```
+//!
 //! The manifest is checked at compile time:
 //!
 //! ```compile_fail
@@ -52,6 +74,8 @@ extern crate alloc;
 extern crate std;
 
 mod block_env;
+#[cfg(feature = "build")]
+pub mod build;
 mod context;
 mod entry;
 mod error;
@@ -62,6 +86,7 @@ pub mod sources;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
+pub mod types;
 #[cfg(target_arch = "wasm32")]
 mod wasm_rt;
 
@@ -72,6 +97,7 @@ pub use error::Error;
 pub use manuscript_sdk_macros::manuscript;
 pub use parity_scale_codec as codec;
 pub use primitive_types::U256;
+pub use scale_info;
 pub use sources::{EthLog, KvRecord};
 
 /// `Result` with the SDK's [`Error`] as the default error type.
@@ -87,6 +113,7 @@ pub mod prelude {
     pub use crate::sources::{Address, EthLog, Hash32, KvRecord};
     pub use crate::{U256, bail, ensure};
     pub use parity_scale_codec::{Decode, Encode};
+    pub use scale_info::TypeInfo;
 }
 
 /// Re-exports used by the SDK's macros; not part of the public API.

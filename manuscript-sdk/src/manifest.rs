@@ -6,7 +6,7 @@ use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use parity_scale_codec::{Decode, DecodeAll, Encode};
+use parity_scale_codec::{Decode, DecodeAll, Encode, Input, Output};
 
 /// The ABI version this SDK implements (`ABI.md`).
 pub const ABI_VERSION: u32 = 1;
@@ -16,7 +16,10 @@ pub const SECTION_NAME: &str = "cvm_manifest";
 pub const MAX_NAME_LEN: usize = 64;
 
 /// What a manuscript is, what it reads and what it writes.
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq)]
+///
+/// SCALE-encoded as its five fields in order, except that an empty `append_only` is left out: a manifest without
+/// append-only datasets encodes (and decodes) exactly as one written before the field existed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
     /// ABI version the manuscript was built for; [`ABI_VERSION`].
     pub abi_version: u32,
@@ -26,6 +29,51 @@ pub struct Manifest {
     pub sources: Vec<String>,
     /// Datasets it may emit into: each 1..=64 bytes of `[a-z0-9-_.]`, no duplicates.
     pub datasets: Vec<String>,
+    /// The datasets among `datasets` that are append-only (ABI.md, "Append-only datasets"): their records are
+    /// committed once per block, never rewritten in place. No duplicates.
+    pub append_only: Vec<String>,
+}
+
+impl Encode for Manifest {
+    fn encode_to<T: Output + ?Sized>(&self, dest: &mut T) {
+        self.abi_version.encode_to(dest);
+        self.name.encode_to(dest);
+        self.sources.encode_to(dest);
+        self.datasets.encode_to(dest);
+        if !self.append_only.is_empty() {
+            self.append_only.encode_to(dest);
+        }
+    }
+}
+
+/// Decodes a whole `cvm_manifest` section: the optional last field is read when bytes are left, so a manifest is
+/// never decoded as part of a longer input.
+impl Decode for Manifest {
+    fn decode<I: Input>(input: &mut I) -> Result<Self, parity_scale_codec::Error> {
+        let abi_version = u32::decode(input)?;
+        let name = String::decode(input)?;
+        let sources = Vec::decode(input)?;
+        let datasets = Vec::decode(input)?;
+        // The last field is there only when it is not empty.
+        let append_only = match input.remaining_len()? {
+            Some(0) => Vec::new(),
+            _ => {
+                let list: Vec<String> = Vec::decode(input)?;
+                if list.is_empty() {
+                    // One encoding per manifest: an empty list is left out, never written.
+                    return Err("trailing bytes: an empty append-only list is left out".into());
+                }
+                list
+            }
+        };
+        Ok(Manifest {
+            abi_version,
+            name,
+            sources,
+            datasets,
+            append_only,
+        })
+    }
 }
 
 /// Why a manifest is not acceptable.
@@ -45,6 +93,8 @@ pub enum ManifestError {
     Dataset(String),
     /// The same source or dataset is listed twice.
     Duplicate(String),
+    /// An append-only name is not one of the manifest's datasets.
+    AppendOnlyNotDataset(String),
 }
 
 impl fmt::Display for ManifestError {
@@ -70,6 +120,10 @@ impl fmt::Display for ManifestError {
                 "invalid dataset name {d:?}: want 1..={MAX_NAME_LEN} bytes of [a-z0-9-_.]"
             ),
             ManifestError::Duplicate(d) => write!(f, "{d:?} is listed twice"),
+            ManifestError::AppendOnlyNotDataset(d) => write!(
+                f,
+                "append-only dataset {d:?} is not one of the manifest's datasets: declare it in datasets too"
+            ),
         }
     }
 }
@@ -102,7 +156,17 @@ impl Manifest {
             name: name.into(),
             sources: sources.into_iter().map(Into::into).collect(),
             datasets: datasets.into_iter().map(Into::into).collect(),
+            append_only: Vec::new(),
         }
+    }
+
+    /// The same manifest with `append_only` as its append-only datasets.
+    pub fn with_append_only(
+        mut self,
+        append_only: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.append_only = append_only.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Decodes the content of a `cvm_manifest` section (all of it: trailing bytes are an error)
@@ -149,7 +213,21 @@ impl Manifest {
                 return Err(ManifestError::Duplicate(dataset.clone()));
             }
         }
+        let mut appended = BTreeSet::new();
+        for dataset in &self.append_only {
+            if !seen.contains(dataset.as_str()) {
+                return Err(ManifestError::AppendOnlyNotDataset(dataset.clone()));
+            }
+            if !appended.insert(dataset.as_str()) {
+                return Err(ManifestError::Duplicate(dataset.clone()));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether `dataset` is declared append-only.
+    pub fn is_append_only(&self, dataset: &str) -> bool {
+        self.append_only.iter().any(|d| d == dataset)
     }
 
     /// Whether the manuscript subscribes to `source`.
@@ -234,6 +312,27 @@ mod tests {
         assert_eq!(
             Manifest::new("a", ["Any Source/1"], ["x"; 0]).validate(),
             Ok(())
+        );
+    }
+
+    /// A manifest without append-only datasets keeps the ABI-v1 encoding; one with them adds the list at the end,
+    /// which decodes back; the list must name declared datasets once each.
+    #[test]
+    fn append_only_list_is_a_trailing_optional_field() {
+        let plain = Manifest::new("a", ["kv"], ["t", "b"]);
+        let with = plain.clone().with_append_only(["t"]);
+        let mut expected = plain.to_section();
+        expected.extend_from_slice(&[0x04, 0x04, b't']);
+        assert_eq!(with.to_section(), expected);
+        assert_eq!(Manifest::decode_section(&expected), Ok(with.clone()));
+        assert!(with.is_append_only("t") && !with.is_append_only("b"));
+        assert_eq!(
+            plain.clone().with_append_only(["x"]).validate(),
+            Err(ManifestError::AppendOnlyNotDataset("x".into()))
+        );
+        assert_eq!(
+            plain.clone().with_append_only(["t", "t"]).validate(),
+            Err(ManifestError::Duplicate("t".into()))
         );
     }
 

@@ -50,9 +50,37 @@ fn manifest_is_generated_and_valid() {
         name: "test-counter".into(),
         sources: vec!["kv".into(), "kv.backup".into()],
         datasets: vec!["counts".into(), "seen".into()],
+        append_only: Vec::new(),
     };
     assert_eq!(MANUSCRIPT.manifest(), expected);
     assert_eq!(MANUSCRIPT.manifest_bytes(), &expected.encode()[..]);
+}
+
+mod appender {
+    use super::*;
+
+    /// Appends every record to an append-only log.
+    #[manuscript(
+        name = "appender",
+        sources("kv"),
+        datasets("log", "last"),
+        append_only("log")
+    )]
+    pub fn append(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
+        ctx.emit("log", &record.key, &record.value);
+        Ok(())
+    }
+}
+
+#[test]
+fn append_only_datasets_are_in_the_generated_manifest() {
+    let manifest = appender::MANUSCRIPT.manifest();
+    assert_eq!(manifest.append_only, ["log"]);
+    assert!(manifest.is_append_only("log") && !manifest.is_append_only("last"));
+    assert_eq!(
+        appender::MANUSCRIPT.manifest_bytes(),
+        &manifest.encode()[..]
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use core::fmt;
 use manuscript_sdk::U256;
 use manuscript_sdk::codec::{Decode, Encode};
+use manuscript_sdk::scale_info::TypeInfo;
 
 /// A signed amount in a token's base unit: a sign and a 256-bit magnitude.
 ///
@@ -12,7 +13,7 @@ use manuscript_sdk::codec::{Decode, Encode};
 ///
 /// SCALE encoding (33 bytes): one byte `0x00` (zero or positive) or `0x01` (negative), then the magnitude as
 /// `U256` encodes it, 32 bytes little-endian. `-5` is `01 05 00 … 00`.
-#[derive(Encode, Decode, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SignedAmount {
     /// Whether the amount is below zero.
     pub negative: bool,

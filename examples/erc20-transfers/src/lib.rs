@@ -5,7 +5,9 @@
 //! amount. Three datasets:
 //!
 //! - `transfers`: key [`transfer_key`]`(block_number, log_index)` (big-endian, so keys sort in chain order),
-//!   value [`Transfer`]. Every transfer is recorded: it is a fact of the source, whatever came before it.
+//!   value [`Transfer`]. Every transfer is recorded: it is a fact of the source, whatever came before it. The
+//!   dataset is append-only (each record is written once, in the block that ingests its log), so the chain
+//!   commits each block's transfers as one tree rather than one trie leaf per transfer.
 //! - `balances`: key `(token, holder)`, value [`BalanceRecord`]: received minus sent since block `since`.
 //! - `supply`: key `token`, value [`SupplyRecord`]: minted minus burned since block `since`.
 //!
@@ -58,7 +60,12 @@ pub fn decode_transfer(log: &EthLog) -> Option<Transfer> {
 #[manuscript(
     name = "erc20-transfers",
     sources("ethereum.logs"),
-    datasets("transfers", "balances", "supply")
+    datasets(
+        "transfers": [u8; 12] => Transfer,
+        "balances": (Address, Address) => BalanceRecord,
+        "supply": Address => SupplyRecord,
+    ),
+    append_only("transfers")
 )]
 fn process(ctx: &mut Context, log: EthLog) -> Result<(), Error> {
     let Some(transfer) = decode_transfer(&log) else {

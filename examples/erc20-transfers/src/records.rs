@@ -11,7 +11,7 @@ pub const BALANCES: &str = "balances";
 pub const SUPPLY: &str = "supply";
 
 /// One ERC-20 transfer, the value of a `transfers` record.
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq)]
+#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq)]
 pub struct Transfer {
     /// Token contract.
     pub token: Address,
@@ -27,7 +27,7 @@ pub struct Transfer {
 
 /// The value of a `balances` record, keyed by `(token, holder)`; also what state keeps under
 /// [`StateKey::Balance`].
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq, Default)]
 pub struct BalanceRecord {
     /// Received minus sent by the holder, counting every transfer of the token from block `since` on. When
     /// `since` is at or before the token's deployment this is the holder's balance (`balanceOf`); otherwise it
@@ -42,7 +42,7 @@ pub struct BalanceRecord {
 
 /// The value of a `supply` record, keyed by the token's address; also what state keeps under
 /// [`StateKey::Token`].
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq, Default)]
 pub struct SupplyRecord {
     /// Minted (transfers from the zero address) minus burned (transfers to it), from block `since` on. When
     /// `since` is at or before the token's deployment this is its `totalSupply()`, for a token that logs its

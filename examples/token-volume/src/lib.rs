@@ -21,7 +21,7 @@ pub const HOURLY_VOLUME: &str = "hourly_volume";
 pub const BUCKET_SECONDS: u64 = 3600;
 
 /// One token's transfers within one hour.
-#[derive(Encode, Decode, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Encode, Decode, TypeInfo, Clone, Debug, PartialEq, Eq, Default)]
 pub struct HourlyVolume {
     /// Sum of transferred values (mints and burns included).
     pub volume: U256,
@@ -44,7 +44,7 @@ pub fn erc20_value(log: &EthLog) -> Option<U256> {
 #[manuscript(
     name = "token-volume",
     sources("ethereum.logs"),
-    datasets("hourly_volume")
+    datasets("hourly_volume": (Address, [u8; 8]) => HourlyVolume)
 )]
 fn process(ctx: &mut Context, log: EthLog) -> Result<(), Error> {
     let Some(value) = erc20_value(&log) else {

@@ -2,7 +2,8 @@
 //! `manuscript_sdk::manifest::Manifest::validate` (ABI.md).
 
 use syn::meta::ParseNestedMeta;
-use syn::{LitStr, Token};
+use syn::parse::ParseStream;
+use syn::{LitStr, Token, Type};
 
 const MAX_NAME_LEN: usize = 64;
 
@@ -11,7 +12,21 @@ const MAX_NAME_LEN: usize = 64;
 pub struct ManuscriptArgs {
     name: Option<LitStr>,
     sources: Option<Vec<LitStr>>,
-    datasets: Option<Vec<LitStr>>,
+    datasets: Option<Vec<DatasetArg>>,
+    append_only: Option<Vec<LitStr>>,
+}
+
+/// One `"name"` or `"name": KeyType => ValueType` of `datasets(...)`.
+struct DatasetArg {
+    name: LitStr,
+    types: Option<(Type, Type)>,
+}
+
+/// A dataset's declared key and value types.
+pub struct TypedDataset {
+    pub name: String,
+    pub key: Type,
+    pub value: Type,
 }
 
 /// The validated manifest content.
@@ -19,6 +34,8 @@ pub struct Validated {
     pub name: String,
     pub sources: Vec<String>,
     pub datasets: Vec<String>,
+    pub append_only: Vec<String>,
+    pub typed: Vec<TypedDataset>,
 }
 
 fn is_valid_name(s: &str) -> bool {
@@ -33,6 +50,28 @@ fn string_list(meta: &ParseNestedMeta) -> syn::Result<Vec<LitStr>> {
     let content;
     syn::parenthesized!(content in meta.input);
     let list = content.parse_terminated(|input| input.parse::<LitStr>(), Token![,])?;
+    Ok(list.into_iter().collect())
+}
+
+fn dataset_list(meta: &ParseNestedMeta) -> syn::Result<Vec<DatasetArg>> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let list = content.parse_terminated(
+        |input: ParseStream| {
+            let name: LitStr = input.parse()?;
+            let types = if input.peek(Token![:]) {
+                input.parse::<Token![:]>()?;
+                let key: Type = input.parse()?;
+                input.parse::<Token![=>]>()?;
+                let value: Type = input.parse()?;
+                Some((key, value))
+            } else {
+                None
+            };
+            Ok(DatasetArg { name, types })
+        },
+        Token![,],
+    )?;
     Ok(list.into_iter().collect())
 }
 
@@ -66,10 +105,15 @@ impl ManuscriptArgs {
             if self.datasets.is_some() {
                 return Err(repeated());
             }
-            self.datasets = Some(string_list(&meta)?);
+            self.datasets = Some(dataset_list(&meta)?);
+        } else if meta.path.is_ident("append_only") {
+            if self.append_only.is_some() {
+                return Err(repeated());
+            }
+            self.append_only = Some(string_list(&meta)?);
         } else {
             return Err(meta.error(
-                "unknown argument; expected `name = \"...\"`, `sources(\"...\", ...)` or `datasets(\"...\", ...)`",
+                "unknown argument; expected `name = \"...\"`, `sources(\"...\", ...)`, `datasets(\"...\", \"...\": KeyType => ValueType, ...)` or `append_only(\"...\", ...)`",
             ));
         }
         Ok(())
@@ -112,7 +156,8 @@ impl ManuscriptArgs {
             }
         }
         check_duplicates(&sources, "source")?;
-        let datasets = self.datasets.unwrap_or_default();
+        let args = self.datasets.unwrap_or_default();
+        let datasets: Vec<LitStr> = args.iter().map(|d| d.name.clone()).collect();
         for dataset in &datasets {
             if !is_valid_name(&dataset.value()) {
                 return Err(syn::Error::new(
@@ -122,10 +167,32 @@ impl ManuscriptArgs {
             }
         }
         check_duplicates(&datasets, "dataset")?;
+        let append_only = self.append_only.unwrap_or_default();
+        for name in &append_only {
+            if !datasets.iter().any(|d| d.value() == name.value()) {
+                return Err(syn::Error::new(
+                    name.span(),
+                    "an append-only dataset must also be declared in `datasets(...)`",
+                ));
+            }
+        }
+        check_duplicates(&append_only, "append-only dataset")?;
         Ok(Validated {
             name: name.value(),
             sources: sources.iter().map(LitStr::value).collect(),
             datasets: datasets.iter().map(LitStr::value).collect(),
+            append_only: append_only.iter().map(LitStr::value).collect(),
+            typed: args
+                .into_iter()
+                .filter_map(|d| {
+                    let (key, value) = d.types?;
+                    Some(TypedDataset {
+                        name: d.name.value(),
+                        key,
+                        value,
+                    })
+                })
+                .collect(),
         })
     }
 }

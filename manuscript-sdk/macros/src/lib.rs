@@ -6,7 +6,12 @@
 //! - `pub const MANUSCRIPT: manuscript_sdk::Manuscript<Record>`: manifest + entry, for native tests
 //!   (`manuscript_sdk::testing::MockHost`) and tools;
 //! - on wasm32, the `cvm_process` export and the `cvm_manifest` custom section, whose content is the
-//!   SCALE-encoded manifest computed here at expansion time.
+//!   SCALE-encoded manifest computed here at expansion time;
+//! - on other targets, `pub fn dataset_types() -> manuscript_sdk::types::DatasetTypes`: the types declared as
+//!   `datasets("name": KeyType => ValueType)`, which build tools embed as the `cvm_types` section (a type
+//!   registry is computed by running code, so it cannot be a `link_section` static).
+//!
+//! `append_only("name", ...)` marks declared datasets append-only (ABI.md, "Append-only datasets").
 //!
 //! The wasm32 items carry `#[allow(unsafe_code)]`, so that a manuscript crate may deny unsafe code and still use
 //! the macro.
@@ -77,21 +82,38 @@ fn expand(args: args::ManuscriptArgs, function: ItemFn) -> syn::Result<proc_macr
 
     let name = &sig.ident;
     let entry = format_ident!("__cvm_entry_{}", name);
-    let bytes = (
+    let mut bytes = (
         ABI_VERSION,
         &manifest.name,
         &manifest.sources,
         &manifest.datasets,
     )
         .encode();
+    // `manuscript_sdk::manifest::Manifest`'s encoding: the append-only list only when it is not empty.
+    if !manifest.append_only.is_empty() {
+        manifest.append_only.encode_to(&mut bytes);
+    }
     let len = bytes.len();
     let doc = format!(
         "The `{}` manuscript (sources {:?}, datasets {:?}): manifest and entry point of [`{}`].",
         manifest.name, manifest.sources, manifest.datasets, name
     );
 
+    let typed = manifest.typed.iter().map(|d| {
+        let (name, key, value) = (&d.name, &d.key, &d.value);
+        quote! { .dataset::<#key, #value>(#name) }
+    });
+
     Ok(quote! {
         #function
+
+        /// The key and value types of this manuscript's typed datasets (the `cvm_types` section's content).
+        #[cfg(not(target_arch = "wasm32"))]
+        pub fn dataset_types() -> ::manuscript_sdk::types::DatasetTypes {
+            ::manuscript_sdk::types::DatasetTypes::builder()
+                #(#typed)*
+                .build()
+        }
 
         #[doc(hidden)]
         fn #entry(
