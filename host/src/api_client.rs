@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::hex_text::{from_hex32, to_hex};
 use crate::record_bundle::RecordBundle;
+use crate::record_page::RecordPage;
 use crate::rpc::json::{
     AccountJson, BlockJson, CommitJson, ErrorJson, ReceiptJson, SubmitTxRequest, SubmitTxResponse,
     TxLookupJson,
@@ -71,6 +72,21 @@ fn segment(text: &str) -> String {
         }
     }
     out
+}
+
+/// What page of a dataset to ask for ([`Client::records_page`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Only record keys starting with these bytes.
+    pub prefix: Vec<u8>,
+    /// The first record key (inclusive).
+    pub start: Option<Vec<u8>>,
+    /// A page's `next`, to continue after it.
+    pub cursor: Option<String>,
+    /// Records per page (the node's default when `None`).
+    pub limit: Option<u32>,
+    /// The height (the latest final when `None`; a cursor carries its own).
+    pub height: Option<u64>,
 }
 
 impl Client {
@@ -203,6 +219,38 @@ impl Client {
         self.get(&path)
     }
 
+    /// `GET /records/{manuscript}/{dataset}`: a page of the dataset with its completeness proof. `prefix` and
+    /// `start` are record keys; `cursor` is a page's `next` (then `start` must be `None`).
+    pub fn records_page(
+        &self,
+        manuscript: &str,
+        dataset: &str,
+        request: &PageRequest,
+    ) -> Result<RecordPage, ClientError> {
+        let mut params = Vec::new();
+        if !request.prefix.is_empty() {
+            params.push(format!("prefix={}", hex::encode(&request.prefix)));
+        }
+        if let Some(start) = &request.start {
+            params.push(format!("start={}", hex::encode(start)));
+        }
+        if let Some(cursor) = &request.cursor {
+            params.push(format!("cursor={}", segment(cursor)));
+        }
+        if let Some(limit) = request.limit {
+            params.push(format!("limit={limit}"));
+        }
+        if let Some(height) = request.height {
+            params.push(format!("height={height}"));
+        }
+        let mut path = format!("/records/{}/{}", segment(manuscript), segment(dataset));
+        if !params.is_empty() {
+            path.push('?');
+            path.push_str(&params.join("&"));
+        }
+        self.get(&path)
+    }
+
     /// The next nonce the account `public_key` should sign with, counting its pending transactions.
     pub fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ClientError> {
         self.get::<AccountJson>(&format!("/accounts/{}", hex::encode(public_key)))
@@ -236,6 +284,47 @@ impl Client {
             };
             path = format!("/manuscripts?after={}", segment(&next));
         }
+    }
+
+    /// `GET /blocks/{height}/changes`: the dataset records the block changed (of one manuscript, or one of its
+    /// datasets, when named), with their proofs.
+    pub fn changes(
+        &self,
+        height: u64,
+        manuscript: Option<&str>,
+        dataset: Option<&str>,
+    ) -> Result<crate::block_changes::BlockChanges, ClientError> {
+        let mut params = Vec::new();
+        if let Some(m) = manuscript {
+            params.push(format!("manuscript={}", segment(m)));
+        }
+        if let Some(d) = dataset {
+            params.push(format!("dataset={}", segment(d)));
+        }
+        let mut path = format!("/blocks/{height}/changes");
+        if !params.is_empty() {
+            path.push('?');
+            path.push_str(&params.join("&"));
+        }
+        self.get(&path)
+    }
+
+    /// The deployed wasm whose Blake2-256 hash is `code_hash` (`GET /code/{code_hash}`); an answer that does not
+    /// hash to it is a [`ClientError::BadAnswer`].
+    pub fn code(&self, code_hash: [u8; 32]) -> Result<Vec<u8>, ClientError> {
+        let path = format!("/code/{}", to_hex(code_hash));
+        let answer: crate::rpc::code::CodeJson = self.get(&path)?;
+        let bad = |reason: String| ClientError::BadAnswer {
+            url: format!("{}{path}", self.base),
+            reason,
+        };
+        let code = crate::hex_text::from_hex(&answer.code).map_err(bad)?;
+        if cvm_runtime::state::blake2_256(&code) != code_hash {
+            return Err(bad(
+                "the code does not hash to the code hash asked for".into()
+            ));
+        }
+        Ok(code)
     }
 
     /// Polls until the transaction is committed; returns its height and receipt.

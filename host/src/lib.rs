@@ -18,6 +18,9 @@
 //! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
 //! - [`record_bundle`]: a record with its proof, its provenance (sources and their heads), header and certificate;
 //!   [`verify`] checks one offline.
+//! - [`sink`]: `cvm sink postgres`, a chain's datasets kept as PostgreSQL tables, every block verified first.
+//! - [`datasets`]: records shown as JSON with fields by name, from the types a manuscript's code declares;
+//!   [`export`] writes a whole dataset at a height as Parquet or CSV with a manifest.
 //! - [`hex_text`]: bytes as `0x` hex in JSON and on the command line.
 //! - `logging`, `progress`: log setup and terminal progress bars for the commands; `malloc`: allocator tuning.
 
@@ -25,8 +28,12 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api_client;
+pub mod block_changes;
 pub mod chain;
 pub mod cli;
+pub mod datasets;
+pub mod export;
+pub mod feed_client;
 pub mod hex_text;
 pub mod home;
 pub(crate) mod logging;
@@ -37,8 +44,10 @@ pub mod node;
 pub mod ordering;
 pub(crate) mod progress;
 pub mod record_bundle;
+pub mod record_page;
 pub mod records;
 pub mod rpc;
+pub mod sink;
 pub mod sources;
 pub mod storage;
 pub mod verify;

@@ -19,3 +19,19 @@ pub fn bar(label: &str) -> ProgressBar {
     bar.set_prefix(label.to_string());
     bar
 }
+
+/// A counter of `unit` with no known total (a spinner with a count and rate).
+pub fn counter(label: &str, unit: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{prefix}} {{spinner}} {{pos}} {unit} ({{per_sec}})"
+        ))
+        .expect("valid template"),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}

@@ -29,6 +29,11 @@ pub struct RecordBundle {
     pub key: Vec<u8>,
     /// `None`: the record is proven absent.
     pub value: Option<Vec<u8>>,
+    /// The key as JSON by the manuscript's declared dataset types (a hex string when untyped). For people:
+    /// verification never reads it.
+    pub key_json: Option<serde_json::Value>,
+    /// The value as JSON, as `key_json`; `None` when the record is absent.
+    pub value_json: Option<serde_json::Value>,
     /// Trie proof from the header's state root to the record (or its absence).
     pub proof: RecordProof,
     /// Trie proof from the same root to the manuscript's source binding and those sources' heads; `None` in a
@@ -41,7 +46,7 @@ pub struct RecordBundle {
 }
 
 /// The wire form: readable fields plus SCALE hex of the proofs, header and certificate. Only the SCALE parts and
-/// the claimed fields are trusted input to verification; `state_root`, `block_hash`, the `*_utf8` fields and
+/// the claimed fields are trusted input to verification; `state_root`, `block_hash`, the `*_utf8` and `*_json` fields and
 /// `provenance.sources` are for people.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct RecordBundleJson {
@@ -55,6 +60,10 @@ struct RecordBundleJson {
     value: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     value_utf8: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_json: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value_json: Option<serde_json::Value>,
     #[serde(default)]
     state_root: Option<String>,
     #[serde(default)]
@@ -141,6 +150,8 @@ impl From<RecordBundle> for RecordBundleJson {
             key: to_hex(&b.key),
             value_utf8: b.value.as_deref().and_then(utf8),
             value: b.value.as_ref().map(to_hex),
+            key_json: b.key_json,
+            value_json: b.value_json,
             state_root: Some(to_hex(b.header.state_root)),
             block_hash: Some(to_hex(b.header.hash())),
             proof: to_hex(b.proof.encode()),
@@ -172,6 +183,8 @@ impl TryFrom<RecordBundleJson> for RecordBundle {
                 .map(from_hex)
                 .transpose()
                 .map_err(|e| format!("value: {e}"))?,
+            key_json: j.key_json,
+            value_json: j.value_json,
             proof: decode_field("proof", &j.proof)?,
             provenance: j
                 .provenance

@@ -273,6 +273,11 @@ fn new_scaffolds_a_crate_that_tests_builds_and_validates() {
         stdout(&build)
     );
     assert!(stdout(&build).contains("valid      yes"));
+    assert!(
+        stdout(&build).contains("typed      counts"),
+        "{}",
+        stdout(&build)
+    );
     // Same name again: refused, nothing overwritten.
     let again = cvm(&[
         "manuscript",

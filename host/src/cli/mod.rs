@@ -1,11 +1,12 @@
 //! The `cvm` command tree: the top-level [`Cli`] and [`Command`], and [`main`]. Each command lives in its own
 //! file with its clap arguments and its `run`: [`manuscript`] (`cvm manuscript new | build | run`), [`node`]
-//! (`init`, `testnet`, `start`, `replay`, `localnet`), [`client`] (`keys`, `tx`, `query`, `verify`) and
-//! [`source`] (`cvm source verify`).
+//! (`init`, `testnet`, `start`, `replay`, `localnet`), [`client`] (`keys`, `tx`, `query`, `verify`),
+//! [`source`] (`cvm source verify`) and [`sink`] (`cvm sink postgres`).
 
 pub(crate) mod client;
 pub(crate) mod manuscript;
 pub(crate) mod node;
+pub(crate) mod sink;
 pub(crate) mod source;
 
 use std::process::ExitCode;
@@ -52,9 +53,14 @@ pub(crate) enum Command {
     Query(client::query::QueryCommand),
     /// Check a record bundle offline against a genesis file.
     Verify(client::verify::VerifyArgs),
+    /// Write a whole dataset at a height as Parquet or CSV, verified, with a manifest.
+    Export(client::export::ExportArgs),
     /// Source data tools: check an Ethereum archive file offline.
     #[command(subcommand)]
     Source(source::SourceCommand),
+    /// Keep a database's tables equal to the chain's datasets (`cvm sink postgres`).
+    #[command(subcommand)]
+    Sink(sink::SinkCommand),
 }
 
 /// The whole `cvm` program: parse the command line, set up logging, run, print the error chain on failure.
@@ -98,7 +104,9 @@ impl Cli {
             Command::Tx(command) => client::tx::run(&command),
             Command::Query(command) => client::query::run(&command),
             Command::Verify(args) => client::verify::run(&args),
+            Command::Export(args) => client::export::run(&args).map(done),
             Command::Source(command) => command.run(),
+            Command::Sink(command) => command.run(),
         }
     }
 }

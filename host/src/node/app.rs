@@ -547,6 +547,7 @@ impl App {
                         .iter()
                         .map(|p| (p.verified.hash, p.data.encode()))
                         .collect::<Vec<_>>(),
+                    dataset_changes: &executed.outcome.dataset_changes,
                 },
                 durable,
             )

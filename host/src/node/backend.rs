@@ -5,7 +5,9 @@ use std::sync::Arc;
 use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
 use cvm_runtime::sources::prove_provenance;
 use cvm_runtime::state::{
-    MANUSCRIPT_PREFIX, ManuscriptMeta, StateRoot, TrieView, manuscript_key, prove_record,
+    H256, MANUSCRIPT_PREFIX, ManuscriptMeta, PageQuery, ProofError, StateRoot, TrieView, code_key,
+    manuscript_key, prove_appended_record, prove_block_appends, prove_record, prove_record_set,
+    read_value,
 };
 use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
@@ -14,15 +16,18 @@ use super::app::App;
 use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use super::tx_gossip::publish_due;
+use crate::block_changes::BlockChanges;
 use crate::chain::Block;
 use crate::chain::source_json::{HeadJson, SourceJson};
+use crate::datasets::ManuscriptTypes;
 use crate::hex_text::to_hex;
 use crate::metrics::{Metrics, RejectClass};
 use crate::network::NetworkHandle;
 use crate::record_bundle::RecordBundle;
+use crate::record_page::RecordPage;
 use crate::rpc::node_api::{
-    ApiError, EndpointJson, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo, StatusInfo,
-    SubmitError, TxLookup, ValidatorInfo,
+    ApiError, ChangesFilter, EndpointJson, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo,
+    StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
 
 /// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
@@ -41,6 +46,8 @@ pub struct NodeBackend {
     pub metrics: Arc<Metrics>,
     /// The mempool's transaction cap, reported to clients.
     pub mempool_max_txs: usize,
+    /// Sent at each commit (wakes change feeds).
+    pub commits: tokio::sync::broadcast::Sender<Arc<Block>>,
 }
 
 impl NodeBackend {
@@ -76,6 +83,40 @@ impl NodeBackend {
     /// Every piece of evidence seen, SCALE-encoded.
     pub fn evidence_encoded(&self) -> Vec<Vec<u8>> {
         self.evidence.lock().iter().map(|e| e.encode()).collect()
+    }
+
+    /// The dataset types the code with `code_hash` declares, read from the state at `state_root` the first time
+    /// that code is asked for (a process-wide cache keeps them; one lookup per answer, not per record). `None`:
+    /// it declares none, and its records show as hex.
+    pub(super) fn manuscript_types(
+        &self,
+        state_root: [u8; 32],
+        code_hash: [u8; 32],
+    ) -> Option<Arc<ManuscriptTypes>> {
+        let store = self.app.executor().store().clone();
+        crate::datasets::types::cached(code_hash, || {
+            read_value(
+                store.as_ref(),
+                H256::from(state_root),
+                &code_key(&code_hash),
+            )
+            .map_err(
+                |e| tracing::warn!(error = %e, "reading a manuscript's code for its types failed"),
+            )
+            .ok()
+            .flatten()
+        })
+    }
+
+    /// As [`manuscript_types`](Self::manuscript_types), for the manuscript whose SCALE [`ManuscriptMeta`] (from a
+    /// proof of the state at `state_root`) is `meta`.
+    pub(super) fn types_of_meta(
+        &self,
+        state_root: [u8; 32],
+        meta: &[u8],
+    ) -> Option<Arc<ManuscriptTypes>> {
+        let meta = ManuscriptMeta::decode(&mut &meta[..]).ok()?;
+        self.manuscript_types(state_root, meta.code_hash)
     }
 }
 
@@ -157,6 +198,7 @@ impl NodeApi for NodeBackend {
     ) -> Result<RecordBundle, ApiError> {
         let storage = self.app.storage();
         let head = self.status.read().height;
+        let asked = height;
         let height = height.unwrap_or(head);
         if height == 0 || height > head {
             return Err(ApiError::NotFound(format!(
@@ -175,8 +217,23 @@ impl NodeApi for NodeBackend {
             })?;
         let store = self.app.executor().store().clone();
         let root = StateRoot::from(header.state_root);
-        let proof = prove_record(store.as_ref(), root, manuscript, dataset, key)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        // A record of an append-only dataset is proven with the block that appended it: the height asked for.
+        let proof = match prove_record(store.as_ref(), root, manuscript, dataset, key) {
+            Err(ProofError::NeedsHeight { dataset }) => match asked {
+                Some(height) => {
+                    prove_appended_record(store.as_ref(), root, manuscript, &dataset, height, key)
+                }
+                None => {
+                    return Err(ApiError::BadRequest(format!(
+                        "dataset {dataset:?} of {manuscript:?} is append-only: a record is looked up with the \
+                         block that appended it; add ?height=<that block's height> (pages and \
+                         GET /blocks/{{height}}/changes list records with their heights)"
+                    )));
+                }
+            },
+            other => other,
+        }
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
         let Some(meta) = &proof.manuscript_meta else {
             return Err(ApiError::NotFound(format!(
                 "no manuscript named {manuscript:?} at height {height}"
@@ -192,6 +249,8 @@ impl NodeApi for NodeBackend {
         }
         let provenance = prove_provenance(store.as_ref(), root, manuscript)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let types = self.manuscript_types(header.state_root, meta.code_hash);
+        let types = types.as_deref();
         Ok(RecordBundle {
             chain_id: self.app.genesis().chain_id.clone(),
             height,
@@ -199,11 +258,20 @@ impl NodeApi for NodeBackend {
             dataset: dataset.to_string(),
             key: key.to_vec(),
             value: proof.value.clone(),
+            key_json: Some(crate::datasets::types::key_json(types, dataset, key)),
+            value_json: proof
+                .value
+                .as_deref()
+                .map(|v| crate::datasets::types::value_json(types, dataset, v)),
             proof,
             provenance: Some(provenance),
             header,
             certificate,
         })
+    }
+
+    fn records_page(&self, query: &PageQuery, height: Option<u64>) -> Result<RecordPage, ApiError> {
+        self.prove_records_page(query, height)
     }
 
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError> {
@@ -307,5 +375,108 @@ impl NodeApi for NodeBackend {
                 })
             })
             .collect()
+    }
+
+    fn code(&self, code_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ApiError> {
+        let root = H256::from(self.status.read().state_root);
+        read_value(
+            self.app.executor().store().as_ref(),
+            root,
+            &code_key(&code_hash),
+        )
+        .map_err(storage_err)
+    }
+
+    fn check_changes_filter(&self, filter: &ChangesFilter, height: u64) -> Result<(), ApiError> {
+        let Some(manuscript) = &filter.manuscript else {
+            return Ok(());
+        };
+        let header = self
+            .app
+            .storage()
+            .header(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| ApiError::NotFound(format!("no block at height {height}")))?;
+        let view = TrieView::new(
+            self.app.executor().store().clone(),
+            StateRoot::from(header.state_root),
+        );
+        let meta = view
+            .get(&manuscript_key(manuscript))
+            .map_err(storage_err)?
+            .map(|bytes| ManuscriptMeta::decode(&mut &bytes[..]))
+            .transpose()
+            .map_err(storage_err)?
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no manuscript named {manuscript:?} at height {height}"
+                ))
+            })?;
+        match &filter.dataset {
+            Some(dataset) if !meta.datasets.contains(dataset) => Err(ApiError::NotFound(format!(
+                "manuscript {manuscript:?} has no dataset {dataset:?} (it has {:?})",
+                meta.datasets
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn changes(&self, height: u64, filter: &ChangesFilter) -> Result<BlockChanges, ApiError> {
+        let storage = self.app.storage();
+        let head = self.status.read().height;
+        if height == 0 || height > head {
+            return Err(ApiError::NotFound(format!(
+                "height {height} is not final yet (latest is {head}); follow GET /feed to be told when it is"
+            )));
+        }
+        let not_found = |what: &str| ApiError::NotFound(format!("no {what} at height {height}"));
+        let header = storage
+            .header(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| not_found("block"))?;
+        let certificate = storage
+            .commit(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| not_found("commit certificate"))?;
+        let changes = storage
+            .dataset_changes(height)
+            .map_err(storage_err)?
+            .ok_or_else(|| {
+                not_found("record of dataset changes (committed by an older version)")
+            })?;
+        let store = self.app.executor().store().clone();
+        let root = StateRoot::from(header.state_root);
+        let datasets = changes
+            .iter()
+            .filter(|c| filter.selects(&c.manuscript, &c.dataset))
+            .map(|c| {
+                let keys: Vec<Vec<u8>> = c.written.iter().chain(&c.removed).cloned().collect();
+                match prove_record_set(store.as_ref(), root, &c.manuscript, &c.dataset, &keys) {
+                    // An append-only dataset's changes are every record the block appended.
+                    Err(ProofError::NeedsHeight { .. }) => {
+                        prove_block_appends(store.as_ref(), root, &c.manuscript, &c.dataset, height)
+                    }
+                    other => other,
+                }
+                .map_err(storage_err)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let state_root = header.state_root;
+        Ok(BlockChanges::new(
+            self.app.genesis().chain_id.clone(),
+            height,
+            datasets,
+            header,
+            certificate,
+            |set| {
+                set.manuscript_meta
+                    .as_deref()
+                    .and_then(|meta| self.types_of_meta(state_root, meta))
+            },
+        ))
+    }
+
+    fn commit_signal(&self) -> tokio::sync::broadcast::Receiver<Arc<Block>> {
+        self.commits.subscribe()
     }
 }

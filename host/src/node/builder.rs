@@ -187,6 +187,7 @@ impl NodeBuilder {
             evidence,
             metrics: metrics.clone(),
             mempool_max_txs: config.mempool.max_txs,
+            commits: commits_tx.clone(),
         });
         let api = serve_api(&config, backend.clone(), metrics).await?;
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

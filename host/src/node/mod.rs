@@ -24,6 +24,7 @@ pub mod hooks;
 pub mod memory;
 pub mod mempool;
 pub mod parts_pool;
+mod records_page;
 pub mod runner;
 pub mod running;
 pub mod setup;

@@ -4,14 +4,21 @@
 //! - [`json`]: the JSON shapes, shared with [`crate::api_client`].
 //! - [`error`]: `{"error": ...}` answers.
 //! - [`limits`]: what one client may cost ([`HttpLimits`]).
-//! - `routes`: the router and handlers; `server`: connections and their timeouts.
+//! - `routes`: the router and handlers (`records_page`: dataset pages; `shared`: what handlers share); `server`:
+//!   connections and their timeouts.
+//! - [`code`]: `GET /code/{code_hash}`, a deployed manuscript's wasm by hash.
+//! - [`feed`]: `GET /blocks/{height}/changes` and the `/feed` stream of each finalized block's dataset changes.
 
+pub mod code;
 pub mod error;
+pub mod feed;
 pub mod json;
 pub mod limits;
 pub mod node_api;
+mod records_page;
 mod routes;
 mod server;
+mod shared;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -20,8 +27,8 @@ use std::sync::Arc;
 
 pub use limits::HttpLimits;
 pub use node_api::{
-    ApiError, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, SourceInfo, StatusInfo,
-    SubmitError, TxLookup, ValidatorInfo,
+    ApiError, ChangesFilter, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, SourceInfo,
+    StatusInfo, SubmitError, TxLookup, ValidatorInfo,
 };
 pub use routes::{MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT, router};
 

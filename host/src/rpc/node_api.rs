@@ -5,10 +5,15 @@ use cvm_consensus::CommitCertificate;
 use cvm_runtime::TxReceipt;
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use crate::block_changes::BlockChanges;
 use crate::chain::Block;
 use crate::chain::source_json::{HeadJson, SourceJson};
 use crate::metrics::RejectClass;
 use crate::record_bundle::RecordBundle;
+use crate::record_page::RecordPage;
+use cvm_runtime::state::PageQuery;
 
 /// What the node can answer. Calls are made from async handlers through `spawn_blocking`, so they may block
 /// briefly (storage reads, proof generation) but must not wait on consensus.
@@ -32,6 +37,9 @@ pub trait NodeApi: Send + Sync + 'static {
         key: &[u8],
         height: Option<u64>,
     ) -> Result<RecordBundle, ApiError>;
+    /// A page of a dataset with its completeness proof, at `height` (`None`: the latest final height).
+    /// [`ApiError::NotFound`] for an unknown manuscript or dataset, or a height not final yet.
+    fn records_page(&self, query: &PageQuery, height: Option<u64>) -> Result<RecordPage, ApiError>;
     /// The next nonce of an account (0 for an account never seen), counting the account's pending mempool
     /// transactions so a client can submit several in a row.
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError>;
@@ -48,6 +56,37 @@ pub trait NodeApi: Send + Sync + 'static {
     /// Every registered source in name order, with its head, at the latest committed state. Only governance keys
     /// register sources, so the list stays short.
     fn sources(&self) -> Result<Vec<SourceInfo>, ApiError>;
+    /// Checks that `filter` names a manuscript (and dataset) that exists at `height`:
+    /// [`ApiError::NotFound`] naming the unknown one otherwise.
+    fn check_changes_filter(&self, filter: &ChangesFilter, height: u64) -> Result<(), ApiError>;
+    /// The dataset changes of the committed block at `height` that `filter` selects, with their proofs, header
+    /// and certificate. [`ApiError::NotFound`] for a height not committed yet (or committed before changes were
+    /// recorded).
+    fn changes(&self, height: u64, filter: &ChangesFilter) -> Result<BlockChanges, ApiError>;
+    /// Woken at each commit: a hint for streams to look at [`status`](Self::status)'s height (it may lag and
+    /// drop values, so readers go by the height, never by what it carries).
+    fn commit_signal(&self) -> tokio::sync::broadcast::Receiver<Arc<Block>>;
+    /// The stored manuscript code (wasm) whose Blake2-256 hash is `code_hash`, at the latest committed state;
+    /// `None` when no deployed manuscript has it.
+    fn code(&self, code_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ApiError>;
+}
+
+/// Which datasets' changes `GET /blocks/{height}/changes` and `GET /feed` serve: all, one manuscript's, or one
+/// dataset of one manuscript.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangesFilter {
+    /// Only this manuscript's datasets.
+    pub manuscript: Option<String>,
+    /// Only this dataset (of `manuscript`, which must then be set).
+    pub dataset: Option<String>,
+}
+
+impl ChangesFilter {
+    /// Whether the changes of `manuscript`'s `dataset` are selected.
+    pub fn selects(&self, manuscript: &str, dataset: &str) -> bool {
+        self.manuscript.as_deref().is_none_or(|m| m == manuscript)
+            && self.dataset.as_deref().is_none_or(|d| d == dataset)
+    }
 }
 
 /// `GET /sources`: a registered source and how far it has been ingested.

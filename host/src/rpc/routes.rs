@@ -24,22 +24,12 @@ use crate::rpc::json::{
 };
 use crate::rpc::limits::{HttpLimits, refusal};
 use crate::rpc::node_api::{ManuscriptsPage, NodeApi};
+use crate::rpc::shared::{AppState, MAX_KEY_LEN, blocking, check_name};
 
-/// Longest manuscript or dataset name accepted in a path.
-const MAX_NAME_LEN: usize = 256;
-/// Longest record key accepted (bytes).
-const MAX_KEY_LEN: usize = 4096;
 /// Manuscripts in a `/manuscripts` page when the request names no `limit`.
 pub const MANUSCRIPTS_DEFAULT_LIMIT: usize = 100;
 /// Most manuscripts a `/manuscripts` page may ask for.
 pub const MANUSCRIPTS_MAX_LIMIT: usize = 1000;
-
-#[derive(Clone)]
-struct AppState {
-    api: Arc<dyn NodeApi>,
-    metrics: Arc<Metrics>,
-    max_body_bytes: usize,
-}
 
 type Answer<T> = Result<Json<T>, HttpError>;
 
@@ -58,6 +48,10 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits)
         .route("/commits/{height}", get(commit))
         .route("/txs", axum::routing::post(submit_tx))
         .route("/txs/{hash}", get(tx))
+        .route(
+            "/records/{manuscript}/{dataset}",
+            get(crate::rpc::records_page::records_page),
+        )
         .route("/records/{manuscript}/{dataset}/{key}", get(record))
         .route("/accounts/{public_key}", get(account))
         .route("/validators", get(validators))
@@ -65,6 +59,11 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits)
         .route("/evidence", get(evidence))
         .route("/sources", get(sources))
         .route("/metrics", get(metrics_text))
+        .merge(super::code::routes(state.api.clone()))
+        .merge(super::feed::routes(
+            state.api.clone(),
+            super::feed::FeedLimits::default(),
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -83,22 +82,11 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits)
         .with_state(state)
 }
 
-/// Runs a node call on the blocking pool (storage reads and proofs may take a while).
-async fn blocking<T: Send + 'static>(
-    api: &Arc<dyn NodeApi>,
-    f: impl FnOnce(&dyn NodeApi) -> T + Send + 'static,
-) -> Result<T, HttpError> {
-    let api = api.clone();
-    tokio::task::spawn_blocking(move || f(&*api))
-        .await
-        .map_err(|e| HttpError::internal(format!("internal error: node call failed: {e}")))
-}
-
 async fn not_found() -> HttpError {
     HttpError::not_found(
         "no such route; try /status, /blocks/{height}, /commits/{height}, /txs, /txs/{hash}, \
-         /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators, /manuscripts, \
-         /evidence, /metrics",
+         /records/{manuscript}/{dataset}, /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators, /manuscripts, /code/{code_hash}, \
+         /evidence, /metrics, /blocks/{height}/changes, /feed",
     )
 }
 
@@ -213,15 +201,6 @@ async fn tx(
 #[serde(deny_unknown_fields)]
 struct RecordQuery {
     height: Option<u64>,
-}
-
-fn check_name(what: &str, name: &str) -> Result<(), HttpError> {
-    if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Err(HttpError::bad_request(format!(
-            "{what} name must be 1 to {MAX_NAME_LEN} bytes"
-        )));
-    }
-    Ok(())
 }
 
 async fn record(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cvm_consensus::CommitCertificate;
 use cvm_runtime::state::NodeStore;
-use cvm_runtime::{StateChanges, TxReceipt, TxStatus};
+use cvm_runtime::{DatasetChanges, StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use parking_lot::Mutex;
 use rocksdb::{
@@ -16,8 +16,8 @@ use rocksdb::{
 
 use super::StorageError;
 use super::keys::{
-    ALL_CFS, CF_BLOCKS, CF_COMMITS, CF_META, CF_RECEIPTS, CF_SOURCE_BLOCKS, CF_TRIE, HEAD_KEY,
-    block_hash_key, height_key, parse_height_key,
+    ALL_CFS, CF_BLOCKS, CF_CHANGES, CF_COMMITS, CF_META, CF_RECEIPTS, CF_SOURCE_BLOCKS, CF_TRIE,
+    HEAD_KEY, block_hash_key, height_key, parse_height_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
 use super::rocks::{cf, sync_log, write};
@@ -59,6 +59,8 @@ pub struct CommittedBlock<'a> {
     pub receipts: &'a [TxReceipt],
     /// The data of the source blocks it ingests (keyed by their hash), kept for sync and replay.
     pub source_blocks: &'a [([u8; 32], Vec<u8>)],
+    /// The dataset records it changed ([`BlockOutcome::dataset_changes`](cvm_runtime::BlockOutcome)).
+    pub dataset_changes: &'a [DatasetChanges],
 }
 
 /// The node's database. Cheap to clone: every clone shares one RocksDB handle.
@@ -289,6 +291,7 @@ impl Storage {
         batch.put_cf(meta, block_hash_key(&hash), key);
         put_nodes(db, &mut batch, c.changes)?;
         self.put_receipts(&mut batch, height, c.receipts)?;
+        batch.put_cf(cf(db, CF_CHANGES)?, key, c.dataset_changes.encode());
         let cf_sources = cf(db, CF_SOURCE_BLOCKS)?;
         for (hash, data) in c.source_blocks {
             batch.put_cf(cf_sources, hash, data);
@@ -397,6 +400,17 @@ impl Storage {
     pub fn commit(&self, height: u64) -> Result<Option<CommitCertificate>, StorageError> {
         self.get(CF_COMMITS, &height_key(height))?
             .map(|b| decode(&b, || format!("commit certificate {height}")))
+            .transpose()
+    }
+
+    /// The dataset records the block at `height` changed, by manuscript then dataset; `None` above the head (or
+    /// for a block committed by a version that did not record them).
+    pub fn dataset_changes(
+        &self,
+        height: u64,
+    ) -> Result<Option<Vec<DatasetChanges>>, StorageError> {
+        self.get(CF_CHANGES, &height_key(height))?
+            .map(|b| decode(&b, || format!("dataset changes of block {height}")))
             .transpose()
     }
 

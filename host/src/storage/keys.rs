@@ -15,10 +15,13 @@ pub const CF_META: &str = "meta";
 /// Source blocks ingested by committed blocks, by their 32-byte hash (keccak256 of the header), SCALE
 /// `EthBlockData`. Content-addressed and archival: what sync serves and replay reads.
 pub const CF_SOURCE_BLOCKS: &str = "source_blocks";
+/// The dataset records each committed block changed, by height (`height_key`), SCALE
+/// `Vec<cvm_runtime::DatasetChanges>`: what change feeds serve.
+pub const CF_CHANGES: &str = "changes";
 
 /// Every column family this version uses. (Databases of earlier versions also hold `datasets`, an index of
 /// record keys that nothing read; it is opened and left alone.)
-pub const ALL_CFS: [&str; 7] = [
+pub const ALL_CFS: [&str; 8] = [
     CF_BLOCKS,
     CF_COMMITS,
     CF_TRIE,
@@ -26,6 +29,7 @@ pub const ALL_CFS: [&str; 7] = [
     CF_WAL,
     CF_META,
     CF_SOURCE_BLOCKS,
+    CF_CHANGES,
 ];
 
 /// Meta key of the chain head.

@@ -1,6 +1,7 @@
 //! `cvm replay`: re-executes every stored block from height 1 on a fresh in-memory state and checks that each
-//! computed state root and receipts root equals the one in the stored header. Execution continues from the
-//! computed root, so one bad header is reported at its own height only.
+//! computed state root and receipts root equals the one in the stored header, and the dataset changes the ones
+//! stored at commit. Execution continues from the computed root, so one bad header is reported at its own height
+//! only.
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub enum MismatchKind {
     StateRoot,
     /// The receipts root.
     ReceiptsRoot,
+    /// The dataset changes stored at commit (compared by the Blake2-256 of their encoding).
+    DatasetChanges,
 }
 
 impl fmt::Display for MismatchKind {
@@ -26,6 +29,7 @@ impl fmt::Display for MismatchKind {
         f.write_str(match self {
             MismatchKind::StateRoot => "state root",
             MismatchKind::ReceiptsRoot => "receipts root",
+            MismatchKind::DatasetChanges => "dataset changes",
         })
     }
 }
@@ -89,6 +93,10 @@ pub enum ReplayError {
     },
 }
 
+fn changes_hash(changes: &[cvm_runtime::DatasetChanges]) -> [u8; 32] {
+    cvm_runtime::state::blake2_256_of_encoding(changes)
+}
+
 /// Re-executes blocks 1..=head from `genesis`'s state on a fresh [`MemoryNodeStore`], calling
 /// `progress(height, head)` after each.
 pub fn replay(
@@ -137,7 +145,13 @@ pub fn replay(
         store
             .commit(&outcome.changes)
             .map_err(|source| ReplayError::State { height, source })?;
+        // A block committed by a version that did not record its changes has none to compare.
+        let computed = changes_hash(&outcome.dataset_changes);
+        let stored_changes = storage
+            .dataset_changes(height)?
+            .map_or(computed, |c| changes_hash(&c));
         let checks = [
+            (MismatchKind::DatasetChanges, stored_changes, computed),
             (
                 MismatchKind::StateRoot,
                 block.header.state_root,

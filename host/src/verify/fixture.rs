@@ -101,9 +101,8 @@ pub fn bundle() -> RecordBundle {
     bundle_with(true)
 }
 
-/// As [`bundle`], with the counter deployed and nothing ingested yet (the record `count` proven absent) when
-/// `ingest` is false.
-pub fn bundle_with(ingest: bool) -> RecordBundle {
+/// The chain of [`bundle_with`]: its store and state root after the deploy (and the ingest).
+fn chain(ingest: bool) -> (Arc<MemoryNodeStore>, cvm_runtime::state::StateRoot) {
     let engine: Arc<CvmEngine> = CvmEngine::new(EngineConfig::default()).unwrap();
     let store = Arc::new(MemoryNodeStore::new());
     let executor = BlockExecutor::sequential(engine, store.clone());
@@ -133,12 +132,11 @@ pub fn bundle_with(ingest: bool) -> RecordBundle {
         store.commit(&outcome.changes).unwrap();
         root = outcome.state_root;
     }
-    let proof = [b"count".to_vec(), b"a".to_vec()]
-        .into_iter()
-        .map(|k| prove_record(&*store, root, "wat-counter", "counts", &k).unwrap())
-        .find(|p| p.value.is_some() || !ingest)
-        .expect("the counter emitted a record");
-    let provenance = prove_provenance(&*store, root, "wat-counter").unwrap();
+    (store, root)
+}
+
+/// A header at [`HEIGHT`] over `root` and its certificate from three of the four validators.
+fn finalized(root: cvm_runtime::state::StateRoot) -> (BlockHeader, CommitCertificate) {
     let header = BlockHeader {
         chain_id: CHAIN.into(),
         height: HEIGHT,
@@ -159,6 +157,61 @@ pub fn bundle_with(ingest: bool) -> RecordBundle {
     };
     let signers: Vec<_> = (0..3).map(validator_signer).collect();
     let certificate = certificate(&header, &signers, CHAIN);
+    (header, certificate)
+}
+
+/// A valid page of the WAT counter's `counts` dataset (records `a`, `b` and `count`) for `query`'s range.
+pub fn page(prefix: &[u8], start: &[u8], limit: u32) -> crate::record_page::RecordPage {
+    use crate::record_page::{PageCursor, PageRecord, RecordPage, record_json};
+    let (store, root) = chain(true);
+    let query = cvm_runtime::state::PageQuery {
+        manuscript: "wat-counter".into(),
+        dataset: "counts".into(),
+        prefix: prefix.to_vec(),
+        start: start.to_vec(),
+        limit,
+    };
+    let (served, page, proof) =
+        cvm_runtime::state::prove_page(&*store, root, &query, usize::MAX).unwrap();
+    let (header, certificate) = finalized(root);
+    RecordPage {
+        chain_id: CHAIN.into(),
+        height: HEIGHT,
+        query: query.with_limit(served),
+        next: page.more.then(|| PageCursor {
+            height: HEIGHT,
+            last_key: page.records.last().unwrap().0.clone(),
+        }),
+        records: page
+            .records
+            .into_iter()
+            .map(|(key, value)| {
+                let (key_json, value_json) = record_json(None, "counts", &key, &value);
+                PageRecord {
+                    key,
+                    value,
+                    key_json,
+                    value_json,
+                }
+            })
+            .collect(),
+        proof,
+        header,
+        certificate,
+    }
+}
+
+/// As [`bundle`], with the counter deployed and nothing ingested yet (the record `count` proven absent) when
+/// `ingest` is false.
+pub fn bundle_with(ingest: bool) -> RecordBundle {
+    let (store, root) = chain(ingest);
+    let proof = [b"count".to_vec(), b"a".to_vec()]
+        .into_iter()
+        .map(|k| prove_record(&*store, root, "wat-counter", "counts", &k).unwrap())
+        .find(|p| p.value.is_some() || !ingest)
+        .expect("the counter emitted a record");
+    let provenance = prove_provenance(&*store, root, "wat-counter").unwrap();
+    let (header, certificate) = finalized(root);
     RecordBundle {
         chain_id: CHAIN.into(),
         height: HEIGHT,
@@ -166,9 +219,33 @@ pub fn bundle_with(ingest: bool) -> RecordBundle {
         dataset: proof.dataset.clone(),
         key: proof.key.clone(),
         value: proof.value.clone(),
+        key_json: None,
+        value_json: None,
         proof,
         provenance: Some(provenance),
         header,
         certificate,
     }
+}
+
+/// The bundle's record as a block's one change: a one-key record-set proof is the record proof.
+pub fn changes() -> crate::block_changes::BlockChanges {
+    let b = bundle();
+    let p = b.proof;
+    crate::block_changes::BlockChanges::new(
+        b.chain_id,
+        b.height,
+        vec![cvm_runtime::state::RecordSetProof {
+            manuscript: p.manuscript,
+            dataset: p.dataset,
+            entries: vec![(p.key, p.value)],
+            manuscript_meta: p.manuscript_meta,
+            main_proof: p.main_proof,
+            child_proof: p.child_proof,
+            appended: None,
+        }],
+        b.header,
+        b.certificate,
+        |_| None,
+    )
 }

@@ -10,6 +10,7 @@
 
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod page;
 pub mod provenance;
 #[cfg(test)]
 mod provenance_tests;
@@ -18,7 +19,7 @@ mod tests;
 
 use cvm_consensus::{CertificateError, ChainId, Ed25519Verifier};
 use cvm_runtime::sources::{Provenance, ProvenanceError, verify_provenance};
-use cvm_runtime::state::{ManuscriptMeta, ProofError, verify_record};
+use cvm_runtime::state::{ManuscriptMeta, PageError, ProofError, verify_record};
 use parity_scale_codec::Decode;
 
 use crate::chain::Genesis;
@@ -120,6 +121,12 @@ pub enum VerifyError {
     ProvenanceOfOtherState,
     #[error("the provenance does not verify against the header's state root: {0}")]
     Provenance(ProvenanceError),
+    #[error("the page proof does not verify against the header's state root: {0}")]
+    PageProof(PageError),
+    #[error("the page's records are not the ones its proof proves: {0}")]
+    PageRecords(String),
+    #[error("the page's next cursor is wrong: {0}")]
+    PageCursor(String),
 }
 
 /// `[slot -> source, ...]` of SCALE-encoded metadata, for naming a changed binding.
@@ -145,25 +152,30 @@ fn describe(value: &Option<Vec<u8>>) -> String {
     value.as_ref().map_or_else(|| "absent".into(), to_hex)
 }
 
-/// Checks a bundle against the genesis: see the module docs for the chain of checks.
-pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict, VerifyError> {
-    if bundle.chain_id != genesis.chain_id {
+/// Checks that `header` is the finalized header of `height` on the genesis' chain: chain ids, heights, the
+/// certificate's block and its signatures against the genesis validators. Returns (signed power, total power).
+pub(crate) fn check_finality(
+    chain_id: &str,
+    height: u64,
+    header: &crate::chain::BlockHeader,
+    cert: &cvm_consensus::CommitCertificate,
+    genesis: &Genesis,
+) -> Result<(u64, u64), VerifyError> {
+    if chain_id != genesis.chain_id {
         return Err(VerifyError::WrongChain {
             expected: genesis.chain_id.clone(),
-            found: bundle.chain_id.clone(),
+            found: chain_id.to_string(),
         });
     }
-    let header = &bundle.header;
     if header.chain_id != genesis.chain_id {
         return Err(VerifyError::HeaderWrongChain {
             expected: genesis.chain_id.clone(),
             found: header.chain_id.clone(),
         });
     }
-    let cert = &bundle.certificate;
-    if header.height != bundle.height || cert.height.0 != bundle.height {
+    if header.height != height || cert.height.0 != height {
         return Err(VerifyError::HeightMismatch {
-            bundle: bundle.height,
+            bundle: height,
             header: header.height,
             certificate: cert.height.0,
         });
@@ -189,6 +201,19 @@ pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict
         .iter()
         .filter_map(|s| set.get(s.validator_index).map(|(v, _)| v.voting_power))
         .sum();
+    Ok((signed_power, set.total_power()))
+}
+
+/// Checks a bundle against the genesis: see the module docs for the chain of checks.
+pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict, VerifyError> {
+    let header = &bundle.header;
+    let (signed_power, total_power) = check_finality(
+        &bundle.chain_id,
+        bundle.height,
+        header,
+        &bundle.certificate,
+        genesis,
+    )?;
 
     let proof = &bundle.proof;
     if proof.manuscript != bundle.manuscript
@@ -247,7 +272,7 @@ pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict
         value: proven,
         height: bundle.height,
         signed_power,
-        total_power: set.total_power(),
+        total_power,
         provenance,
     })
 }

@@ -2,7 +2,10 @@
 //! and `cvm verify` (check a record bundle offline). Output goes to stdout; errors are `anyhow` with what to do next.
 
 pub mod args;
+pub mod export;
 pub mod keys;
 pub mod query;
+pub mod records;
 pub mod tx;
 pub mod verify;
+pub mod watch;

@@ -1,4 +1,4 @@
-//! `cvm query status | block | tx | record`: read a node and print JSON, or save a record bundle.
+//! `cvm query status | block | tx | record | records`: read a node and print JSON, or save a record bundle.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +20,11 @@ pub enum QueryCommand {
     Tx(TxArgs),
     /// A record with everything needed to verify it offline (`cvm verify`).
     Record(RecordArgs),
+    /// Records of a dataset in key order, page by page, each page proven complete (`cvm verify --page`).
+    Records(super::records::RecordsArgs),
+    /// Follow dataset changes as blocks finalize, one JSON line per changed record (resumes after a dropped
+    /// connection; `--genesis` verifies every block first).
+    Watch(super::watch::WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,7 +51,8 @@ pub struct RecordArgs {
     pub dataset: String,
     /// The record key, hex.
     pub key_hex: String,
-    /// Read at this height (default: the latest).
+    /// Read at this height (default: the latest). For an append-only dataset: the height of the block that
+    /// appended the record (required).
     #[arg(long)]
     pub height: Option<u64>,
     /// Save the bundle to this file (default: print it).
@@ -70,6 +76,8 @@ pub fn run(command: &QueryCommand) -> anyhow::Result<ExitCode> {
             let hash = from_hex32(&a.hash).map_err(|e| anyhow::anyhow!("transaction hash: {e}"))?;
             print_json(&Client::new(&a.node.node).tx(hash)?)?
         }
+        QueryCommand::Records(a) => super::records::run(a)?,
+        QueryCommand::Watch(a) => super::watch::run(a)?,
         QueryCommand::Record(a) => {
             let key = from_hex(&a.key_hex).map_err(|e| anyhow::anyhow!("record key: {e}"))?;
             let bundle =
@@ -79,10 +87,12 @@ pub fn run(command: &QueryCommand) -> anyhow::Result<ExitCode> {
                 Some(path) => {
                     std::fs::write(path, text + "\n")
                         .with_context(|| format!("cannot write {}", path.display()))?;
-                    let value = bundle
-                        .value
-                        .as_ref()
-                        .map_or_else(|| "absent".into(), to_hex);
+                    // Fields by name when the manuscript declares the dataset's types; hex otherwise.
+                    let value = match (&bundle.value, &bundle.value_json) {
+                        (None, _) => "absent".into(),
+                        (Some(_), Some(json)) => json.to_string(),
+                        (Some(bytes), None) => to_hex(bytes),
+                    };
                     println!(
                         "saved record {}/{}/{} = {value} at height {} to {}; check it with `cvm verify --genesis <genesis.json> --bundle {}`",
                         bundle.manuscript,

@@ -1,4 +1,4 @@
-//! `cvm verify`: check a record bundle offline against a genesis file.
+//! `cvm verify`: check a record bundle, saved record pages or a block's changes offline against a genesis file.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
+use crate::block_changes::{BlockChanges, verify_changes};
 use crate::chain::Genesis;
 use crate::record_bundle::RecordBundle;
+use crate::record_page::RecordPage;
+use crate::verify::page::verify_record_pages;
 use crate::verify::verify_bundle;
 
 #[derive(Debug, Args)]
@@ -15,19 +18,96 @@ pub struct VerifyArgs {
     /// The chain's genesis file.
     #[arg(long)]
     pub genesis: PathBuf,
-    /// A bundle saved by `cvm query record --out`.
+    /// A bundle saved by `cvm query record --out` (a page file given here is checked as pages, and the answer of
+    /// `GET /blocks/{height}/changes` as a block's changes).
+    #[arg(long, required_unless_present = "page", conflicts_with = "page")]
+    pub bundle: Option<PathBuf>,
+    /// Pages saved by `cvm query records --out` (one page per line, or one JSON page).
     #[arg(long)]
-    pub bundle: PathBuf,
+    pub page: Option<PathBuf>,
+}
+
+/// Whether `text` holds pages rather than a bundle: a page has `records`, a bundle has `key`.
+fn is_pages(text: &str) -> bool {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    let whole = serde_json::from_str::<serde_json::Value>(text)
+        .or_else(|_| serde_json::from_str::<serde_json::Value>(first));
+    whole.is_ok_and(|v| v.get("records").is_some())
+}
+
+/// Whether `text` is a block's changes (`GET /blocks/{height}/changes`): it has `datasets` and a `header`.
+fn is_changes(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(text)
+        .is_ok_and(|v| v.get("datasets").is_some() && v.get("header").is_some())
+}
+
+/// The verdict line for a block's changes.
+fn verify_changes_text(text: &str, genesis: &Genesis) -> Result<String, String> {
+    let changes: BlockChanges = serde_json::from_str(text)
+        .map_err(|e| format!("INVALID: the block's changes are not valid: {e}"))?;
+    verify_changes(&changes, genesis).map_err(|e| format!("INVALID: {e}"))?;
+    Ok(format!(
+        "VALID: block {} changes: {} records in {} datasets, each proven against its state root",
+        changes.height,
+        changes.changes().count(),
+        changes.datasets.len()
+    ))
+}
+
+/// The verdict lines for a page file (`VALID: ...` per page, then a total when there are several), or the
+/// `INVALID: ...` line.
+fn verify_pages_text(text: &str, genesis: &Genesis) -> Result<String, String> {
+    let pages: Vec<RecordPage> = match serde_json::from_str::<RecordPage>(text) {
+        Ok(page) => vec![page],
+        Err(_) => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| format!("INVALID: line {} is not a valid page: {e}", i + 1))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if pages.is_empty() {
+        return Err("INVALID: the file holds no page".into());
+    }
+    let verdicts = verify_record_pages(&pages, genesis)
+        .map_err(|(i, e)| format!("INVALID: page {} (line {}): {e}", i, i + 1))?;
+    let mut lines: Vec<String> = verdicts.iter().map(|v| format!("VALID: {v}")).collect();
+    if verdicts.len() > 1 {
+        let records: usize = verdicts.iter().map(|v| v.records).sum();
+        let last = verdicts.last().is_some_and(|v| !v.more);
+        lines.push(format!(
+            "VALID: {} consecutive pages, {records} records{}",
+            verdicts.len(),
+            if last {
+                ", every record of the range"
+            } else {
+                ", more follow"
+            }
+        ));
+    }
+    Ok(lines.join("\n"))
 }
 
 /// The `VALID: ...` line followed by one line per source the record derives from, or the `INVALID: ...` line, for
-/// a bundle file; `Err` only when the genesis is unusable.
+/// a bundle file (for a page file: the lines of its pages); `Err` only when the genesis is unusable.
 pub fn verify_files(genesis: &Path, bundle: &Path) -> anyhow::Result<Result<String, String>> {
     let genesis = Genesis::load(genesis)?;
     let text = match std::fs::read_to_string(bundle) {
         Ok(t) => t,
-        Err(e) => bail!("cannot read the bundle {}: {e}", bundle.display()),
+        Err(e) => bail!("cannot read {}: {e}", bundle.display()),
     };
+    if is_pages(&text) {
+        return Ok(verify_pages_text(&text, &genesis));
+    }
+    if is_changes(&text) {
+        return Ok(verify_changes_text(&text, &genesis));
+    }
     let bundle: RecordBundle = match serde_json::from_str(&text) {
         Ok(b) => b,
         Err(e) => return Ok(Err(format!("INVALID: the bundle is not valid: {e}"))),
@@ -43,7 +123,10 @@ pub fn verify_files(genesis: &Path, bundle: &Path) -> anyhow::Result<Result<Stri
 
 /// Prints the verdict; exits with failure for an invalid bundle.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    match verify_files(&args.genesis, &args.bundle)? {
+    let Some(file) = args.bundle.as_ref().or(args.page.as_ref()) else {
+        bail!("name the file to check: --bundle FILE or --page FILE");
+    };
+    match verify_files(&args.genesis, file)? {
         Ok(line) => {
             println!("{line}");
             Ok(ExitCode::SUCCESS)
@@ -119,5 +202,53 @@ mod tests {
         );
 
         assert!(verify_files(&dir.path().join("missing.json"), &path).is_err());
+    }
+
+    #[test]
+    fn saved_pages_verify_and_doctored_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = dir.path().join("genesis.json");
+        std::fs::write(&genesis, fixture::genesis().to_json()).unwrap();
+        let path = dir.path().join("pages.jsonl");
+        let first = fixture::page(&[], &[], 2);
+        let next = first.next.clone().unwrap();
+        let mut start = next.last_key.clone();
+        start.push(0);
+        let second = fixture::page(&[], &start, 2);
+        let lines = |pages: &[&RecordPage]| {
+            pages
+                .iter()
+                .map(|p| serde_json::to_string(p).unwrap() + "\n")
+                .collect::<String>()
+        };
+        std::fs::write(&path, lines(&[&first, &second])).unwrap();
+        let text = verify_files(&genesis, &path).unwrap().unwrap();
+        assert!(
+            text.ends_with("VALID: 2 consecutive pages, 3 records, every record of the range"),
+            "{text}"
+        );
+        std::fs::write(&path, serde_json::to_string_pretty(&second).unwrap()).unwrap();
+        let text = verify_files(&genesis, &path).unwrap().unwrap();
+        assert!(text.starts_with("VALID: page wat-counter/counts"), "{text}");
+
+        // The second page alone is not the continuation of a page that was dropped.
+        let third_first = fixture::page(&[], &[], 1);
+        std::fs::write(&path, lines(&[&third_first, &second])).unwrap();
+        let line = verify_files(&genesis, &path).unwrap().unwrap_err();
+        assert!(
+            line.starts_with("INVALID: page 1 (line 2): the page's next cursor is wrong"),
+            "{line}"
+        );
+
+        let mut doctored = first.clone();
+        doctored.records.remove(0);
+        std::fs::write(&path, lines(&[&doctored, &second])).unwrap();
+        let line = verify_files(&genesis, &path).unwrap().unwrap_err();
+        assert!(
+            line.starts_with(
+                "INVALID: page 0 (line 1): the page's records are not the ones its proof proves"
+            ),
+            "{line}"
+        );
     }
 }

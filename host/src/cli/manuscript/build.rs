@@ -1,5 +1,6 @@
-//! `cvm manuscript build`: cargo-builds a manuscript crate for wasm32 with the manuscript profile, then
-//! validates and compiles the result exactly as a deploy would.
+//! `cvm manuscript build`: cargo-builds a manuscript crate for wasm32 with the manuscript profile, adds its
+//! dataset types (the `cvm_types` section, computed by a native helper build of the crate), then validates and
+//! compiles the result exactly as a deploy would.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -7,6 +8,10 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, bail};
 use clap::Args;
 use cvm_runtime::{CvmEngine, EngineConfig};
+use manuscript_sdk::build::dataset_types_of;
+use manuscript_sdk::types::embed;
+
+use crate::datasets::ManuscriptTypes;
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -117,12 +122,52 @@ pub fn cargo_build(path: &Path, target_dir: Option<&Path>) -> anyhow::Result<Vec
     Ok(wasm)
 }
 
+/// The crate's package name, from its Cargo.toml.
+fn package_name(path: &Path) -> anyhow::Result<String> {
+    let manifest = path.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let value: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("{} is not valid TOML", manifest.display()))?;
+    value
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .with_context(|| format!("{} has no [package] name", manifest.display()))
+}
+
+/// `wasm` (built from the crate at `path` into `file`) with the crate's dataset types embedded, when it declares
+/// any and they are not there yet (cargo left an up-to-date file as it was).
+fn with_types(path: &Path, file: &Path, wasm: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    if ManuscriptTypes::load(&wasm)
+        .with_context(|| format!("{} has an unreadable types section", file.display()))?
+        .is_some()
+    {
+        return Ok(wasm);
+    }
+    // `<target>/wasm32-unknown-unknown/manuscript/<name>.wasm`: the helper builds under the same target dir.
+    let target = file
+        .ancestors()
+        .nth(3)
+        .context("the built .wasm is not under a target directory")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let types = dataset_types_of(&cargo, path, &package_name(path)?, target)?;
+    if types.datasets.is_empty() {
+        return Ok(wasm);
+    }
+    Ok(embed(&wasm, &types))
+}
+
 pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     let files = cargo_build(&args.path, args.target_dir.as_deref())?;
     let engine = CvmEngine::new(EngineConfig::default())?;
     for file in files {
         let bytes =
             std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes = with_types(&args.path, &file, bytes)?;
+        std::fs::write(&file, &bytes)
+            .with_context(|| format!("cannot write {}", file.display()))?;
         let compiled = engine
             .load(&bytes)
             .with_context(|| format!("{} would be rejected at deploy", file.display()))?;
@@ -131,6 +176,25 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         println!("manuscript {} (ABI v{})", m.name, m.abi_version);
         println!("sources    {}", m.sources.join(", "));
         println!("datasets   {}", m.datasets.join(", "));
+        let typed = ManuscriptTypes::load(&bytes)?
+            .map(|t| {
+                let names: Vec<_> = t
+                    .dataset_types()
+                    .datasets
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect();
+                names.join(", ")
+            })
+            .unwrap_or_default();
+        println!(
+            "typed      {}",
+            if typed.is_empty() {
+                "none (records show as hex)"
+            } else {
+                &typed
+            }
+        );
         println!("size       {} bytes", bytes.len());
         println!("code hash  0x{}", hex::encode(compiled.code_hash));
         println!("valid      yes: deployable");

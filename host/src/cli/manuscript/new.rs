@@ -146,10 +146,13 @@ strip = true
 
 const LIB_RS: &str = r#"//! {name}: counts how often each key appears in the `kv` source and emits the running count.
 #![no_std]
+extern crate alloc;
 
+use alloc::vec::Vec;
 use manuscript_sdk::prelude::*;
 
-#[manuscript(name = "{name}", sources("kv"), datasets("counts"))]
+// `"counts": Vec<u8> => u64`: the dataset's key and value types, so nodes show its records as JSON.
+#[manuscript(name = "{name}", sources("kv"), datasets("counts": Vec<u8> => u64))]
 fn process(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
     let count: u64 = ctx.get(&record.key)?.unwrap_or(0) + 1;
     ctx.set(&record.key, &count);
@@ -183,7 +186,8 @@ const README: &str = r#"# {name}
 A CVM manuscript.
 
 - `cargo test`: runs the unit tests natively against the SDK's mock host.
-- `cvm manuscript build`: builds `target/wasm32-unknown-unknown/manuscript/*.wasm` and validates it like a deploy.
+- `cvm manuscript build`: builds `target/wasm32-unknown-unknown/manuscript/*.wasm`, adds the dataset types
+  (section `cvm_types`) and validates it like a deploy.
 - `cvm manuscript run <wasm> --source kv --input records.jsonl`: runs it over records (`{"key": "...", "value": "..."}` per line).
 "#;
 

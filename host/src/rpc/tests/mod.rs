@@ -2,8 +2,11 @@
 //! error. The fake node and the request helpers are here; the tests are by topic.
 
 mod bad_paths;
+mod code;
+mod feed;
 mod limits;
 mod reads;
+mod records_page;
 mod submit;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +30,9 @@ use crate::record_bundle::RecordBundle;
 
 pub(crate) const LIMIT: usize = 4096;
 
+/// The one manuscript code the fake node stores.
+pub(crate) const FAKE_CODE: &[u8] = b"\0asm fake code";
+
 /// A node with two blocks, one committed transaction, (optionally) one provable record, and manuscripts by name.
 pub(crate) struct FakeNode {
     pub bundle: Option<RecordBundle>,
@@ -35,6 +41,10 @@ pub(crate) struct FakeNode {
     pub manuscripts: Vec<String>,
     /// `/evidence` calls wait here when set.
     pub gate: Option<Arc<Gate>>,
+    /// The committed height (2 unless a test moves it).
+    pub height: std::sync::atomic::AtomicU64,
+    /// Sent when a test moves the height.
+    pub commits: tokio::sync::broadcast::Sender<Arc<Block>>,
 }
 
 impl FakeNode {
@@ -45,7 +55,22 @@ impl FakeNode {
             submitted: Mutex::new(Vec::new()),
             manuscripts: Vec::new(),
             gate: None,
+            height: std::sync::atomic::AtomicU64::new(2),
+            commits: tokio::sync::broadcast::channel(16).0,
         }
+    }
+
+    /// Commits blocks up to `height` and wakes feeds.
+    pub fn commit_to(&self, height: u64) {
+        self.height.store(height, Ordering::SeqCst);
+        let _ = self.commits.send(Arc::new(Block {
+            header: header(height),
+            body: BlockBody::default(),
+        }));
+    }
+
+    fn head(&self) -> u64 {
+        self.height.load(Ordering::SeqCst)
     }
 }
 
@@ -112,7 +137,7 @@ impl NodeApi for FakeNode {
         StatusInfo {
             chain_id: "fake".into(),
             moniker: "node0".into(),
-            height: 2,
+            height: self.head(),
             latest_block_hash: Some(to_hex(header(2).hash())),
             state_root: to_hex([3; 32]),
             latest_block_time_ms: Some(2000),
@@ -210,6 +235,32 @@ impl NodeApi for FakeNode {
             ))),
         }
     }
+    fn records_page(
+        &self,
+        query: &cvm_runtime::state::PageQuery,
+        height: Option<u64>,
+    ) -> Result<crate::record_page::RecordPage, ApiError> {
+        if let Some(h) = height.filter(|h| *h != crate::verify::fixture::HEIGHT) {
+            return Err(ApiError::NotFound(format!("height {h} is not final yet")));
+        }
+        if query.manuscript != "wat-counter" {
+            return Err(ApiError::NotFound(format!(
+                "no manuscript named {:?}",
+                query.manuscript
+            )));
+        }
+        if query.dataset != "counts" {
+            return Err(ApiError::NotFound(format!(
+                "manuscript \"wat-counter\" has no dataset {:?}",
+                query.dataset
+            )));
+        }
+        Ok(crate::verify::fixture::page(
+            &query.prefix,
+            &query.start,
+            query.limit,
+        ))
+    }
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError> {
         Ok(self
             .submitted
@@ -252,6 +303,65 @@ impl NodeApi for FakeNode {
             gate.pass();
         }
         vec![]
+    }
+    fn check_changes_filter(&self, filter: &ChangesFilter, height: u64) -> Result<(), ApiError> {
+        if filter.manuscript.as_deref().is_some_and(|m| m != "m") {
+            return Err(ApiError::NotFound(format!(
+                "no manuscript named {:?} at height {height}",
+                filter.manuscript
+            )));
+        }
+        if filter.dataset.as_deref().is_some_and(|d| d != "d") {
+            return Err(ApiError::NotFound(format!(
+                "manuscript \"m\" has no dataset {:?}",
+                filter.dataset
+            )));
+        }
+        Ok(())
+    }
+    /// Block `h` writes key `h` (8 bytes big-endian) of `m/d` with value `[h]`; the proofs are empty.
+    fn changes(
+        &self,
+        height: u64,
+        filter: &ChangesFilter,
+    ) -> Result<crate::block_changes::BlockChanges, ApiError> {
+        if height == 0 || height > self.head() {
+            return Err(ApiError::NotFound(format!(
+                "height {height} is not final yet"
+            )));
+        }
+        let set = cvm_runtime::state::RecordSetProof {
+            manuscript: "m".into(),
+            dataset: "d".into(),
+            entries: vec![(height.to_be_bytes().to_vec(), Some(vec![height as u8]))],
+            manuscript_meta: None,
+            main_proof: vec![],
+            child_proof: vec![],
+            appended: None,
+        };
+        Ok(crate::block_changes::BlockChanges::new(
+            "fake".into(),
+            height,
+            filter
+                .selects("m", "d")
+                .then_some(set)
+                .into_iter()
+                .collect(),
+            header(height),
+            CommitCertificate {
+                height: Height(height),
+                round: Round(0),
+                value_id: ValueId(header(height).hash()),
+                signatures: vec![],
+            },
+            |_| None,
+        ))
+    }
+    fn commit_signal(&self) -> tokio::sync::broadcast::Receiver<Arc<Block>> {
+        self.commits.subscribe()
+    }
+    fn code(&self, code_hash: [u8; 32]) -> Result<Option<Vec<u8>>, ApiError> {
+        Ok((code_hash == cvm_runtime::state::blake2_256(FAKE_CODE)).then(|| FAKE_CODE.to_vec()))
     }
     fn sources(&self) -> Result<Vec<SourceInfo>, ApiError> {
         Ok(vec![SourceInfo {

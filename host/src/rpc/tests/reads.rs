@@ -105,6 +105,29 @@ async fn records_serve_a_verifiable_bundle() {
 }
 
 #[tokio::test]
+async fn records_carry_json_beside_the_verified_hex() {
+    let mut bundle = crate::verify::fixture::bundle();
+    bundle.key_json = Some(serde_json::json!({"block": 7}));
+    bundle.value_json = Some(serde_json::json!({"count": 2}));
+    let key_hex = hex::encode(&bundle.key);
+    let (app, _) = app(FakeNode::new(Some(bundle.clone())));
+    let (s, v) = get_json(&app, &format!("/records/wat-counter/counts/{key_hex}")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["key"], format!("0x{key_hex}"));
+    assert_eq!(
+        v["value"],
+        crate::hex_text::to_hex(bundle.value.as_ref().unwrap())
+    );
+    assert_eq!(v["key_json"], serde_json::json!({"block": 7}));
+    assert_eq!(v["value_json"], serde_json::json!({"count": 2}));
+    // The JSON is for people: a changed one still verifies, because verification reads only the hex.
+    let mut edited = v.clone();
+    edited["value_json"] = serde_json::json!({"count": 999});
+    let back: RecordBundle = serde_json::from_value(edited).unwrap();
+    crate::verify::verify_bundle(&back, &crate::verify::fixture::genesis()).unwrap();
+}
+
+#[tokio::test]
 async fn metrics_are_served_as_text() {
     let (app, metrics) = app(FakeNode::new(None));
     metrics.set_peers(4);

@@ -63,6 +63,33 @@ fn commit_read_back_and_resume_after_reopen() {
     );
 }
 
+/// Each block's dataset changes are stored with it and read back after a reopen; a deploy changes none.
+#[test]
+fn dataset_changes_are_stored_at_commit_and_survive_reopen() {
+    let dir = TempDir::new().unwrap();
+    let blocks = {
+        let storage = Storage::open(dir.path()).unwrap();
+        three_blocks(&storage, engine())
+    };
+    let storage = Storage::open(dir.path()).unwrap();
+    for (block, outcome) in &blocks {
+        assert_eq!(
+            storage.dataset_changes(block.height()).unwrap().as_ref(),
+            Some(&outcome.dataset_changes)
+        );
+    }
+    assert!(blocks[0].1.dataset_changes.is_empty());
+    let counts = &blocks[1].1.dataset_changes;
+    assert_eq!(counts.len(), 1);
+    assert_eq!(
+        (counts[0].manuscript.as_str(), counts[0].dataset.as_str()),
+        ("wat-counter", "counts")
+    );
+    assert!(counts[0].written.contains(&b"key:a".to_vec()));
+    assert!(counts[0].removed.is_empty());
+    assert_eq!(storage.dataset_changes(4).unwrap(), None);
+}
+
 #[test]
 fn refused_commits_write_nothing() {
     let dir = TempDir::new().unwrap();
@@ -78,6 +105,7 @@ fn refused_commits_write_nothing() {
             changes: &changes,
             receipts: &[],
             source_blocks: &[],
+            dataset_changes: &[],
         })
     };
     let assert_nothing_written = |height: u64| {
@@ -119,6 +147,7 @@ fn refused_commits_write_nothing() {
             changes: &StateChanges::default(),
             receipts: &[],
             source_blocks: &[],
+            dataset_changes: &[],
         })
         .unwrap();
     let head = storage.head().unwrap().unwrap();
@@ -255,6 +284,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
                 changes: &StateChanges::default(),
                 receipts: std::slice::from_ref(r),
                 source_blocks: &[],
+                dataset_changes: &[],
             })
             .unwrap();
         parent = block.hash();
@@ -271,6 +301,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
             changes: &StateChanges::default(),
             receipts: &[],
             source_blocks: &[],
+            dataset_changes: &[],
         })
         .unwrap_err();
     assert!(

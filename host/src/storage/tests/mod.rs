@@ -188,6 +188,7 @@ impl TestChain {
                     changes: &outcome.changes,
                     receipts: &outcome.receipts,
                     source_blocks: &[],
+                    dataset_changes: &outcome.dataset_changes,
                 },
                 self.durable,
             )
