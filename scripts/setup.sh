@@ -67,6 +67,25 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 18 ] \
   || die "Node.js $(node --version) is too old for hardhat: install Node.js 18 or newer and run this again"
 
+# The PostgreSQL sink's tests start a real server from Debian's package (initdb, pg_ctl and postgres under
+# /usr/lib/postgresql/<version>/bin) in a temporary directory.
+has_postgres() {
+  local d
+  for d in "$(pg_config --bindir 2>/dev/null)" /usr/lib/postgresql/*/bin; do
+    [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] && return 0
+  done
+  return 1
+}
+if ! has_postgres; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing postgresql (the sink tests run a PostgreSQL server)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+      || die "apt-get could not install postgresql: run 'apt-get install postgresql' and run this again"
+  else
+    die "missing the PostgreSQL server: run 'sudo apt-get install -y postgresql' and run this again"
+  fi
+fi
+
 # npm writes node_modules/.package-lock.json on every install: older than the lock file means the lock changed.
 eth_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/examples/ethereum"
 if [ ! -f "$eth_dir/node_modules/.package-lock.json" ] \

@@ -109,9 +109,13 @@ pub fn deploy_erc20(client: &Client, chain_id: &str) {
         },
     );
     let hash = client.submit_tx(&deploy).expect("submit deploy");
-    client
+    let (_, receipt) = client
         .wait_for_tx(hash, Duration::from_secs(60))
         .expect("deploy committed");
+    assert!(
+        format!("{receipt:?}").contains("erc20-transfers"),
+        "deploy receipt: {receipt:?}"
+    );
 }
 
 /// Ingest transactions submitted to every listed node (so a killed node loses none), one every `period`.

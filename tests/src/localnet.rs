@@ -97,6 +97,15 @@ impl NodeProc {
         self.proc_status_kib("VmHWM:")
     }
 
+    /// Bytes the running process has written to files so far (`write_bytes` of /proc/<pid>/io: counted as pages
+    /// are dirtied, so the page cache does not hide them; sockets are not included).
+    pub fn bytes_written(&self) -> Option<u64> {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid()?)).ok()?;
+        io.lines()
+            .find_map(|l| l.strip_prefix("write_bytes:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// CPU time (user + system) the running process has used so far, from /proc/<pid>/stat.
     pub fn cpu_time(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()?)).ok()?;

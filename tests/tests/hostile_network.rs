@@ -198,7 +198,9 @@ fn assert_hostile_invocation(behaviour: &str, inv: &InvocationJson) {
     assert!(inv.fuel_used <= HOSTILE_FUEL, "{behaviour}: {inv:?}");
 }
 
-/// erc20 datasets computed natively (SDK mock host) from the same encoded records, without hostile traffic.
+/// erc20's keyed datasets computed natively (SDK mock host) from the same encoded records, without hostile
+/// traffic. (`transfers` is append-only: a record is looked up with the block that appended it, which the native
+/// run does not know; tests/tests/append_only.rs pages it.)
 fn erc20_reference(records: &[Vec<u8>]) -> BTreeMap<(String, Vec<u8>), Vec<u8>> {
     let mut host = MockHost::new();
     for record in records {
@@ -206,11 +208,7 @@ fn erc20_reference(records: &[Vec<u8>]) -> BTreeMap<(String, Vec<u8>), Vec<u8>> 
         assert!(outcome.is_success(), "{outcome:?}");
     }
     let mut out = BTreeMap::new();
-    for ds in [
-        erc20_transfers::TRANSFERS,
-        erc20_transfers::BALANCES,
-        erc20_transfers::SUPPLY,
-    ] {
+    for ds in [erc20_transfers::BALANCES, erc20_transfers::SUPPLY] {
         for (k, v) in host.dataset(ds) {
             out.insert((ds.to_string(), k), v);
         }
@@ -435,7 +433,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
     // Other manuscripts' results are untouched: erc20 records equal the native ones, with proofs that verify.
     let genesis = Genesis::load(&net.genesis_path()).expect("genesis");
     let reference = erc20_reference(erc20);
-    assert!(reference.len() > ERC20_LOGS / 2, "{}", reference.len());
+    assert!(reference.len() > 24, "{}", reference.len());
     let step = reference.len() / 24;
     for (n, ((dataset, k), v)) in reference.iter().step_by(step).enumerate() {
         let bundle = net.nodes[n % 4]

@@ -4,60 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use cvm_host::api_client::Client;
 use cvm_host::chain::ValidatorKey;
-use cvm_host::records::{Schema, encode_records};
 use cvm_runtime::TxPayload;
 use cvm_tests::chaos::{dev_key, sign};
+use cvm_tests::datasets::deploy_erc20_and_ingest;
 use cvm_tests::localnet::LocalNet;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// Deploys erc20-transfers and ingests the first `logs` example logs in batches; returns the last tx's height.
-fn deploy_and_ingest(client: &Client, chain_id: &str, logs: usize, batch: usize) -> u64 {
-    let key = dev_key();
-    let mut nonce = client.account_nonce(key.public_key()).expect("nonce");
-    let deploy = sign(
-        chain_id,
-        &key,
-        nonce,
-        TxPayload::Deploy {
-            wasm: manuscript_fixtures::ERC20_TRANSFERS.to_vec(),
-            fuel_limit_per_record: 10_000_000,
-            sources: Vec::new(),
-        },
-    );
-    let hash = client.submit_tx(&deploy).expect("submit deploy");
-    let (_, receipt) = client.wait_for_tx(hash, WAIT).expect("deploy committed");
-    assert!(
-        format!("{receipt:?}").contains("erc20-transfers"),
-        "deploy receipt: {receipt:?}"
-    );
-    nonce += 1;
-    let text =
-        std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).expect("example data");
-    let records = encode_records(&text, "ethereum.logs", Schema::Auto).expect("encode logs");
-    let mut last = 0;
-    let mut hashes = Vec::new();
-    for chunk in records[..logs].chunks(batch) {
-        let tx = sign(
-            chain_id,
-            &key,
-            nonce,
-            TxPayload::Ingest {
-                source: "ethereum.logs".into(),
-                records: chunk.iter().collect(),
-            },
-        );
-        hashes.push(client.submit_tx(&tx).expect("submit ingest"));
-        nonce += 1;
-    }
-    for hash in hashes {
-        let (height, _) = client.wait_for_tx(hash, WAIT).expect("ingest committed");
-        last = last.max(height);
-    }
-    last
-}
 
 /// Every node holds the same block hash and state root at every height up to `upto`.
 fn assert_same_chain(net: &LocalNet, nodes: &[usize], upto: u64) {
@@ -147,7 +100,7 @@ fn four_validators_finalize_prove_restart_and_replay() {
     assert!(e.contains("source nowhere is not registered"), "{e}");
 
     // Done-when 1: deploy + ingest by transaction; same chain everywhere; a record with proof verifies.
-    let last = deploy_and_ingest(&client, &net.chain_id, 300, 100);
+    let last = deploy_erc20_and_ingest(&client, &net.chain_id, 300, WAIT);
     for i in 0..4 {
         net.wait_height(i, last, WAIT);
     }
@@ -160,30 +113,24 @@ fn four_validators_finalize_prove_restart_and_replay() {
         .expect("ethereum.logs is registered");
     assert_eq!(logs.head.as_ref().map(|h| h.number), Some(3), "{sources:?}");
 
+    // The first log's token in the keyed `supply` dataset (`transfers` is append-only: tests/tests/append_only.rs).
     let text = std::fs::read_to_string(manuscript_fixtures::erc20_logs_path()).unwrap();
     let first_log: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    let block_number = u64::from_str_radix(
-        first_log["blockNumber"]
+    let key_bytes = hex::decode(
+        first_log["address"]
             .as_str()
             .unwrap()
             .trim_start_matches("0x"),
-        16,
     )
     .unwrap();
-    let log_index = u32::from_str_radix(
-        first_log["logIndex"]
-            .as_str()
-            .unwrap()
-            .trim_start_matches("0x"),
-        16,
-    )
-    .unwrap();
-    let key_bytes = erc20_transfers::transfer_key(block_number, log_index);
     let bundle = net.nodes[2]
         .client()
-        .record("erc20-transfers", "transfers", &key_bytes, Some(last))
+        .record("erc20-transfers", "supply", &key_bytes, Some(last))
         .expect("record");
-    assert!(bundle.value.is_some(), "the first transfer exists");
+    assert!(
+        bundle.value.is_some(),
+        "the first log's token has a supply record"
+    );
     let bundle_path = net.dir.path().join("bundle.json");
     std::fs::write(&bundle_path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
     let genesis = net.genesis_path();

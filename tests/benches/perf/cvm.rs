@@ -34,6 +34,8 @@ use crate::{Bench, Goal, Opts, Row};
 const SECTION: &str = "cvm";
 const SOURCE: &str = "ethereum.logs";
 pub const ERC20: &[u8] = manuscript_fixtures::ERC20_TRANSFERS;
+/// erc20-transfers with `transfers` keyed (deployed as `erc20-transfers-keyed`).
+pub const ERC20_KEYED: &[u8] = manuscript_fixtures::ERC20_TRANSFERS_KEYED;
 
 pub fn run(bench: &mut Bench, opts: &Opts) {
     let mut logs = example_logs();
@@ -221,10 +223,11 @@ fn compute_vs_wasmi(bench: &mut Bench, opts: &Opts) {
 }
 
 /// The wasmi peer must do exactly what the CVM does, or comparing their speeds means nothing: same records
-/// emitted by each invocation, same final state (every child-trie entry), on the whole sample.
+/// emitted by each invocation, same final state (every child-trie entry), on the whole sample. The CVM runs the
+/// keyed build, whose child trie holds every record as the peer's map does.
 fn check_wasmi_matches_cvm(peer: &WasmiPeer, records: &[Vec<u8>]) {
     let mut chain = MemChain::new(engine(true));
-    let name = chain.deploy(ERC20);
+    let name = chain.deploy(ERC20_KEYED);
     let outcome = chain.ingest(SOURCE, records.to_vec());
     let mut cvm_emitted: BTreeMap<u32, Vec<EmittedRecord>> = BTreeMap::new();
     for r in outcome.records {
@@ -412,9 +415,10 @@ fn trie_commit(bench: &mut Bench, opts: &Opts) {
     }
 }
 
+/// Record proofs of keyed `transfers` records (the keyed build).
 fn proofs(bench: &mut Bench, opts: &Opts, records: &[Vec<u8>]) {
     let mut chain = MemChain::new(engine(true));
-    let name = chain.deploy(ERC20);
+    let name = chain.deploy(ERC20_KEYED);
     let outcome = chain.ingest(SOURCE, records.to_vec());
     let keys: Vec<Vec<u8>> = outcome
         .records

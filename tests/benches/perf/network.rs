@@ -11,6 +11,10 @@
 //!   the feeds' prefetching and the deploy's compilation count), both against executing the same records with the
 //!   CVM in this process; each validator's peak RSS (VmHWM). Also what reading and verifying an archive block
 //!   costs per log in each archive format.
+//! - append-only against keyed, same run: a second pass over the same archive file, on a fresh network of its own
+//!   (so neither pass pays for the other's state or RocksDB compactions), with `erc20-transfers-keyed` (the same
+//!   code with `transfers` keyed). Per pass: each validator's CPU and bytes written to storage (/proc/<pid>/io) per
+//!   finalized record.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,7 +28,7 @@ use cvm_runtime::{SignedTransaction, Transaction, TxPayload};
 use cvm_tests::eth_archive::{Archive, ArchiveSpec, write_archive};
 use cvm_tests::localnet::LocalNet;
 
-use crate::cvm::{ERC20, cvm_pass};
+use crate::cvm::{ERC20, ERC20_KEYED, cvm_pass};
 use crate::support::engine;
 use crate::{Bench, Goal, Opts, Row};
 
@@ -44,15 +48,14 @@ const MAX_BLOCKS: u32 = 64;
 const MAX_LOGS: u32 = 4_800;
 
 pub fn run(bench: &mut Bench, opts: &Opts) {
-    let mut net = LocalNet::new(VALIDATORS, 1);
-    // Written before the validators start, since their configs name it; read by no one until the source is
-    // registered in the end-to-end phase.
+    // The archive lives beside the networks, so that the keyed pass's network reads the same file.
+    let archive_dir = tempfile::tempdir().expect("a directory for the archive");
     let spec = ArchiveSpec {
         logs: if opts.quick { 10_000 } else { 100_000 },
         chain_id: SOURCE_CHAIN_ID,
         ..ArchiveSpec::default()
     };
-    let path = net.dir.path().join("ethereum-bench.cvmeth");
+    let path = archive_dir.path().join("ethereum-bench.cvmeth");
     let generating = Instant::now();
     let archive = write_archive(&spec, &path, ArchiveFormat::Binary).expect("write the archive");
     eprintln!(
@@ -62,11 +65,31 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
         archive.bytes as f64 / 1e6,
         generating.elapsed().as_secs_f64()
     );
+    let mut net = network(1, &path);
+    empty_blocks(bench, opts, &net);
+    catch_up(bench, &mut net);
+    archive_formats(bench, opts, &net.dir.path().join("formats"));
+    let in_process = in_process(bench, opts, &archive);
+    let append_only = pull_pass(&net, &archive, ERC20);
+    end_to_end(bench, &net, &archive, in_process, &append_only);
+    drop(net);
+    // The same archive with `transfers` keyed, on a fresh network of its own: neither pass pays for the other's
+    // state or RocksDB compactions.
+    let keyed_net = network(0, &path);
+    let keyed = pull_pass(&keyed_net, &archive, ERC20_KEYED);
+    drop(keyed_net);
+    append_only_vs_keyed(bench, &archive, &append_only, &keyed);
+}
+
+/// A started network of [`VALIDATORS`] validators (and `full_nodes` unstarted full nodes) whose validators read
+/// the source [`SOURCE`] from the archive at `archive` (read by no one until the source is registered).
+fn network(full_nodes: usize, archive: &Path) -> LocalNet {
+    let mut net = LocalNet::new(VALIDATORS, full_nodes);
     for i in 0..VALIDATORS {
         net.set_source_endpoint(
             i,
             SOURCE,
-            &format!("archive = {:?}", path.display().to_string()),
+            &format!("archive = {:?}", archive.display().to_string()),
         );
     }
     for i in 0..VALIDATORS {
@@ -75,11 +98,7 @@ pub fn run(bench: &mut Bench, opts: &Opts) {
     for i in 0..VALIDATORS {
         net.wait_height(i, 2, WAIT);
     }
-    empty_blocks(bench, opts, &net);
-    catch_up(bench, &mut net);
-    archive_formats(bench, opts, &net.dir.path().join("formats"));
-    let in_process = in_process(bench, opts, &archive);
-    end_to_end(bench, &net, &archive, in_process);
+    net
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -215,13 +234,28 @@ fn in_process(bench: &mut Bench, opts: &Opts, archive: &Archive) -> f64 {
     us
 }
 
-fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_us: f64) {
+/// What one pass of the archive through the chain cost.
+struct Pass {
+    /// From the deploy's commit to the source's head at the archive's last block.
+    secs: f64,
+    /// CPU of all validators together, from just before the registration.
+    cpu_secs: f64,
+    /// Bytes all validators wrote to storage over the same span.
+    write_bytes: u64,
+    first_height: u64,
+    last_height: u64,
+}
+
+/// Registers `source` (reading the archive), deploys `wasm` bound to it and waits until the source's head is the
+/// archive's last block.
+fn pull_pass(net: &LocalNet, archive: &Archive, wasm: &[u8]) -> Pass {
+    let source = SOURCE;
     let client = net.nodes[0].client();
     let key = AccountKey::load(&net.governance_key()).expect("the governance key");
     let nonce = client.account_nonce(key.public_key()).expect("nonce");
     let register = TxPayload::RegisterSource {
         source: SourceDef {
-            name: SOURCE.into(),
+            name: source.into(),
             kind: SourceKind::Ethereum(EthereumSource {
                 chain_id: SOURCE_CHAIN_ID,
                 start: archive.first,
@@ -234,9 +268,9 @@ fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_u
         },
     };
     let deploy = TxPayload::Deploy {
-        wasm: ERC20.to_vec(),
+        wasm: wasm.to_vec(),
         fuel_limit_per_record: 10_000_000,
-        sources: vec![SOURCE.into()],
+        sources: vec![source.into()],
     };
     let txs: Vec<SignedTransaction> = (nonce..)
         .zip([register, deploy])
@@ -252,6 +286,7 @@ fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_u
         .collect();
     let first_height = client.status().expect("status").height + 1;
     let cpu_before = validators_cpu(net);
+    let written_before = validators_write_bytes(net);
     // Both in one go: consecutive nonces of one account are reaped in order, so the registration runs first and
     // the deploy finds the source registered (usually in the same block).
     let hashes: Vec<[u8; 32]> = txs
@@ -291,7 +326,7 @@ fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_u
             .sources()
             .expect("sources")
             .into_iter()
-            .find(|s| s.definition.name() == SOURCE)
+            .find(|s| s.definition.name() == source)
             .and_then(|s| s.head)
             .map(|h| h.number);
         if head.is_some_and(|h| h >= archive.last) {
@@ -301,7 +336,31 @@ fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_u
     }
     let secs = started.elapsed().as_secs_f64();
     let cpu_secs = validators_cpu(net) - cpu_before;
+    let write_bytes = validators_write_bytes(net) - written_before;
     let last_height = client.status().expect("status").height;
+    Pass {
+        secs,
+        cpu_secs,
+        write_bytes,
+        first_height,
+        last_height,
+    }
+}
+
+fn end_to_end(
+    bench: &mut Bench,
+    net: &LocalNet,
+    archive: &Archive,
+    in_process_us: f64,
+    pass: &Pass,
+) {
+    let Pass {
+        secs,
+        cpu_secs,
+        first_height,
+        last_height,
+        ..
+    } = *pass;
     let total = archive.records.len();
     bench.row(
         Row::new(
@@ -360,6 +419,72 @@ fn end_to_end(bench: &mut Bench, net: &LocalNet, archive: &Archive, in_process_u
                 .join(", ")
         ),
     );
+}
+
+/// Append-only `transfers` against keyed, both passes over the same archive in this run.
+fn append_only_vs_keyed(bench: &mut Bench, archive: &Archive, append_only: &Pass, keyed: &Pass) {
+    let records = archive.records.len() as f64;
+    let cpu_us = |p: &Pass| p.cpu_secs * 1e6 / VALIDATORS as f64 / records;
+    let written = |p: &Pass| p.write_bytes as f64 / VALIDATORS as f64 / records;
+    bench.row(Row::new(
+        SECTION,
+        "end to end (pull), transfers keyed: CPU per finalized record, per validator",
+        cpu_us(keyed),
+        "µs",
+    ));
+    bench.row(
+        Row::new(
+            SECTION,
+            "end to end (pull), transfers append-only: CPU per finalized record, per validator",
+            cpu_us(append_only),
+            "µs",
+        )
+        .baseline("keyed", cpu_us(keyed)),
+    );
+    bench.row(
+        Row::new(
+            SECTION,
+            "end to end (pull), transfers keyed: bytes written to disk per record, per validator",
+            written(keyed),
+            "B",
+        )
+        .baseline("archive bytes per record", archive.bytes as f64 / records),
+    );
+    bench.row(
+        Row::new(
+            SECTION,
+            "end to end (pull), transfers append-only: bytes written to disk per record, per validator",
+            written(append_only),
+            "B",
+        )
+        .baseline("keyed", written(keyed)),
+    );
+    bench.note(
+        SECTION,
+        format!(
+            "Append-only against keyed: the same {} logs from the same archive file, append-only on the main network \
+             (heights {}..={}, {:.1} s), then keyed on a fresh network of its own (heights {}..={}, {:.1} s); bytes \
+             written are /proc/<pid>/io write_bytes (RocksDB's log, flushes and compactions).",
+            archive.records.len(),
+            append_only.first_height,
+            append_only.last_height,
+            append_only.secs,
+            keyed.first_height,
+            keyed.last_height,
+            keyed.secs,
+        ),
+    );
+}
+
+/// Bytes written to storage so far by all validators together.
+fn validators_write_bytes(net: &LocalNet) -> u64 {
+    (0..VALIDATORS)
+        .map(|i| {
+            net.nodes[i]
+                .bytes_written()
+                .expect("validator process running")
+        })
+        .sum()
 }
 
 /// CPU time used so far by all validators together, in seconds.
