@@ -68,6 +68,9 @@ mod appender {
     )]
     pub fn append(ctx: &mut Context, record: KvRecord) -> Result<(), Error> {
         ctx.emit("log", &record.key, &record.value);
+        if record.value == b"twice" {
+            ctx.emit("log", &record.key, &record.value);
+        }
         Ok(())
     }
 }
@@ -81,6 +84,55 @@ fn append_only_datasets_are_in_the_generated_manifest() {
         appender::MANUSCRIPT.manifest_bytes(),
         &manifest.encode()[..]
     );
+}
+
+#[test]
+fn a_key_is_appended_once_per_block_as_in_the_cvm() {
+    let repeats = |key: &str| {
+        Outcome::Trapped(format!(
+            "emit into append-only dataset \"log\" repeats key 0x{} of this block: an append-only record is \
+             written once (use a key of its own per record, or declare the dataset keyed)",
+            hex(key.as_bytes())
+        ))
+    };
+    let mut host = MockHost::new().with_block(1, 0);
+    let run = |host: &mut MockHost, key: &str, value: &[u8]| {
+        host.process(&appender::MANUSCRIPT, &KvRecord::new(key, value))
+    };
+    assert_eq!(run(&mut host, "a", b"1"), Outcome::Success);
+    assert_eq!(
+        run(&mut host, "a", b"2"),
+        repeats("a"),
+        "kept earlier in the block"
+    );
+    assert_eq!(
+        run(&mut host, "b", b"twice"),
+        repeats("b"),
+        "twice in one invocation"
+    );
+    assert_eq!(
+        run(&mut host, "b", b"1"),
+        Outcome::Success,
+        "the failed one kept nothing"
+    );
+    host.set_block(2, 0);
+    assert_eq!(run(&mut host, "a", b"3"), Outcome::Success, "a new block");
+    let log: Vec<(Vec<u8>, Vec<u8>)> = host
+        .emitted_to("log")
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), b"1".to_vec()),
+            (b"a".to_vec(), b"3".to_vec())
+        ]
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -348,6 +348,13 @@ impl LocalNet {
         self.wait_height_polling(i, height, timeout, Duration::from_millis(100))
     }
 
+    /// Waits until every node has committed `height` (see [`Self::wait_height`]).
+    pub fn wait_all(&self, height: u64, timeout: Duration) {
+        for i in 0..self.nodes.len() {
+            self.wait_height(i, height, timeout);
+        }
+    }
+
     /// [`Self::wait_height`] asking every `poll`: for a benchmark timing the wait, where a 100 ms poll would
     /// be a large part of the figure.
     pub fn wait_height_polling(

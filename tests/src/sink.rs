@@ -87,7 +87,7 @@ pub fn tables(db: &mut ::postgres::Client, tables: &[&str]) -> (u64, Vec<Records
         let mut records = Records::new();
         for row in tx
             .query(
-                &format!("SELECT key, value_scale, height, state_root FROM \"{table}\""),
+                &format!("SELECT record_key, record_value, height, state_root FROM \"{table}\""),
                 &[],
             )
             .expect("read a table")

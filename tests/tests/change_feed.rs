@@ -40,9 +40,7 @@ fn read(base: &str, dataset: Option<&str>, from: u64, until: u64) -> Vec<BlockCh
 fn feeds_resume_without_gaps_verify_and_watch_prints_every_change() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     deploy_erc20(&client, &net.chain_id);
     let first = client.status().expect("status").height + 1;

@@ -54,14 +54,10 @@ fn binaries(batches: &[RecordBatch], name: &str) -> Vec<Vec<u8>> {
 fn exports_read_back_to_the_dataset_and_bad_input_is_refused() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     let height = deploy_erc20_and_ingest(&client, &net.chain_id, LOGS, WAIT);
-    for i in 0..4 {
-        net.wait_height(i, height, WAIT);
-    }
+    net.wait_all(height, WAIT);
     let genesis = net.genesis_path();
     let genesis = genesis.to_str().unwrap();
     let url = net.nodes[1].rpc_url.clone();
@@ -178,6 +174,8 @@ fn exports_read_back_to_the_dataset_and_bad_input_is_refused() {
     for (row, record) in rows.iter().zip(&expected.records) {
         assert_eq!(&row[column["record_key"]], to_hex(&record.key));
         assert_eq!(&row[column["record_value"]], to_hex(&record.value));
+        let appended_at = u64::from_be_bytes(record.key[..8].try_into().unwrap());
+        assert_eq!(&row[column["appended_at"]], appended_at.to_string());
         assert_eq!(
             &row[column["transaction_hash"]],
             record.value_json["transaction_hash"].as_str().unwrap()

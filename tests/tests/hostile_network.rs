@@ -221,9 +221,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
     let started = Instant::now();
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     let key = dev_key();
     let chain_id = net.chain_id.clone();
@@ -324,9 +322,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
     let last = committed.iter().map(|(h, _)| *h).max().unwrap();
     let first = committed.iter().map(|(h, _)| *h).min().unwrap();
     // Every node keeps committing past the hostile blocks.
-    for i in 0..4 {
-        net.wait_height(i, last + 2, WAIT);
-    }
+    net.wait_all(last + 2, WAIT);
     let worst_wall = watch.finish();
     let rss_after = rss(&net);
 
@@ -507,9 +503,7 @@ fn hex(bytes: &[u8]) -> String {
 fn one_max_fuel_transaction_does_not_stall_the_chain() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     let key = dev_key();
     let fuel = Limits::default().max_fuel_per_record;

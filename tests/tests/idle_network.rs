@@ -16,9 +16,7 @@ const IDLE_WATCH: Duration = Duration::from_secs(10);
 fn an_idle_network_makes_blocks_at_its_interval_and_a_transaction_at_once() {
     let mut net = LocalNet::with_idle_interval(4, 0, IDLE_MS);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 1, WAIT);
-    }
+    net.wait_all(1, WAIT);
     let client = net.nodes[0].client();
 
     // Idle: about one height per interval (5 in 10 s), where a chain without the interval makes hundreds.
@@ -70,9 +68,7 @@ fn an_idle_network_makes_blocks_at_its_interval_and_a_transaction_at_once() {
         "the transaction's block came {gap} ms after its parent: it waited for the idle deadline"
     );
     // All four hold it: each node's height began for the transaction, or for its proposer's messages.
-    for i in 0..4 {
-        net.wait_height(i, height, WAIT);
-    }
+    net.wait_all(height, WAIT);
 }
 
 fn block_time(client: &cvm_host::api_client::Client, height: u64) -> u64 {

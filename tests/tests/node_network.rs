@@ -36,9 +36,7 @@ fn assert_same_chain(net: &LocalNet, nodes: &[usize], upto: u64) {
 fn four_validators_finalize_prove_restart_and_replay() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
 
     // Done-when 5: bad transactions get a clear error; the node keeps going.
@@ -101,9 +99,7 @@ fn four_validators_finalize_prove_restart_and_replay() {
 
     // Done-when 1: deploy + ingest by transaction; same chain everywhere; a record with proof verifies.
     let last = deploy_erc20_and_ingest(&client, &net.chain_id, 300, WAIT);
-    for i in 0..4 {
-        net.wait_height(i, last, WAIT);
-    }
+    net.wait_all(last, WAIT);
     assert_same_chain(&net, &[0, 1, 2, 3], last);
     // The signed source's head counts its three ingests.
     let sources = client.sources().unwrap();

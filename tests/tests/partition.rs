@@ -13,9 +13,7 @@ const WAIT: Duration = Duration::from_secs(90);
 fn two_two_split_finalizes_nothing_and_heals_into_one_chain() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 3, WAIT);
-    }
+    net.wait_all(3, WAIT);
     net.partition(&[&[0, 1], &[2, 3]]);
     // A height already precommitted by three may still complete on one side; after that, no new height.
     std::thread::sleep(Duration::from_secs(2));
@@ -38,9 +36,7 @@ fn two_two_split_finalizes_nothing_and_heals_into_one_chain() {
 
     net.heal();
     let top = *later.iter().max().unwrap();
-    for i in 0..4 {
-        net.wait_height(i, top + 3, WAIT);
-    }
+    net.wait_all(top + 3, WAIT);
     let end = (0..4).map(|i| net.status(i).unwrap().height).min().unwrap();
     for i in 0..4 {
         net.stop(i);

@@ -28,9 +28,7 @@ fn keys(pages: &[RecordPage]) -> Vec<Vec<u8>> {
 fn pages_concatenate_verify_and_doctored_pages_fail() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     deploy_erc20(&client, &net.chain_id);
     // One ingest per block (each waits for the one before), so the append-only `transfers` spans blocks.
@@ -42,9 +40,7 @@ fn pages_concatenate_verify_and_doctored_pages_fail() {
         true,
         WAIT,
     );
-    for i in 0..4 {
-        net.wait_height(i, last, WAIT);
-    }
+    net.wait_all(last, WAIT);
 
     // The whole dataset in one page, then in pages of 7 through cursors from another validator.
     let whole = client

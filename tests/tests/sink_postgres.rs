@@ -37,15 +37,11 @@ fn sink_tables_equal_datasets_after_a_kill_and_a_node_restart() {
     // Blocks without work every 300 ms, so that rows, not empty blocks, make most of the catch-up's work.
     let mut net = LocalNet::with_idle_interval(4, 0, 300);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     let first = ingest_erc20(&client, &net.chain_id, true, 0..200, 100);
     let last = ingest_erc20(&client, &net.chain_id, false, 200..3000, 100);
-    for i in 0..4 {
-        net.wait_height(i, last, WAIT);
-    }
+    net.wait_all(last, WAIT);
     let pg = Postgres::start();
     let url = pg.create_database("sink");
     let mut db = pg.client("sink");
@@ -138,8 +134,8 @@ fn sink_tables_equal_datasets_after_a_kill_and_a_node_restart() {
     for record in &page.records {
         let row = db
             .query_one(
-                "SELECT token, \"from\", \"to\", value::text, transaction_hash, height \
-                 FROM erc20_transfers__transfers WHERE key = $1",
+                "SELECT token, \"from\", \"to\", value::text, transaction_hash, height, appended_at \
+                 FROM erc20_transfers__transfers WHERE record_key = $1",
                 &[&record.key],
             )
             .expect("the transfer's row");
@@ -151,6 +147,17 @@ fn sink_tables_equal_datasets_after_a_kill_and_a_node_restart() {
         assert_eq!(row.get::<_, String>(3), shown["value"].as_str().unwrap());
         assert_eq!(hex(4), shown["transaction_hash"]);
         assert!(row.get::<_, i64>(5) <= height as i64);
+        let appended_at = u64::from_be_bytes(record.key[..8].try_into().unwrap());
+        assert_eq!(
+            row.get::<_, i64>(6),
+            appended_at as i64,
+            "the page key's height"
+        );
+        assert_eq!(
+            row.get::<_, i64>(5),
+            row.get::<_, i64>(6),
+            "an appended row is written once"
+        );
     }
     let balances = dataset_at(&client, "erc20-transfers", "balances", height);
     let typed: i64 = db

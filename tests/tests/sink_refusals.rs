@@ -16,9 +16,7 @@ const WAIT: Duration = Duration::from_secs(120);
 fn sink_refuses_tampered_blocks_and_bad_input() {
     let mut net = LocalNet::new(4, 0);
     net.start_all();
-    for i in 0..4 {
-        net.wait_height(i, 2, WAIT);
-    }
+    net.wait_all(2, WAIT);
     let client = net.nodes[0].client();
     let before = ingest_erc20(&client, &net.chain_id, true, 0..100, 100);
     let tampered = ingest_erc20(&client, &net.chain_id, false, 100..200, 100);

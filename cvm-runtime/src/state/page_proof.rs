@@ -18,6 +18,7 @@ use sp_core::H256;
 use super::layout::{
     AppendBlock, ManuscriptMeta, append_key_height, append_prefix, dataset_prefix, manuscript_key,
 };
+use super::proof::ProofError;
 use super::range_proof::{
     RangeError, RangePage, RangeProof, RangeQuery, prove_range, verify_range,
 };
@@ -128,23 +129,23 @@ pub enum PageError {
     Appended(String),
 }
 
+/// [`proof::checked_meta`](super::proof::checked_meta), with its refusals as a page's.
 fn checked_meta(query: &PageQuery, meta_bytes: &[u8]) -> Result<ManuscriptMeta, PageError> {
-    let meta = ManuscriptMeta::decode(&mut &meta_bytes[..])
-        .map_err(|e| PageError::BadMeta(e.to_string()))?;
-    if meta.name != query.manuscript {
-        return Err(PageError::OtherManuscript {
-            claimed: query.manuscript.clone(),
-            found: meta.name,
-        });
-    }
-    if query.dataset.contains('/') || !meta.datasets.contains(&query.dataset) {
-        return Err(PageError::UndeclaredDataset {
-            manuscript: meta.name,
-            dataset: query.dataset.clone(),
-            declared: meta.datasets,
-        });
-    }
-    Ok(meta)
+    super::proof::checked_meta(&query.manuscript, &query.dataset, meta_bytes).map_err(|e| match e {
+        ProofError::OtherManuscript { claimed, found } => {
+            PageError::OtherManuscript { claimed, found }
+        }
+        ProofError::UndeclaredDataset {
+            manuscript,
+            dataset,
+            declared,
+        } => PageError::UndeclaredDataset {
+            manuscript,
+            dataset,
+            declared,
+        },
+        other => PageError::BadMeta(other.to_string()),
+    })
 }
 
 /// Record keys of the dataset from child-trie keys.

@@ -1,40 +1,56 @@
-//! A dataset's records as table rows: one column per field of the declared key and value types, for the formats
-//! people load data into (Parquet, CSV). Cells come from the record's JSON ([`ManuscriptTypes::key_json`]), so a
-//! column shows exactly what the API shows; the record's verified bytes travel beside them as `record_key` and
-//! `record_value`.
+//! A dataset as a table: the one column layout that `cvm export` (Parquet, CSV) and `cvm sink postgres` share, so
+//! a dataset has the same column names and kinds wherever it is loaded.
 //!
-//! Shapes: a struct gives one column per field, a tuple (or tuple struct) one per element (`_0`, `_1`, …), any
-//! other type one column. A key's columns are named `key_<field>` (or `key_<i>`, or `key_decoded`); a value's by
-//! its field names (or `value_<i>`, or `value_decoded`), prefixed with `value_` where a name is taken. A key or
-//! value that is a byte string has no typed column: its bytes column already holds it.
+//! Columns, in order:
+//! - `record_key`, `record_value`: the record's bytes, as its pages name it (what proofs check). An append-only
+//!   dataset's page key is the appending block's height (8 bytes, big-endian) then the record key.
+//! - `appended_at` (append-only datasets only): the height of the block that appended the record.
+//! - the key's typed columns: a struct gives `key_<field>`, a tuple (or tuple struct) `key_0`, `key_1`…, any other
+//!   type one `key_decoded`; a byte array (`[u8; N]`) none: `record_key` holds exactly its bytes.
+//! - the value's typed columns: a struct gives one column per field by its name, a tuple `value_0`…, any other
+//!   type `value_decoded` (none for a byte array). A field named like a column before it gets a `value_` prefix (then `_`s until unique).
+//!
+//! Cells come from the record's JSON ([`ManuscriptTypes::decode_key`]), so a column shows exactly what the API
+//! shows; a record whose bytes do not decode as its type has its typed cells empty.
 
 use manuscript_sdk::scale_info::form::PortableForm;
 use manuscript_sdk::scale_info::{PortableRegistry, Type, TypeDef, TypeDefPrimitive};
 use serde_json::Value as Json;
 
 use super::ManuscriptTypes;
+use crate::hex_text::to_hex;
 
-/// The column of a record's key bytes (verified).
+/// The column of a record's key bytes, as its pages name it.
 pub const RECORD_KEY: &str = "record_key";
-/// The column of a record's value bytes (verified).
+/// The column of a record's value bytes.
 pub const RECORD_VALUE: &str = "record_value";
+/// The column of an append-only record's appending height.
+pub const APPENDED_AT: &str = "appended_at";
+/// Names a typed column never takes: the fixed columns here, and those the sink adds (`height`, `state_root`).
+pub const RESERVED: [&str; 5] = [
+    RECORD_KEY,
+    RECORD_VALUE,
+    APPENDED_AT,
+    "height",
+    "state_root",
+];
 
 /// What a column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColumnKind {
     /// `bool`.
     Bool,
-    /// A signed integer of up to 64 bits.
+    /// An integer every value of which fits an `i64`: signed up to 64 bits, unsigned up to 32.
     Int,
-    /// An unsigned integer of up to 64 bits.
-    UInt,
-    /// A wider integer (128 or 256 bits), as decimal text: no column type of the formats holds every value.
+    /// A `u64`.
+    UInt64,
+    /// A 128- or 256-bit integer, as decimal text.
     Decimal,
-    /// A string.
+    /// A string or char.
     Text,
-    /// A byte string (`[u8; N]`, `Vec<u8>`).
+    /// A byte string (`[u8; N]`, `Vec<u8>`), as 0x hex in the JSON cell.
     Bytes,
-    /// Anything else (enums, nested structs, sequences), as JSON text.
+    /// Anything else (enums, nested structs, sequences), as its JSON.
     Json,
 }
 
@@ -69,9 +85,13 @@ impl Column {
     }
 }
 
-/// The typed columns of one dataset: the key's, then the value's.
+/// The table layout of one dataset.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DatasetColumns {
+    /// The dataset.
+    pub dataset: String,
+    /// Whether it is append-only (its record keys start with the appending height).
+    pub append_only: bool,
     /// Columns of the key.
     pub key: Vec<Column>,
     /// Columns of the value.
@@ -79,29 +99,104 @@ pub struct DatasetColumns {
 }
 
 impl DatasetColumns {
-    /// The columns of `dataset` by its declared types; none for an untyped dataset (or no types at all).
-    pub fn of(types: Option<&ManuscriptTypes>, dataset: &str) -> DatasetColumns {
-        let Some(types) = types else {
-            return DatasetColumns::default();
+    /// The layout of `dataset` by its declared types; no typed columns for an untyped dataset (or no types).
+    pub fn of(types: Option<&ManuscriptTypes>, dataset: &str, append_only: bool) -> DatasetColumns {
+        let declared = types.and_then(|t| {
+            let d = t.dataset_types().dataset(dataset)?;
+            Some((&t.dataset_types().registry, d.key, d.value))
+        });
+        let (key, mut value) = match declared {
+            None => (Vec::new(), Vec::new()),
+            Some((registry, key, value)) => (
+                columns(registry, key, "key", |field| format!("key_{field}")),
+                columns(registry, value, "value", |field| field.to_string()),
+            ),
         };
-        let declared = types.dataset_types();
-        let Some(d) = declared.dataset(dataset) else {
-            return DatasetColumns::default();
-        };
-        let registry = &declared.registry;
-        let key = columns(registry, d.key, "key", |field| format!("key_{field}"));
-        let taken: Vec<String> = [RECORD_KEY, RECORD_VALUE]
+        let mut taken: Vec<String> = RESERVED
             .into_iter()
             .map(String::from)
             .chain(key.iter().map(|c| c.name.clone()))
             .collect();
-        let mut value = columns(registry, d.value, "value", |field| field.to_string());
         for column in &mut value {
-            if taken.contains(&column.name) {
-                column.name = format!("value_{}", column.name);
+            let mut name = column.name.clone();
+            if taken.contains(&name) {
+                name = format!("value_{name}");
             }
+            while taken.contains(&name) {
+                name.push('_');
+            }
+            column.name.clone_from(&name);
+            taken.push(name);
         }
-        DatasetColumns { key, value }
+        DatasetColumns {
+            dataset: dataset.to_string(),
+            append_only,
+            key,
+            value,
+        }
+    }
+
+    /// Every column with its kind, in table order.
+    pub fn columns(&self) -> Vec<(String, ColumnKind)> {
+        let fixed = [
+            Some((RECORD_KEY, ColumnKind::Bytes)),
+            Some((RECORD_VALUE, ColumnKind::Bytes)),
+            self.append_only.then_some((APPENDED_AT, ColumnKind::Int)),
+        ];
+        fixed
+            .into_iter()
+            .flatten()
+            .map(|(n, k)| (n.to_string(), k))
+            .chain(
+                self.key
+                    .iter()
+                    .chain(&self.value)
+                    .map(|c| (c.name.clone(), c.kind)),
+            )
+            .collect()
+    }
+
+    /// The cells of the record named `key` (as its pages name it) with `value`, in [`columns`](Self::columns)
+    /// order: bytes as 0x hex, `None` where the record has no such field.
+    pub fn cells(
+        &self,
+        types: Option<&ManuscriptTypes>,
+        key: &[u8],
+        value: &[u8],
+    ) -> Vec<Option<Json>> {
+        let (appended_at, record_key) = if self.append_only {
+            let height = key
+                .get(..8)
+                .and_then(|h| <[u8; 8]>::try_from(h).ok())
+                .map(u64::from_be_bytes);
+            (height, key.get(8..).unwrap_or_default())
+        } else {
+            (None, key)
+        };
+        let decoded = |columns: &[Column], decode: &dyn Fn(&ManuscriptTypes) -> Option<Json>| {
+            if columns.is_empty() {
+                return None;
+            }
+            types.and_then(decode)
+        };
+        let key_json = decoded(&self.key, &|t| t.decode_key(&self.dataset, record_key));
+        let value_json = decoded(&self.value, &|t| t.decode_value(&self.dataset, value));
+        let typed = |columns: &[Column], json: Option<&Json>| -> Vec<Option<Json>> {
+            columns
+                .iter()
+                .map(|c| json.and_then(|j| c.cell(j)).cloned())
+                .collect()
+        };
+        let mut cells = vec![
+            Some(Json::String(to_hex(key))),
+            Some(Json::String(to_hex(value))),
+        ];
+        if self.append_only {
+            cells.push(appended_at.map(Json::from));
+        }
+        cells.extend(typed(&self.key, key_json.as_ref()));
+        cells.extend(typed(&self.value, value_json.as_ref()));
+        cells
     }
 }
 
@@ -109,7 +204,7 @@ fn resolve(registry: &PortableRegistry, id: u32) -> Option<&Type<PortableForm>> 
     registry.resolve(id)
 }
 
-/// The id a one-element tuple struct stands for (its JSON is its element's), else `id`.
+/// The id a one-element tuple struct or tuple stands for (its JSON is its element's), else `id`.
 fn unwrap_newtype(registry: &PortableRegistry, mut id: u32) -> u32 {
     for _ in 0..32 {
         match resolve(registry, id).map(|t| &t.type_def) {
@@ -118,10 +213,22 @@ fn unwrap_newtype(registry: &PortableRegistry, mut id: u32) -> u32 {
             {
                 id = c.fields[0].ty.id;
             }
+            Some(TypeDef::Tuple(t)) if t.fields.len() == 1 => id = t.fields[0].id,
             _ => break,
         }
     }
     id
+}
+
+/// Whether `id` is `[u8; N]`, whose encoding is its bytes: the bytes column already shows it.
+fn is_byte_array(registry: &PortableRegistry, id: u32) -> bool {
+    match resolve(registry, id).map(|t| &t.type_def) {
+        Some(TypeDef::Array(a)) => matches!(
+            resolve(registry, a.type_param.id).map(|t| &t.type_def),
+            Some(TypeDef::Primitive(TypeDefPrimitive::U8))
+        ),
+        _ => false,
+    }
 }
 
 fn is_u256(registry: &PortableRegistry, id: u32) -> bool {
@@ -137,7 +244,7 @@ fn columns(
 ) -> Vec<Column> {
     let id = unwrap_newtype(registry, id);
     let kind = kind_of(registry, id, 0);
-    if kind == ColumnKind::Bytes {
+    if is_byte_array(registry, id) {
         return Vec::new();
     }
     let element = |i: usize, ty: u32| Column {
@@ -204,11 +311,11 @@ fn kind_of(registry: &PortableRegistry, id: u32, depth: usize) -> ColumnKind {
             TypeDefPrimitive::U8
             | TypeDefPrimitive::U16
             | TypeDefPrimitive::U32
-            | TypeDefPrimitive::U64 => ColumnKind::UInt,
-            TypeDefPrimitive::I8
+            | TypeDefPrimitive::I8
             | TypeDefPrimitive::I16
             | TypeDefPrimitive::I32
             | TypeDefPrimitive::I64 => ColumnKind::Int,
+            TypeDefPrimitive::U64 => ColumnKind::UInt64,
             TypeDefPrimitive::U128
             | TypeDefPrimitive::I128
             | TypeDefPrimitive::U256
@@ -221,10 +328,12 @@ fn kind_of(registry: &PortableRegistry, id: u32, depth: usize) -> ColumnKind {
         TypeDef::Composite(c) if c.fields.len() == 1 && c.fields[0].name.is_none() => {
             kind_of(registry, c.fields[0].ty.id, depth + 1)
         }
+        TypeDef::Tuple(t) if t.fields.len() == 1 => kind_of(registry, t.fields[0].id, depth + 1),
         TypeDef::Variant(v) if ty.path.segments.last().is_some_and(|s| s == "Option") => v
             .variants
             .iter()
-            .find_map(|variant| variant.fields.first())
+            .find(|variant| variant.name == "Some")
+            .and_then(|variant| variant.fields.first())
             .map_or(ColumnKind::Json, |f| kind_of(registry, f.ty.id, depth + 1)),
         _ => ColumnKind::Json,
     }
@@ -233,6 +342,9 @@ fn kind_of(registry: &PortableRegistry, id: u32, depth: usize) -> ColumnKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use manuscript_sdk::U256;
+    use manuscript_sdk::types::DatasetTypes;
+    use parity_scale_codec::Encode;
     use serde_json::json;
 
     fn erc20() -> ManuscriptTypes {
@@ -241,69 +353,158 @@ mod tests {
             .expect("erc20-transfers declares types")
     }
 
-    fn names(columns: &[Column]) -> Vec<(&str, ColumnKind)> {
-        columns.iter().map(|c| (c.name.as_str(), c.kind)).collect()
+    fn layout(columns: &DatasetColumns) -> Vec<(String, ColumnKind)> {
+        columns.columns()
+    }
+
+    fn owned(list: &[(&str, ColumnKind)]) -> Vec<(String, ColumnKind)> {
+        list.iter().map(|(n, k)| (n.to_string(), *k)).collect()
     }
 
     #[test]
-    fn erc20_transfers_columns_follow_the_declared_structs() {
+    fn erc20_columns_follow_the_declared_structs() {
+        use ColumnKind::*;
         let types = erc20();
-        let transfers = DatasetColumns::of(Some(&types), "transfers");
-        assert!(
-            transfers.key.is_empty(),
+        let transfers = DatasetColumns::of(Some(&types), "transfers", true);
+        assert_eq!(
+            layout(&transfers),
+            owned(&[
+                ("record_key", Bytes),
+                ("record_value", Bytes),
+                ("appended_at", Int),
+                ("token", Bytes),
+                ("from", Bytes),
+                ("to", Bytes),
+                ("value", Decimal),
+                ("transaction_hash", Bytes),
+            ]),
             "a byte-array key has no typed column"
         );
+        let balances = DatasetColumns::of(Some(&types), "balances", false);
         assert_eq!(
-            names(&transfers.value),
-            vec![
-                ("token", ColumnKind::Bytes),
-                ("from", ColumnKind::Bytes),
-                ("to", ColumnKind::Bytes),
-                ("value", ColumnKind::Decimal),
-                ("transaction_hash", ColumnKind::Bytes),
-            ]
-        );
-        let balances = DatasetColumns::of(Some(&types), "balances");
-        assert_eq!(
-            names(&balances.key),
-            vec![("key_0", ColumnKind::Bytes), ("key_1", ColumnKind::Bytes)]
-        );
-        assert!(
-            balances
-                .value
-                .iter()
-                .any(|c| c.name == "transfers" && c.kind == ColumnKind::UInt),
-            "{:?}",
-            balances.value
+            layout(&balances),
+            owned(&[
+                ("record_key", Bytes),
+                ("record_value", Bytes),
+                ("key_0", Bytes),
+                ("key_1", Bytes),
+                ("net_flow", Json),
+                ("transfers", UInt64),
+                ("since", UInt64),
+            ])
         );
     }
 
     #[test]
-    fn untyped_datasets_have_no_typed_columns() {
+    fn untyped_datasets_have_only_their_bytes() {
+        let bytes_only = owned(&[
+            ("record_key", ColumnKind::Bytes),
+            ("record_value", ColumnKind::Bytes),
+        ]);
         assert_eq!(
-            DatasetColumns::of(None, "transfers"),
-            DatasetColumns::default()
+            layout(&DatasetColumns::of(None, "transfers", false)),
+            bytes_only
         );
+        let unknown = DatasetColumns::of(Some(&erc20()), "no-such-dataset", false);
+        assert_eq!(layout(&unknown), bytes_only);
         assert_eq!(
-            DatasetColumns::of(Some(&erc20()), "no-such-dataset"),
-            DatasetColumns::default()
+            unknown.cells(None, &[1], &[2, 3]),
+            vec![Some(json!("0x01")), Some(json!("0x0203"))]
         );
     }
 
     #[test]
-    fn cells_come_from_the_json_and_a_record_that_did_not_decode_has_none() {
+    fn an_appended_record_shows_its_height_and_fields() {
         let types = erc20();
-        let columns = DatasetColumns::of(Some(&types), "balances");
-        let key = json!(["0x01", "0x02"]);
-        assert_eq!(columns.key[1].cell(&key), Some(&json!("0x02")));
-        let undecoded = json!("0x0102");
-        assert_eq!(columns.key[0].cell(&undecoded), None);
-        let transfers = columns
-            .value
-            .iter()
-            .find(|c| c.name == "transfers")
-            .unwrap();
-        assert_eq!(transfers.cell(&json!({"transfers": 3})), Some(&json!(3)));
-        assert_eq!(transfers.cell(&json!({"transfers": null})), None);
+        let transfers = DatasetColumns::of(Some(&types), "transfers", true);
+        let value = U256::from(10u64).pow(U256::from(24u64));
+        let transfer = ([0x11u8; 20], [0u8; 20], [0x22u8; 20], value, [0xabu8; 32]).encode();
+        let key = [&42u64.to_be_bytes()[..], &[7; 12]].concat();
+        let cells = transfers.cells(Some(&types), &key, &transfer);
+        assert_eq!(cells.len(), transfers.columns().len());
+        assert_eq!(cells[0], Some(Json::String(to_hex(&key))));
+        assert_eq!(cells[1], Some(Json::String(to_hex(&transfer))));
+        assert_eq!(cells[2], Some(json!(42)));
+        assert_eq!(cells[3], Some(Json::String(to_hex([0x11; 20]))));
+        assert_eq!(cells[6], Some(json!("1000000000000000000000000")));
+        // Bytes that are not a Transfer keep their bytes and height; the typed cells are empty.
+        let cells = transfers.cells(Some(&types), &key, &[1, 2, 3]);
+        assert_eq!(cells[1], Some(json!("0x010203")));
+        assert_eq!(cells[2], Some(json!(42)));
+        assert!(cells[3..].iter().all(Option::is_none), "{cells:?}");
+    }
+
+    #[test]
+    fn a_keyed_record_decodes_its_key_parts() {
+        let types = erc20();
+        let balances = DatasetColumns::of(Some(&types), "balances", false);
+        let key = ([1u8; 20], [2u8; 20]).encode();
+        let value = ((true, U256::from(5u64)), u64::MAX, 3u64).encode();
+        let cells = balances.cells(Some(&types), &key, &value);
+        assert_eq!(cells[3], Some(Json::String(to_hex([2; 20]))));
+        assert_eq!(cells[4], Some(json!({"magnitude": "5", "negative": true})));
+        assert_eq!(cells[5], Some(json!(u64::MAX)));
+        assert_eq!(balances.cells(Some(&types), &[9], &value)[2], None);
+    }
+
+    #[derive(Encode, scale_info::TypeInfo)]
+    struct Clashing {
+        height: u32,
+        record_key: bool,
+        key_0: String,
+    }
+
+    #[test]
+    fn scalars_tuples_and_clashing_names() {
+        use ColumnKind::*;
+        let types = DatasetTypes::builder()
+            .dataset::<u64, u128>("counts")
+            .dataset::<String, (bool, Option<u32>, Vec<u16>)>("flags")
+            .dataset::<(u8, Vec<u8>), Clashing>("clash")
+            .dataset::<(u32,), Vec<u8>>("bytes")
+            .build();
+        let registry = &types.registry;
+        let kinds = |id, side| -> Vec<(String, ColumnKind)> {
+            columns(registry, id, side, |f| format!("{side}_{f}"))
+                .into_iter()
+                .map(|c| (c.name, c.kind))
+                .collect()
+        };
+        let [counts, flags, clash, bytes] = &types.datasets[..] else {
+            panic!("four datasets");
+        };
+        assert_eq!(kinds(counts.key, "key"), owned(&[("key_decoded", UInt64)]));
+        assert_eq!(
+            kinds(counts.value, "value"),
+            owned(&[("value_decoded", Decimal)])
+        );
+        assert_eq!(kinds(flags.key, "key"), owned(&[("key_decoded", Text)]));
+        assert_eq!(
+            kinds(flags.value, "value"),
+            owned(&[("value_0", Bool), ("value_1", Int), ("value_2", Json)])
+        );
+        // A one-element tuple is its element; a byte vector (length-prefixed) is decoded.
+        assert_eq!(kinds(bytes.key, "key"), owned(&[("key_decoded", Int)]));
+        assert_eq!(
+            kinds(bytes.value, "value"),
+            owned(&[("value_decoded", Bytes)])
+        );
+        assert_eq!(
+            kinds(clash.key, "key"),
+            owned(&[("key_0", Int), ("key_1", Bytes)])
+        );
+        // Value fields never take a fixed column's or a key column's name.
+        let clash_columns =
+            DatasetColumns::of(Some(&ManuscriptTypes::new(types.clone())), "clash", true);
+        assert_eq!(
+            layout(&clash_columns)[3..],
+            owned(&[
+                ("key_0", Int),
+                ("key_1", Bytes),
+                ("value_height", Int),
+                ("value_record_key", Bool),
+                ("value_key_0", Text),
+            ])
+        );
     }
 }

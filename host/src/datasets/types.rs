@@ -109,9 +109,15 @@ impl ManuscriptTypes {
         let manifest = manifest.ok_or_else(|| TypesError::Manifest("missing".into()))?;
         let manifest =
             Manifest::decode_section(manifest).map_err(|e| TypesError::Manifest(e.to_string()))?;
-        let types = DatasetTypes::decode_section(types, &manifest)?;
+        Ok(Some(ManuscriptTypes::new(DatasetTypes::decode_section(
+            types, &manifest,
+        )?)))
+    }
+
+    /// Ready to show records of `types` (already checked, as [`load`](Self::load) checks a section).
+    pub fn new(types: DatasetTypes) -> ManuscriptTypes {
         let decoding = Decoding::new(&types.registry);
-        Ok(Some(ManuscriptTypes { types, decoding }))
+        ManuscriptTypes { types, decoding }
     }
 
     /// The declared types, as decoded.

@@ -6,9 +6,9 @@ use std::io::BufWriter;
 
 use serde_json::Value as Json;
 
+use super::Cells;
 use super::error::ExportError;
-use super::table::{Row, TableColumn, cells};
-use crate::datasets::columns::DatasetColumns;
+use crate::datasets::columns::ColumnKind;
 
 pub(super) struct CsvTable {
     writer: csv::Writer<BufWriter<File>>,
@@ -19,22 +19,22 @@ fn csv_err(e: impl std::fmt::Display) -> ExportError {
 }
 
 impl CsvTable {
-    pub(super) fn new(file: File, columns: &[TableColumn]) -> Result<CsvTable, ExportError> {
+    pub(super) fn new(
+        file: File,
+        columns: &[(String, ColumnKind)],
+    ) -> Result<CsvTable, ExportError> {
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer
-            .write_record(columns.iter().map(|c| c.name.as_str()))
+            .write_record(columns.iter().map(|(name, _)| name.as_str()))
             .map_err(csv_err)?;
         Ok(CsvTable { writer })
     }
 
-    pub(super) fn write(
-        &mut self,
-        columns: &DatasetColumns,
-        rows: &[Row<'_>],
-    ) -> Result<(), ExportError> {
+    pub(super) fn write(&mut self, rows: &[Cells]) -> Result<(), ExportError> {
         for row in rows {
-            let fields: Vec<String> = cells(columns, row)
-                .map(|cell| match cell.as_deref() {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|cell| match cell {
                     None => String::new(),
                     Some(Json::String(s)) => s.clone(),
                     Some(other) => other.to_string(),

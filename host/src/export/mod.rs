@@ -2,24 +2,22 @@
 //! what it holds and lets a reader check it: the height, state root, header and commit certificate.
 //!
 //! [`DatasetWriter`] takes records whose bytes the caller has verified (the pages of `cvm export`) and writes one
-//! row per record: the typed columns of the dataset's declared key and value types ([`DatasetColumns`]), then
-//! the record's bytes (`record_key`, `record_value`). A page's records are one Parquet row group.
+//! row per record in the dataset's table layout ([`DatasetColumns`], the same as the PostgreSQL sink's tables):
+//! the record's bytes (`record_key`, `record_value`), `appended_at` for an append-only dataset, then the typed
+//! columns of the declared key and value types. A page's records are one Parquet row group.
 
 mod csv_file;
 mod error;
 mod manifest;
 mod parquet_file;
-mod table;
 
 use std::path::Path;
 
 pub use error::ExportError;
 pub use manifest::{ExportManifest, ManifestColumn};
-use table::{Row, TableColumn};
 
 use crate::datasets::ManuscriptTypes;
-use crate::datasets::columns::{ColumnKind, DatasetColumns, RECORD_KEY, RECORD_VALUE};
-use crate::datasets::types::{key_json, value_json};
+use crate::datasets::columns::DatasetColumns;
 
 /// The file formats `cvm export` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,22 +47,25 @@ enum Table {
 pub struct DatasetWriter {
     table: Table,
     types: Option<std::sync::Arc<ManuscriptTypes>>,
-    dataset: String,
     columns: DatasetColumns,
     rows: u64,
 }
 
+/// One row's cells, as [`DatasetColumns::cells`] gives them.
+type Cells = Vec<Option<serde_json::Value>>;
+
 impl DatasetWriter {
-    /// Creates `path` (replacing it) for the records of `dataset`, typed by `types` when the manuscript declares
-    /// them.
+    /// Creates `path` (replacing it) for the records of `dataset` (append-only or not), typed by `types` when the
+    /// manuscript declares them.
     pub fn create(
         path: &Path,
         format: ExportFormat,
         types: Option<std::sync::Arc<ManuscriptTypes>>,
         dataset: &str,
+        append_only: bool,
     ) -> Result<DatasetWriter, ExportError> {
-        let columns = DatasetColumns::of(types.as_deref(), dataset);
-        let table_columns = table_columns(&columns);
+        let columns = DatasetColumns::of(types.as_deref(), dataset, append_only);
+        let table_columns = columns.columns();
         let file = std::fs::File::create(path).map_err(|source| ExportError::Io {
             path: path.to_path_buf(),
             source,
@@ -78,7 +79,6 @@ impl DatasetWriter {
         Ok(DatasetWriter {
             table,
             types,
-            dataset: dataset.to_string(),
             columns,
             rows: 0,
         })
@@ -86,30 +86,26 @@ impl DatasetWriter {
 
     /// The table's columns, in order, for the manifest.
     pub fn manifest_columns(&self) -> Vec<ManifestColumn> {
-        table_columns(&self.columns)
+        self.columns
+            .columns()
             .into_iter()
-            .map(|c| ManifestColumn {
-                name: c.name,
-                kind: format!("{:?}", c.kind).to_lowercase(),
+            .map(|(name, kind)| ManifestColumn {
+                name,
+                kind: format!("{kind:?}").to_lowercase(),
             })
             .collect()
     }
 
-    /// Appends `records` (key, value), in order.
+    /// Appends `records` (key as its pages name it, value), in order.
     pub fn write(&mut self, records: &[(Vec<u8>, Vec<u8>)]) -> Result<(), ExportError> {
         let types = self.types.as_deref();
-        let rows: Vec<Row<'_>> = records
+        let rows: Vec<Cells> = records
             .iter()
-            .map(|(key, value)| Row {
-                key,
-                value,
-                key_json: key_json(types, &self.dataset, key),
-                value_json: value_json(types, &self.dataset, value),
-            })
+            .map(|(key, value)| self.columns.cells(types, key, value))
             .collect();
         match &mut self.table {
-            Table::Parquet(t) => t.write(&self.columns, &rows)?,
-            Table::Csv(t) => t.write(&self.columns, &rows)?,
+            Table::Parquet(t) => t.write(&rows)?,
+            Table::Csv(t) => t.write(&rows)?,
         }
         self.rows += rows.len() as u64;
         Ok(())
@@ -123,23 +119,6 @@ impl DatasetWriter {
         }
         Ok(self.rows)
     }
-}
-
-/// Typed key columns, typed value columns, then the record's bytes.
-fn table_columns(columns: &DatasetColumns) -> Vec<TableColumn> {
-    columns
-        .key
-        .iter()
-        .chain(&columns.value)
-        .map(|c| TableColumn {
-            name: c.name.clone(),
-            kind: c.kind,
-        })
-        .chain([RECORD_KEY, RECORD_VALUE].map(|name| TableColumn {
-            name: name.to_string(),
-            kind: ColumnKind::Bytes,
-        }))
-        .collect()
 }
 
 #[cfg(test)]

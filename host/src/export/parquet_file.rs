@@ -1,7 +1,7 @@
-//! Parquet through the arrow writer: one row group per page of records. Column types: bool → Boolean, up to
-//! 64-bit integers → Int64/UInt64, wider integers → Utf8 (decimal: no Parquet decimal holds every 256-bit value),
+//! Parquet through the arrow writer: one row group per page of records. Column types: bool → Boolean, integers
+//! that fit an i64 → Int64, u64 → UInt64, wider integers → Utf8 (decimal: no Parquet decimal holds every 256-bit value),
 //! strings → Utf8, byte strings → Binary, anything nested → Utf8 (JSON text). Every typed column is nullable: a
-//! record whose bytes do not decode as the declared type has only its `record_key` and `record_value`.
+//! record whose bytes do not decode as the declared type has only its bytes (and `appended_at`).
 
 use std::fs::File;
 use std::sync::Arc;
@@ -14,9 +14,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use serde_json::Value as Json;
 
+use super::Cells;
 use super::error::ExportError;
-use super::table::{Row, TableColumn, cells};
-use crate::datasets::columns::{ColumnKind, DatasetColumns};
+use crate::datasets::columns::ColumnKind;
 
 pub(super) struct ParquetTable {
     writer: ArrowWriter<File>,
@@ -32,7 +32,7 @@ fn data_type(kind: ColumnKind) -> DataType {
     match kind {
         ColumnKind::Bool => DataType::Boolean,
         ColumnKind::Int => DataType::Int64,
-        ColumnKind::UInt => DataType::UInt64,
+        ColumnKind::UInt64 => DataType::UInt64,
         ColumnKind::Bytes => DataType::Binary,
         ColumnKind::Decimal | ColumnKind::Text | ColumnKind::Json => DataType::Utf8,
     }
@@ -43,7 +43,7 @@ fn builder(kind: ColumnKind, rows: usize) -> Box<dyn ArrayBuilder> {
     match kind {
         ColumnKind::Bool => Box::new(BooleanBuilder::with_capacity(rows)),
         ColumnKind::Int => Box::new(Int64Builder::with_capacity(rows)),
-        ColumnKind::UInt => Box::new(UInt64Builder::with_capacity(rows)),
+        ColumnKind::UInt64 => Box::new(UInt64Builder::with_capacity(rows)),
         ColumnKind::Bytes => Box::new(BinaryBuilder::with_capacity(rows, rows * 32)),
         ColumnKind::Decimal | ColumnKind::Text | ColumnKind::Json => {
             Box::new(StringBuilder::with_capacity(rows, rows * 16))
@@ -65,7 +65,7 @@ fn append(builder: &mut dyn ArrayBuilder, kind: ColumnKind, cell: Option<&Json>)
                 b.append_option(cell.and_then(Json::as_i64));
             }
         }
-        ColumnKind::UInt => {
+        ColumnKind::UInt64 => {
             if let Some(b) = any.downcast_mut::<UInt64Builder>() {
                 b.append_option(cell.and_then(Json::as_u64));
             }
@@ -90,38 +90,33 @@ fn append(builder: &mut dyn ArrayBuilder, kind: ColumnKind, cell: Option<&Json>)
 }
 
 impl ParquetTable {
-    pub(super) fn new(file: File, columns: &[TableColumn]) -> Result<ParquetTable, ExportError> {
+    pub(super) fn new(
+        file: File,
+        columns: &[(String, ColumnKind)],
+    ) -> Result<ParquetTable, ExportError> {
         let schema: SchemaRef = Arc::new(Schema::new(
             columns
                 .iter()
-                .map(|c| Field::new(&c.name, data_type(c.kind), true))
+                .map(|(name, kind)| Field::new(name, data_type(*kind), true))
                 .collect::<Vec<_>>(),
         ));
         let writer = ArrowWriter::try_new(file, schema.clone(), None).map_err(parquet_err)?;
         Ok(ParquetTable {
             writer,
             schema,
-            kinds: columns.iter().map(|c| c.kind).collect(),
+            kinds: columns.iter().map(|(_, kind)| *kind).collect(),
         })
     }
 
-    pub(super) fn write(
-        &mut self,
-        columns: &DatasetColumns,
-        rows: &[Row<'_>],
-    ) -> Result<(), ExportError> {
+    pub(super) fn write(&mut self, rows: &[Cells]) -> Result<(), ExportError> {
         if rows.is_empty() {
             return Ok(());
         }
         let mut builders: Vec<Box<dyn ArrayBuilder>> =
             self.kinds.iter().map(|&k| builder(k, rows.len())).collect();
         for row in rows {
-            for ((builder, &kind), cell) in builders
-                .iter_mut()
-                .zip(&self.kinds)
-                .zip(cells(columns, row))
-            {
-                append(builder.as_mut(), kind, cell.as_deref());
+            for ((builder, &kind), cell) in builders.iter_mut().zip(&self.kinds).zip(row) {
+                append(builder.as_mut(), kind, cell.as_ref());
             }
         }
         let arrays: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();

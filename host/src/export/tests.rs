@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BinaryArray, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
 use manuscript_sdk::U256;
 use parity_scale_codec::Encode;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -13,13 +15,13 @@ type BalanceRecord = ((bool, U256), u64, u64);
 
 /// The columns of erc20-transfers' `balances`, in order, in either format.
 const BALANCES_COLUMNS: [&str; 7] = [
+    "record_key",
+    "record_value",
     "key_0",
     "key_1",
     "net_flow",
     "transfers",
     "since",
-    "record_key",
-    "record_value",
 ];
 
 fn erc20() -> Arc<ManuscriptTypes> {
@@ -59,7 +61,7 @@ fn binaries(batches: &[RecordBatch], name: &str) -> Vec<Vec<u8>> {
 }
 
 fn write(format: ExportFormat, path: &Path) -> DatasetWriter {
-    let mut writer = DatasetWriter::create(path, format, Some(erc20()), "balances").unwrap();
+    let mut writer = DatasetWriter::create(path, format, Some(erc20()), "balances", false).unwrap();
     let records = records();
     writer.write(&records[..2]).unwrap();
     writer.write(&records[2..]).unwrap();
@@ -137,12 +139,12 @@ fn csv_has_a_header_hex_bytes_and_empty_cells_for_undecodable_records() {
         BALANCES_COLUMNS
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(&rows[0][1], crate::hex_text::to_hex([2u8; 20]));
-    assert_eq!(&rows[0][3], "4");
-    assert_eq!(&rows[1][4], "7");
+    assert_eq!(&rows[0][3], crate::hex_text::to_hex([2u8; 20]));
+    assert_eq!(&rows[0][5], "4");
+    assert_eq!(&rows[1][6], "7");
     let token = crate::hex_text::to_hex([2u8; 20]);
     assert_eq!(
-        (&rows[2][0], &rows[2][3], &rows[2][6]),
+        (&rows[2][2], &rows[2][5], &rows[2][1]),
         (token.as_str(), "", "0xff"),
         "the key decodes, the value does not"
     );
@@ -152,7 +154,8 @@ fn csv_has_a_header_hex_bytes_and_empty_cells_for_undecodable_records() {
 fn an_untyped_dataset_is_its_record_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raw.csv");
-    let mut writer = DatasetWriter::create(&path, ExportFormat::Csv, None, "anything").unwrap();
+    let mut writer =
+        DatasetWriter::create(&path, ExportFormat::Csv, None, "anything", false).unwrap();
     writer.write(&[(vec![1], vec![2, 3])]).unwrap();
     writer.finish().unwrap();
     assert_eq!(
@@ -162,12 +165,58 @@ fn an_untyped_dataset_is_its_record_bytes() {
 }
 
 #[test]
+fn an_append_only_dataset_shows_the_appending_height() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("transfers.parquet");
+    let mut writer = DatasetWriter::create(
+        &path,
+        ExportFormat::Parquet,
+        Some(erc20()),
+        "transfers",
+        true,
+    )
+    .unwrap();
+    let transfer = ([1u8; 20], [2u8; 20], [3u8; 20], U256::from(9u64), [4u8; 32]).encode();
+    let key = [&77u64.to_be_bytes()[..], &[5u8; 12]].concat();
+    writer.write(&[(key.clone(), transfer)]).unwrap();
+    writer.finish().unwrap();
+    let batches: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+    let schema = batches[0].schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "record_key",
+            "record_value",
+            "appended_at",
+            "token",
+            "from",
+            "to",
+            "value",
+            "transaction_hash"
+        ]
+    );
+    let height = batches[0].column_by_name("appended_at").unwrap();
+    let height = height.as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(height.value(0), 77);
+    assert_eq!(binaries(&batches, "record_key"), [key]);
+    assert_eq!(binaries(&batches, "to"), [vec![3u8; 20]]);
+}
+
+#[test]
 fn a_file_that_cannot_be_created_is_named() {
     let err = DatasetWriter::create(
         Path::new("/nonexistent-dir/x.csv"),
         ExportFormat::Csv,
         None,
         "d",
+        false,
     )
     .err()
     .unwrap();

@@ -74,7 +74,7 @@ impl Db {
 
     /// Creates `spec`'s table, or checks that the existing one holds this dataset with these columns.
     pub fn ensure_table(&mut self, spec: &TableSpec) -> Result<(), SinkError> {
-        let dataset = format!("{}/{}", spec.manuscript, spec.dataset);
+        let dataset = format!("{}/{}", spec.manuscript, spec.dataset());
         let owner = self.client.query_opt(
             "SELECT manuscript, dataset FROM cvm_sink_tables WHERE table_name = $1",
             &[&spec.table],
@@ -82,7 +82,7 @@ impl Db {
         match owner {
             Some(row) => {
                 let (m, d): (String, String) = (row.get(0), row.get(1));
-                if (m.as_str(), d.as_str()) != (spec.manuscript.as_str(), spec.dataset.as_str()) {
+                if (m.as_str(), d.as_str()) != (spec.manuscript.as_str(), spec.dataset()) {
                     return Err(SinkError::TableTaken {
                         table: spec.table.clone(),
                         found: format!("dataset {m}/{d}"),
@@ -93,7 +93,7 @@ impl Db {
             None => {
                 self.client.execute(
                     "INSERT INTO cvm_sink_tables (table_name, manuscript, dataset) VALUES ($1, $2, $3)",
-                    &[&spec.table, &spec.manuscript, &spec.dataset],
+                    &[&spec.table, &spec.manuscript, &spec.dataset()],
                 )?;
             }
         }
@@ -136,7 +136,7 @@ impl Db {
         let table = quote(&spec.table);
         if !removed.is_empty() {
             self.client.execute(
-                &format!("DELETE FROM {table} WHERE \"key\" = ANY($1::bytea[])"),
+                &format!("DELETE FROM {table} WHERE \"record_key\" = ANY($1::bytea[])"),
                 &[&removed],
             )?;
         }
@@ -160,7 +160,7 @@ impl Db {
                 .map(|n| format!("{n} = EXCLUDED.{n}"))
                 .collect();
             let sql = format!(
-                "INSERT INTO {table} ({}) SELECT * FROM unnest({}) ON CONFLICT (\"key\") DO UPDATE SET {}",
+                "INSERT INTO {table} ({}) SELECT * FROM unnest({}) ON CONFLICT (\"record_key\") DO UPDATE SET {}",
                 names.join(", "),
                 arrays.join(", "),
                 updates.join(", ")

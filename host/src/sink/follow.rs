@@ -194,11 +194,11 @@ impl Follower<'_> {
     fn table(&mut self, id: &DatasetId) -> Result<&TableSpec, SinkError> {
         if !self.tables.contains_key(id) {
             let types = self.manuscripts.get(&id.0).and_then(|m| m.types.clone());
-            let mut spec = TableSpec::new(&id.0, &id.1, types.as_deref())?;
-            spec.append_only = self
+            let append_only = self
                 .manuscripts
                 .get(&id.0)
                 .is_some_and(|m| m.append_only.contains(&id.1));
+            let spec = TableSpec::new(&id.0, &id.1, types.as_deref(), append_only)?;
             self.db.ensure_table(&spec)?;
             tracing::info!(table = %spec.table, dataset = %format!("{}/{}", id.0, id.1), "table ready");
             self.tables.insert(id.clone(), spec);

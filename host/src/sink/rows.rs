@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use postgres::types::ToSql;
 use serde_json::Value as Json;
 
-use super::schema::{ColumnType, Place, TableSpec, TypedColumn};
+use super::schema::{ColumnType, TableSpec};
 use crate::datasets::ManuscriptTypes;
 use crate::hex_text::from_hex;
 
@@ -126,15 +126,6 @@ fn decimal(json: &Json) -> Option<String> {
     }
 }
 
-fn pick<'a>(json: Option<&'a Json>, place: &Place) -> Option<&'a Json> {
-    let json = json?;
-    match place {
-        Place::Whole => Some(json),
-        Place::Field(name) => json.get(name),
-        Place::Index(i) => json.get(i),
-    }
-}
-
 /// The column arrays of `rows` for `spec`'s columns, in [`TableSpec::columns`] order; typed columns decoded with
 /// `types` (null where a record does not decode as its type).
 pub fn encode(spec: &TableSpec, types: Option<&ManuscriptTypes>, rows: &[Row]) -> Vec<ColumnData> {
@@ -143,44 +134,17 @@ pub fn encode(spec: &TableSpec, types: Option<&ManuscriptTypes>, rows: &[Row]) -
         .iter()
         .map(|(_, ty)| ColumnData::new(*ty, rows.len()))
         .collect();
-    let (fixed, typed) = data.split_at_mut(4);
-    let [keys, values, heights, roots] = fixed else {
-        return data;
-    };
-    let typed_columns: Vec<&TypedColumn> =
-        spec.key_columns.iter().chain(&spec.value_columns).collect();
     for (key, written) in rows {
-        if let ColumnData::Bytes(v) = keys {
-            v.push(Some(key.clone()));
-        }
-        if let ColumnData::Bytes(v) = values {
-            v.push(Some(written.value.clone()));
-        }
-        if let ColumnData::Int(v) = heights {
-            v.push(Some(i64::try_from(written.height).unwrap_or(i64::MAX)));
-        }
-        if let ColumnData::Bytes(v) = roots {
-            v.push(Some(written.state_root.to_vec()));
-        }
-        // An append-only row's key starts with the appending block's height.
-        let record_key = if spec.append_only {
-            key.get(8..).unwrap_or_default()
-        } else {
-            &key[..]
-        };
-        let key_json = (!spec.key_columns.is_empty())
-            .then(|| types.and_then(|t| t.decode_key(&spec.dataset, record_key)))
-            .flatten();
-        let value_json = (!spec.value_columns.is_empty())
-            .then(|| types.and_then(|t| t.decode_value(&spec.dataset, &written.value)))
-            .flatten();
-        for (i, (column, out)) in typed_columns.iter().zip(typed.iter_mut()).enumerate() {
-            let json = if i < spec.key_columns.len() {
-                key_json.as_ref()
-            } else {
-                value_json.as_ref()
-            };
-            out.push(column.ty, pick(json, &column.place));
+        let cells = spec
+            .layout
+            .cells(types, key, &written.value)
+            .into_iter()
+            .chain([
+                Some(Json::from(written.height)),
+                Some(Json::String(crate::hex_text::to_hex(written.state_root))),
+            ]);
+        for ((out, (_, ty)), cell) in data.iter_mut().zip(&columns).zip(cells) {
+            out.push(*ty, cell.as_ref());
         }
     }
     data
@@ -219,7 +183,7 @@ mod tests {
         let types = ManuscriptTypes::load(manuscript_fixtures::ERC20_TRANSFERS)
             .unwrap()
             .unwrap();
-        let spec = TableSpec::new("erc20-transfers", "transfers", Some(&types)).unwrap();
+        let spec = TableSpec::new("erc20-transfers", "transfers", Some(&types), false).unwrap();
         let value = U256::from(10u64).pow(U256::from(24u64));
         let transfer = ([0x11u8; 20], [0u8; 20], [0x22u8; 20], value, [0xabu8; 32]).encode();
         let rows = vec![
@@ -233,10 +197,10 @@ mod tests {
             data[1],
             ColumnData::Bytes(vec![Some(transfer), Some(vec![1, 2, 3])])
         );
-        assert_eq!(data[2], ColumnData::Int(vec![Some(7), Some(8)]));
-        assert_eq!(data[4], ColumnData::Bytes(vec![Some(vec![0x11; 20]), None]));
+        assert_eq!(data[7], ColumnData::Int(vec![Some(7), Some(8)]));
+        assert_eq!(data[2], ColumnData::Bytes(vec![Some(vec![0x11; 20]), None]));
         assert_eq!(
-            data[7],
+            data[5],
             ColumnData::Text(vec![Some("1000000000000000000000000".into()), None])
         );
     }
@@ -246,16 +210,16 @@ mod tests {
         let types = ManuscriptTypes::load(manuscript_fixtures::ERC20_TRANSFERS)
             .unwrap()
             .unwrap();
-        let spec = TableSpec::new("erc20-transfers", "balances", Some(&types)).unwrap();
+        let spec = TableSpec::new("erc20-transfers", "balances", Some(&types), false).unwrap();
         let key = ([1u8; 20], [2u8; 20]).encode();
         let balance = ((true, U256::from(5u64)), u64::MAX, 3u64).encode();
         let data = encode(&spec, Some(&types), &[(key, written(1, balance))]);
-        assert_eq!(data[5], ColumnData::Bytes(vec![Some(vec![2; 20])]));
+        assert_eq!(data[3], ColumnData::Bytes(vec![Some(vec![2; 20])]));
         assert_eq!(
-            data[6],
+            data[4],
             ColumnData::Text(vec![Some(r#"{"magnitude":"5","negative":true}"#.into())])
         );
-        assert_eq!(data[7], ColumnData::Text(vec![Some(u64::MAX.to_string())]));
+        assert_eq!(data[5], ColumnData::Text(vec![Some(u64::MAX.to_string())]));
         assert_eq!(decimal(&serde_json::json!("-12")), Some("-12".into()));
         assert_eq!(decimal(&serde_json::json!("0x12")), None);
         assert_eq!(decimal(&serde_json::json!(1.5)), None);

@@ -1,18 +1,12 @@
-//! A dataset's table: its name and columns, derived from the dataset's declared types.
-//!
-//! Every table has `key bytea primary key`, `height bigint` (the block that last wrote the row) and `state_root
-//! bytea` (that block's root). An untyped dataset adds `value bytea`. A typed one adds `value_scale bytea` (the
-//! record's bytes: what proofs check, and all there is of a record that does not decode as its type) and one
-//! column per field of its value (a struct: one per field, by name; a tuple: `value_0`, `value_1`…; anything
-//! else: `value`), and columns for its key's parts (a struct: `key_<field>`; a tuple: `key_0`…; a byte string: none,
-//! `key` is it; anything else: `key_typed`). A column's type follows its field's type ([`ColumnType::of`]). Typed
-//! columns are nullable: a record whose bytes do not decode has them null.
-
-use manuscript_sdk::scale_info::form::PortableForm;
-use manuscript_sdk::scale_info::{Field, PortableRegistry, TypeDef, TypeDefPrimitive};
+//! A dataset's table: its name, and the columns of the dataset's layout ([`DatasetColumns`]: `record_key`,
+//! `record_value`, `appended_at` for an append-only dataset, then the typed key and value columns) followed by
+//! `height` (the block that last wrote the row) and `state_root` (that block's root). `record_key` is the primary
+//! key. A column's PostgreSQL type follows its kind ([`ColumnType::of`]); typed columns are nullable: a record
+//! whose bytes do not decode has them null.
 
 use super::error::SinkError;
 use crate::datasets::ManuscriptTypes;
+use crate::datasets::columns::{ColumnKind, DatasetColumns, RECORD_KEY};
 use crate::hex_text::to_hex;
 
 /// Longest identifier PostgreSQL keeps (longer ones are cut short without a word).
@@ -48,78 +42,17 @@ impl ColumnType {
         }
     }
 
-    /// The column type of values of type `id` in `registry`.
-    pub fn of(registry: &PortableRegistry, id: u32) -> ColumnType {
-        let Some(ty) = registry.resolve(id) else {
-            return ColumnType::Jsonb;
-        };
-        if ty.path.segments.last().is_some_and(|s| s == "U256") {
-            return ColumnType::Numeric;
-        }
-        if ty.path.segments.last().is_some_and(|s| s == "Option")
-            && let TypeDef::Variant(v) = &ty.type_def
-            && let Some(some) = v.variants.iter().find(|v| v.name == "Some")
-            && let [inner] = some.fields.as_slice()
-        {
-            return ColumnType::of(registry, inner.ty.id);
-        }
-        match &ty.type_def {
-            TypeDef::Primitive(p) => match p {
-                TypeDefPrimitive::Bool => ColumnType::Boolean,
-                TypeDefPrimitive::Char | TypeDefPrimitive::Str => ColumnType::Text,
-                TypeDefPrimitive::U8
-                | TypeDefPrimitive::U16
-                | TypeDefPrimitive::U32
-                | TypeDefPrimitive::I8
-                | TypeDefPrimitive::I16
-                | TypeDefPrimitive::I32
-                | TypeDefPrimitive::I64 => ColumnType::BigInt,
-                TypeDefPrimitive::U64
-                | TypeDefPrimitive::U128
-                | TypeDefPrimitive::I128
-                | TypeDefPrimitive::U256
-                | TypeDefPrimitive::I256 => ColumnType::Numeric,
-            },
-            TypeDef::Array(a) if is_u8(registry, a.type_param.id) => ColumnType::Bytea,
-            TypeDef::Sequence(s) if is_u8(registry, s.type_param.id) => ColumnType::Bytea,
-            TypeDef::Compact(c) => ColumnType::of(registry, c.type_param.id),
-            // A one-field tuple struct shows as its field.
-            TypeDef::Composite(c) if c.fields.len() == 1 && c.fields[0].name.is_none() => {
-                ColumnType::of(registry, c.fields[0].ty.id)
-            }
-            TypeDef::Tuple(t) if t.fields.len() == 1 => ColumnType::of(registry, t.fields[0].id),
-            _ => ColumnType::Jsonb,
+    /// The type of a column of `kind`.
+    pub fn of(kind: ColumnKind) -> ColumnType {
+        match kind {
+            ColumnKind::Bool => ColumnType::Boolean,
+            ColumnKind::Int => ColumnType::BigInt,
+            ColumnKind::UInt64 | ColumnKind::Decimal => ColumnType::Numeric,
+            ColumnKind::Text => ColumnType::Text,
+            ColumnKind::Bytes => ColumnType::Bytea,
+            ColumnKind::Json => ColumnType::Jsonb,
         }
     }
-}
-
-fn is_u8(registry: &PortableRegistry, id: u32) -> bool {
-    matches!(
-        registry.resolve(id).map(|t| &t.type_def),
-        Some(TypeDef::Primitive(TypeDefPrimitive::U8))
-    )
-}
-
-/// Where a typed column's value sits in the record's JSON (as [`ManuscriptTypes`] decodes it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Place {
-    /// The whole JSON.
-    Whole,
-    /// A field of an object.
-    Field(String),
-    /// An element of an array.
-    Index(usize),
-}
-
-/// A column filled from the decoded key or value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TypedColumn {
-    /// The column's name.
-    pub name: String,
-    /// Its type.
-    pub ty: ColumnType,
-    /// Where its value sits in the decoded JSON.
-    pub place: Place,
 }
 
 /// One dataset's table.
@@ -129,17 +62,8 @@ pub struct TableSpec {
     pub table: String,
     /// The manuscript.
     pub manuscript: String,
-    /// The dataset.
-    pub dataset: String,
-    /// Whether the dataset declares its types (then the raw value is `value_scale`, else `value`).
-    pub typed: bool,
-    /// Columns from the decoded key.
-    pub key_columns: Vec<TypedColumn>,
-    /// Columns from the decoded value.
-    pub value_columns: Vec<TypedColumn>,
-    /// Whether the dataset is append-only: its rows' keys are then the appending block's height (8 bytes, big
-    /// endian) followed by the record key, as its pages name records, so a key appended again later is a new row.
-    pub append_only: bool,
+    /// The dataset's columns.
+    pub layout: DatasetColumns,
 }
 
 /// The table name of `manuscript/dataset`: `<manuscript>__<dataset>` in lowercase with every character other than
@@ -167,123 +91,18 @@ pub fn table_name(manuscript: &str, dataset: &str) -> String {
     format!("{}_{}", &name[..MAX_IDENTIFIER - 9], &hash[2..10])
 }
 
-/// How a key or value's columns are named.
-struct Naming {
-    /// Before a struct field's name.
-    field: &'static str,
-    /// Before a tuple element's index.
-    index: &'static str,
-    /// The one column of a type that is not a struct or tuple.
-    whole: &'static str,
-    /// Whether a byte string gets no column (the key's bytea is it).
-    bytes_is_key: bool,
-}
-
-const KEY: Naming = Naming {
-    field: "key_",
-    index: "key_",
-    whole: "key_typed",
-    bytes_is_key: true,
-};
-
-const VALUE: Naming = Naming {
-    field: "",
-    index: "value_",
-    whole: "value",
-    bytes_is_key: false,
-};
-
-/// The columns a key or value of type `id` spreads into.
-fn spread(registry: &PortableRegistry, id: u32, naming: &Naming) -> Vec<TypedColumn> {
-    let single = |ty| {
-        if naming.bytes_is_key && ty == ColumnType::Bytea {
-            return Vec::new();
-        }
-        vec![TypedColumn {
-            name: naming.whole.to_string(),
-            ty,
-            place: Place::Whole,
-        }]
-    };
-    let Some(ty) = registry.resolve(id) else {
-        return single(ColumnType::Jsonb);
-    };
-    let column_type = ColumnType::of(registry, id);
-    let fields: Vec<(Option<String>, u32)> = match &ty.type_def {
-        TypeDef::Composite(c) if column_type == ColumnType::Jsonb => c
-            .fields
-            .iter()
-            .map(|f: &Field<PortableForm>| (f.name.clone(), f.ty.id))
-            .collect(),
-        TypeDef::Tuple(t) if column_type == ColumnType::Jsonb && !t.fields.is_empty() => {
-            t.fields.iter().map(|f| (None, f.id)).collect()
-        }
-        _ => return single(column_type),
-    };
-    if fields.is_empty() {
-        return single(column_type);
-    }
-    fields
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, id))| TypedColumn {
-            name: match &name {
-                Some(n) => format!("{}{n}", naming.field),
-                None => format!("{}{i}", naming.index),
-            },
-            ty: ColumnType::of(registry, id),
-            place: match name {
-                Some(n) => Place::Field(n),
-                None => Place::Index(i),
-            },
-        })
-        .collect()
-}
-
 impl TableSpec {
-    /// The table of `manuscript/dataset`, with columns from `types` (none: the value as bytea).
+    /// The table of `manuscript/dataset`, with columns from `types` (none: only the record's bytes).
     pub fn new(
         manuscript: &str,
         dataset: &str,
         types: Option<&ManuscriptTypes>,
+        append_only: bool,
     ) -> Result<TableSpec, SinkError> {
-        let declared = types.and_then(|t| {
-            let d = t.dataset_types().dataset(dataset)?;
-            Some((&t.dataset_types().registry, d.key, d.value))
-        });
-        let (typed, key_columns, mut value_columns) = match declared {
-            None => (false, Vec::new(), Vec::new()),
-            Some((registry, key, value)) => (
-                true,
-                spread(registry, key, &KEY),
-                spread(registry, value, &VALUE),
-            ),
-        };
-        // A value field may not take a name the table already uses.
-        let mut taken: Vec<String> = ["key", "value_scale", "height", "state_root"]
-            .into_iter()
-            .map(String::from)
-            .chain(key_columns.iter().map(|c| c.name.clone()))
-            .collect();
-        for column in &mut value_columns {
-            let mut name = column.name.clone();
-            if taken.contains(&name) {
-                name = format!("value_{name}");
-            }
-            while taken.contains(&name) {
-                name.push('_');
-            }
-            column.name = name.clone();
-            taken.push(name);
-        }
         let spec = TableSpec {
             table: table_name(manuscript, dataset),
             manuscript: manuscript.to_string(),
-            dataset: dataset.to_string(),
-            typed,
-            key_columns,
-            value_columns,
-            append_only: false,
+            layout: DatasetColumns::of(types, dataset, append_only),
         };
         if let Some((name, _)) = spec.columns().into_iter().find(|(n, _)| {
             n.len() > MAX_IDENTIFIER || n.chars().any(|c| c == '"' || c.is_control())
@@ -296,42 +115,39 @@ impl TableSpec {
         Ok(spec)
     }
 
-    /// The raw value column's name: `value_scale` when typed, else `value`.
-    pub fn raw_value_column(&self) -> &'static str {
-        if self.typed { "value_scale" } else { "value" }
+    /// The dataset.
+    pub fn dataset(&self) -> &str {
+        &self.layout.dataset
     }
 
-    /// Every column with its type, in table order: `key`, the raw value, `height`, `state_root`, then the key's
-    /// typed columns and the value's.
+    /// Every column with its type, in table order: the layout's, then `height` and `state_root`.
     pub fn columns(&self) -> Vec<(String, ColumnType)> {
-        [
-            ("key", ColumnType::Bytea),
-            (self.raw_value_column(), ColumnType::Bytea),
-            ("height", ColumnType::BigInt),
-            ("state_root", ColumnType::Bytea),
-        ]
-        .into_iter()
-        .map(|(n, t)| (n.to_string(), t))
-        .chain(
-            self.key_columns
-                .iter()
-                .chain(&self.value_columns)
-                .map(|c| (c.name.clone(), c.ty)),
-        )
-        .collect()
+        self.layout
+            .columns()
+            .into_iter()
+            .map(|(n, k)| (n, ColumnType::of(k)))
+            .chain([
+                ("height".to_string(), ColumnType::BigInt),
+                ("state_root".to_string(), ColumnType::Bytea),
+            ])
+            .collect()
     }
 
     /// `CREATE TABLE IF NOT EXISTS` of the table.
     pub fn create_sql(&self) -> String {
+        let typed = self.layout.key.len() + self.layout.value.len();
+        let fixed = self.columns().len() - typed - 2;
         let columns: Vec<String> = self
             .columns()
             .into_iter()
             .enumerate()
             .map(|(i, (name, ty))| {
-                let constraint = match i {
-                    0 => " PRIMARY KEY",
-                    1..=3 => " NOT NULL",
-                    _ => "",
+                let constraint = if name == RECORD_KEY {
+                    " PRIMARY KEY"
+                } else if i < fixed || i >= fixed + typed {
+                    " NOT NULL"
+                } else {
+                    ""
                 };
                 format!("{} {}{constraint}", quote(&name), ty.sql())
             })
@@ -373,95 +189,61 @@ mod tests {
     #[test]
     fn erc20_tables_have_a_column_per_field() {
         let types = erc20();
-        let transfers = TableSpec::new("erc20-transfers", "transfers", Some(&types)).unwrap();
+        let transfers = TableSpec::new("erc20-transfers", "transfers", Some(&types), true).unwrap();
         assert_eq!(transfers.table, "erc20_transfers__transfers");
         assert_eq!(
             columns(&transfers),
             owned(&[
-                ("key", "bytea"),
-                ("value_scale", "bytea"),
-                ("height", "bigint"),
-                ("state_root", "bytea"),
+                ("record_key", "bytea"),
+                ("record_value", "bytea"),
+                ("appended_at", "bigint"),
                 ("token", "bytea"),
                 ("from", "bytea"),
                 ("to", "bytea"),
                 ("value", "numeric"),
                 ("transaction_hash", "bytea"),
+                ("height", "bigint"),
+                ("state_root", "bytea"),
             ])
         );
-        let balances = TableSpec::new("erc20-transfers", "balances", Some(&types)).unwrap();
+        let balances = TableSpec::new("erc20-transfers", "balances", Some(&types), false).unwrap();
         assert_eq!(
-            columns(&balances)[4..],
+            columns(&balances)[2..],
             owned(&[
                 ("key_0", "bytea"),
                 ("key_1", "bytea"),
                 ("net_flow", "jsonb"),
                 ("transfers", "numeric"),
                 ("since", "numeric"),
+                ("height", "bigint"),
+                ("state_root", "bytea"),
             ])
         );
-        assert_eq!(balances.key_columns[1].place, Place::Index(1));
         assert_eq!(
-            balances.value_columns[0].place,
-            Place::Field("net_flow".into())
+            balances.create_sql(),
+            "CREATE TABLE IF NOT EXISTS \"erc20_transfers__balances\" (\"record_key\" bytea PRIMARY KEY, \
+             \"record_value\" bytea NOT NULL, \"key_0\" bytea, \"key_1\" bytea, \"net_flow\" jsonb, \
+             \"transfers\" numeric, \"since\" numeric, \"height\" bigint NOT NULL, \"state_root\" bytea NOT NULL)"
         );
-        // A byte-string key is the key column itself.
-        let supply = TableSpec::new("erc20-transfers", "supply", Some(&types)).unwrap();
-        assert!(supply.key_columns.is_empty());
         assert!(
-            supply
+            transfers
                 .create_sql()
-                .starts_with("CREATE TABLE IF NOT EXISTS \"erc20_transfers__supply\" (\"key\" bytea PRIMARY KEY, \"value_scale\" bytea NOT NULL")
+                .contains("\"appended_at\" bigint NOT NULL, \"token\" bytea,")
         );
     }
 
     #[test]
     fn untyped_datasets_keep_the_value_as_bytes() {
-        let spec = TableSpec::new("idle", "out", None).unwrap();
+        let spec = TableSpec::new("idle", "out", None, false).unwrap();
         assert_eq!(
             columns(&spec),
             owned(&[
-                ("key", "bytea"),
-                ("value", "bytea"),
+                ("record_key", "bytea"),
+                ("record_value", "bytea"),
                 ("height", "bigint"),
                 ("state_root", "bytea"),
             ])
         );
-        // A dataset the types leave out is untyped too.
-        let spec = TableSpec::new("erc20-transfers", "other", Some(&erc20())).unwrap();
-        assert!(!spec.typed);
-    }
-
-    #[test]
-    fn scalars_and_clashing_names() {
-        let types = manuscript_sdk::types::DatasetTypes::builder()
-            .dataset::<u64, u128>("counts")
-            .dataset::<String, (bool, Option<u32>, Vec<u16>)>("flags")
-            .build();
-        let registry = &types.registry;
-        let counts = &types.datasets[0];
-        assert_eq!(
-            spread(registry, counts.key, &KEY),
-            vec![TypedColumn {
-                name: "key_typed".into(),
-                ty: ColumnType::Numeric,
-                place: Place::Whole
-            }]
-        );
-        let flags = &types.datasets[1];
-        let value: Vec<_> = spread(registry, flags.value, &VALUE)
-            .into_iter()
-            .map(|c| (c.name, c.ty))
-            .collect();
-        assert_eq!(
-            value,
-            vec![
-                ("value_0".to_string(), ColumnType::Boolean),
-                ("value_1".to_string(), ColumnType::BigInt),
-                ("value_2".to_string(), ColumnType::Jsonb),
-            ]
-        );
-        assert_eq!(ColumnType::of(registry, flags.key), ColumnType::Text);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::recorded::{Emitted, LogLine};
 use crate::block_env::{BlockInfo, Level};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::string::String;
 use std::vec::Vec;
@@ -49,6 +49,10 @@ pub(crate) struct Invocation {
     pub block: BlockInfo,
     /// Datasets the manifest declares; `None` accepts any valid name.
     pub datasets: Option<Vec<String>>,
+    /// Those of them that are append-only.
+    pub append_only: Vec<String>,
+    /// `(dataset, key)` already appended in this block by kept invocations.
+    pub appended_in_block: BTreeSet<(String, Vec<u8>)>,
     pub fuel_limit: Option<u64>,
     pub fuel_used: u64,
 }
@@ -284,6 +288,23 @@ pub(crate) unsafe fn emit(
         }
         check_key(key);
         check_value(value);
+        if inv.append_only.iter().any(|d| d == dataset) {
+            let repeated = inv
+                .appended_in_block
+                .contains(&(dataset.into(), key.to_vec()))
+                || inv
+                    .emitted
+                    .iter()
+                    .any(|e| e.dataset == dataset && e.key == key);
+            if repeated {
+                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                trap(format!(
+                    "emit into append-only dataset {dataset:?} repeats key 0x{hex} of this block: an \
+                     append-only record is written once (use a key of its own per record, or declare the \
+                     dataset keyed)"
+                ));
+            }
+        }
         if let Some(existing) = inv
             .emitted
             .iter_mut()

@@ -40,19 +40,19 @@ pub struct ExportArgs {
     pub node: NodeArgs,
 }
 
-/// The manuscript's declared types: its code, fetched by the hash the verified page proves (the client checks the
-/// code against it).
-fn types_of(
+/// What the verified page proves of the manuscript: its metadata, and its declared types from its code, fetched
+/// by the proven hash (the client checks the code against it).
+fn proven_manuscript(
     client: &Client,
     page: &RecordPage,
-) -> anyhow::Result<(Option<ManuscriptTypes>, [u8; 32])> {
+) -> anyhow::Result<(ManuscriptMeta, Option<ManuscriptTypes>)> {
     let meta = ManuscriptMeta::decode(&mut &page.proof.manuscript_meta[..])
         .context("the page's proven manuscript metadata does not decode")?;
     let code = client
         .code(meta.code_hash)
         .context("fetching the manuscript's code for its dataset types")?;
     let types = ManuscriptTypes::load(&code).context("reading the code's dataset types")?;
-    Ok((types, meta.code_hash))
+    Ok((meta, types))
 }
 
 /// `path` with `.partial` added: written there, renamed when complete.
@@ -80,9 +80,16 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<()> {
             first.height
         )
     })?;
-    let (types, code_hash) = types_of(&client, &first)?;
+    let (meta, types) = proven_manuscript(&client, &first)?;
+    let code_hash = meta.code_hash;
     let partial = partial(&a.out);
-    let mut writer = DatasetWriter::create(&partial, a.format, types.map(Into::into), &a.dataset)?;
+    let mut writer = DatasetWriter::create(
+        &partial,
+        a.format,
+        types.map(Into::into),
+        &a.dataset,
+        meta.is_append_only(&a.dataset),
+    )?;
     let columns = writer.manifest_columns();
     let bar = crate::progress::counter(&format!("{}/{}", a.manuscript, a.dataset), "records");
     let mut page = first.clone();

@@ -49,7 +49,7 @@ struct Shown {
 impl Observer for Shown {
     fn started(&mut self, from: u64, tip: u64, tables: &[TableSpec]) {
         for t in tables {
-            eprintln!("table {} <- {}/{}", t.table, t.manuscript, t.dataset);
+            eprintln!("table {} <- {}/{}", t.table, t.manuscript, t.dataset());
         }
         eprintln!("resuming after height {from}; the node is at {tip}");
         self.bar.set_length(tip.saturating_sub(from));
