@@ -88,11 +88,12 @@ fn append_only_datasets_are_in_the_generated_manifest() {
 
 #[test]
 fn a_key_is_appended_once_per_block_as_in_the_cvm() {
+    // `emit` takes the key's SCALE encoding (a byte vector: its length, then the bytes).
     let repeats = |key: &str| {
         Outcome::Trapped(format!(
             "emit into append-only dataset \"log\" repeats key 0x{} of this block: an append-only record is \
              written once (use a key of its own per record, or declare the dataset keyed)",
-            hex(key.as_bytes())
+            hex(&key.as_bytes().to_vec().encode())
         ))
     };
     let mut host = MockHost::new().with_block(1, 0);
@@ -121,13 +122,10 @@ fn a_key_is_appended_once_per_block_as_in_the_cvm() {
         .emitted_to("log")
         .map(|e| (e.key.clone(), e.value.clone()))
         .collect();
+    let record = |k: &[u8], v: &[u8]| (k.to_vec().encode(), v.to_vec().encode());
     assert_eq!(
         log,
-        [
-            (b"a".to_vec(), b"1".to_vec()),
-            (b"b".to_vec(), b"1".to_vec()),
-            (b"a".to_vec(), b"3".to_vec())
-        ]
+        [record(b"a", b"1"), record(b"b", b"1"), record(b"a", b"3")]
     );
 }
 
