@@ -35,6 +35,52 @@ impl SignedPrecommit<'_> {
     }
 }
 
+/// The fraction of a trusted set's power that must have signed a certificate for a light
+/// client to trust it (CometBFT's light-client `TrustLevel`); within [1/3, 1], default 1/3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct TrustLevel {
+    /// Numerator of the fraction.
+    pub numerator: u64,
+    /// Denominator of the fraction.
+    pub denominator: u64,
+}
+
+impl Default for TrustLevel {
+    fn default() -> Self {
+        TrustLevel::ONE_THIRD
+    }
+}
+
+impl TrustLevel {
+    /// 1/3: at least one correct validator of the trusted set signed.
+    pub const ONE_THIRD: TrustLevel = TrustLevel {
+        numerator: 1,
+        denominator: 3,
+    };
+
+    /// A checked trust level.
+    pub fn new(numerator: u64, denominator: u64) -> Result<Self, CertificateError> {
+        let level = TrustLevel {
+            numerator,
+            denominator,
+        };
+        level.validate()?;
+        Ok(level)
+    }
+
+    /// CometBFT `ValidateTrustLevel`: 1/3 <= level <= 1 and a non-zero denominator.
+    pub fn validate(&self) -> Result<(), CertificateError> {
+        let (n, d) = (u128::from(self.numerator), u128::from(self.denominator));
+        if d == 0 || n * 3 < d || n > d {
+            return Err(CertificateError::InvalidTrustLevel {
+                numerator: self.numerator,
+                denominator: self.denominator,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// Precommits for `value_id` at (`height`, `round`) from validators holding more than 2/3 of
 /// the power. Verifiable on its own against the validator set of `height`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -181,6 +227,80 @@ impl CommitCertificate {
         }
         // A batch may reject what single checks accept (cofactored vs cofactorless
         // equations); be strict and refuse.
+        Err(CertificateError::InvalidSignature(u32::MAX))
+    }
+
+    /// CometBFT's `VerifyCommitLightTrusting`: whether signers a light client trusts back this
+    /// certificate. Signer indices point into `target` (the set of the certificate's height);
+    /// a signer whose id is also a member of `trusted` counts with its power in `trusted`,
+    /// others are skipped. Their power must be above `trust_level` × `trusted`'s total, and
+    /// every counted signature valid (one batch; on failure each is checked to name the
+    /// culprit). Returns the counted power.
+    ///
+    /// Refused: an invalid trust level, a signer index outside `target`, an index listed twice
+    /// (CometBFT's "double vote"; a signer is never counted twice), too little trusted power,
+    /// an invalid counted signature. Unlike CometBFT it counts every trusted signer rather
+    /// than stopping at the threshold, so all their signatures are checked. This is only the
+    /// trust check: a light client also checks the certificate against `target` with
+    /// [`verify`](Self::verify).
+    pub fn verify_trusting(
+        &self,
+        target: &ValidatorSet,
+        trusted: &ValidatorSet,
+        trust_level: TrustLevel,
+        chain_id: &ChainId,
+        verifier: &dyn SignatureVerifier,
+    ) -> Result<u64, CertificateError> {
+        trust_level.validate()?;
+        let mut seen = vec![false; target.len()];
+        let mut power: u64 = 0;
+        let mut counted = Vec::new();
+        for s in &self.signatures {
+            let i = s.validator_index as usize;
+            let Some((v, key)) = target.get(s.validator_index) else {
+                return Err(CertificateError::UnknownSigner(s.validator_index));
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(CertificateError::DuplicateSigner(s.validator_index));
+            }
+            let Some(trusted_power) = trusted.power_of(&v.id) else {
+                continue;
+            };
+            // Members' powers add up to at most MAX_TOTAL_VOTING_POWER.
+            power += trusted_power;
+            counted.push((s, key));
+        }
+        let total = trusted.total_power();
+        let needed = u128::from(total) * u128::from(trust_level.numerator)
+            / u128::from(trust_level.denominator);
+        if u128::from(power) <= needed {
+            return Err(CertificateError::InsufficientTrustedPower {
+                signed: power,
+                total,
+                numerator: trust_level.numerator,
+                denominator: trust_level.denominator,
+            });
+        }
+        let signed: Vec<SignedPrecommit<'_>> = counted
+            .iter()
+            .filter_map(|(s, key)| {
+                let vote = self.vote_of(target, s.validator_index)?;
+                Some(SignedPrecommit {
+                    key,
+                    message: vote.sign_bytes(chain_id),
+                    signature: &s.signature,
+                })
+            })
+            .collect();
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
+        if verifier.verify_batch(&items) {
+            return Ok(power);
+        }
+        for ((s, _), item) in counted.iter().zip(&items) {
+            if !verifier.verify(item.key, item.message, item.signature) {
+                return Err(CertificateError::InvalidSignature(s.validator_index));
+            }
+        }
         Err(CertificateError::InvalidSignature(u32::MAX))
     }
 

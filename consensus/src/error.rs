@@ -22,10 +22,27 @@ pub enum ValidatorSetError {
     /// An id that is not an ed25519 public key.
     #[error("validator {0:?} is not a valid ed25519 public key")]
     BadKey(ValidatorId),
+    /// A change set naming one validator twice.
+    #[error("change set names validator {0:?} more than once")]
+    DuplicateChange(ValidatorId),
+    /// A change whose power alone is above `MAX_TOTAL_VOTING_POWER`.
+    #[error("change gives validator {id:?} power {power}, above the maximum total")]
+    ChangePowerTooLarge {
+        /// The validator changed.
+        id: ValidatorId,
+        /// The power asked for.
+        power: u64,
+    },
+    /// A removal (power 0) of a validator that is not in the set.
+    #[error("change removes validator {0:?}, which is not in the set")]
+    RemovesNonMember(ValidatorId),
+    /// A change set that would leave no validator.
+    #[error("change set would leave the validator set empty")]
+    ChangeEmptiesSet,
 }
 
 /// Why a commit certificate was rejected.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum CertificateError {
     /// A signer index outside the set.
     #[error("signer index {0} is not in the validator set")]
@@ -43,6 +60,28 @@ pub enum CertificateError {
         signed: u64,
         /// Power of the whole set.
         total: u64,
+    },
+    /// Signers trusted by the light client hold no more than the trust level of its set.
+    #[error(
+        "trusted signers hold {signed} of {total} trusted voting power, not more than {numerator}/{denominator}"
+    )]
+    InsufficientTrustedPower {
+        /// Power, in the trusted set, of the signers that are members of it.
+        signed: u64,
+        /// Power of the whole trusted set.
+        total: u64,
+        /// The trust level's numerator.
+        numerator: u64,
+        /// The trust level's denominator.
+        denominator: u64,
+    },
+    /// A trust level outside [1/3, 1] (or with a zero denominator).
+    #[error("trust level {numerator}/{denominator} is not within [1/3, 1]")]
+    InvalidTrustLevel {
+        /// Its numerator.
+        numerator: u64,
+        /// Its denominator.
+        denominator: u64,
     },
     /// A certificate for another height.
     #[error("certificate is for height {found:?}, expected {expected:?}")]

@@ -29,6 +29,7 @@
 //! - [`error`]: the error types;
 //! - [`crypto`]: the [`Signer`] and [`SignatureVerifier`] seams and their ed25519 versions;
 //! - [`validator`]: validator sets and proposer selection;
+//! - [`validator_update`]: validator-set changes (CometBFT's `UpdateWithChangeSet`);
 //! - [`messages`]: proposals and votes, their sign bytes and signatures;
 //! - [`certificate`]: commit certificates; [`evidence`]: duplicate-vote evidence;
 //! - [`vote_keeper`]: the vote tally;
@@ -51,10 +52,11 @@ pub mod state_machine;
 pub mod timeouts;
 pub mod types;
 pub mod validator;
+pub mod validator_update;
 pub mod vote_keeper;
 pub mod wal;
 
-pub use certificate::{CommitCertificate, CommitSig};
+pub use certificate::{CommitCertificate, CommitSig, TrustLevel};
 pub use crypto::{
     CachingVerifier, Ed25519Signer, Ed25519Verifier, SignatureBytes, SignatureVerifier, Signer,
     VerifyItem,
@@ -69,5 +71,6 @@ pub use state_machine::{RoundState, TimeoutKind};
 pub use timeouts::{Timeout, TimeoutConfig};
 pub use types::{ChainId, Height, Round, Step, ValidatorId, Value, ValueId, VoteKind};
 pub use validator::{Validator, ValidatorIndex, ValidatorSet};
+pub use validator_update::ValidatorUpdate;
 pub use vote_keeper::{AddVote, Tally, VoteKeeper};
 pub use wal::{FileWal, MemWal, Wal, WalEntry};

@@ -167,6 +167,15 @@ impl ValidatorSet {
         &self.validators
     }
 
+    /// Each member's id and voting power, sorted by id: what the host hashes to commit to
+    /// the set (priorities are not part of it).
+    pub fn membership(&self) -> Vec<(ValidatorId, u64)> {
+        self.validators
+            .iter()
+            .map(|v| (v.id, v.voting_power))
+            .collect()
+    }
+
     /// The validator at `index` and its decoded key.
     pub fn get(&self, index: ValidatorIndex) -> Option<(&Validator, &VerifyingKey)> {
         let i = index as usize;
@@ -220,6 +229,15 @@ impl ValidatorSet {
         let mut copy = self.clone();
         copy.increment_proposer_priority(1);
         copy
+    }
+
+    /// The end of CometBFT's `updateWithChangeSet`: rescale the priorities into the window
+    /// and centre them on zero. The round-0 proposer becomes the highest priority (CometBFT's
+    /// `findProposer`); the host's `next_height()` picks it again in any case.
+    pub(crate) fn rescale_and_centre(&mut self) {
+        self.rescale_priorities(PRIORITY_WINDOW_SIZE_FACTOR * self.total_power as i64);
+        self.shift_by_avg_proposer_priority();
+        self.proposer = self.most_priority();
     }
 
     /// CometBFT `IncrementProposerPriority(times)`: rescale and centre once, then `times`
