@@ -63,11 +63,53 @@ pub struct Adversity {
     /// Longest run of heights a correct node may decide by block sync alone (`None`: no
     /// bound). Sync must not hide a node that no longer decides by voting.
     pub max_sync_streak: Option<u64>,
+    /// Validator-set changes decided by the application (`None`: the genesis set throughout).
+    pub set_changes: Option<SetChanges>,
+}
+
+/// Validator-set changes the simulated application decides, with CometBFT's semantics: a
+/// change set decided at height `h` applies from `h + 2`. Byzantine validators stay members
+/// of every set, below a third of its power; joins and leaves are of correct validators.
+#[derive(Clone, Debug)]
+pub struct SetChanges {
+    /// Correct validators (the first ones) outside the genesis set, ready to join.
+    pub standby: usize,
+    /// Chance that the application decides a change set at a height.
+    pub per_height: f64,
 }
 
 /// Longest run of heights a correct node of a built-in configuration may decide by sync
 /// alone: a node that falls behind (crash, partition) catches up by sync, then votes again.
 pub const MAX_SYNC_STREAK: u64 = 8;
+
+/// Set-change runs: (name, N, Byzantine behaviours (the last nodes), standby correct nodes
+/// (the first ones) outside the genesis set).
+const SET_CHANGES: &[(&str, usize, &[Behaviour], usize)] = &[
+    (
+        "n5-set-changes-double-voter",
+        5,
+        &[Behaviour::DoubleVoter],
+        1,
+    ),
+    (
+        "n6-set-changes-equivocating-proposer",
+        6,
+        &[Behaviour::EquivocatingProposer],
+        2,
+    ),
+    (
+        "n8-set-changes-amnesia-double-voter",
+        8,
+        &[Behaviour::Amnesia, Behaviour::DoubleVoter],
+        2,
+    ),
+    (
+        "n8-set-changes-colluders",
+        8,
+        &[Behaviour::Colluder, Behaviour::Colluder],
+        1,
+    ),
+];
 
 /// Byzantine mixes tried per N. f = 1 for N = 4, f = 2 for N = 7.
 const N4: &[(&str, &[Behaviour])] = &[
@@ -111,9 +153,52 @@ impl SimConfig {
         N4.iter().chain(N7).map(|(n, _)| *n).collect()
     }
 
+    /// Names of the built-in configurations with validator-set changes (not in [`names`]).
+    ///
+    /// [`names`]: Self::names
+    pub fn set_change_names() -> Vec<&'static str> {
+        SET_CHANGES.iter().map(|(name, ..)| *name).collect()
+    }
+
+    /// A built-in configuration with validator-set changes: as [`named`](Self::named)'s
+    /// network and timers, unequal powers drawn from the seed (correct 3..=9, Byzantine 1..=2,
+    /// so below a third), and a change set at about one height in three.
+    fn with_set_changes(name: &str, seed: u64) -> Option<SimConfig> {
+        let (_, n, byz, standby) = SET_CHANGES.iter().find(|(nm, ..)| *nm == name)?;
+        let n = *n;
+        let mut cfg = SimConfig::named("n4-double-voter", seed)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e7c_4a96);
+        cfg.name = name.to_string();
+        cfg.behaviours = vec![Behaviour::Correct; n - byz.len()];
+        cfg.behaviours.extend_from_slice(byz);
+        if let Some(p) = cfg.network.partition.as_mut() {
+            *p = (0..n).map(|_| rng.gen_range(0..2u8)).collect();
+        }
+        cfg.adversity.powers = Some(
+            cfg.behaviours
+                .iter()
+                .map(|b| {
+                    if b.is_correct() {
+                        rng.gen_range(3..=9)
+                    } else {
+                        rng.gen_range(1..=2)
+                    }
+                })
+                .collect(),
+        );
+        cfg.adversity.set_changes = Some(SetChanges {
+            standby: *standby,
+            per_height: 0.35,
+        });
+        Some(cfg)
+    }
+
     /// A built-in configuration. Network parameters are drawn from the seed, so one
     /// configuration covers many schedules: GST, delays, loss and whether a partition holds.
     pub fn named(name: &str, seed: u64) -> Option<SimConfig> {
+        if name.contains("set-changes") {
+            return Self::with_set_changes(name, seed);
+        }
         let (n, byz) = N4
             .iter()
             .map(|c| (4, c))
@@ -157,6 +242,7 @@ impl SimConfig {
                 crashes: if name.contains("torn-wal") { 3 } else { 0 },
                 verdict_lag_ms: if name.contains("clock-drift") { 150 } else { 0 },
                 max_sync_streak: Some(MAX_SYNC_STREAK),
+                set_changes: None,
             },
         })
     }

@@ -15,12 +15,15 @@
 //! - [`Adversity`]: unequal voting power, crashes at arbitrary points that lose part of an
 //!   unsynced WAL tail, hosts whose verdicts drift with time, and the bound on decisions a
 //!   node may take by block sync alone.
+//! - [`SetChanges`]: validator-set changes decided by the application at random heights,
+//!   applied two heights later (CometBFT's semantics) by every node.
 //! - [`AcceptAllVerifier`]: no signature checks, for benchmarks that measure their cost.
 //!
 //! Modules, each using only those listed before it: `value` ([`SimValue`]), `byzantine`,
 //! `network` (events and delivery), `host` (timers and host answers as inputs),
 //! `invariants`, `config`, `verifier`, `report`, `amnesia`, `durable` (a WAL that loses
-//! its unsynced tail), `node` (one validator), `simulation` (the event loop, with
+//! its unsynced tail), `application` (the validator-set changes the application decides),
+//! `node` (one validator), `simulation` (the event loop, with
 //! `execute` for effects and crashes and `collusion` for colluders).
 
 #![forbid(unsafe_code)]
@@ -28,6 +31,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod amnesia;
+mod application;
 pub mod byzantine;
 mod config;
 mod durable;
@@ -41,7 +45,7 @@ pub mod value;
 mod verifier;
 
 pub use byzantine::Behaviour;
-pub use config::{Adversity, MAX_SYNC_STREAK, SimConfig, Verification};
+pub use config::{Adversity, MAX_SYNC_STREAK, SetChanges, SimConfig, Verification};
 pub use invariants::Invariants;
 pub use network::{Event, EventQueue, NetMsg, NetworkModel};
 pub use report::{SimFailure, SimReport};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cvm_consensus::{
     CommitCertificate, Config, Driver, DriverError, Ed25519Signer, Effect, Height, Input,
-    SignatureVerifier, SignedMessage, ValidatorSet, Value,
+    SignatureVerifier, SignedMessage, ValidatorId, ValidatorSet, Value,
 };
 
 use crate::amnesia::{self, Memory};
@@ -33,6 +33,9 @@ pub(crate) struct Node {
     pub(crate) asked: BTreeSet<cvm_consensus::ValueId>,
     /// The host's block store: survives crashes.
     pub(crate) decided: BTreeMap<Height, (SimValue, CommitCertificate)>,
+    /// `sets[h]`: the validator set of height `h`, as this node computed it (two heights
+    /// beyond its last decision); kept with the block store.
+    pub(crate) sets: Vec<ValidatorSet>,
     pub(crate) incarnation: u32,
     pub(crate) down: bool,
     pub(crate) sync_asked: BTreeSet<(usize, Height)>,
@@ -62,6 +65,7 @@ impl Node {
             verdict_lag_ms: 0,
             asked: BTreeSet::new(),
             decided: BTreeMap::new(),
+            sets: Vec::new(),
             incarnation: 0,
             down: false,
             sync_asked: BTreeSet::new(),
@@ -129,6 +133,13 @@ impl Node {
             self.driver.replay(entries)
         };
         effects.map_err(|e| format!("restart of node {index}: {e}"))
+    }
+
+    /// Whether `id` is in this node's validator set of `height`.
+    pub(crate) fn is_member(&self, height: Height, id: &ValidatorId) -> bool {
+        self.sets
+            .get(height.0 as usize)
+            .is_some_and(|s| s.index_of(id).is_some())
     }
 
     /// One line on where the node is, for liveness failures.

@@ -27,6 +27,14 @@ pub struct SimReport {
     pub max_sync_streak: u64,
     /// Validation requests a node repeated for a value (a `false` asked again later).
     pub revalidations: u64,
+    /// Validator-set change sets that took effect within the run's heights.
+    pub set_changes: u64,
+    /// Validators those change sets added.
+    pub joins: u64,
+    /// Validators they removed.
+    pub leaves: u64,
+    /// Members whose power they changed.
+    pub power_changes: u64,
     /// Decided value ids per height, as seen by the first correct node.
     pub decided: Vec<ValueId>,
 }

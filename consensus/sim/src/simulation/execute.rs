@@ -1,7 +1,7 @@
 //! Executing a node's effects as its host would (WAL sync included), crashes at arbitrary
 //! points, and decisions.
 
-use cvm_consensus::{CommitCertificate, Effect, Input, SignedMessage, Value};
+use cvm_consensus::{CommitCertificate, Effect, Height, Input, SignedMessage, Value};
 use rand::Rng;
 
 use crate::network::Event;
@@ -90,7 +90,7 @@ impl Simulation {
                 Effect::ReportEvidence(ev) => {
                     if self.nodes[i].behaviour.is_correct() {
                         let h = ev.vote_a.vote.height;
-                        let set = &self.sets[h.0 as usize];
+                        let set = &self.schedule.sets[h.0 as usize];
                         self.invariants
                             .on_evidence(&ev, set, &self.chain_id, self.checker_verifier.as_ref())
                             .map_err(|e| self.fail(e))?;
@@ -140,7 +140,7 @@ impl Simulation {
     ) -> Result<(), SimFailure> {
         let height = certificate.height;
         if self.nodes[i].behaviour.is_correct() {
-            let set = &self.sets[height.0 as usize];
+            let set = &self.schedule.sets[height.0 as usize];
             self.invariants
                 .on_decide(
                     i,
@@ -161,6 +161,7 @@ impl Simulation {
             }
             self.max_round = self.max_round.max(certificate.round.0);
         }
+        self.next_set(i, height)?;
         let node = &mut self.nodes[i];
         node.decided.insert(height, (value, certificate));
         node.sync_streak = 0;
@@ -171,7 +172,7 @@ impl Simulation {
         if next.0 > self.cfg.heights || next <= node.driver.height() {
             return Ok(());
         }
-        let validators = self.sets[next.0 as usize].clone();
+        let validators = self.nodes[i].sets[next.0 as usize].clone();
         self.input(
             i,
             Input::StartHeight {
@@ -179,5 +180,27 @@ impl Simulation {
                 validators,
             },
         )
+    }
+
+    /// Node `i` decided `height` (the first time): it computes the set of `height + 2` from
+    /// its set of `height + 1` and the changes decided at `height`, as CometBFT's
+    /// `updateState` does; every node must get the same set.
+    fn next_set(&mut self, i: usize, height: Height) -> Result<(), SimFailure> {
+        let h = height.0 as usize;
+        if self.nodes[i].sets.len() != h + 2 {
+            return Ok(());
+        }
+        let next = self
+            .schedule
+            .next_set(&self.nodes[i].sets[h + 1], height.0)
+            .map_err(|e| self.fail(format!("node {i}: {e}")))?;
+        if next != self.schedule.sets[h + 2] {
+            return Err(self.fail(format!(
+                "node {i} computed another validator set for height {}",
+                h + 2
+            )));
+        }
+        self.nodes[i].sets.push(next);
+        Ok(())
     }
 }

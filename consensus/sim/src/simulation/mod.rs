@@ -22,6 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
+use crate::application::{self, Schedule};
 use crate::byzantine::{self, Behaviour};
 use crate::config::SimConfig;
 use crate::host;
@@ -42,7 +43,10 @@ struct Simulation {
     now: u64,
     queue: EventQueue,
     nodes: Vec<Node>,
-    sets: Vec<ValidatorSet>,
+    /// The application's change sets and the set of every height they imply.
+    schedule: Schedule,
+    /// With set changes: how far ahead the engine buffers (gossip holds what is beyond).
+    hold_beyond: Option<u64>,
     chain_id: ChainId,
     checker_verifier: Arc<dyn SignatureVerifier>,
     invariants: Invariants,
@@ -62,30 +66,51 @@ struct Simulation {
 
 /// Runs one simulation to completion.
 pub fn run(cfg: &SimConfig) -> Result<SimReport, SimFailure> {
-    Simulation::new(cfg.clone()).run()
+    Simulation::new(cfg.clone())?.run()
 }
 
 impl Simulation {
-    fn new(cfg: SimConfig) -> Self {
+    fn new(cfg: SimConfig) -> Result<Self, SimFailure> {
         let n = cfg.behaviours.len();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let signers: Vec<Arc<Ed25519Signer>> = (0..n)
             .map(|_| Arc::new(Ed25519Signer::from_seed(rng.r#gen())))
             .collect();
         let powers = cfg.adversity.powers.clone().unwrap_or_else(|| vec![1; n]);
+        let changes = cfg.adversity.set_changes.as_ref();
+        // Standby validators (the first correct ones) join later, if the application says so.
+        let standby = changes.map_or(0, |c| c.standby);
         let genesis = ValidatorSet::new(
             signers
                 .iter()
                 .zip(powers)
+                .skip(standby)
                 .map(|(s, p)| (s.validator_id(), p)),
         )
         .expect("distinct keys");
-        // sets[h] is the set of height h (index 0 unused).
-        let mut sets = vec![genesis.clone(), genesis];
-        while sets.len() < cfg.heights as usize + 2 {
-            let next = sets.last().expect("non-empty").next_height();
-            sets.push(next);
-        }
+        let ids_where = |correct: bool| {
+            signers
+                .iter()
+                .zip(&cfg.behaviours)
+                .filter(|(_, b)| b.is_correct() == correct)
+                .map(|(s, _)| s.validator_id())
+                .collect::<BTreeSet<_>>()
+        };
+        let schedule = application::schedule(
+            genesis,
+            cfg.heights,
+            &ids_where(true),
+            &ids_where(false),
+            changes,
+            cfg.seed,
+        )
+        .map_err(|reason| SimFailure {
+            config: cfg.name.clone(),
+            seed: cfg.seed,
+            time_ms: 0,
+            reason,
+            reproduce: cfg.reproduce_command(),
+        })?;
         let (shared, checker_verifier) = verifiers(cfg.verification);
         let chain_id = ChainId::new(format!("sim-{}", cfg.seed));
         let mut config = Config::new(chain_id.clone());
@@ -95,6 +120,10 @@ impl Simulation {
             .zip(&cfg.behaviours)
             .map(|(s, b)| Node::new(*b, s.clone(), shared.clone(), config.clone()))
             .collect();
+        for node in &mut nodes {
+            // Genesis gives the sets of heights 1 and 2; each node computes the later ones.
+            node.sets = schedule.sets[..3].to_vec();
+        }
         let correct = signers
             .iter()
             .zip(&cfg.behaviours)
@@ -106,7 +135,7 @@ impl Simulation {
             let lag = cfg.adversity.verdict_lag_ms;
             nodes[lagging].verdict_lag_ms = rng.gen_range(lag / 2..=lag);
         }
-        Simulation {
+        Ok(Simulation {
             first_proposed: BTreeMap::new(),
             collusion: BTreeMap::new(),
             revalidations: 0,
@@ -115,7 +144,8 @@ impl Simulation {
             now: 0,
             queue: EventQueue::default(),
             nodes,
-            sets,
+            hold_beyond: changes.map(|_| config.max_future_heights),
+            schedule,
             chain_id,
             checker_verifier,
             trace: Sha256::new(),
@@ -124,7 +154,7 @@ impl Simulation {
             max_round: 0,
             relayed: BTreeSet::new(),
             cfg,
-        }
+        })
     }
 
     fn fail(&self, reason: impl Into<String>) -> SimFailure {
@@ -164,7 +194,7 @@ impl Simulation {
             self.queue.push(at, Event::Crash { node: victim });
         }
         for i in 0..self.nodes.len() {
-            let validators = self.sets[1].clone();
+            let validators = self.nodes[i].sets[1].clone();
             self.input(
                 i,
                 Input::StartHeight {
@@ -218,7 +248,13 @@ impl Simulation {
             )));
         }
         let first = self.correct_nodes().next().expect("a correct node");
+        let [set_changes, joins, leaves, power_changes] =
+            self.schedule.applied_within(self.cfg.heights);
         Ok(SimReport {
+            set_changes,
+            joins,
+            leaves,
+            power_changes,
             max_sync_streak,
             revalidations: self.revalidations,
             seed: self.cfg.seed,
@@ -306,8 +342,9 @@ impl Simulation {
     /// then asks its peers for the commit of its height: what it heard but lost with the
     /// unsynced WAL tail is not sent again by anyone.
     fn restart(&mut self, i: usize) -> Result<(), SimFailure> {
+        let sets = self.nodes[i].sets.clone();
         let effects = self.nodes[i]
-            .restart(i, &self.sets, self.cfg.heights)
+            .restart(i, &sets, self.cfg.heights)
             .map_err(|e| self.fail(e))?;
         self.execute(i, effects)?;
         let height = self.nodes[i].driver.height();
@@ -360,6 +397,13 @@ impl Simulation {
                     }
                     self.replay_old(to);
                 }
+                if self.held_by_gossip(to, &m) {
+                    let (to, from) = (to as u32, from as u32);
+                    let msg = NetMsg::Consensus(m);
+                    self.queue
+                        .push(self.now + 100, Event::Deliver { to, from, msg });
+                    return Ok(());
+                }
                 let input = match m {
                     SignedMessage::Proposal(p) => Input::Proposal(p),
                     SignedMessage::Vote(v) => Input::Vote(v),
@@ -390,6 +434,23 @@ impl Simulation {
                 Ok(())
             }
         }
+    }
+
+    /// With set changes, whether gossip holds `m` back from node `to` for now (and offers it
+    /// again later), as CometBFT's gossip sends a peer the messages of the height it is at.
+    /// The engine buffers early messages only up to `max_future_heights` ahead, and early
+    /// votes only from members of its current set: a follower that fell behind while the
+    /// others did not need it, then joins the set, would miss the votes of its first height
+    /// as a member for good, and the set may need its vote.
+    fn held_by_gossip(&self, to: usize, m: &SignedMessage<SimValue>) -> bool {
+        let Some(beyond) = self.hold_beyond else {
+            return false;
+        };
+        let node = &self.nodes[to];
+        let mine = node.driver.height();
+        let h = m.height();
+        h.0 > mine.0 + beyond
+            || matches!(m, SignedMessage::Vote(v) if h > mine && !node.is_member(mine, &v.vote.validator))
     }
 
     /// Gossip: a correct node passes on what it hears, so a message a Byzantine node sent to
