@@ -12,6 +12,8 @@
 //! - [`FuelSchedule`]: what each host function costs.
 //! - [`sources`]: registered sources ([`SourceDef`](sources::SourceDef)), their heads, the rules of who may
 //!   register and ingest, and [`genesis_state`](sources::genesis_state).
+//! - [`validators`]: the validator set in state ([`ValidatorState`](validators::ValidatorState)) and
+//!   [`check_update`](validators::check_update), the rule of an `UpdateValidators` transaction.
 //! - [`RecordBatch`]: an ingest transaction's source records in one buffer (SCALE's `Vec<Vec<u8>>` on the wire).
 //!
 //! # Modules
@@ -26,6 +28,7 @@
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
 //! | [`sources`] | registered sources: definitions, heads, registration and ingest rules, provenance proofs, genesis |
+//! | [`validators`] | the validator set the state records, and the rule for updating it |
 //! | [`tx`] | signed transactions and the verified-signature cache |
 //! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
@@ -56,6 +59,7 @@ pub mod state;
 mod test_wat;
 pub mod tx;
 pub mod validate;
+pub mod validators;
 mod value_cache;
 
 pub use cache::{CacheBounds, CacheError, CacheStats, CacheUsage, CompiledManuscript};

@@ -124,6 +124,14 @@ pub enum TxStatus {
         /// Its name.
         source: String,
     },
+    /// The validator update was applied: the state records the new set, consensus uses it from
+    /// `effective_height` on.
+    ValidatorsUpdated {
+        /// The update's position in the chain's sequence of updates.
+        seq: u64,
+        /// The first height the new set signs (the block's height + 2).
+        effective_height: u64,
+    },
 }
 
 /// What happened to one transaction of a block.

@@ -6,6 +6,7 @@ use parity_scale_codec::{Decode, DecodeAll, Encode};
 use crate::record_batch::RecordBatch;
 use crate::sources::SourceDef;
 use crate::state::blake2_256_of_encoding;
+use crate::validators::{Approval, ValidatorSetUpdate};
 
 /// Domain separation for transaction signatures (v2: the signature covers the transaction's Blake2-256 digest).
 const SIGNING_DOMAIN: &[u8] = b"cvm/tx/v2";
@@ -34,6 +35,14 @@ pub enum TxPayload {
     RegisterSource {
         /// The new source.
         source: SourceDef,
+    },
+    /// Changes the validator set from two heights after its block on, when `approvals` authorize it
+    /// ([`check_update`](crate::validators::check_update)); any account may submit it.
+    UpdateValidators {
+        /// The changes, at the next position of the chain's sequence of updates.
+        update: ValidatorSetUpdate,
+        /// Signatures of the update by validators holding more than 2/3 of the power, and by every key it adds.
+        approvals: Vec<Approval>,
     },
 }
 

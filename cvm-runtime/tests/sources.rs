@@ -532,17 +532,17 @@ fn genesis_refuses_duplicates_and_bad_keys() {
     let store = MemoryNodeStore::new();
     let k = key(1).verifying_key().to_bytes();
     let feed = SourceDef::signed("feed", &[k]);
-    let e = genesis_state(&store, &[feed.clone(), feed.clone()], &[]).unwrap_err();
+    let e = genesis_state(&store, &[feed.clone(), feed.clone()], &[], &[]).unwrap_err();
     assert!(e.to_string().contains("\"feed\" is listed twice"), "{e}");
-    let e = genesis_state(&store, std::slice::from_ref(&feed), &[k, k]).unwrap_err();
+    let e = genesis_state(&store, std::slice::from_ref(&feed), &[k, k], &[]).unwrap_err();
     assert!(e.to_string().contains("listed twice"), "{e}");
-    let e = genesis_state(&store, &[ethereum(0, 1)], &[]).unwrap_err();
+    let e = genesis_state(&store, &[ethereum(0, 1)], &[], &[]).unwrap_err();
     assert!(e.to_string().contains("budget.max_blocks"), "{e}");
-    let e = genesis_state(&store, &[SourceDef::signed("feed", &[])], &[]).unwrap_err();
+    let e = genesis_state(&store, &[SourceDef::signed("feed", &[])], &[], &[]).unwrap_err();
     assert!(e.to_string().contains("no publishers"), "{e}");
     // The same definitions give the same root whatever their order in the file.
     let other = SourceDef::signed("other", &[k]);
-    let (a, _) = genesis_state(&store, &[feed.clone(), other.clone()], &[k]).unwrap();
-    let (b, _) = genesis_state(&store, &[other, feed], &[k]).unwrap();
+    let (a, _) = genesis_state(&store, &[feed.clone(), other.clone()], &[k], &[]).unwrap();
+    let (b, _) = genesis_state(&store, &[other, feed], &[k], &[]).unwrap();
     assert_eq!(a, b);
 }

@@ -36,7 +36,7 @@ pub fn genesis_root(store: &dyn NodeStore, secret: &[u8; 32]) -> StateRoot {
         .iter()
         .map(|name| SourceDef::signed(*name, &[public_key(secret)]))
         .collect();
-    let (root, changes) = genesis_state(store, &defs, &[]).expect("test genesis state");
+    let (root, changes) = genesis_state(store, &defs, &[], &[]).expect("test genesis state");
     store.commit(&changes).expect("commit test genesis state");
     root
 }

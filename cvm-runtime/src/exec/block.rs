@@ -23,6 +23,9 @@ use crate::sources::{
 };
 use crate::state::{NodeStore, StateRoot, ordered_root};
 use crate::tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};
+use crate::validators::{
+    Approval, VALIDATORS_KEY, ValidatorSetUpdate, check_update, validator_state,
+};
 use crate::value_cache::{ValueCache, ValueCacheStats};
 
 /// What the block header tells the executor.
@@ -201,7 +204,14 @@ impl BlockExecutor {
         )?;
         let mut receipts = Vec::with_capacity(txs.len());
         let mut fuel_exhausted_at = None;
+        // The set before the block's first validator update, to tell consensus what the block changed.
+        let mut validators_before = None;
         for (index, (tx, (tx_hash, signature))) in txs.iter().zip(checked).enumerate() {
+            if validators_before.is_none()
+                && matches!(tx.tx.payload, TxPayload::UpdateValidators { .. })
+            {
+                validators_before = Some(validator_state(&block)?);
+            }
             let mut out = TxOutput {
                 tx_index: (source_blocks.len() + index) as u32,
                 records: &mut output.records,
@@ -228,6 +238,10 @@ impl BlockExecutor {
                 .map(|r| ReceiptEntry::Source(r).encode())
                 .chain(receipts.iter().map(|r| ReceiptEntry::Tx(r).encode())),
         );
+        let validator_changes = match validators_before {
+            Some(before) => before.changes_to(&validator_state(&block)?),
+            None => Vec::new(),
+        };
         let (state_root, changes, dataset_changes) = block.finish(ctx.height)?;
         Ok(BlockOutcome {
             state_root,
@@ -242,6 +256,7 @@ impl BlockExecutor {
             logs_dropped: output.logs.dropped,
             fuel_exhausted_at,
             source_fuel_exhausted_at,
+            validator_changes,
         })
     }
 
@@ -327,7 +342,32 @@ impl BlockExecutor {
                 })
             }
             TxPayload::RegisterSource { source } => Ok(receipt(register(block, source)?)),
+            TxPayload::UpdateValidators { update, approvals } => {
+                Ok(receipt(update_validators(block, ctx, update, approvals)?))
+            }
         }
+    }
+}
+
+/// Records the validator set an authorized update leads to, or says why it is not taken.
+fn update_validators(
+    block: &mut BlockState,
+    ctx: &BlockContext,
+    update: &ValidatorSetUpdate,
+    approvals: &[Approval],
+) -> Result<TxStatus, ExecError> {
+    let set = validator_state(block)?;
+    match check_update(&set, &ctx.chain_id, update, approvals) {
+        Ok(next) => {
+            block.main_set(VALIDATORS_KEY.to_vec(), next.encode());
+            Ok(TxStatus::ValidatorsUpdated {
+                seq: update.seq,
+                effective_height: ctx.height + 2,
+            })
+        }
+        Err(refusal) => Ok(TxStatus::Failed {
+            reason: refusal.to_string(),
+        }),
     }
 }
 
@@ -386,5 +426,7 @@ fn admit_tx(
             Err(RegisterRefusal::State(e)) => Err(e.into()),
             Err(refusal) => Ok(Err(refusal.to_string())),
         },
+        // Authorized by its approvals, checked when it applies (they depend on the set at that point).
+        TxPayload::UpdateValidators { .. } => Ok(Ok(())),
     }
 }

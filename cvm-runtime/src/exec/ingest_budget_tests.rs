@@ -66,7 +66,7 @@ impl Chain {
         .expect("executor");
         let signer = SigningKey::from_bytes(&[9; 32]);
         let source = SourceDef::signed("s", &[signer.verifying_key().to_bytes()]);
-        let (root, changes) = genesis_state(&*store, &[source], &[]).expect("genesis");
+        let (root, changes) = genesis_state(&*store, &[source], &[], &[]).expect("genesis");
         store.commit(&changes).expect("commit genesis");
         let mut chain = Self {
             executor,

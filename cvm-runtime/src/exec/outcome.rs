@@ -6,6 +6,7 @@ use super::changes::DatasetChanges;
 use crate::host::{EmittedRecord, LogLine, LogPolicy};
 use crate::receipt::{SourceReceipt, TxReceipt};
 use crate::state::{H256, StateChanges, StateRoot};
+use crate::validators::ValidatorChange;
 
 /// A dataset record emitted in a block, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -101,6 +102,9 @@ pub struct BlockOutcome {
     /// Index of the first source block whose ingest failed because the block's fuel budget ran out (it was not
     /// ingested, the source moved past it). A proposer leaves it and what follows for the next block.
     pub source_fuel_exhausted_at: Option<usize>,
+    /// What the block's validator updates changed, from the set before the block to the set after it (each key
+    /// once; power 0 removes): the change set consensus applies two heights later. Empty when no update applied.
+    pub validator_changes: Vec<ValidatorChange>,
 }
 
 impl BlockOutcome {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use cvm_runtime::sources::{SourceBlock, SourceDef, genesis_state};
 use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateRoot, TrieView};
+use cvm_runtime::validators::Member;
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecError, ExecutorConfig,
     InvocationReceipt, SignedTransaction, Transaction, TxPayload, TxStatus,
@@ -55,6 +56,16 @@ pub fn governance_key() -> SigningKey {
 /// Commits the genesis state of a test chain to `store`: [`TEST_SOURCES`] published by `publisher`, `extra`,
 /// and [`governance_key`] as the one governance key.
 pub fn genesis(store: &dyn NodeStore, publisher: &SigningKey, extra: &[SourceDef]) -> StateRoot {
+    genesis_with_validators(store, publisher, extra, &[])
+}
+
+/// [`genesis`] with a first validator set.
+pub fn genesis_with_validators(
+    store: &dyn NodeStore,
+    publisher: &SigningKey,
+    extra: &[SourceDef],
+    validators: &[Member],
+) -> StateRoot {
     let publishers = [publisher.verifying_key().to_bytes()];
     let mut sources: Vec<SourceDef> = TEST_SOURCES
         .iter()
@@ -65,6 +76,7 @@ pub fn genesis(store: &dyn NodeStore, publisher: &SigningKey, extra: &[SourceDef
         store,
         &sources,
         &[governance_key().verifying_key().to_bytes()],
+        validators,
     )
     .expect("test genesis");
     store.commit(&changes).expect("commit genesis");
@@ -83,6 +95,13 @@ pub struct Chain {
 impl Chain {
     pub fn new(engine: Arc<CvmEngine>, parallel: bool) -> Self {
         Self::with_sources(engine, parallel, &[])
+    }
+
+    /// A chain whose genesis also records `validators` as its first validator set.
+    pub fn with_validators(engine: Arc<CvmEngine>, validators: &[Member]) -> Self {
+        let mut chain = Self::new(engine, false);
+        chain.root = genesis_with_validators(&*chain.store, &chain.signer, &[], validators);
+        chain
     }
 
     /// A chain whose genesis also registers `extra`.

@@ -1,0 +1,29 @@
+//! The validator set as the state records it: its members and their voting power ([`ValidatorState`]), and the
+//! rule for changing it by an `UpdateValidators` transaction ([`check_update`]).
+//!
+//! The state holds the **latest** membership: the one after every committed update. Consensus applies the change
+//! set a block's execution produces two heights later (CometBFT's rule: updates decided at height h are in force
+//! at h + 2), so the state after block h holds the membership of height h + 2. The runtime never orders proposers:
+//! priorities are consensus's business.
+//!
+//! An update is authorized by the validators themselves: approvals (signatures over [`approval_bytes`]) of members
+//! holding more than 2/3 of the latest total power, the same agreement that finalizes blocks, plus the approval of
+//! every key it adds (proof that someone holds it). Its `seq` must equal the state's count of applied updates, so
+//! an approval is good for one update at one position and cannot be replayed.
+//!
+//! | Module | Job |
+//! |---|---|
+//! | `types` | members, changes, updates, approvals, limits |
+//! | `state` | the state key and its read |
+//! | `update` | checking and applying an update |
+
+mod state;
+mod types;
+mod update;
+
+pub use state::{VALIDATORS_KEY, validator_state};
+pub use types::{
+    Approval, MAX_TOTAL_POWER, MAX_UPDATE_CHANGES, MAX_VALIDATORS, Member, ValidatorChange,
+    ValidatorSetUpdate, ValidatorState,
+};
+pub use update::{UpdateRefusal, apply_update, approval_bytes, approve, check_update};
