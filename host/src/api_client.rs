@@ -15,7 +15,7 @@ use crate::rpc::json::{
     TxLookupJson,
 };
 use crate::rpc::node_api::{
-    ManuscriptInfo, ManuscriptsPage, SourceInfo, StatusInfo, ValidatorInfo,
+    ManuscriptInfo, ManuscriptsPage, SourceInfo, StatusInfo, ValidatorSetInfo,
 };
 
 /// Where `cvm start` listens by default.
@@ -262,9 +262,12 @@ impl Client {
         self.get("/evidence")
     }
 
-    /// The validator set from genesis, with names and powers.
-    pub fn validators(&self) -> Result<Vec<ValidatorInfo>, ClientError> {
-        self.get("/validators")
+    /// The validator set of `height` (default: the next height's), with names and powers.
+    pub fn validators(&self, height: Option<u64>) -> Result<ValidatorSetInfo, ClientError> {
+        match height {
+            Some(h) => self.get(&format!("/validators?height={h}")),
+            None => self.get("/validators"),
+        }
     }
 
     /// The registered sources and their heads (`/sources`).
@@ -392,7 +395,7 @@ mod tests {
         );
         let e = client.record("no-such", "data", b"k", None).unwrap_err();
         assert!(e.is_not_found(), "{e}");
-        assert_eq!(client.validators().unwrap().len(), 1);
+        assert_eq!(client.validators(None).unwrap().validators.len(), 1);
         assert!(client.manuscripts().unwrap().is_empty());
     }
 

@@ -1,11 +1,11 @@
-//! An embedding API with the shape of Hyperledger Fabric's orderer `Chain` (`Order`, `WaitReady`, `Errored`,
-//! `Start`, `Halt`), for applications that want only the ordering (and finality) of transactions: run a node
+//! An embedding API with the shape of Hyperledger Fabric's orderer `Chain` (`Order`, `Configure`, `WaitReady`,
+//! `Errored`, `Start`, `Halt`), for applications that want only the ordering (and finality) of transactions: run a node
 //! in-process, hand it transactions, and read the finalized blocks in order.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cvm_runtime::SignedTransaction;
+use cvm_runtime::{SignedTransaction, TxPayload};
 use parity_scale_codec::Encode;
 
 use crate::chain::Block;
@@ -25,6 +25,8 @@ pub enum OrderError {
     Refused(#[from] AdmitError),
     #[error("cannot start the node: {0}")]
     Start(String),
+    #[error("not a configuration: {0}")]
+    NotConfig(String),
 }
 
 /// Fabric's `Chain`, in Rust.
@@ -32,6 +34,10 @@ pub enum OrderError {
 pub trait Chain {
     /// Hands a transaction to consensus for ordering (Fabric: `Order`). Ok means admitted, not yet final.
     fn order(&self, tx: &SignedTransaction) -> Result<TxHash, OrderError>;
+    /// Hands a reconfiguration to consensus (Fabric: `Configure`): an `UpdateValidators` transaction built at
+    /// position `config_seq` of the chain's sequence of validator updates. Once final, its set signs from two
+    /// heights after its block on.
+    fn configure(&self, tx: &SignedTransaction, config_seq: u64) -> Result<TxHash, OrderError>;
     /// Waits until the chain can take transactions (started, not syncing, mempool has room). Syncing counts only
     /// while a peer that delivers verified blocks is ahead, so no peer's claimed height can hold this forever.
     async fn wait_ready(&self) -> Result<(), OrderError>;
@@ -82,6 +88,19 @@ impl Chain for NodeChain {
             return Err(OrderError::Halted(reason));
         }
         Ok(running.backend.submit(tx.encode())?)
+    }
+
+    fn configure(&self, tx: &SignedTransaction, config_seq: u64) -> Result<TxHash, OrderError> {
+        match &tx.tx.payload {
+            TxPayload::UpdateValidators { update, .. } if update.seq == config_seq => self.order(tx),
+            TxPayload::UpdateValidators { update, .. } => Err(OrderError::NotConfig(format!(
+                "the update is built at position {}, not {config_seq}",
+                update.seq
+            ))),
+            _ => Err(OrderError::NotConfig(
+                "only an UpdateValidators transaction reconfigures the chain; use order() for others".into(),
+            )),
+        }
     }
 
     async fn wait_ready(&self) -> Result<(), OrderError> {

@@ -1,5 +1,6 @@
 //! The Fabric-shaped embedding API: an in-process single-validator node orders transactions and hands back the
-//! finalized blocks in order; a refused transaction is an error at `order`; `halt` stops the node.
+//! finalized blocks in order; a refused transaction is an error at `order`; `configure` changes the validator set
+//! from two heights after its block; `halt` stops the node.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use cvm_host::chain::source_json::SourceJson;
 use cvm_host::chain::{Genesis, NodeConfig, ValidatorKey};
 use cvm_host::node::NodeSetup;
 use cvm_host::ordering::{Chain, NodeChain, OrderError};
+use cvm_runtime::validators::{ValidatorChange, ValidatorSetUpdate, approve};
 use cvm_runtime::{Transaction, TxPayload};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,6 +91,57 @@ async fn orders_transactions_into_finalized_blocks() {
         ordered,
         hashes.to_vec(),
         "transactions finalized in submission order"
+    );
+
+    // Configure: the validator doubles its power, approving the update with its own key (all of the power).
+    let validator = ValidatorKey::load(&layout.validator_key()).unwrap();
+    let app = chain.node().unwrap().app.clone();
+    let power = app.validator_set(1).unwrap().total_power();
+    let update = ValidatorSetUpdate {
+        seq: 0,
+        changes: vec![ValidatorChange {
+            key: validator.public_key(),
+            power: power * 2,
+        }],
+    };
+    let config_tx = |seq: u64| {
+        let update = ValidatorSetUpdate {
+            seq,
+            ..update.clone()
+        };
+        Transaction {
+            chain_id: "order-test".into(),
+            signer: key.public_key(),
+            nonce: 2,
+            payload: TxPayload::UpdateValidators {
+                approvals: vec![approve(&validator.0, "order-test", &update)],
+                update,
+            },
+        }
+        .sign(&key.0)
+    };
+    let e = chain.configure(&tx(2), 0).unwrap_err().to_string();
+    assert!(e.contains("only an UpdateValidators transaction"), "{e}");
+    let e = chain.configure(&config_tx(0), 1).unwrap_err().to_string();
+    assert!(e.contains("built at position 0, not 1"), "{e}");
+    let configured = chain.configure(&config_tx(0), 0).unwrap();
+    let height = loop {
+        let block = tokio::time::timeout(Duration::from_secs(30), blocks.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if block.body.txs.iter().any(|t| t.hash() == configured) {
+            break block.header.height;
+        }
+    };
+    // In force two heights later, not before.
+    while app.validator_schedule().head < height {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.validator_set(height + 1).unwrap().total_power(), power);
+    assert_eq!(
+        app.validator_set(height + 2).unwrap().total_power(),
+        power * 2
     );
     chain.halt().await;
 }

@@ -25,6 +25,12 @@ pub struct BlockHeader {
     pub parent_hash: BlockHash,
     /// The proposer's ed25519 public key.
     pub proposer: [u8; 32],
+    /// [`membership_hash`](super::validator_schedule::membership_hash) of the validator set of this height: the
+    /// set whose certificate finalizes this block.
+    pub validators_hash: [u8; 32],
+    /// The same of the next height's set, which signs the next block (a light client follows the chain's sets by
+    /// these two).
+    pub next_validators_hash: [u8; 32],
     /// Blake2-256 of the body's source commitments (the source blocks it ingests).
     pub sources_hash: [u8; 32],
     /// Ordered root over the hashes of the body's transactions.

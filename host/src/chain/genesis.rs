@@ -5,6 +5,7 @@ use std::path::Path;
 use cvm_consensus::{ValidatorId, ValidatorSet};
 use cvm_runtime::sources::{SourceDef, genesis_state};
 use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateChanges, StateRoot};
+use cvm_runtime::validators::Member;
 use serde::{Deserialize, Serialize};
 
 use super::source_json::{GovernanceJson, SourceJson};
@@ -66,7 +67,7 @@ pub struct Genesis {
     pub chain_id: String,
     /// Block 1 must be later than this.
     pub genesis_time_ms: u64,
-    /// The initial (and, for now, only) validator set.
+    /// The validator set of height 1 (`UpdateValidators` transactions change it later).
     pub validators: Vec<GenesisValidator>,
     /// Chain-wide limits and parameters.
     #[serde(default)]
@@ -230,8 +231,18 @@ impl Genesis {
     /// The state block 1 executes on (its root) and the trie nodes that hold it, which the node commits to its
     /// store at start (`store` is only read).
     pub fn state(&self, store: &dyn NodeStore) -> Result<(StateRoot, StateChanges), GenesisError> {
-        genesis_state(store, &self.source_defs()?, &self.governance_keys()?)
-            .map_err(|e| GenesisError::State(e.to_string()))
+        let validators: Vec<Member> = self
+            .validator_ids()?
+            .into_iter()
+            .map(|(id, power)| Member { key: id.0, power })
+            .collect();
+        genesis_state(
+            store,
+            &self.source_defs()?,
+            &self.governance_keys()?,
+            &validators,
+        )
+        .map_err(|e| GenesisError::State(e.to_string()))
     }
 
     /// The validators as (id, power), in file order, checked.

@@ -1,6 +1,6 @@
 //! The `cvm` command tree: the top-level [`Cli`] and [`Command`], and [`main`]. Each command lives in its own
 //! file with its clap arguments and its `run`: [`manuscript`] (`cvm manuscript new | build | run`), [`node`]
-//! (`init`, `testnet`, `start`, `replay`, `localnet`), [`client`] (`keys`, `tx`, `query`, `verify`),
+//! (`init`, `testnet`, `start`, `replay`, `localnet`), [`client`] (`keys`, `tx`, `query`, `validators`, `verify`),
 //! [`source`] (`cvm source verify`) and [`sink`] (`cvm sink postgres`).
 
 pub(crate) mod client;
@@ -51,6 +51,9 @@ pub(crate) enum Command {
     /// Read a node: status, blocks, transactions, record bundles.
     #[command(subcommand)]
     Query(client::query::QueryCommand),
+    /// Read a height's validator set, and propose, approve and submit changes to it.
+    #[command(subcommand)]
+    Validators(client::validators::ValidatorsCommand),
     /// Check a record bundle offline against a genesis file.
     Verify(client::verify::VerifyArgs),
     /// Write a whole dataset at a height as Parquet or CSV, verified, with a manifest.
@@ -103,6 +106,7 @@ impl Cli {
             Command::Keys(command) => client::keys::run(&command).map(done),
             Command::Tx(command) => client::tx::run(&command),
             Command::Query(command) => client::query::run(&command),
+            Command::Validators(command) => client::validators::run(&command),
             Command::Verify(args) => client::verify::run(&args),
             Command::Export(args) => client::export::run(&args).map(done),
             Command::Source(command) => command.run(),

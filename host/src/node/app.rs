@@ -2,14 +2,19 @@
 //! judges others' blocks, and commits decided blocks to storage in one batch. Execution results are cached per
 //! block hash, so a block validated during the round is not executed again at commit.
 
+mod errors;
 mod sources;
+mod validators;
+
+pub use errors::{AppError, InvalidBlock};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cvm_consensus::{ChainId, CommitCertificate, SignatureVerifier, ValidatorSet};
+use cvm_consensus::{ChainId, CommitCertificate, SignatureVerifier};
 use cvm_runtime::sources::{check_governance, check_ingest};
 use cvm_runtime::state::{StateRoot, TrieView, account_key};
+use cvm_runtime::validators::{check_update, validator_state};
 use cvm_runtime::{
     BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxPayload, TxStatus,
 };
@@ -18,8 +23,10 @@ use parking_lot::Mutex;
 use tracing::{debug, info, warn};
 
 use crate::chain::genesis::ChainParams;
-use crate::chain::{Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, block_time_ok};
-use crate::sources::{PulledBlock, SourceDataError, SourceHub};
+use crate::chain::{
+    Block, BlockBody, BlockHash, BlockHeader, Genesis, PartSet, ValidatorSchedule, block_time_ok,
+};
+use crate::sources::{PulledBlock, SourceHub};
 use crate::storage::{ChainHead, CommittedBlock, Storage};
 
 /// A block and the result of executing it on its parent.
@@ -30,64 +37,6 @@ pub struct Executed {
     pub sources: Vec<PulledBlock>,
     /// State changes, receipts and roots it produced.
     pub outcome: BlockOutcome,
-}
-
-/// Why a block was refused or could not be executed or committed.
-#[derive(Debug, thiserror::Error)]
-// Each variant and its fields are described by the variant's #[error] message.
-#[allow(missing_docs)]
-pub enum AppError {
-    #[error("storage: {0}")]
-    Storage(String),
-    #[error("execution failed on this node: {0}")]
-    Exec(#[from] cvm_runtime::ExecError),
-    #[error("decided block {height} (0x{hash}) is not available here; it will come by sync")]
-    MissingBody { height: u64, hash: String },
-    #[error(
-        "decided block {height} ingests source data this node does not have ({cause}); it will come by sync"
-    )]
-    MissingSourceData { height: u64, cause: String },
-    #[error(
-        "decided block {height} re-executes to a different {what} than its header: this node's CVM disagrees with the network; stop it and run `cvm replay`"
-    )]
-    Divergence { height: u64, what: &'static str },
-}
-
-/// Why a proposed block is refused (the prevote goes to nil).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-// Each variant and its fields are described by the variant's #[error] message.
-#[allow(missing_docs)]
-pub enum InvalidBlock {
-    #[error("wrong chain id {0:?}")]
-    ChainId(String),
-    #[error("height {found}, expected {expected}")]
-    Height { expected: u64, found: u64 },
-    #[error("parent hash does not match the last committed block")]
-    Parent,
-    #[error(
-        "block time {time_ms} is not after the parent's {parent_ms} or too far ahead of this node's clock"
-    )]
-    Time { time_ms: u64, parent_ms: u64 },
-    #[error(
-        "body does not match the header (source commitments, transactions, last commit or parts)"
-    )]
-    Body,
-    #[error("{0}")]
-    SourceData(SourceDataError),
-    #[error("body is {size} bytes, above max_block_bytes {max}")]
-    TooLarge { size: usize, max: u64 },
-    #[error("a transaction is {size} bytes, above max_tx_bytes {max}")]
-    TxTooLarge { size: usize, max: u64 },
-    #[error("last commit: {0}")]
-    LastCommit(String),
-    #[error("state root differs: header 0x{header}, executed 0x{executed}")]
-    StateRoot { header: String, executed: String },
-    #[error("receipts root differs")]
-    ReceiptsRoot,
-    #[error("fuel used {executed} differs from the header's {header}, or is above max_block_fuel")]
-    Fuel { header: u64, executed: u64 },
-    #[error("cannot execute: {0}")]
-    Execution(String),
 }
 
 /// Commits the genesis state to the executor's store; its root.
@@ -109,8 +58,8 @@ pub fn write_genesis_state(
 pub struct App {
     genesis: Genesis,
     chain_id: ChainId,
-    /// Membership and power for certificate checks (constant: no validator-set changes yet).
-    validators: ValidatorSet,
+    /// The validator sets of the head and the two heights after it.
+    schedule: Mutex<ValidatorSchedule>,
     /// The node's verifier, shared with consensus: a block's `last_commit` carries the precommits this node
     /// already checked as votes, which the verifier remembers.
     verifier: Arc<dyn SignatureVerifier>,
@@ -146,14 +95,12 @@ impl App {
         verifier: Arc<dyn SignatureVerifier>,
         sources: Arc<SourceHub>,
     ) -> Result<Self, AppError> {
-        let validators = genesis
-            .validator_set()
-            .map_err(|e| AppError::Storage(e.to_string()))?;
+        let schedule = Mutex::new(validators::load_schedule(&genesis, &storage)?);
         let genesis_root = write_genesis_state(&genesis, &executor)?;
         Ok(Self {
             chain_id: ChainId::new(genesis.chain_id.clone()),
             genesis,
-            validators,
+            schedule,
             verifier,
             storage,
             executor,
@@ -236,8 +183,8 @@ impl App {
     }
 
     /// Whether the committed state lets `tx`'s signer do what it asks: ingest only into a signed source it
-    /// publishes to, register sources only with a governance key. `Err` says why not (the same reason the
-    /// transaction's receipt would give).
+    /// publishes to, register sources only with a governance key, update validators only with enough approvals.
+    /// `Err` says why not (the same reason the transaction's receipt would give).
     pub fn check_payload(&self, tx: &SignedTransaction) -> Result<(), String> {
         let root = self.parent().map_err(|e| e.to_string())?.state_root;
         let view = TrieView::new(self.executor.store().clone(), root);
@@ -247,6 +194,12 @@ impl App {
             }
             TxPayload::RegisterSource { .. } => {
                 check_governance(&view, &tx.tx.signer).map_err(|e| e.to_string())
+            }
+            TxPayload::UpdateValidators { update, approvals } => {
+                let set = validator_state(&view).map_err(|e| e.to_string())?;
+                check_update(&set, &self.genesis.chain_id, update, approvals)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
             TxPayload::Deploy { .. } => Ok(()),
         }
@@ -286,6 +239,7 @@ impl App {
         let params = &self.genesis.params;
         let read = self.source_readers(parent.state_root);
         let mut sources = self.sources.proposal(|name| read(name));
+        let (validators_hash, next_validators_hash) = self.validators_hashes(parent.height + 1)?;
         loop {
             let body = BlockBody {
                 source_blocks: sources.iter().map(PulledBlock::commitment).collect(),
@@ -298,6 +252,8 @@ impl App {
                 time_ms: now_ms.max(parent.time_ms + 1),
                 parent_hash: parent.hash,
                 proposer,
+                validators_hash,
+                next_validators_hash,
                 sources_hash: body.sources_hash(),
                 txs_root: body.txs_root(),
                 tx_count: body.txs.len() as u32,
@@ -393,6 +349,7 @@ impl App {
         if h.parent_hash != parent.hash {
             return Err(InvalidBlock::Parent);
         }
+        self.check_validators_hashes(h)?;
         if !block_time_ok(h.time_ms, parent.time_ms, now_ms, params.max_time_drift_ms) {
             return Err(InvalidBlock::Time {
                 time_ms: h.time_ms,
@@ -471,12 +428,6 @@ impl App {
         }
     }
 
-    /// Checks a commit certificate against the validator set.
-    pub fn verify_certificate(&self, cert: &CommitCertificate) -> Result<(), String> {
-        cert.verify(&self.validators, &self.chain_id, &*self.verifier)
-            .map_err(|e| e.to_string())
-    }
-
     /// An already executed block, if this node built or validated it.
     pub fn cached(&self, hash: &BlockHash) -> Option<Arc<Executed>> {
         self.cache.lock().get(hash).cloned()
@@ -535,6 +486,8 @@ impl App {
                 })
             }
         };
+        let mut schedule = self.schedule.lock();
+        let (next_schedule, changed) = schedule.advance(&executed.outcome.validator_changes)?;
         self.storage
             .commit_block_with(
                 &CommittedBlock {
@@ -548,10 +501,20 @@ impl App {
                         .map(|p| (p.verified.hash, p.data.encode()))
                         .collect::<Vec<_>>(),
                     dataset_changes: &executed.outcome.dataset_changes,
+                    validators: Some((&next_schedule, changed)),
                 },
                 durable,
             )
             .map_err(|e| AppError::Storage(e.to_string()))?;
+        *schedule = next_schedule;
+        drop(schedule);
+        if changed {
+            info!(
+                height = header.height,
+                from = header.height + 2,
+                "validator set changes"
+            );
+        }
         self.cache
             .lock()
             .retain(|_, e| e.block.header.height > header.height);

@@ -9,6 +9,7 @@ use cvm_runtime::state::{
     manuscript_key, prove_appended_record, prove_block_appends, prove_record, prove_record_set,
     read_value,
 };
+use cvm_runtime::validators::validator_state;
 use parity_scale_codec::{Decode, Encode};
 use parking_lot::{Mutex, RwLock};
 
@@ -17,8 +18,8 @@ use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use super::tx_gossip::publish_due;
 use crate::block_changes::BlockChanges;
-use crate::chain::Block;
 use crate::chain::source_json::{HeadJson, SourceJson};
+use crate::chain::{Block, membership_hash};
 use crate::datasets::ManuscriptTypes;
 use crate::hex_text::to_hex;
 use crate::metrics::{Metrics, RejectClass};
@@ -27,7 +28,7 @@ use crate::record_bundle::RecordBundle;
 use crate::record_page::RecordPage;
 use crate::rpc::node_api::{
     ApiError, ChangesFilter, EndpointJson, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo,
-    StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+    StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
 };
 
 /// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
@@ -267,6 +268,7 @@ impl NodeApi for NodeBackend {
             provenance: Some(provenance),
             header,
             certificate,
+            header_chain: Vec::new(),
         })
     }
 
@@ -278,17 +280,45 @@ impl NodeApi for NodeBackend {
         Ok(self.next_nonce(&public_key))
     }
 
-    fn validators(&self) -> Vec<ValidatorInfo> {
-        self.app
-            .genesis()
-            .validators
-            .iter()
-            .map(|v| ValidatorInfo {
-                name: v.name.clone(),
-                public_key: v.public_key.clone(),
-                power: v.power,
-            })
-            .collect()
+    fn validators(&self, height: Option<u64>) -> Result<ValidatorSetInfo, ApiError> {
+        let head = self.status.read().height;
+        let height = height.unwrap_or(head + 1);
+        if height == 0 {
+            return Err(ApiError::BadRequest(
+                "height 0 has no validator set; heights start at 1".into(),
+            ));
+        }
+        let set = self.app.validator_set(height).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "the validator set of height {height} is not decided yet: the chain is at height {head}, whose \
+                 block decides the set of height {}",
+                head + 2
+            ))
+        })?;
+        let genesis = self.app.genesis();
+        let root = StateRoot::from(self.status.read().state_root);
+        let view = TrieView::new(self.app.executor().store().clone(), root);
+        let update_seq = validator_state(&view)
+            .map_err(|e| ApiError::Internal(format!("reading the validator set in state: {e}")))?
+            .seq;
+        Ok(ValidatorSetInfo {
+            height,
+            validators_hash: to_hex(membership_hash(&set)),
+            total_power: set.total_power(),
+            validators: set
+                .validators()
+                .iter()
+                .map(|v| ValidatorInfo {
+                    name: genesis
+                        .validator_name(&v.id)
+                        .unwrap_or_default()
+                        .to_string(),
+                    public_key: to_hex(v.id.0),
+                    power: v.voting_power,
+                })
+                .collect(),
+            update_seq,
+        })
     }
 
     fn manuscripts(

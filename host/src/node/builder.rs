@@ -23,7 +23,7 @@ use super::mempool::Mempool;
 use super::parts_pool::PartsPool;
 use super::runner::{Consensus, LoopEvent, Runner, Shared, spawn_tx_intake};
 use super::running::RunningNode;
-use super::setup::{NodeSetup, validator_set_at};
+use super::setup::NodeSetup;
 use super::status::NodeStatus;
 use crate::chain::{BlockHeader, Genesis, NodeConfig, ValidatorKey};
 use crate::metrics::Metrics;
@@ -150,7 +150,9 @@ impl NodeBuilder {
                 driver,
                 wal: storage.wal()?,
                 wal_dirty: false,
-                validators: validator_set_at(&genesis, parent.height + 1)?,
+                validators: app.validator_set(parent.height + 1).with_context(|| {
+                    format!("no validator set for height {}", parent.height + 1)
+                })?,
                 my_key: my_key.unwrap_or([0; 32]),
                 own_messages: Vec::new(),
                 resend: 0,

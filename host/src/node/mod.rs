@@ -42,5 +42,5 @@ pub use hooks::{MakeHooks, NoHooks, NodeHooks, no_hooks};
 pub use mempool::Mempool;
 pub use runner::{LoopEvent, Runner};
 pub use running::RunningNode;
-pub use setup::{NodeSetup, sync_margin, validator_set_at};
+pub use setup::{NodeSetup, sync_margin};
 pub use status::NodeStatus;

@@ -1,7 +1,7 @@
 //! What a node loads from its home directory before it starts, checked against genesis.
 
 use anyhow::bail;
-use cvm_consensus::{ValidatorId, ValidatorSet};
+use cvm_runtime::validators::MAX_VALIDATORS;
 
 use crate::chain::config::HomeLayout;
 use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
@@ -21,15 +21,13 @@ pub struct NodeSetup {
 }
 
 impl NodeSetup {
-    /// Loads and checks a home: the p2p message limit must fit the largest block genesis allows, and a
-    /// validator's key must be in the genesis set.
+    /// Loads and checks a home: the p2p message limit must fit the largest block genesis allows.
     pub fn load(home: impl Into<std::path::PathBuf>) -> anyhow::Result<Self> {
         let home = HomeLayout::new(home);
         let config = NodeConfig::load(&home.config())?;
         let genesis = Genesis::load(&home.genesis())?;
         let node_key = NodeKey::load(&home.node_key())?;
-        let needed =
-            genesis.params.max_block_bytes as usize + sync_margin(genesis.validators.len());
+        let needed = genesis.params.max_block_bytes as usize + sync_margin(MAX_VALIDATORS);
         if config.p2p.max_message_bytes < needed {
             bail!(
                 "[p2p] max_message_bytes in {} is {}, below the {needed} bytes sync needs to send the largest block \
@@ -40,17 +38,9 @@ impl NodeSetup {
                 genesis.params.max_block_bytes,
             );
         }
+        // A key outside the genesis set is a validator to be: it signs from the height an update adds it.
         let validator_key = if config.validator {
-            let key = ValidatorKey::load(&home.validator_key())?;
-            let id = ValidatorId(key.public_key());
-            if genesis.validator_ids()?.iter().all(|(v, _)| *v != id) {
-                bail!(
-                    "validator key {} is not in the genesis validator set; set `validator = false` in {} to run a full node",
-                    hex::encode(key.public_key()),
-                    home.config().display()
-                );
-            }
-            Some(key)
+            Some(ValidatorKey::load(&home.validator_key())?)
         } else {
             None
         };
@@ -65,16 +55,8 @@ impl NodeSetup {
 }
 
 /// What a sync response holding one block needs beyond the block body: the header, the commit certificate
-/// (under 128 bytes a validator), the response framing and the 1 KiB the responder keeps spare.
+/// (under 128 bytes a validator; sized for the largest set updates may make), the response framing and the 1 KiB
+/// the responder keeps spare.
 pub fn sync_margin(validators: usize) -> usize {
     8 * 1024 + 128 * validators
-}
-
-/// The validator set at `height`: genesis priorities advanced once per earlier height.
-pub fn validator_set_at(genesis: &Genesis, height: u64) -> anyhow::Result<ValidatorSet> {
-    let mut set = genesis.validator_set()?;
-    for _ in 1..height {
-        set = set.next_height();
-    }
-    Ok(set)
 }

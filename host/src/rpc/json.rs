@@ -35,6 +35,10 @@ pub struct HeaderJson {
     pub parent_hash: String,
     /// The proposer's public key.
     pub proposer: String,
+    /// Membership hash of the validator set that signs this height.
+    pub validators_hash: String,
+    /// Membership hash of the next height's validator set.
+    pub next_validators_hash: String,
     /// Root over the transaction hashes.
     pub txs_root: String,
     /// Number of transactions.
@@ -59,6 +63,8 @@ impl From<&BlockHeader> for HeaderJson {
             time_ms: h.time_ms,
             parent_hash: to_hex(h.parent_hash),
             proposer: to_hex(h.proposer),
+            validators_hash: to_hex(h.validators_hash),
+            next_validators_hash: to_hex(h.next_validators_hash),
             txs_root: to_hex(h.txs_root),
             tx_count: h.tx_count,
             state_root: to_hex(h.state_root),
@@ -113,6 +119,24 @@ pub enum PayloadJson {
         /// The source's definition.
         source: SourceJson,
     },
+    /// Changes the validator set.
+    UpdateValidators {
+        /// The update's position in the chain's sequence of updates.
+        seq: u64,
+        /// Each changed validator: hex key and new power (0: removed).
+        changes: Vec<ValidatorPowerJson>,
+        /// Hex keys of the approving validators.
+        approved_by: Vec<String>,
+    },
+}
+
+/// A validator key with a voting power.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorPowerJson {
+    /// Hex of the ed25519 public key.
+    pub public_key: String,
+    /// Voting power (0 in a change: removed).
+    pub power: u64,
 }
 
 impl From<&SignedTransaction> for TxJson {
@@ -133,6 +157,18 @@ impl From<&SignedTransaction> for TxJson {
             },
             TxPayload::RegisterSource { source } => PayloadJson::RegisterSource {
                 source: SourceJson::from(source),
+            },
+            TxPayload::UpdateValidators { update, approvals } => PayloadJson::UpdateValidators {
+                seq: update.seq,
+                changes: update
+                    .changes
+                    .iter()
+                    .map(|c| ValidatorPowerJson {
+                        public_key: to_hex(c.key),
+                        power: c.power,
+                    })
+                    .collect(),
+                approved_by: approvals.iter().map(|a| to_hex(a.key)).collect(),
             },
         };
         TxJson {
@@ -321,6 +357,13 @@ pub enum ReceiptOutcomeJson {
         /// Its name.
         source: String,
     },
+    /// The validator set updated.
+    ValidatorsUpdated {
+        /// The update's position in the chain's sequence of updates.
+        seq: u64,
+        /// The first height the new set signs.
+        effective_height: u64,
+    },
 }
 
 /// A transaction receipt in JSON.
@@ -360,6 +403,13 @@ impl From<&TxReceipt> for ReceiptJson {
             },
             TxStatus::SourceRegistered { source } => ReceiptOutcomeJson::SourceRegistered {
                 source: source.clone(),
+            },
+            TxStatus::ValidatorsUpdated {
+                seq,
+                effective_height,
+            } => ReceiptOutcomeJson::ValidatorsUpdated {
+                seq: *seq,
+                effective_height: *effective_height,
             },
         };
         ReceiptJson {

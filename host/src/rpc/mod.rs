@@ -28,7 +28,7 @@ use std::sync::Arc;
 pub use limits::HttpLimits;
 pub use node_api::{
     ApiError, ChangesFilter, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, SourceInfo,
-    StatusInfo, SubmitError, TxLookup, ValidatorInfo,
+    StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
 };
 pub use routes::{MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT, router};
 

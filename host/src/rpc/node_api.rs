@@ -44,7 +44,8 @@ pub trait NodeApi: Send + Sync + 'static {
     /// transactions so a client can submit several in a row.
     fn account_nonce(&self, public_key: [u8; 32]) -> Result<u64, ApiError>;
     /// The validator set, with names and powers.
-    fn validators(&self) -> Vec<ValidatorInfo>;
+    /// The validator set that signs `height` (default: the next height, the set deciding now).
+    fn validators(&self, height: Option<u64>) -> Result<ValidatorSetInfo, ApiError>;
     /// Up to `limit` deployed manuscripts in name order, those named after `after` (from the first when `None`).
     fn manuscripts(
         &self,
@@ -184,12 +185,27 @@ pub enum TxLookup {
 /// A member of the validator set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorInfo {
-    /// Its name from genesis.
+    /// Its name from genesis (empty for a validator that joined later).
     pub name: String,
     /// Hex of the ed25519 public key.
     pub public_key: String,
     /// Its voting power.
     pub power: u64,
+}
+
+/// `GET /validators`: the validator set of one height.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorSetInfo {
+    /// The height it signs.
+    pub height: u64,
+    /// Hex of its membership hash, as that height's header holds it in `validators_hash`.
+    pub validators_hash: String,
+    /// The sum of the powers.
+    pub total_power: u64,
+    /// Its members, by public key.
+    pub validators: Vec<ValidatorInfo>,
+    /// The `seq` the next `UpdateValidators` transaction must carry (from the state at the node's head).
+    pub update_seq: u64,
 }
 
 /// A deployed manuscript.

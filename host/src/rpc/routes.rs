@@ -85,7 +85,7 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>, limits: &HttpLimits)
 async fn not_found() -> HttpError {
     HttpError::not_found(
         "no such route; try /status, /blocks/{height}, /commits/{height}, /txs, /txs/{hash}, \
-         /records/{manuscript}/{dataset}, /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators, /manuscripts, /code/{code_hash}, \
+         /records/{manuscript}/{dataset}, /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators?height=H, /manuscripts, /code/{code_hash}, \
          /evidence, /metrics, /blocks/{height}/changes, /feed",
     )
 }
@@ -244,8 +244,20 @@ async fn account(
     }))
 }
 
-async fn validators(State(s): State<AppState>) -> Answer<Vec<crate::rpc::node_api::ValidatorInfo>> {
-    Ok(Json(blocking(&s.api, |api| api.validators()).await?))
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidatorsQuery {
+    height: Option<u64>,
+}
+
+async fn validators(
+    State(s): State<AppState>,
+    query: Result<Query<ValidatorsQuery>, QueryRejection>,
+) -> Answer<crate::rpc::node_api::ValidatorSetInfo> {
+    let Query(query) = query?;
+    Ok(Json(
+        blocking(&s.api, move |api| api.validators(query.height)).await??,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

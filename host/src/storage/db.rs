@@ -17,11 +17,12 @@ use rocksdb::{
 use super::StorageError;
 use super::keys::{
     ALL_CFS, CF_BLOCKS, CF_CHANGES, CF_COMMITS, CF_META, CF_RECEIPTS, CF_SOURCE_BLOCKS, CF_TRIE,
-    HEAD_KEY, block_hash_key, height_key, parse_height_key,
+    HEAD_KEY, VALIDATOR_SCHEDULE_KEY, block_hash_key, height_key, parse_height_key,
+    validator_set_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
 use super::rocks::{cf, sync_log, write};
-use crate::chain::{Block, BlockHash, BlockHeader};
+use crate::chain::{Block, BlockHash, BlockHeader, ValidatorSchedule};
 
 /// The last committed block: where a restarted node resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -61,6 +62,9 @@ pub struct CommittedBlock<'a> {
     pub source_blocks: &'a [([u8; 32], Vec<u8>)],
     /// The dataset records it changed ([`BlockOutcome::dataset_changes`](cvm_runtime::BlockOutcome)).
     pub dataset_changes: &'a [DatasetChanges],
+    /// The validator sets after it (`None`: left as stored), and whether the set of its height + 2 has a new
+    /// membership (then kept for that height, for certificates of that height and on).
+    pub validators: Option<(&'a ValidatorSchedule, bool)>,
 }
 
 /// The node's database. Cheap to clone: every clone shares one RocksDB handle.
@@ -302,6 +306,16 @@ impl Storage {
             state_root: header.state_root,
             time_ms: header.time_ms,
         };
+        if let Some((schedule, changed)) = c.validators {
+            batch.put_cf(meta, VALIDATOR_SCHEDULE_KEY, schedule.encode());
+            if changed {
+                batch.put_cf(
+                    meta,
+                    validator_set_key(height + 2),
+                    schedule.after_next.encode(),
+                );
+            }
+        }
         batch.put_cf(meta, HEAD_KEY, new_head.encode());
         write(db, batch, &format!("commit of block {height}"), durable)?;
         self.nodes.insert_all(c.changes);
@@ -347,7 +361,11 @@ impl Storage {
         Ok(())
     }
 
-    fn get(&self, cf_name: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    pub(super) fn get(
+        &self,
+        cf_name: &'static str,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
         self.db
             .get_cf(cf(&self.db, cf_name)?, key)
             .map_err(|e| StorageError::db(format!("read from {cf_name}"), e))

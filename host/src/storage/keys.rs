@@ -35,6 +35,16 @@ pub const ALL_CFS: [&str; 8] = [
 /// Meta key of the chain head.
 pub const HEAD_KEY: &[u8] = b"head";
 const BLOCK_HASH_PREFIX: &[u8] = b"block-hash/";
+/// Meta key of the validator sets around the head (SCALE `ValidatorSchedule`), written with each commit.
+pub const VALIDATOR_SCHEDULE_KEY: &[u8] = b"validator-schedule";
+/// Meta prefix of the validator sets by the first height they sign (`validator_set_key`), SCALE `ValidatorSet`:
+/// one entry per membership change (the genesis set is not stored: the genesis file holds it).
+pub const VALIDATOR_SET_PREFIX: &[u8] = b"validator-set/";
+
+/// Meta key of the validator set that signs from `height` on.
+pub fn validator_set_key(height: u64) -> Vec<u8> {
+    [VALIDATOR_SET_PREFIX, &height_key(height)].concat()
+}
 
 /// Big-endian, so keys sort by number.
 pub fn height_key(height: u64) -> [u8; 8] {

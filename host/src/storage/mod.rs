@@ -16,6 +16,7 @@ mod node_store;
 mod replay;
 mod rocks;
 mod source_blocks;
+mod validator_sets;
 mod wal;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `cvm replay`: re-executes every stored block from height 1 on a fresh in-memory state and checks that each
-//! computed state root and receipts root equals the one in the stored header, and the dataset changes the ones
-//! stored at commit. Execution continues from the computed root, so one bad header is reported at its own height
+//! computed state root and receipts root equals the one in the stored header, the dataset changes the ones
+//! stored at commit, and the header's validator-set hashes the sets the replayed validator updates give. Execution continues from the computed root, so one bad header is reported at its own height
 //! only.
 
 use std::fmt;
@@ -10,7 +10,8 @@ use cvm_runtime::state::{MemoryNodeStore, NodeStore};
 use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorConfig};
 
 use super::{Storage, StorageError};
-use crate::chain::Genesis;
+use crate::chain::validator_schedule::ScheduleError;
+use crate::chain::{Genesis, ValidatorSchedule, membership_hash};
 use crate::sources::PulledBlock;
 
 /// Which header root re-execution disagrees with.
@@ -22,6 +23,10 @@ pub enum MismatchKind {
     ReceiptsRoot,
     /// The dataset changes stored at commit (compared by the Blake2-256 of their encoding).
     DatasetChanges,
+    /// The header's `validators_hash`.
+    ValidatorsHash,
+    /// The header's `next_validators_hash`.
+    NextValidatorsHash,
 }
 
 impl fmt::Display for MismatchKind {
@@ -30,6 +35,8 @@ impl fmt::Display for MismatchKind {
             MismatchKind::StateRoot => "state root",
             MismatchKind::ReceiptsRoot => "receipts root",
             MismatchKind::DatasetChanges => "dataset changes",
+            MismatchKind::ValidatorsHash => "validators hash",
+            MismatchKind::NextValidatorsHash => "next validators hash",
         })
     }
 }
@@ -86,6 +93,8 @@ pub enum ReplayError {
         "block {height}'s source data: {reason}; the database is incomplete (sync this node from a peer again)"
     )]
     SourceData { height: u64, reason: String },
+    #[error("replaying block {height}: {0}", height = .0.height)]
+    Schedule(#[from] ScheduleError),
     #[error("re-executing block {height}: keeping its state: {source}")]
     State {
         height: u64,
@@ -118,6 +127,11 @@ pub fn replay(
         .commit(&changes)
         .map_err(|source| ReplayError::State { height: 0, source })?;
     let mut report = ReplayReport::default();
+    let mut schedule = ValidatorSchedule::genesis(
+        genesis
+            .validator_set()
+            .map_err(|e| ReplayError::Genesis(e.to_string()))?,
+    );
     for height in 1..=head {
         let block = storage
             .block(height)?
@@ -150,8 +164,19 @@ pub fn replay(
         let stored_changes = storage
             .dataset_changes(height)?
             .map_or(computed, |c| changes_hash(&c));
+        let set_hash = |h: u64| schedule.set_at(h).map_or([0; 32], membership_hash);
         let checks = [
             (MismatchKind::DatasetChanges, stored_changes, computed),
+            (
+                MismatchKind::ValidatorsHash,
+                block.header.validators_hash,
+                set_hash(height),
+            ),
+            (
+                MismatchKind::NextValidatorsHash,
+                block.header.next_validators_hash,
+                set_hash(height + 1),
+            ),
             (
                 MismatchKind::StateRoot,
                 block.header.state_root,
@@ -175,6 +200,7 @@ pub fn replay(
                 report.mismatches.push(m);
             }
         }
+        schedule = schedule.advance(&outcome.validator_changes)?.0;
         parent = outcome.state_root;
         report.heights += 1;
         progress(height, head);

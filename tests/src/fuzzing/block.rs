@@ -286,6 +286,8 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
         time_ms: 1_700_000_000_000 + height,
         parent_hash: [height as u8; 32],
         proposer: SIGNERS[0].verifying_key().to_bytes(),
+        validators_hash: [0; 32],
+        next_validators_hash: [0; 32],
         sources_hash: body.sources_hash(),
         txs_root: body.txs_root(),
         tx_count: body.txs.len() as u32,

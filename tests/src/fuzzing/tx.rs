@@ -315,7 +315,9 @@ fn check_reaped(
         bytes += size;
         records += match &tx.tx.payload {
             TxPayload::Ingest { records, .. } => records.len(),
-            TxPayload::Deploy { .. } | TxPayload::RegisterSource { .. } => 1,
+            TxPayload::Deploy { .. }
+            | TxPayload::RegisterSource { .. }
+            | TxPayload::UpdateValidators { .. } => 1,
         };
     }
     assert!(

@@ -184,12 +184,6 @@ fn broken_config_genesis_and_key_files_stop_start_with_the_file_and_the_cause() 
             &["cannot read key file", "backup"],
         ),
         (
-            "validator key not in genesis",
-            Box::new(|h| ValidatorKey::generate().save(&h.validator_key()).unwrap()),
-            HomeLayout::config,
-            &["is not in the genesis validator set", "validator = false"],
-        ),
-        (
             "node key missing",
             Box::new(|h| std::fs::remove_file(h.node_key()).unwrap()),
             HomeLayout::node_key,

@@ -103,6 +103,8 @@ fn fake_header(chain_id: &str, height: u64, proposer: [u8; 32]) -> BlockHeader {
         time_ms: 1,
         parent_hash: [1; 32],
         proposer,
+        validators_hash: [0; 32],
+        next_validators_hash: [0; 32],
         sources_hash: [0; 32],
         txs_root: [2; 32],
         tx_count: 0,

@@ -77,7 +77,7 @@ pub struct IngestArgs {
     pub node: NodeArgs,
 }
 
-fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
+pub(super) fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
     Ok(AccountKey::load(path)?.0)
 }
 
@@ -136,6 +136,12 @@ pub fn describe_receipt(height: u64, receipt: &ReceiptJson) -> String {
             )
         }
         ReceiptOutcomeJson::SourceRegistered { source } => format!("registered source {source}"),
+        ReceiptOutcomeJson::ValidatorsUpdated {
+            seq,
+            effective_height,
+        } => format!(
+            "validator update {seq} applied; the new set signs from height {effective_height}"
+        ),
     };
     format!(
         "{} committed at height {height}, fuel {}: {what}",
@@ -144,7 +150,7 @@ pub fn describe_receipt(height: u64, receipt: &ReceiptJson) -> String {
 }
 
 /// Submits in order, then (unless `no_wait`) waits for each; fails if any was rejected or failed.
-fn submit_and_wait(
+pub(super) fn submit_and_wait(
     client: &Client,
     txs: &[SignedTransaction],
     sign: &SignArgs,

@@ -128,7 +128,7 @@ pub fn execute(
         .iter()
         .map(|name| SourceDef::signed(name.clone(), &[signer]))
         .collect();
-    let (mut root, changes) = genesis_state(&*store, &sources, &[])?;
+    let (mut root, changes) = genesis_state(&*store, &sources, &[], &[])?;
     store.commit(&changes)?;
     let mut blocks = Vec::new();
     let mut payloads = vec![TxPayload::Deploy {
@@ -168,7 +168,9 @@ pub fn execute(
                     "the manuscript does not subscribe to source {source:?}: pass --source with one of its sources"
                 )
             }
-            TxStatus::Ingested { .. } | TxStatus::SourceRegistered { .. } => {}
+            TxStatus::Ingested { .. }
+            | TxStatus::SourceRegistered { .. }
+            | TxStatus::ValidatorsUpdated { .. } => {}
         }
         store.commit(&outcome.changes)?;
         root = outcome.state_root;

@@ -42,7 +42,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<bool> {
     bar.finish_and_clear();
     if report.mismatches.is_empty() {
         println!(
-            "OK: {} blocks re-executed, every stored state root and receipts root matches",
+            "OK: {} blocks re-executed, every stored state root, receipts root and validator-set hash matches",
             report.heights
         );
         Ok(true)

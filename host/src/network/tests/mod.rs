@@ -188,6 +188,8 @@ fn synced_block(height: u64) -> SyncedBlock {
         time_ms: 1_700_000_000_000 + height,
         parent_hash: [height as u8; 32],
         proposer: [7; 32],
+        validators_hash: [0; 32],
+        next_validators_hash: [0; 32],
         sources_hash: [0; 32],
         txs_root: [0; 32],
         tx_count: 0,

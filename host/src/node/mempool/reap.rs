@@ -55,7 +55,8 @@ impl Mempool {
                 let tx_records = match &tx.tx.tx.payload {
                     cvm_runtime::TxPayload::Ingest { records, .. } => records.len(),
                     cvm_runtime::TxPayload::Deploy { .. }
-                    | cvm_runtime::TxPayload::RegisterSource { .. } => 1,
+                    | cvm_runtime::TxPayload::RegisterSource { .. }
+                    | cvm_runtime::TxPayload::UpdateValidators { .. } => 1,
                 };
                 if used + tx.size > max_bytes
                     || out.len() >= max_txs

@@ -103,7 +103,15 @@ impl Runner {
                 .commits_tx
                 .send(Arc::new(executed.block.clone()));
         }
-        self.consensus.validators = self.consensus.validators.next_height();
+        // The commit advanced the app's schedule: the set of the next height is known.
+        if let Some(next) = self.shared.app.validator_set(height + 1) {
+            self.consensus.validators = next;
+        } else {
+            self.halt(format!(
+                "no validator set for height {} after its parent committed",
+                height + 1
+            ));
+        }
         Input::StartHeight {
             height: Height(height + 1),
             validators: self.consensus.validators.clone(),

@@ -3,7 +3,9 @@
 
 use cvm_consensus::driver::Admission;
 use cvm_consensus::wal::Wal;
-use cvm_consensus::{Height, Input, Round, SignedProposal, SignedVote, Timeout, WalEntry};
+use cvm_consensus::{
+    Height, Input, Round, SignedProposal, SignedVote, Timeout, ValidatorSet, WalEntry,
+};
 use libp2p::PeerId;
 use parity_scale_codec::Encode;
 use tracing::debug;
@@ -168,17 +170,16 @@ impl Runner {
     }
 
     /// Signed by the proposer of its round, at the current height or (for a buffered early proposal) at one of
-    /// the next heights the window admits, whose proposers follow from the current set.
+    /// the next heights the window admits ([`validators_of`](Self::validators_of)).
     fn proposal_signature_ok(&self, proposal: &SignedProposal<BlockHeader>) -> bool {
         let current = self.consensus.driver.height().0;
         let ahead = proposal.proposal.height.0.saturating_sub(current);
         if ahead > self.consensus.driver.config().max_future_heights {
             return false;
         }
-        let mut validators = std::borrow::Cow::Borrowed(&self.consensus.validators);
-        for _ in 0..ahead {
-            validators = std::borrow::Cow::Owned(validators.next_height());
-        }
+        let Some(validators) = self.validators_of(proposal.proposal.height.0) else {
+            return false;
+        };
         let index = validators.proposer(proposal.proposal.round);
         let Some((_, key)) = validators.get(index) else {
             return false;
@@ -191,7 +192,9 @@ impl Runner {
     }
 
     fn vote_signature_ok(&self, vote: &SignedVote) -> bool {
-        let validators = &self.consensus.validators;
+        let Some(validators) = self.validators_of(vote.vote.height.0) else {
+            return false;
+        };
         let Some(index) = validators.index_of(&vote.vote.validator) else {
             return false;
         };
@@ -203,6 +206,26 @@ impl Runner {
             key,
             self.shared.verifier.as_ref(),
         )
+    }
+}
+
+impl Runner {
+    /// The validator set of `height`: the driver's for its own height, the app's for the heights its schedule
+    /// holds, and for the one after those the last one's priorities moved once: a guess that an update decided by
+    /// a block not yet committed can prove wrong, which costs that message (the engine gets it again by gossip or
+    /// moves to a later round) and nothing else.
+    fn validators_of(&self, height: u64) -> Option<std::borrow::Cow<'_, ValidatorSet>> {
+        use std::borrow::Cow;
+        if height == self.consensus.driver.height().0 {
+            return Some(Cow::Borrowed(&self.consensus.validators));
+        }
+        let app = &self.shared.app;
+        app.validator_set(height)
+            .or_else(|| {
+                app.validator_set(height.checked_sub(1)?)
+                    .map(|s| s.next_height())
+            })
+            .map(Cow::Owned)
     }
 }
 

@@ -104,6 +104,8 @@ pub(crate) fn header(height: u64) -> BlockHeader {
         time_ms: 1000 * height,
         parent_hash: [0; 32],
         proposer: [1; 32],
+        validators_hash: [0; 32],
+        next_validators_hash: [0; 32],
         sources_hash: [0; 32],
         txs_root: [2; 32],
         tx_count: 0,
@@ -270,12 +272,24 @@ impl NodeApi for FakeNode {
             .filter(|t| t.tx.signer == public_key)
             .count() as u64)
     }
-    fn validators(&self) -> Vec<ValidatorInfo> {
-        vec![ValidatorInfo {
-            name: "v0".into(),
-            public_key: "00".repeat(32),
-            power: 1,
-        }]
+    fn validators(&self, height: Option<u64>) -> Result<ValidatorSetInfo, ApiError> {
+        let height = height.unwrap_or(3);
+        if height > 4 {
+            return Err(ApiError::NotFound(format!(
+                "the validator set of height {height} is not decided yet"
+            )));
+        }
+        Ok(ValidatorSetInfo {
+            height,
+            validators_hash: "00".repeat(32),
+            total_power: 1,
+            validators: vec![ValidatorInfo {
+                name: "v0".into(),
+                public_key: "00".repeat(32),
+                power: 1,
+            }],
+            update_seq: 0,
+        })
     }
     fn manuscripts(
         &self,

@@ -10,7 +10,21 @@ async fn status_validators_manuscripts_evidence() {
     assert_eq!(v["height"], 2);
     assert_eq!(v["peers"]["count"], 1);
     let (s, v) = get_json(&app, "/validators").await;
-    assert_eq!((s, v[0]["name"].as_str()), (StatusCode::OK, Some("v0")));
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (v["height"].as_u64(), v["validators"][0]["name"].as_str()),
+        (Some(3), Some("v0"))
+    );
+    let (s, v) = get_json(&app, "/validators?height=2").await;
+    assert_eq!((s, v["height"].as_u64()), (StatusCode::OK, Some(2)));
+    let (s, v) = get_json(&app, "/validators?height=9").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(
+        v["error"].as_str().unwrap().contains("not decided yet"),
+        "{v}"
+    );
+    let (s, _) = get_json(&app, "/validators?height=x").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         get_json(&app, "/manuscripts").await,
         (
@@ -91,7 +105,7 @@ async fn records_serve_a_verifiable_bundle() {
     assert_eq!(s, StatusCode::OK, "{v}");
     let back: RecordBundle = serde_json::from_value(v).unwrap();
     assert_eq!(back, bundle);
-    crate::verify::verify_bundle(&back, &crate::verify::fixture::genesis()).unwrap();
+    crate::verify::verify_bundle(&back, &crate::verify::fixture::trust()).unwrap();
     let (s, v) = get_json(&app, &format!("/records/wat-counter/nope/{key_hex}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(error_of(&v).contains("no manuscript"));
@@ -124,7 +138,7 @@ async fn records_carry_json_beside_the_verified_hex() {
     let mut edited = v.clone();
     edited["value_json"] = serde_json::json!({"count": 999});
     let back: RecordBundle = serde_json::from_value(edited).unwrap();
-    crate::verify::verify_bundle(&back, &crate::verify::fixture::genesis()).unwrap();
+    crate::verify::verify_bundle(&back, &crate::verify::fixture::trust()).unwrap();
 }
 
 #[tokio::test]

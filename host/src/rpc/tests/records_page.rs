@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::record_page::{PAGE_MAX_LIMIT, PageCursor, RecordPage};
-use crate::verify::fixture::genesis;
+use crate::verify::fixture::trust;
 use crate::verify::page::verify_record_page;
 
 const PAGES: &str = "/records/wat-counter/counts";
@@ -22,7 +22,7 @@ async fn pages_follow_cursors_to_the_whole_dataset() {
         let (s, v) = get_json(&app, &url).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let page: RecordPage = serde_json::from_value(v.clone()).unwrap();
-        verify_record_page(&page, &genesis()).unwrap();
+        verify_record_page(&page, &trust()).unwrap();
         keys.extend(page.records.iter().map(|r| to_hex(&r.key)));
         let Some(next) = v["next"].as_str() else {
             break;

@@ -106,6 +106,7 @@ fn refused_commits_write_nothing() {
             receipts: &[],
             source_blocks: &[],
             dataset_changes: &[],
+            validators: None,
         })
     };
     let assert_nothing_written = |height: u64| {
@@ -148,6 +149,7 @@ fn refused_commits_write_nothing() {
             receipts: &[],
             source_blocks: &[],
             dataset_changes: &[],
+            validators: None,
         })
         .unwrap();
     let head = storage.head().unwrap().unwrap();
@@ -285,6 +287,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
                 receipts: std::slice::from_ref(r),
                 source_blocks: &[],
                 dataset_changes: &[],
+                validators: None,
             })
             .unwrap();
         parent = block.hash();
@@ -302,6 +305,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
             receipts: &[],
             source_blocks: &[],
             dataset_changes: &[],
+            validators: None,
         })
         .unwrap_err();
     assert!(

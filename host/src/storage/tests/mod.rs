@@ -95,6 +95,9 @@ fn make_block(
         time_ms: 1_000_000 * height,
         parent_hash,
         proposer: [9; 32],
+        // The genesis set signs every height of these chains.
+        validators_hash: crate::chain::membership_hash(&genesis().validator_set().unwrap()),
+        next_validators_hash: crate::chain::membership_hash(&genesis().validator_set().unwrap()),
         sources_hash: body.sources_hash(),
         txs_root: body.txs_root(),
         tx_count: body.txs.len() as u32,
@@ -189,6 +192,7 @@ impl TestChain {
                     receipts: &outcome.receipts,
                     source_blocks: &[],
                     dataset_changes: &outcome.dataset_changes,
+                    validators: None,
                 },
                 self.durable,
             )
