@@ -17,7 +17,8 @@
 //!   archive, verified with alloy, held ahead for proposals and checks, kept for sync and replay.
 //! - [`rpc`], `metrics`: the node's HTTP JSON API and Prometheus metrics; [`api_client`] talks to that API.
 //! - [`record_bundle`]: a record with its proof, its provenance (sources and their heads), header and certificate;
-//!   [`verify`] checks one offline.
+//!   [`verify`] checks one offline, reaching the header's validator set from a trusted root by light-client
+//!   verification; [`light_source`] is a node's API as the source of the headers between.
 //! - [`sink`]: `cvm sink postgres`, a chain's datasets kept as PostgreSQL tables, every block verified first.
 //! - [`datasets`]: records shown as JSON with fields by name, from the types a manuscript's code declares;
 //!   [`export`] writes a whole dataset at a height as Parquet or CSV with a manifest.
@@ -36,6 +37,7 @@ pub mod export;
 pub mod feed_client;
 pub mod hex_text;
 pub mod home;
+pub mod light_source;
 pub(crate) mod logging;
 pub(crate) mod malloc;
 pub(crate) mod metrics;

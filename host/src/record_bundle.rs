@@ -9,8 +9,8 @@ use cvm_runtime::state::{ManuscriptMeta, RecordProof};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::BlockHeader;
 use crate::chain::source_json::HeadJson;
+use crate::chain::{BlockHeader, LightBlock};
 use crate::hex_text::{from_hex, to_hex};
 
 /// Everything a reader needs to check one record against the chain's genesis, and nothing else.
@@ -43,6 +43,10 @@ pub struct RecordBundle {
     pub header: BlockHeader,
     /// Precommits of the validators that finalized the header.
     pub certificate: CommitCertificate,
+    /// The headers (with certificates and sets) a light client needs between its trusted root and `height` when
+    /// the validator set changed since: empty unless asked for when the bundle was saved
+    /// (`cvm query record --header-chain`).
+    pub header_chain: Vec<LightBlock>,
 }
 
 /// The wire form: readable fields plus SCALE hex of the proofs, header and certificate. Only the SCALE parts and
@@ -73,6 +77,9 @@ struct RecordBundleJson {
     provenance: Option<ProvenanceJson>,
     header: String,
     certificate: String,
+    /// SCALE hex of each light block of the header chain, in height order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    header_chain: Vec<String>,
 }
 
 /// The provenance part: SCALE hex of the [`ProvenanceProof`] (trusted input) and, for people, what it claims per
@@ -158,6 +165,7 @@ impl From<RecordBundle> for RecordBundleJson {
             provenance: b.provenance.as_ref().map(ProvenanceJson::new),
             header: to_hex(b.header.encode()),
             certificate: to_hex(b.certificate.encode()),
+            header_chain: b.header_chain.iter().map(|l| to_hex(l.encode())).collect(),
         }
     }
 }
@@ -192,6 +200,12 @@ impl TryFrom<RecordBundleJson> for RecordBundle {
                 .transpose()?,
             header: decode_field("header", &j.header)?,
             certificate: decode_field("certificate", &j.certificate)?,
+            header_chain: j
+                .header_chain
+                .iter()
+                .enumerate()
+                .map(|(i, l)| decode_field(&format!("header_chain[{i}]"), l))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -10,8 +10,7 @@ mod tests;
 
 use cvm_runtime::state::{ProofError, verify_record_set};
 
-use crate::chain::Genesis;
-use crate::verify::{VerifyError, check_finality};
+use crate::verify::{Trust, VerifyError, check_finality};
 
 pub use changes::{BlockChanges, Change, ChangeJson, Shown, show};
 
@@ -40,16 +39,18 @@ pub enum ChangesVerifyError {
     },
 }
 
-/// Checks `changes` against the genesis: the header is the chain's, the certificate finalizes it with more than
-/// 2/3 of the genesis validators' power, and every dataset's values (and absences) prove against its state root.
-pub fn verify_changes(changes: &BlockChanges, genesis: &Genesis) -> Result<(), ChangesVerifyError> {
+/// Checks `changes` against what the reader trusts: the header is the chain's, the certificate finalizes it with
+/// more than 2/3 of its height's validators' power (reached from the trusted root), and every dataset's values (and
+/// absences) prove against its state root.
+pub fn verify_changes(changes: &BlockChanges, trust: &Trust) -> Result<(), ChangesVerifyError> {
     let height = changes.height;
     check_finality(
         &changes.chain_id,
         height,
         &changes.header,
         &changes.certificate,
-        genesis,
+        trust,
+        &[],
     )
     .map_err(|source| ChangesVerifyError::Header {
         height,

@@ -6,7 +6,7 @@ use crate::verify::fixture::{self, bundle, changes};
 #[test]
 fn block_changes_verify_and_survive_json() {
     let c = changes();
-    assert_eq!(verify_changes(&c, &fixture::genesis()), Ok(()));
+    assert_eq!(verify_changes(&c, &fixture::trust()), Ok(()));
     let text = serde_json::to_string(&c).unwrap();
     let back: BlockChanges = serde_json::from_str(&text).unwrap();
     assert_eq!(back, c);
@@ -19,31 +19,31 @@ fn block_changes_verify_and_survive_json() {
 
 #[test]
 fn tampered_block_changes_are_refused_naming_the_link() {
-    let genesis = fixture::genesis();
+    let trust = fixture::trust();
     let mut c = changes();
     c.datasets[0].entries[0].1.as_mut().unwrap()[0] ^= 1;
     assert!(matches!(
-        verify_changes(&c, &genesis),
+        verify_changes(&c, &trust),
         Err(ChangesVerifyError::Proof { source, .. })
             if matches!(*source, ProofError::ChildProof(_))
     ));
     let mut c = changes();
     c.datasets[0].entries[0].1 = None;
     assert!(matches!(
-        verify_changes(&c, &genesis),
+        verify_changes(&c, &trust),
         Err(ChangesVerifyError::Proof { .. })
     ));
     let mut c = changes();
     c.header.time_ms += 1;
     assert!(matches!(
-        verify_changes(&c, &genesis),
+        verify_changes(&c, &trust),
         Err(ChangesVerifyError::Header { source, .. })
             if matches!(*source, VerifyError::CertificateForOtherBlock { .. })
     ));
     let mut c = changes();
     c.chain_id = "other".into();
     assert!(matches!(
-        verify_changes(&c, &genesis),
+        verify_changes(&c, &trust),
         Err(ChangesVerifyError::Header { source, .. })
             if matches!(*source, VerifyError::WrongChain { .. })
     ));
@@ -121,12 +121,12 @@ fn changes_show_typed_json_beside_the_proven_hex() {
 
 #[test]
 fn edited_readable_json_is_kept_but_never_trusted() {
-    let genesis = fixture::genesis();
+    let trust = fixture::trust();
     let mut value = serde_json::to_value(changes()).unwrap();
     value["datasets"][0]["changes"][0]["value_json"] = serde_json::json!({"count": 999});
     let back: BlockChanges = serde_json::from_value(value.clone()).unwrap();
     assert_eq!(back.shown[0][0].1, serde_json::json!({"count": 999}));
-    assert_eq!(verify_changes(&back, &genesis), Ok(()));
+    assert_eq!(verify_changes(&back, &trust), Ok(()));
     // Readable lists that do not match the proven entries are shown again from the proofs, as hex.
     value["datasets"][0]["changes"] = serde_json::json!([]);
     let back: BlockChanges = serde_json::from_value(value).unwrap();

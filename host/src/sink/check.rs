@@ -8,15 +8,11 @@ use parity_scale_codec::Decode;
 use super::cursor::Cursor;
 use super::error::SinkError;
 use crate::block_changes::{BlockChanges, verify_changes};
-use crate::chain::Genesis;
 use crate::hex_text::to_hex;
+use crate::verify::Trust;
 
-/// Checks that `block` follows `last` (the last block verified) and verifies against `genesis`.
-pub fn check_block(
-    last: &Cursor,
-    block: &BlockChanges,
-    genesis: &Genesis,
-) -> Result<(), SinkError> {
+/// Checks that `block` follows `last` (the last block verified) and verifies against what the sink trusts.
+pub fn check_block(last: &Cursor, block: &BlockChanges, trust: &Trust) -> Result<(), SinkError> {
     let height = block.height;
     if height != last.height + 1 {
         return Err(SinkError::Refused {
@@ -27,7 +23,7 @@ pub fn check_block(
             ),
         });
     }
-    verify_changes(block, genesis).map_err(|e| SinkError::Unverified {
+    verify_changes(block, trust).map_err(|e| SinkError::Unverified {
         height,
         cause: Box::new(e),
     })?;
@@ -90,7 +86,7 @@ mod tests {
 
     #[test]
     fn a_block_must_follow_verify_and_link() {
-        let genesis = fixture::genesis();
+        let genesis = fixture::trust();
         let block = changes();
         let parent = block.header.parent_hash;
         check_block(&after(&block, parent), &block, &genesis).expect("the next block verifies");

@@ -21,6 +21,7 @@ use super::schema::TableSpec;
 use crate::api_client::{Client, ClientError};
 use crate::block_changes::BlockChanges;
 use crate::feed_client::{Feed, FeedError, FeedQuery};
+use crate::verify::Trust;
 
 /// How often the node's tip is asked again once a run is at the tip it knew.
 const TIP_RECHECK: Duration = Duration::from_secs(1);
@@ -34,6 +35,8 @@ type DatasetId = (String, String);
 struct Follower<'a> {
     config: &'a SinkConfig,
     client: Client,
+    /// The genesis validators, reached across set changes with the node's headers.
+    trust: Trust,
     db: &'a mut Db,
     observer: &'a mut dyn Observer,
     /// `None`: every dataset.
@@ -117,9 +120,16 @@ pub fn run(
         Some((cursor, _)) => cursor,
         None => Cursor::start(&chain_id),
     };
+    let trust = Trust::genesis(&config.genesis)
+        .map_err(|e| SinkError::Refused {
+            height: 0,
+            cause: format!("the genesis file: {e}"),
+        })?
+        .with_source(Box::new(Client::new(&config.node)), false);
     let mut follower = Follower {
         config,
         client,
+        trust,
         db,
         observer,
         selection,
@@ -163,8 +173,7 @@ impl Follower<'_> {
         };
         for (manuscript, dataset) in &wanted {
             if !self.manuscripts.contains_key(manuscript) {
-                let proven =
-                    Manuscript::proven(&self.client, &self.config.genesis, manuscript, dataset)?;
+                let proven = Manuscript::proven(&self.client, &self.trust, manuscript, dataset)?;
                 self.manuscripts.insert(manuscript.clone(), proven);
             }
             let declared = &self.manuscripts[manuscript].datasets;
@@ -296,7 +305,7 @@ impl Follower<'_> {
     fn block(&mut self, block: BlockChanges) -> Result<(), Interrupt> {
         let height = block.height;
         self.started_at.get_or_insert_with(Instant::now);
-        check_block(&self.last, &block, &self.config.genesis).map_err(fatal)?;
+        check_block(&self.last, &block, &self.trust).map_err(fatal)?;
         if !self.in_transaction {
             self.db.begin().map_err(fatal)?;
             self.in_transaction = true;

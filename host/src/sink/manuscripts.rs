@@ -9,9 +9,9 @@ use parity_scale_codec::Decode;
 
 use super::error::SinkError;
 use crate::api_client::{Client, ClientError, PageRequest};
-use crate::chain::Genesis;
 use crate::datasets::ManuscriptTypes;
 use crate::hex_text::to_hex;
+use crate::verify::Trust;
 use crate::verify::page::verify_record_page;
 
 /// A manuscript as proven, with its types.
@@ -49,11 +49,11 @@ impl Manuscript {
     }
 
     /// `name` at the node's latest final height, proven by a one-record page of `dataset` (an empty one carries
-    /// the metadata too; pages serve keyed and append-only datasets alike) that verifies against `genesis`. An
+    /// the metadata too; pages serve keyed and append-only datasets alike) that verifies against `trust`. An
     /// unknown manuscript or dataset is [`SinkError::UnknownDataset`].
     pub fn proven(
         client: &Client,
-        genesis: &Genesis,
+        trust: &Trust,
         name: &str,
         dataset: &str,
     ) -> Result<Manuscript, SinkError> {
@@ -75,7 +75,7 @@ impl Manuscript {
             Err(e) => return Err(e.into()),
         };
         let height = page.height;
-        verify_record_page(&page, genesis).map_err(|e| SinkError::Refused {
+        verify_record_page(&page, trust).map_err(|e| SinkError::Refused {
             height,
             cause: format!("the proof of manuscript {name} does not verify: {e}"),
         })?;

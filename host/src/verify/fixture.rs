@@ -14,8 +14,10 @@ use manuscript_sdk::KvRecord;
 use parity_scale_codec::Encode;
 
 use super::*;
+use crate::chain::Genesis;
 use crate::chain::genesis::{ChainParams, GenesisValidator};
 use crate::chain::{BlockHeader, PartSetHeader};
+use cvm_consensus::ChainId;
 
 pub const CHAIN: &str = "verify-test";
 pub const HEIGHT: u64 = 2;
@@ -65,6 +67,16 @@ pub fn certificate(
     CommitCertificate::from_precommits(Height(header.height), Round(0), value, &set, &votes)
 }
 
+/// The membership hash of the genesis set, which signs every height of the fixture chain.
+pub fn genesis_set_hash() -> [u8; 32] {
+    crate::chain::membership_hash(&genesis().validator_set().unwrap())
+}
+
+/// Trusting the fixture genesis.
+pub fn trust() -> Trust {
+    Trust::genesis(&genesis()).unwrap()
+}
+
 fn user() -> SigningKey {
     SigningKey::from_bytes(&[42; 32])
 }
@@ -107,7 +119,7 @@ fn chain(ingest: bool) -> (Arc<MemoryNodeStore>, cvm_runtime::state::StateRoot) 
     let store = Arc::new(MemoryNodeStore::new());
     let executor = BlockExecutor::sequential(engine, store.clone());
     let kv = SourceDef::signed("kv", &[user().verifying_key().to_bytes()]);
-    let (mut root, changes) = genesis_state(&*store, &[kv], &[]).unwrap();
+    let (mut root, changes) = genesis_state(&*store, &[kv], &[], &[]).unwrap();
     store.commit(&changes).unwrap();
     let txs = [
         user_tx(
@@ -143,6 +155,8 @@ fn finalized(root: cvm_runtime::state::StateRoot) -> (BlockHeader, CommitCertifi
         time_ms: 2_000,
         parent_hash: [1; 32],
         proposer: validator_signer(0).verifying_key().to_bytes(),
+        validators_hash: genesis_set_hash(),
+        next_validators_hash: genesis_set_hash(),
         sources_hash: [0; 32],
         txs_root: [2; 32],
         tx_count: 1,
@@ -225,6 +239,7 @@ pub fn bundle_with(ingest: bool) -> RecordBundle {
         provenance: Some(provenance),
         header,
         certificate,
+        header_chain: Vec::new(),
     }
 }
 

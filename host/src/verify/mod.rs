@@ -1,28 +1,29 @@
 //! Offline verification of a record: a [`RecordBundle`] carries the record, its trie proof, the proof of its
 //! manuscript's sources and their heads, the block header whose state root the proofs are against, and the commit
-//! certificate that finalized that header. Given only the genesis file, [`verify_bundle`] checks every link:
-//! chain id, certificate signatures and quorum against the genesis validators, certificate → header hash and
-//! height, header state root → record, and header state root → the manuscript's binding → each bound source's
-//! definition and head ([`provenance`] words them for the reader).
-//!
-//! The validator set is the genesis one: the chain has no validator-set changes (yet). When it gets them, the
-//! bundle will have to carry the set of its height and its link to genesis.
+//! certificate that finalized that header. From what the reader trusts ([`Trust`]: the genesis file, or a header
+//! it trusts by hash), [`verify_bundle`] checks every link: chain id, the certificate against the validator set of
+//! its height, reached from the trusted root across set changes by light-client verification ([`light`], with
+//! intermediate headers from a node or from the bundle's own header chain), certificate → header hash and height,
+//! header state root → record, and header state root → the manuscript's binding → each bound source's definition
+//! and head ([`provenance`] words them for the reader).
 
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod light;
 pub mod page;
 pub mod provenance;
 #[cfg(test)]
 mod provenance_tests;
 #[cfg(test)]
 mod tests;
+mod trust;
 
-use cvm_consensus::{CertificateError, ChainId, Ed25519Verifier};
 use cvm_runtime::sources::{Provenance, ProvenanceError, verify_provenance};
 use cvm_runtime::state::{ManuscriptMeta, PageError, ProofError, verify_record};
+use light::{LightBlock, LightError};
 use parity_scale_codec::Decode;
+pub use trust::Trust;
 
-use crate::chain::Genesis;
 use crate::hex_text::to_hex;
 use crate::record_bundle::RecordBundle;
 
@@ -99,8 +100,8 @@ pub enum VerifyError {
         "the certificate is for block {certified}, not for the header in the bundle ({header})"
     )]
     CertificateForOtherBlock { certified: String, header: String },
-    #[error("the commit certificate does not verify against the genesis validators: {0}")]
-    Certificate(CertificateError),
+    #[error("the header is not final on the trusted chain: {0}")]
+    Light(LightError),
     #[error("the proof is for {found}, the bundle claims {claimed}")]
     ProofForOtherRecord { claimed: String, found: String },
     #[error("the record proof does not verify against the header's state root: {0}")]
@@ -152,24 +153,27 @@ fn describe(value: &Option<Vec<u8>>) -> String {
     value.as_ref().map_or_else(|| "absent".into(), to_hex)
 }
 
-/// Checks that `header` is the finalized header of `height` on the genesis' chain: chain ids, heights, the
-/// certificate's block and its signatures against the genesis validators. Returns (signed power, total power).
+/// Checks that `header` is the finalized header of `height` on the trusted chain: chain ids, heights, the
+/// certificate's block, and the certificate against the set of its height reached from the trusted root
+/// ([`light`]; `carried` is the header chain a bundle brought). Returns (signed power, total power).
 pub(crate) fn check_finality(
     chain_id: &str,
     height: u64,
     header: &crate::chain::BlockHeader,
     cert: &cvm_consensus::CommitCertificate,
-    genesis: &Genesis,
+    trust: &Trust,
+    carried: &[LightBlock],
 ) -> Result<(u64, u64), VerifyError> {
-    if chain_id != genesis.chain_id {
+    let expected = trust.chain_id();
+    if chain_id != expected {
         return Err(VerifyError::WrongChain {
-            expected: genesis.chain_id.clone(),
+            expected: expected.to_string(),
             found: chain_id.to_string(),
         });
     }
-    if header.chain_id != genesis.chain_id {
+    if header.chain_id != expected {
         return Err(VerifyError::HeaderWrongChain {
-            expected: genesis.chain_id.clone(),
+            expected: expected.to_string(),
             found: header.chain_id.clone(),
         });
     }
@@ -187,15 +191,9 @@ pub(crate) fn check_finality(
             header: to_hex(header_hash),
         });
     }
-    let set = genesis
-        .validator_set()
-        .map_err(|e| VerifyError::Genesis(e.to_string()))?;
-    cert.verify(
-        &set,
-        &ChainId::new(genesis.chain_id.clone()),
-        &Ed25519Verifier,
-    )
-    .map_err(VerifyError::Certificate)?;
+    let set = trust
+        .verify(header, cert, carried)
+        .map_err(VerifyError::Light)?;
     let signed_power = cert
         .signatures
         .iter()
@@ -204,15 +202,16 @@ pub(crate) fn check_finality(
     Ok((signed_power, set.total_power()))
 }
 
-/// Checks a bundle against the genesis: see the module docs for the chain of checks.
-pub fn verify_bundle(bundle: &RecordBundle, genesis: &Genesis) -> Result<Verdict, VerifyError> {
+/// Checks a bundle against what the reader trusts: see the module docs for the chain of checks.
+pub fn verify_bundle(bundle: &RecordBundle, trust: &Trust) -> Result<Verdict, VerifyError> {
     let header = &bundle.header;
     let (signed_power, total_power) = check_finality(
         &bundle.chain_id,
         bundle.height,
         header,
         &bundle.certificate,
-        genesis,
+        trust,
+        &bundle.header_chain,
     )?;
 
     let proof = &bundle.proof;

@@ -5,8 +5,7 @@
 
 use cvm_runtime::state::verify_page;
 
-use super::{VerifyError, check_finality};
-use crate::chain::Genesis;
+use super::{Trust, VerifyError, check_finality};
 use crate::hex_text::to_hex;
 use crate::record_page::RecordPage;
 
@@ -57,17 +56,15 @@ impl std::fmt::Display for PageVerdict {
     }
 }
 
-/// Checks a page against the genesis.
-pub fn verify_record_page(
-    page: &RecordPage,
-    genesis: &Genesis,
-) -> Result<PageVerdict, VerifyError> {
+/// Checks a page against what the reader trusts.
+pub fn verify_record_page(page: &RecordPage, trust: &Trust) -> Result<PageVerdict, VerifyError> {
     let (signed_power, total_power) = check_finality(
         &page.chain_id,
         page.height,
         &page.header,
         &page.certificate,
-        genesis,
+        trust,
+        &[],
     )?;
     let proven = verify_page(&page.header.state_root.into(), &page.query, &page.proof)
         .map_err(VerifyError::PageProof)?;
@@ -156,11 +153,11 @@ pub fn continues(before: &RecordPage, page: &RecordPage) -> bool {
 /// page and why.
 pub fn verify_record_pages(
     pages: &[RecordPage],
-    genesis: &Genesis,
+    trust: &Trust,
 ) -> Result<Vec<PageVerdict>, (usize, VerifyError)> {
     let mut verdicts = Vec::with_capacity(pages.len());
     for (i, page) in pages.iter().enumerate() {
-        let verdict = verify_record_page(page, genesis).map_err(|e| (i, e))?;
+        let verdict = verify_record_page(page, trust).map_err(|e| (i, e))?;
         if let Some(before) = i.checked_sub(1).map(|j| &pages[j])
             && !continues(before, page)
         {
@@ -182,10 +179,10 @@ pub fn verify_record_pages(
 mod tests {
     use super::*;
     use crate::record_page::PageCursor;
-    use crate::verify::fixture::{genesis, page};
+    use crate::verify::fixture::{page, trust};
 
     fn verify(p: &RecordPage) -> Result<PageVerdict, VerifyError> {
-        verify_record_page(p, &genesis())
+        verify_record_page(p, &trust())
     }
 
     #[test]

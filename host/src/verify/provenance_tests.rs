@@ -20,7 +20,7 @@ fn meta_of(b: &RecordBundle) -> ManuscriptMeta {
 
 #[test]
 fn a_bundle_says_which_sources_its_record_derives_from_and_how_far() {
-    let verdict = verify_bundle(&bundle(), &genesis()).unwrap();
+    let verdict = verify_bundle(&bundle(), &trust()).unwrap();
     let ingest = ingest_tx().hash();
     assert_eq!(
         verdict.provenance_lines(),
@@ -39,7 +39,7 @@ fn a_bundle_says_which_sources_its_record_derives_from_and_how_far() {
     );
 
     // Deployed, nothing ingested yet.
-    let verdict = verify_bundle(&bundle_with(false), &genesis()).unwrap();
+    let verdict = verify_bundle(&bundle_with(false), &trust()).unwrap();
     assert_eq!(verdict.value, None);
     assert_eq!(
         verdict.provenance_lines(),
@@ -57,7 +57,7 @@ fn a_bundle_without_provenance_verifies_and_says_it_has_none() {
     v.as_object_mut().unwrap().remove("provenance");
     let old: RecordBundle = serde_json::from_value(v).unwrap();
     assert_eq!(old.provenance, None);
-    let verdict = verify_bundle(&old, &genesis()).unwrap();
+    let verdict = verify_bundle(&old, &trust()).unwrap();
     let lines = verdict.provenance_lines();
     assert_eq!(lines.len(), 1);
     assert!(lines[0].starts_with("no provenance:"), "{lines:?}");
@@ -70,7 +70,7 @@ fn a_tampered_head_is_invalid() {
     let mut head = SourceHead::decode(&mut &entries.head.clone().unwrap()[..]).unwrap();
     head.number += 1;
     entries.head = Some(head.encode());
-    let e = verify_bundle(&b, &genesis()).unwrap_err();
+    let e = verify_bundle(&b, &trust()).unwrap_err();
     assert!(
         matches!(e, VerifyError::Provenance(ProvenanceError::Proof(_))),
         "{e:?}"
@@ -84,7 +84,7 @@ fn a_tampered_head_is_invalid() {
     let mut b = bundle();
     b.provenance.as_mut().unwrap().sources[0].head = None;
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Provenance(ProvenanceError::Proof(_)))
     ));
 }
@@ -98,7 +98,7 @@ fn a_tampered_binding_is_invalid() {
     let p = b.provenance.as_mut().unwrap();
     p.manuscript_meta = Some(meta.encode());
     p.sources[0].source = "elsewhere".into();
-    let e = verify_bundle(&b, &genesis()).unwrap_err();
+    let e = verify_bundle(&b, &trust()).unwrap_err();
     assert!(
         matches!(e, VerifyError::ProvenanceBindingChanged { .. }),
         "{e:?}"
@@ -112,14 +112,14 @@ fn a_tampered_binding_is_invalid() {
     let mut both = b.clone();
     both.proof.manuscript_meta = both.provenance.as_ref().unwrap().manuscript_meta.clone();
     assert!(matches!(
-        verify_bundle(&both, &genesis()),
+        verify_bundle(&both, &trust()),
         Err(VerifyError::Proof(ProofError::MainProof(_)))
     ));
     // The binding kept, the proof's sources changed: not the manuscript's sources.
     let mut b = bundle();
     b.provenance.as_mut().unwrap().sources[0].source = "elsewhere".into();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Provenance(
             ProvenanceError::OtherSources { .. }
         ))
@@ -127,7 +127,7 @@ fn a_tampered_binding_is_invalid() {
     let mut b = bundle();
     b.provenance.as_mut().unwrap().sources.clear();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Provenance(
             ProvenanceError::OtherSources { .. }
         ))
@@ -136,7 +136,7 @@ fn a_tampered_binding_is_invalid() {
     let mut b = bundle();
     b.provenance.as_mut().unwrap().manuscript = "other".into();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::ProvenanceForOtherManuscript { .. })
     ));
 }
@@ -147,12 +147,12 @@ fn provenance_of_another_root_is_invalid() {
     // metadata differs (its child root), the binding does not.
     let mut b = bundle();
     b.provenance = bundle_with(false).provenance;
-    let e = verify_bundle(&b, &genesis()).unwrap_err();
+    let e = verify_bundle(&b, &trust()).unwrap_err();
     assert_eq!(e, VerifyError::ProvenanceOfOtherState);
     // With the record proof's metadata put back, the heads are still of the other state: the trie proof fails.
     b.provenance.as_mut().unwrap().manuscript_meta = b.proof.manuscript_meta.clone();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Provenance(ProvenanceError::Proof(_)))
     ));
 }

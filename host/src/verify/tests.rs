@@ -2,11 +2,12 @@
 
 use super::fixture::*;
 use super::*;
+use cvm_consensus::{CertificateError, ChainId};
 
 #[test]
 fn a_real_bundle_verifies_and_survives_json() {
     let b = bundle();
-    let verdict = verify_bundle(&b, &genesis()).unwrap();
+    let verdict = verify_bundle(&b, &trust()).unwrap();
     assert_eq!((verdict.signed_power, verdict.total_power), (30, 40));
     assert_eq!(verdict.value, b.value);
     assert!(
@@ -18,7 +19,7 @@ fn a_real_bundle_verifies_and_survives_json() {
     let json = serde_json::to_string(&b).unwrap();
     let back: RecordBundle = serde_json::from_str(&json).unwrap();
     assert_eq!(back, b);
-    assert!(verify_bundle(&back, &genesis()).is_ok());
+    assert!(verify_bundle(&back, &trust()).is_ok());
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["state_root"], to_hex(b.header.state_root));
 }
@@ -28,7 +29,7 @@ fn tampered_value_fails() {
     let mut b = bundle();
     b.value.as_mut().unwrap()[0] ^= 1;
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::ValueMismatch { .. })
     ));
     // Tampering value and proof value together breaks the trie proof instead.
@@ -36,7 +37,7 @@ fn tampered_value_fails() {
     b.value.as_mut().unwrap()[0] ^= 1;
     b.proof.value = b.value.clone();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Proof(ProofError::ChildProof(_)))
     ));
 }
@@ -48,13 +49,13 @@ fn tampered_proof_fails() {
     let last = node.len() - 1;
     node[last] ^= 1;
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Proof(_))
     ));
     let mut b = bundle();
     b.proof.key = b"other".to_vec();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::ProofForOtherRecord { .. })
     ));
 }
@@ -67,14 +68,14 @@ fn wrong_header_root_fails() {
     let signers: Vec<_> = (0..3).map(validator_signer).collect();
     b.certificate = certificate(&b.header, &signers, CHAIN);
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::Proof(ProofError::MainProof(_)))
     ));
     // Changed root without re-signing: the certificate is for another block.
     let mut b = bundle();
     b.header.state_root[0] ^= 1;
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::CertificateForOtherBlock { .. })
     ));
 }
@@ -85,13 +86,14 @@ fn too_few_signatures_fail() {
     let signers: Vec<_> = (0..2).map(validator_signer).collect();
     b.certificate = certificate(&b.header, &signers, CHAIN);
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
-        Err(VerifyError::Certificate(
-            CertificateError::InsufficientPower {
+        verify_bundle(&b, &trust()),
+        Err(VerifyError::Light(LightError::Certificate {
+            error: CertificateError::InsufficientPower {
                 signed: 20,
                 total: 40
-            }
-        ))
+            },
+            ..
+        }))
     ));
 }
 
@@ -100,7 +102,7 @@ fn wrong_chain_id_fails() {
     let mut b = bundle();
     b.chain_id = "other-chain".into();
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::WrongChain { .. })
     ));
     // Signatures over another chain id do not count for this one.
@@ -108,10 +110,11 @@ fn wrong_chain_id_fails() {
     let signers: Vec<_> = (0..3).map(validator_signer).collect();
     b.certificate = certificate(&b.header, &signers, "other-chain");
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
-        Err(VerifyError::Certificate(
-            CertificateError::InvalidSignature(_)
-        ))
+        verify_bundle(&b, &trust()),
+        Err(VerifyError::Light(LightError::Certificate {
+            error: CertificateError::InvalidSignature(_),
+            ..
+        }))
     ));
 }
 
@@ -152,8 +155,11 @@ fn a_signer_not_in_genesis_fails() {
         .sort_by_key(|s| s.validator_index);
     assert!(set.get(free_index).is_some());
     assert!(matches!(
-        verify_bundle(&forged, &genesis()),
-        Err(VerifyError::Certificate(CertificateError::InvalidSignature(i))) if i == free_index
+        verify_bundle(&forged, &trust()),
+        Err(VerifyError::Light(LightError::Certificate {
+            error: CertificateError::InvalidSignature(i),
+            ..
+        })) if i == free_index
     ));
     // An index beyond the set.
     let mut forged = b.clone();
@@ -163,8 +169,11 @@ fn a_signer_not_in_genesis_fails() {
         .signatures
         .sort_by_key(|s| s.validator_index);
     assert!(matches!(
-        verify_bundle(&forged, &genesis()),
-        Err(VerifyError::Certificate(CertificateError::UnknownSigner(7)))
+        verify_bundle(&forged, &trust()),
+        Err(VerifyError::Light(LightError::Certificate {
+            error: CertificateError::UnknownSigner(7),
+            ..
+        }))
     ));
 }
 
@@ -173,7 +182,7 @@ fn height_mismatch_and_bad_json_are_named() {
     let mut b = bundle();
     b.height += 1;
     assert!(matches!(
-        verify_bundle(&b, &genesis()),
+        verify_bundle(&b, &trust()),
         Err(VerifyError::HeightMismatch { .. })
     ));
     let mut v = serde_json::to_value(bundle()).unwrap();

@@ -16,6 +16,7 @@ use crate::datasets::ManuscriptTypes;
 use crate::export::{DatasetWriter, ExportFormat, ExportManifest};
 use crate::hex_text::to_hex;
 use crate::record_page::{PAGE_MAX_LIMIT, RecordPage};
+use crate::verify::Trust;
 use crate::verify::page::{continues, verify_record_page};
 
 #[derive(Debug, Args)]
@@ -68,13 +69,16 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<()> {
         bail!("--out {} names no file", a.out.display());
     }
     let client = Client::new(&a.node.node);
+    let trust = Trust::genesis(&genesis)
+        .map_err(anyhow::Error::msg)?
+        .with_source(Box::new(Client::new(&a.node.node)), false);
     let mut request = PageRequest {
         limit: Some(PAGE_MAX_LIMIT),
         height: a.height,
         ..PageRequest::default()
     };
     let first = client.records_page(&a.manuscript, &a.dataset, &request)?;
-    verify_record_page(&first, &genesis).with_context(|| {
+    verify_record_page(&first, &trust).with_context(|| {
         format!(
             "page 0 at height {} does not verify; nothing written",
             first.height
@@ -108,7 +112,7 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<()> {
             ..PageRequest::default()
         };
         let following = client.records_page(&a.manuscript, &a.dataset, &request)?;
-        verify_record_page(&following, &genesis).with_context(|| {
+        verify_record_page(&following, &trust).with_context(|| {
             format!(
                 "page {} does not verify; the partial file {} is left",
                 index + 1,

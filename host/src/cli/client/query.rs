@@ -6,9 +6,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use cvm_consensus::{ChainId, ValidatorId, ValidatorSet};
+
 use super::args::NodeArgs;
 use crate::api_client::Client;
+use crate::chain::LightBlock;
+use crate::chain::genesis::parse_public_key;
 use crate::hex_text::{from_hex, from_hex32, to_hex};
+use crate::record_bundle::RecordBundle;
+use crate::verify::light::{LightSource, Recording, TrustedState, verify_light};
 
 #[derive(Debug, Subcommand)]
 pub enum QueryCommand {
@@ -58,8 +64,48 @@ pub struct RecordArgs {
     /// Save the bundle to this file (default: print it).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Carry in the bundle the headers a reader trusting the genesis needs to reach its height when the validator
+    /// set changed since (then `cvm verify` needs no node).
+    #[arg(long)]
+    pub header_chain: bool,
     #[command(flatten)]
     pub node: NodeArgs,
+}
+
+/// The headers between the genesis and `bundle`'s height that light-client verification asks for, and the
+/// bundle's own with its set, as the node serves them (the reader checks them against its own genesis).
+fn header_chain(client: &Client, bundle: &RecordBundle) -> anyhow::Result<Vec<LightBlock>> {
+    let genesis_set = client.validators(Some(1))?;
+    let set = ValidatorSet::new(
+        genesis_set
+            .validators
+            .iter()
+            .map(|v| {
+                Ok((
+                    ValidatorId(parse_public_key(&v.public_key).map_err(anyhow::Error::msg)?),
+                    v.power,
+                ))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+    )?;
+    let target = client
+        .light_block(bundle.height)
+        .map_err(anyhow::Error::msg)?;
+    let recording = Recording {
+        inner: client,
+        served: Default::default(),
+    };
+    verify_light(
+        &TrustedState::genesis(set),
+        &target,
+        Some(&recording),
+        false,
+        &ChainId::new(bundle.chain_id.clone()),
+    )
+    .context("the node's header chain does not reach the bundle's height")?;
+    let mut chain = recording.served.into_inner();
+    chain.insert(target.header.height, target);
+    Ok(chain.into_values().collect())
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -80,8 +126,11 @@ pub fn run(command: &QueryCommand) -> anyhow::Result<ExitCode> {
         QueryCommand::Watch(a) => super::watch::run(a)?,
         QueryCommand::Record(a) => {
             let key = from_hex(&a.key_hex).map_err(|e| anyhow::anyhow!("record key: {e}"))?;
-            let bundle =
-                Client::new(&a.node.node).record(&a.manuscript, &a.dataset, &key, a.height)?;
+            let client = Client::new(&a.node.node);
+            let mut bundle = client.record(&a.manuscript, &a.dataset, &key, a.height)?;
+            if a.header_chain {
+                bundle.header_chain = header_chain(&client, &bundle)?;
+            }
             let text = serde_json::to_string_pretty(&bundle)?;
             match &a.out {
                 Some(path) => {

@@ -1,4 +1,6 @@
-//! `cvm verify`: check a record bundle, saved record pages or a block's changes offline against a genesis file.
+//! `cvm verify`: check a record bundle, saved record pages or a block's changes against a genesis file, or a
+//! header trusted by hash, across validator-set changes (light-client verification; intermediate headers from the
+//! bundle's own header chain or from `--node`, which also catches a fork).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,12 +8,14 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 
+use crate::api_client::Client;
 use crate::block_changes::{BlockChanges, verify_changes};
 use crate::chain::Genesis;
+use crate::hex_text::from_hex32;
 use crate::record_bundle::RecordBundle;
 use crate::record_page::RecordPage;
 use crate::verify::page::verify_record_pages;
-use crate::verify::verify_bundle;
+use crate::verify::{Trust, verify_bundle};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -25,6 +29,35 @@ pub struct VerifyArgs {
     /// Pages saved by `cvm query records --out` (one page per line, or one JSON page).
     #[arg(long)]
     pub page: Option<PathBuf>,
+    /// A node to fetch the headers between the trusted root and the file's height from (when the validator set
+    /// changed and the file carries no header chain), and to compare its block of that height with the file's.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Trust this height's header (by `--trust-hash`, fetched from `--node`) instead of the genesis validators.
+    #[arg(long, requires_all = ["trust_hash", "node"])]
+    pub trust_height: Option<u64>,
+    /// The hash of the header at `--trust-height`, from a source the reader trusts.
+    #[arg(long, requires = "trust_height")]
+    pub trust_hash: Option<String>,
+}
+
+/// What the reader trusts: the genesis, or a header by hash; with `--node`, the source of headers between.
+fn trust_of(genesis: &Genesis, args: &VerifyArgs) -> anyhow::Result<Trust> {
+    let client = args.node.as_deref().map(Client::new);
+    let trust = match (args.trust_height, &args.trust_hash, client) {
+        (Some(height), Some(hash), Some(client)) => {
+            let hash = from_hex32(hash).map_err(|e| anyhow::anyhow!("--trust-hash: {e}"))?;
+            Trust::header(genesis, height, hash, Box::new(client)).map_err(anyhow::Error::msg)?
+        }
+        (_, _, client) => {
+            let trust = Trust::genesis(genesis).map_err(anyhow::Error::msg)?;
+            match client {
+                Some(client) => trust.with_source(Box::new(client), true),
+                None => trust,
+            }
+        }
+    };
+    Ok(trust)
 }
 
 /// Whether `text` holds pages rather than a bundle: a page has `records`, a bundle has `key`.
@@ -45,10 +78,10 @@ fn is_changes(text: &str) -> bool {
 }
 
 /// The verdict line for a block's changes.
-fn verify_changes_text(text: &str, genesis: &Genesis) -> Result<String, String> {
+fn verify_changes_text(text: &str, trust: &Trust) -> Result<String, String> {
     let changes: BlockChanges = serde_json::from_str(text)
         .map_err(|e| format!("INVALID: the block's changes are not valid: {e}"))?;
-    verify_changes(&changes, genesis).map_err(|e| format!("INVALID: {e}"))?;
+    verify_changes(&changes, trust).map_err(|e| format!("INVALID: {e}"))?;
     Ok(format!(
         "VALID: block {} changes: {} records in {} datasets, each proven against its state root",
         changes.height,
@@ -59,7 +92,7 @@ fn verify_changes_text(text: &str, genesis: &Genesis) -> Result<String, String> 
 
 /// The verdict lines for a page file (`VALID: ...` per page, then a total when there are several), or the
 /// `INVALID: ...` line.
-fn verify_pages_text(text: &str, genesis: &Genesis) -> Result<String, String> {
+fn verify_pages_text(text: &str, trust: &Trust) -> Result<String, String> {
     let pages: Vec<RecordPage> = match serde_json::from_str::<RecordPage>(text) {
         Ok(page) => vec![page],
         Err(_) => text
@@ -75,7 +108,7 @@ fn verify_pages_text(text: &str, genesis: &Genesis) -> Result<String, String> {
     if pages.is_empty() {
         return Err("INVALID: the file holds no page".into());
     }
-    let verdicts = verify_record_pages(&pages, genesis)
+    let verdicts = verify_record_pages(&pages, trust)
         .map_err(|(i, e)| format!("INVALID: page {} (line {}): {e}", i, i + 1))?;
     let mut lines: Vec<String> = verdicts.iter().map(|v| format!("VALID: {v}")).collect();
     if verdicts.len() > 1 {
@@ -95,24 +128,32 @@ fn verify_pages_text(text: &str, genesis: &Genesis) -> Result<String, String> {
 }
 
 /// The `VALID: ...` line followed by one line per source the record derives from, or the `INVALID: ...` line, for
-/// a bundle file (for a page file: the lines of its pages); `Err` only when the genesis is unusable.
+/// a bundle file (for a page file: the lines of its pages), trusting the genesis; `Err` only when the genesis is
+/// unusable.
+#[cfg(test)]
 pub fn verify_files(genesis: &Path, bundle: &Path) -> anyhow::Result<Result<String, String>> {
     let genesis = Genesis::load(genesis)?;
+    let trust = Trust::genesis(&genesis).map_err(anyhow::Error::msg)?;
+    verify_file(&trust, bundle)
+}
+
+/// [`verify_files`] with the reader's trust.
+pub fn verify_file(trust: &Trust, bundle: &Path) -> anyhow::Result<Result<String, String>> {
     let text = match std::fs::read_to_string(bundle) {
         Ok(t) => t,
         Err(e) => bail!("cannot read {}: {e}", bundle.display()),
     };
     if is_pages(&text) {
-        return Ok(verify_pages_text(&text, &genesis));
+        return Ok(verify_pages_text(&text, trust));
     }
     if is_changes(&text) {
-        return Ok(verify_changes_text(&text, &genesis));
+        return Ok(verify_changes_text(&text, trust));
     }
     let bundle: RecordBundle = match serde_json::from_str(&text) {
         Ok(b) => b,
         Err(e) => return Ok(Err(format!("INVALID: the bundle is not valid: {e}"))),
     };
-    Ok(match verify_bundle(&bundle, &genesis) {
+    Ok(match verify_bundle(&bundle, trust) {
         Ok(verdict) => Ok(std::iter::once(format!("VALID: {verdict}"))
             .chain(verdict.provenance_lines())
             .collect::<Vec<_>>()
@@ -126,7 +167,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let Some(file) = args.bundle.as_ref().or(args.page.as_ref()) else {
         bail!("name the file to check: --bundle FILE or --page FILE");
     };
-    match verify_files(&args.genesis, file)? {
+    let genesis = Genesis::load(&args.genesis)?;
+    let trust = trust_of(&genesis, args)?;
+    match verify_file(&trust, file)? {
         Ok(line) => {
             println!("{line}");
             Ok(ExitCode::SUCCESS)

@@ -11,9 +11,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::args::NodeArgs;
+use crate::api_client::Client;
 use crate::block_changes::{BlockChanges, ChangeJson, verify_changes};
 use crate::chain::Genesis;
 use crate::feed_client::{Feed, FeedError, FeedQuery};
+use crate::verify::Trust;
 
 /// Heartbeats come every 15 s: a connection silent for three of them is dead.
 const IDLE: Duration = Duration::from_secs(45);
@@ -57,6 +59,14 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<()> {
         bail!("a dataset is watched within its manuscript: cvm query watch MANUSCRIPT DATASET");
     }
     let genesis = a.genesis.as_deref().map(Genesis::load).transpose()?;
+    let trust = genesis
+        .as_ref()
+        .map(|g| {
+            Trust::genesis(g)
+                .map(|t| t.with_source(Box::new(Client::new(&a.node.node)), false))
+                .map_err(anyhow::Error::msg)
+        })
+        .transpose()?;
     if genesis.is_none() {
         tracing::warn!("no --genesis: changes are printed as the node sends them, unverified");
     }
@@ -94,8 +104,8 @@ pub fn run(a: &WatchArgs) -> anyhow::Result<()> {
                     next.unwrap_or_default()
                 );
             }
-            if let Some(genesis) = &genesis {
-                verify_changes(&changes, genesis).with_context(|| {
+            if let Some(trust) = &trust {
+                verify_changes(&changes, trust).with_context(|| {
                     format!("block {}'s changes do not verify; stopping", changes.height)
                 })?;
             }
