@@ -389,6 +389,34 @@ impl LocalNet {
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
+    /// The proposer (hex key) of each height of `heights`, as node 0 stores the headers.
+    pub fn proposers(&self, heights: std::ops::RangeInclusive<u64>) -> Vec<String> {
+        let client = self.nodes[0].client();
+        heights
+            .map(|h| client.block(Some(h)).expect("block").header.proposer)
+            .collect()
+    }
+
+    /// Asserts `nodes` hold the same block hash and state root at every height up to `upto`.
+    pub fn assert_same_chain(&self, nodes: &[usize], upto: u64) {
+        for h in 1..=upto {
+            let first = self.nodes[nodes[0]].client().block(Some(h)).expect("block");
+            for &i in &nodes[1..] {
+                let other = self.nodes[i].client().block(Some(h)).expect("block");
+                assert_eq!(
+                    other.hash, first.hash,
+                    "block hash differs at height {h} on {}",
+                    self.nodes[i].name
+                );
+                assert_eq!(
+                    other.header.state_root, first.header.state_root,
+                    "state root differs at height {h} on {}",
+                    self.nodes[i].name
+                );
+            }
+        }
+    }
+
     /// Runs the `cvm` binary with `args`; returns (success, stdout + stderr).
     pub fn cvm(&self, args: &[&str]) -> (bool, String) {
         let out = Command::new(&self.binary)

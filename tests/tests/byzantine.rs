@@ -70,16 +70,7 @@ fn byzantine_key(net: &LocalNet) -> String {
 /// Stops everyone and asserts the honest nodes stored one chain with no holes; returns the proposers of the
 /// blocks from `from` to `to`.
 fn assert_one_chain(out: &mut Outcome) -> Vec<String> {
-    let proposers: Vec<String> = (out.from + 1..=out.to)
-        .map(|h| {
-            out.net.nodes[0]
-                .client()
-                .block(Some(h))
-                .unwrap()
-                .header
-                .proposer
-        })
-        .collect();
+    let proposers = out.net.proposers(out.from + 1..=out.to);
     for i in 0..4 {
         out.net.stop(i);
     }

@@ -13,25 +13,6 @@ use cvm_tests::localnet::LocalNet;
 const WAIT: Duration = Duration::from_secs(90);
 
 /// Every node holds the same block hash and state root at every height up to `upto`.
-fn assert_same_chain(net: &LocalNet, nodes: &[usize], upto: u64) {
-    for h in 1..=upto {
-        let first = net.nodes[nodes[0]].client().block(Some(h)).expect("block");
-        for &i in &nodes[1..] {
-            let other = net.nodes[i].client().block(Some(h)).expect("block");
-            assert_eq!(
-                other.hash, first.hash,
-                "block hash differs at height {h} on {}",
-                net.nodes[i].name
-            );
-            assert_eq!(
-                other.header.state_root, first.header.state_root,
-                "state root differs at height {h} on {}",
-                net.nodes[i].name
-            );
-        }
-    }
-}
-
 #[test]
 fn four_validators_finalize_prove_restart_and_replay() {
     let mut net = LocalNet::new(4, 0);
@@ -100,7 +81,7 @@ fn four_validators_finalize_prove_restart_and_replay() {
     // Done-when 1: deploy + ingest by transaction; same chain everywhere; a record with proof verifies.
     let last = deploy_erc20_and_ingest(&client, &net.chain_id, 300, WAIT);
     net.wait_all(last, WAIT);
-    assert_same_chain(&net, &[0, 1, 2, 3], last);
+    net.assert_same_chain(&[0, 1, 2, 3], last);
     // The signed source's head counts its three ingests.
     let sources = client.sources().unwrap();
     let logs = sources
@@ -219,5 +200,5 @@ fn stopped_validator_catches_up_and_fresh_full_node_syncs() {
         .expect("block");
     assert_eq!(mine.hash, reference.hash);
     assert_eq!(mine.header.state_root, reference.header.state_root);
-    assert_same_chain(&net, &[0, 3, 4], target);
+    net.assert_same_chain(&[0, 3, 4], target);
 }

@@ -112,20 +112,6 @@ fn members(net: &LocalNet, height: u64) -> BTreeSet<String> {
         .collect()
 }
 
-fn assert_same_chain(net: &LocalNet, nodes: &[usize], upto: u64) {
-    for h in 1..=upto {
-        let first = net.nodes[nodes[0]].client().block(Some(h)).expect("block");
-        for &i in &nodes[1..] {
-            let other = net.nodes[i].client().block(Some(h)).expect("block");
-            assert_eq!(
-                other.hash, first.hash,
-                "height {h} differs on {}",
-                net.nodes[i].name
-            );
-        }
-    }
-}
-
 #[test]
 fn validators_join_leave_and_rotate_keys_while_the_chain_goes_on() {
     let mut net = LocalNet::new(4, 2);
@@ -175,16 +161,7 @@ fn validators_join_leave_and_rotate_keys_while_the_chain_goes_on() {
         "the set changes two heights after its block"
     );
     assert!(members(&net, joined).contains(&public[JOINER]));
-    let proposers: BTreeSet<String> = (joined..=joined + 8)
-        .map(|h| {
-            net.nodes[0]
-                .client()
-                .block(Some(h))
-                .unwrap()
-                .header
-                .proposer
-        })
-        .collect();
+    let proposers: BTreeSet<String> = net.proposers(joined..=joined + 8).into_iter().collect();
     assert!(
         proposers.contains(&public[JOINER]),
         "the joiner proposed none of {proposers:?}"
@@ -261,7 +238,7 @@ fn validators_join_leave_and_rotate_keys_while_the_chain_goes_on() {
     net.start(LATE);
     let end = net.status(2).unwrap().height + 3;
     wait_nodes(&net, &[0, 1, 2, JOINER, LATE], end);
-    assert_same_chain(&net, &[0, 1, 2, JOINER, LATE], end);
+    net.assert_same_chain(&[0, 1, 2, JOINER, LATE], end);
 
     // `cvm replay` re-executes across the changes, header set hashes included.
     net.stop(LATE);
