@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use cvm_host::block_changes::{BlockChanges, ChangeJson, verify_changes};
 use cvm_host::chain::Genesis;
 use cvm_host::feed_client::{Feed, FeedError, FeedQuery};
+use cvm_host::verify::Trust;
 use cvm_tests::chaos::deploy_erc20;
 use cvm_tests::datasets::{example_logs, ingest};
 use cvm_tests::localnet::LocalNet;
@@ -89,10 +90,11 @@ fn feeds_resume_without_gaps_verify_and_watch_prints_every_change() {
     // One event per final block, in order, each verifying and equal to the per-block answer.
     let heights: Vec<u64> = live.iter().map(|(c, _)| c.height).collect();
     assert_eq!(heights, (first..=last).collect::<Vec<_>>());
-    let genesis = Genesis::load(&net.genesis_path()).expect("genesis");
+    let trust =
+        Trust::genesis(&Genesis::load(&net.genesis_path()).expect("genesis")).expect("trust");
     let mut written = 0;
     for (changes, _) in &live {
-        verify_changes(changes, &genesis).expect("the feed's changes verify");
+        verify_changes(changes, &trust).expect("the feed's changes verify");
         let answer = net.nodes[3]
             .client()
             .changes(changes.height, Some(MANUSCRIPT), None)

@@ -16,7 +16,7 @@ use cvm_host::api_client::Client;
 use cvm_host::chain::Genesis;
 use cvm_host::records::{Schema, encode_records};
 use cvm_host::rpc::json::{InvocationJson, ReceiptJson, ReceiptOutcomeJson};
-use cvm_host::verify::verify_bundle;
+use cvm_host::verify::{Trust, verify_bundle};
 use cvm_runtime::{FailureReason, FuelSchedule, Limits, TxPayload};
 use cvm_tests::chaos::{dev_key, sign};
 use cvm_tests::localnet::LocalNet;
@@ -427,7 +427,8 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
     }
 
     // Other manuscripts' results are untouched: erc20 records equal the native ones, with proofs that verify.
-    let genesis = Genesis::load(&net.genesis_path()).expect("genesis");
+    let trust =
+        Trust::genesis(&Genesis::load(&net.genesis_path()).expect("genesis")).expect("trust");
     let reference = erc20_reference(erc20);
     assert!(reference.len() > 24, "{}", reference.len());
     let step = reference.len() / 24;
@@ -436,7 +437,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
             .client()
             .record("erc20-transfers", dataset, k, Some(last))
             .expect("record");
-        let verdict = verify_bundle(&bundle, &genesis).expect("proof verifies");
+        let verdict = verify_bundle(&bundle, &trust).expect("proof verifies");
         assert_eq!(
             verdict.value.as_ref(),
             Some(v),
@@ -458,7 +459,7 @@ fn hostile_manuscripts_do_not_stall_the_chain_or_touch_other_results() {
                 Some(last),
             )
             .expect("record");
-        let verdict = verify_bundle(&bundle, &genesis).expect("proof verifies");
+        let verdict = verify_bundle(&bundle, &trust).expect("proof verifies");
         assert_eq!(
             verdict.value,
             Some((n as u64 + 1).encode()),

@@ -10,6 +10,7 @@ use cvm_host::api_client::PageRequest;
 use cvm_host::block_changes::{BlockChanges, verify_changes};
 use cvm_host::chain::Genesis;
 use cvm_host::record_page::RecordPage;
+use cvm_host::verify::Trust;
 use cvm_tests::chaos::deploy_erc20;
 use cvm_tests::datasets::{example_logs, ingest};
 use cvm_tests::localnet::LocalNet;
@@ -298,8 +299,8 @@ fn appended_record_and_block_verify(net: &LocalNet, whole: &RecordPage) {
         ok && out.starts_with(&format!("VALID: block {height} changes: ")),
         "{out}"
     );
-    let genesis = Genesis::load(&genesis).expect("genesis");
-    verify_changes(&changes, &genesis).expect("the block's appends verify");
+    let trust = Trust::genesis(&Genesis::load(&genesis).expect("genesis")).expect("trust");
+    verify_changes(&changes, &trust).expect("the block's appends verify");
     let listed: Vec<(Vec<u8>, Vec<u8>)> = changes
         .changes()
         .map(|c| (c.key.to_vec(), c.value.expect("appended").to_vec()))
@@ -313,7 +314,7 @@ fn appended_record_and_block_verify(net: &LocalNet, whole: &RecordPage) {
     assert_eq!(listed, paged);
     let mut doctored = changes.clone();
     doctored.datasets[0].entries.remove(0);
-    assert!(verify_changes(&doctored, &genesis).is_err());
+    assert!(verify_changes(&doctored, &trust).is_err());
     std::fs::write(&changes_path, serde_json::to_string(&doctored).unwrap()).unwrap();
     let (ok, out) = verify(&changes_path);
     assert!(!ok && out.contains("INVALID: block"), "{out}");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use cvm_host::chain::NodeConfig;
 use cvm_host::chain::config::HomeLayout;
-use cvm_host::chain::{NodeConfig, ValidatorKey};
 use cvm_tests::localnet::cvm_binary;
 
 use crate::support::*;
