@@ -74,13 +74,11 @@ fn change_set(
         &url,
     ]);
     assert!(ok, "submit: {out}");
-    let from = out
-        .split("signs from height ")
+    out.split("signs from height ")
         .nth(1)
-        .and_then(|rest| rest.trim().split_whitespace().next())
+        .and_then(|rest| rest.split_whitespace().next())
         .and_then(|h| h.parse().ok())
-        .unwrap_or_else(|| panic!("no effective height in: {out}"));
-    from
+        .unwrap_or_else(|| panic!("no effective height in: {out}"))
 }
 
 /// The public keys (hex) that signed the certificate of `height`.
