@@ -45,7 +45,7 @@ fn sink_refuses_tampered_blocks_and_bad_input() {
             "cert",
             Tamper::Certificate,
             tampered,
-            "commit certificate does not verify",
+            "the certificate does not verify",
         ),
         ("skip", Tamper::Skip, tampered + 1, skipped.as_str()),
     ] {

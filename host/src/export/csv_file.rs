@@ -6,7 +6,6 @@ use std::io::BufWriter;
 
 use serde_json::Value as Json;
 
-use super::Cells;
 use super::error::ExportError;
 use crate::datasets::columns::ColumnKind;
 
@@ -30,7 +29,7 @@ impl CsvTable {
         Ok(CsvTable { writer })
     }
 
-    pub(super) fn write(&mut self, rows: &[Cells]) -> Result<(), ExportError> {
+    pub(super) fn write(&mut self, rows: &[Vec<Option<Json>>]) -> Result<(), ExportError> {
         for row in rows {
             let fields: Vec<String> = row
                 .iter()

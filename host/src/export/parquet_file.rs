@@ -14,7 +14,6 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use serde_json::Value as Json;
 
-use super::Cells;
 use super::error::ExportError;
 use crate::datasets::columns::ColumnKind;
 
@@ -108,7 +107,7 @@ impl ParquetTable {
         })
     }
 
-    pub(super) fn write(&mut self, rows: &[Cells]) -> Result<(), ExportError> {
+    pub(super) fn write(&mut self, rows: &[Vec<Option<Json>>]) -> Result<(), ExportError> {
         if rows.is_empty() {
             return Ok(());
         }

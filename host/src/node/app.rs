@@ -95,7 +95,7 @@ impl App {
         verifier: Arc<dyn SignatureVerifier>,
         sources: Arc<SourceHub>,
     ) -> Result<Self, AppError> {
-        let schedule = Mutex::new(validators::load_schedule(&genesis, &storage)?);
+        let schedule = Mutex::new(Self::load_schedule(&genesis, &storage)?);
         let genesis_root = write_genesis_state(&genesis, &executor)?;
         Ok(Self {
             chain_id: ChainId::new(genesis.chain_id.clone()),

@@ -1,7 +1,6 @@
 //! What a node loads from its home directory before it starts, checked against genesis.
 
 use anyhow::bail;
-use cvm_runtime::validators::MAX_VALIDATORS;
 
 use crate::chain::config::HomeLayout;
 use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
@@ -27,7 +26,8 @@ impl NodeSetup {
         let config = NodeConfig::load(&home.config())?;
         let genesis = Genesis::load(&home.genesis())?;
         let node_key = NodeKey::load(&home.node_key())?;
-        let needed = genesis.params.max_block_bytes as usize + sync_margin(MAX_VALIDATORS);
+        let needed =
+            genesis.params.max_block_bytes as usize + sync_margin(genesis.validators.len());
         if config.p2p.max_message_bytes < needed {
             bail!(
                 "[p2p] max_message_bytes in {} is {}, below the {needed} bytes sync needs to send the largest block \
@@ -55,8 +55,8 @@ impl NodeSetup {
 }
 
 /// What a sync response holding one block needs beyond the block body: the header, the commit certificate
-/// (under 128 bytes a validator; sized for the largest set updates may make), the response framing and the 1 KiB
-/// the responder keeps spare.
+/// (under 128 bytes a validator, sized for the genesis set: a set that grows needs `max_message_bytes` raised by
+/// as much per validator), the response framing and the 1 KiB the responder keeps spare.
 pub fn sync_margin(validators: usize) -> usize {
     8 * 1024 + 128 * validators
 }

@@ -7,39 +7,39 @@ use super::{App, AppError, InvalidBlock};
 use crate::chain::{BlockHeader, Genesis, ValidatorSchedule, membership_hash};
 use crate::storage::Storage;
 
-/// The schedule a node starts with: as its last commit stored it, or the genesis one.
-pub(super) fn load_schedule(
-    genesis: &Genesis,
-    storage: &Storage,
-) -> Result<ValidatorSchedule, AppError> {
-    let head = storage
-        .head()
-        .map_err(|e| AppError::Storage(e.to_string()))?
-        .map_or(0, |h| h.height);
-    let stored = storage
-        .validator_schedule()
-        .map_err(|e| AppError::Storage(e.to_string()))?;
-    match stored {
-        Some(schedule) if schedule.head == head => Ok(schedule),
-        Some(schedule) => Err(AppError::Storage(format!(
-            "the stored validator sets are for height {}, the chain head is {head}: the database is damaged; \
-             restore it or sync a new one",
-            schedule.head
-        ))),
-        None if head == 0 => {
-            let first = genesis
-                .validator_set()
-                .map_err(|e| AppError::Storage(e.to_string()))?;
-            Ok(ValidatorSchedule::genesis(first))
-        }
-        None => Err(AppError::Storage(format!(
-            "the database holds {head} blocks but no validator sets: it was made by an older version; sync a \
-             new one"
-        ))),
-    }
-}
-
 impl App {
+    /// The schedule a node starts with: as its last commit stored it, or the genesis one.
+    pub(super) fn load_schedule(
+        genesis: &Genesis,
+        storage: &Storage,
+    ) -> Result<ValidatorSchedule, AppError> {
+        let head = storage
+            .head()
+            .map_err(|e| AppError::Storage(e.to_string()))?
+            .map_or(0, |h| h.height);
+        let stored = storage
+            .validator_schedule()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        match stored {
+            Some(schedule) if schedule.head == head => Ok(schedule),
+            Some(schedule) => Err(AppError::Storage(format!(
+                "the stored validator sets are for height {}, the chain head is {head}: the database is damaged; \
+                 restore it or sync a new one",
+                schedule.head
+            ))),
+            None if head == 0 => {
+                let first = genesis
+                    .validator_set()
+                    .map_err(|e| AppError::Storage(e.to_string()))?;
+                Ok(ValidatorSchedule::genesis(first))
+            }
+            None => Err(AppError::Storage(format!(
+                "the database holds {head} blocks but no validator sets: it was made by an older version; sync a \
+                 new one"
+            ))),
+        }
+    }
+
     /// The validator sets around the head.
     pub fn validator_schedule(&self) -> ValidatorSchedule {
         self.schedule.lock().clone()
