@@ -47,7 +47,11 @@ fn trust_of(genesis: &Genesis, args: &VerifyArgs) -> anyhow::Result<Trust> {
     let trust = match (args.trust_height, &args.trust_hash, client) {
         (Some(height), Some(hash), Some(client)) => {
             let hash = from_hex32(hash).map_err(|e| anyhow::anyhow!("--trust-hash: {e}"))?;
-            Trust::header(genesis, height, hash, Box::new(client)).map_err(anyhow::Error::msg)?
+            let node = Client::new(args.node.as_deref().unwrap_or_default());
+            // The file came from elsewhere than the node: its header must be the node's.
+            Trust::header(genesis, height, hash, Box::new(client))
+                .map_err(anyhow::Error::msg)?
+                .with_source(Box::new(node), true)
         }
         (_, _, client) => {
             let trust = Trust::genesis(genesis).map_err(anyhow::Error::msg)?;
