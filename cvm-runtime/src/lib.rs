@@ -6,14 +6,16 @@
 //! - [`CvmEngine`]: the process-wide wasmtime engine configured for determinism, with the module cache.
 //! - [`validate`](validate::validate) / [`ValidationError`]: deploy-time checks against the ABI and [`Limits`].
 //! - [`ManuscriptRunner`]: one manuscript over a sequence of records, one fuel budget per record.
-//! - [`BlockExecutor`]: a block's [`SignedTransaction`]s on a parent [`StateRoot`] into a [`BlockOutcome`].
+//! - [`BlockExecutor`]: a block's [`BlockInput`] (source blocks, [`SignedTransaction`]s, offences) on a parent
+//!   [`StateRoot`] into a [`BlockOutcome`].
 //! - [`state`]: [`NodeStore`](state::NodeStore), the key layout, [`prove_record`](state::prove_record) and
 //!   [`verify_record`](state::verify_record).
 //! - [`FuelSchedule`]: what each host function costs.
 //! - [`sources`]: registered sources ([`SourceDef`](sources::SourceDef)), their heads, the rules of who may
 //!   register and ingest, and [`genesis_state`](sources::genesis_state).
-//! - [`validators`]: the validator set in state ([`ValidatorState`](validators::ValidatorState)) and
-//!   [`check_update`](validators::check_update), the rule of an `UpdateValidators` transaction.
+//! - [`validators`]: the validator set in state ([`ValidatorState`](validators::ValidatorState)),
+//!   [`check_update`](validators::check_update), the rule of an `UpdateValidators` transaction, and
+//!   [`jail`](validators::jail), what a proven equivocation does.
 //! - [`RecordBatch`]: an ingest transaction's source records in one buffer (SCALE's `Vec<Vec<u8>>` on the wire).
 //!
 //! # Modules
@@ -28,7 +30,7 @@
 //! | [`record_batch`] | an ingest's records in one buffer |
 //! | [`state`] | node store, sp-trie access, key layout, record proofs |
 //! | [`sources`] | registered sources: definitions, heads, registration and ingest rules, provenance proofs, genesis |
-//! | [`validators`] | the validator set the state records, and the rule for updating it |
+//! | [`validators`] | the validator set the state records, and the rules for updating it and jailing an offender |
 //! | [`tx`] | signed transactions and the verified-signature cache |
 //! | [`stack_limit`] | the deterministic stack limit, instrumented into each manuscript before compilation |
 //! | [`validate`] | deploy-time checks of a wasm binary against the ABI |
@@ -65,7 +67,7 @@ mod value_cache;
 pub use cache::{CacheBounds, CacheError, CacheStats, CacheUsage, CompiledManuscript};
 pub use engine::{CvmEngine, EngineConfig, EngineError};
 pub use exec::{
-    BlockContext, BlockExecutor, BlockOutcome, BlockRecord, DatasetChanges, ExecError,
+    BlockContext, BlockExecutor, BlockInput, BlockOutcome, BlockRecord, DatasetChanges, ExecError,
     ExecutionFault, ExecutorConfig, InvocationResult, ManuscriptLog, ManuscriptRunner,
 };
 pub use fuel::{FuelSchedule, HostCost};

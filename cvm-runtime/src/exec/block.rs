@@ -24,7 +24,7 @@ use crate::sources::{
 use crate::state::{NodeStore, StateRoot, ordered_root};
 use crate::tx::{SignedTransaction, Transaction, TxError, TxPayload, VerifiedTxs};
 use crate::validators::{
-    Approval, VALIDATORS_KEY, ValidatorSetUpdate, check_update, validator_state,
+    Approval, Offence, VALIDATORS_KEY, ValidatorSetUpdate, check_update, validator_state,
 };
 use crate::value_cache::{ValueCache, ValueCacheStats};
 
@@ -37,6 +37,17 @@ pub struct BlockContext {
     pub height: u64,
     /// Milliseconds since the Unix epoch.
     pub time_ms: u64,
+}
+
+/// What a block applies, in this order: source blocks, transactions, then the offences its evidence proves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockInput<'a> {
+    /// The source blocks ingested first, in order.
+    pub source_blocks: &'a [SourceBlock],
+    /// The transactions, in order.
+    pub txs: &'a [SignedTransaction],
+    /// The offenders to jail (each offence verified by the node, and not covered by an earlier jailing).
+    pub offences: &'a [Offence],
 }
 
 /// How a [`BlockExecutor`] runs manuscripts.
@@ -185,6 +196,29 @@ impl BlockExecutor {
         txs: &[SignedTransaction],
         max_block_fuel: u64,
     ) -> Result<BlockOutcome, ExecError> {
+        let input = BlockInput {
+            source_blocks,
+            txs,
+            offences: &[],
+        };
+        self.execute(parent, ctx, input, max_block_fuel)
+    }
+
+    /// Executes a whole block on top of `parent`, spending at most `max_block_fuel` in all: its source blocks
+    /// and transactions (as [`execute_block_with_sources`](Self::execute_block_with_sources) does), then it jails
+    /// the offenders of `input.offences` (see [`validators::jail`](crate::validators::jail)), which costs no fuel.
+    pub fn execute(
+        &self,
+        parent: StateRoot,
+        ctx: &BlockContext,
+        input: BlockInput<'_>,
+        max_block_fuel: u64,
+    ) -> Result<BlockOutcome, ExecError> {
+        let BlockInput {
+            source_blocks,
+            txs,
+            offences,
+        } = input;
         let checked = self.check_signatures(txs);
         let mut block = BlockState::new(self.store.clone(), parent, self.values.clone());
         let info = BlockInfo {
@@ -227,6 +261,10 @@ impl BlockExecutor {
             output.fuel_left = output.fuel_left.saturating_sub(receipt.fuel_used);
             receipts.push(receipt);
         }
+        if !offences.is_empty() && validators_before.is_none() {
+            validators_before = Some(validator_state(&block)?);
+        }
+        let jailed = super::offences::jail_offenders(&mut block, ctx.height, offences)?;
         let fuel_used = source_receipts
             .iter()
             .map(|r| r.fuel_used)
@@ -257,6 +295,7 @@ impl BlockExecutor {
             fuel_exhausted_at,
             source_fuel_exhausted_at,
             validator_changes,
+            jailed,
         })
     }
 

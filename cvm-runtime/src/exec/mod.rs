@@ -10,11 +10,12 @@ mod ingest;
 #[cfg(test)]
 mod ingest_budget_tests;
 pub(crate) mod invoke;
+mod offences;
 mod outcome;
 mod source_blocks;
 
 pub use crate::value_cache::ValueCacheStats;
-pub use block::{BlockContext, BlockExecutor, ExecutorConfig};
+pub use block::{BlockContext, BlockExecutor, BlockInput, ExecutorConfig};
 pub use changes::DatasetChanges;
 pub use error::ExecError;
 pub use invoke::{ExecutionFault, InvocationResult, ManuscriptRunner};

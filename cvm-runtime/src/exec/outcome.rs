@@ -105,6 +105,8 @@ pub struct BlockOutcome {
     /// What the block's validator updates changed, from the set before the block to the set after it (each key
     /// once; power 0 removes): the change set consensus applies two heights later. Empty when no update applied.
     pub validator_changes: Vec<ValidatorChange>,
+    /// The offenders this block removed from the set by jailing, in the order of its evidence.
+    pub jailed: Vec<[u8; 32]>,
 }
 
 impl BlockOutcome {

@@ -24,7 +24,8 @@ pub struct Member {
 pub struct ValidatorState {
     /// The members, sorted by key.
     pub members: Vec<Member>,
-    /// How many updates have been applied since genesis: the `seq` the next update must carry.
+    /// How many changes (updates and jailings) have been applied since genesis: the `seq` the next update must
+    /// carry.
     pub seq: u64,
 }
 

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use cvm_runtime::sources::{SourceBlock, SourceDef, genesis_state};
 use cvm_runtime::state::{MemoryNodeStore, NodeStore, StateRoot, TrieView};
-use cvm_runtime::validators::Member;
+use cvm_runtime::validators::{Member, Offence};
 use cvm_runtime::{
-    BlockContext, BlockExecutor, BlockOutcome, CvmEngine, EngineConfig, ExecError, ExecutorConfig,
-    InvocationReceipt, SignedTransaction, Transaction, TxPayload, TxStatus,
+    BlockContext, BlockExecutor, BlockInput, BlockOutcome, CvmEngine, EngineConfig, ExecError,
+    ExecutorConfig, InvocationReceipt, SignedTransaction, Transaction, TxPayload, TxStatus,
 };
 use ed25519_dalek::SigningKey;
 use manuscript_sdk::KvRecord;
@@ -157,6 +157,32 @@ impl Chain {
         let outcome = self
             .executor
             .execute_block_within(self.root, &ctx, txs, max_block_fuel)
+            .expect("block executes");
+        self.store.commit(&outcome.changes).expect("commit");
+        self.root = outcome.state_root;
+        outcome
+    }
+
+    /// Executes and commits one block of `txs` that jails `offences`.
+    pub fn block_with_offences(
+        &mut self,
+        txs: &[SignedTransaction],
+        offences: &[Offence],
+    ) -> BlockOutcome {
+        self.height += 1;
+        let ctx = BlockContext {
+            chain_id: CHAIN.into(),
+            height: self.height,
+            time_ms: 1_000_000 * self.height,
+        };
+        let input = BlockInput {
+            txs,
+            offences,
+            ..BlockInput::default()
+        };
+        let outcome = self
+            .executor
+            .execute(self.root, &ctx, input, u64::MAX)
             .expect("block executes");
         self.store.commit(&outcome.changes).expect("commit");
         self.root = outcome.state_root;
