@@ -94,7 +94,7 @@ pub enum CertificateError {
 }
 
 /// Why duplicate-vote evidence was rejected.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum EvidenceError {
     /// The votes are by two validators.
     #[error("the two votes are from different validators")]

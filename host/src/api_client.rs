@@ -15,7 +15,7 @@ use crate::rpc::json::{
     TxLookupJson,
 };
 use crate::rpc::node_api::{
-    ManuscriptInfo, ManuscriptsPage, SourceInfo, StatusInfo, ValidatorSetInfo,
+    EvidenceList, ManuscriptInfo, ManuscriptsPage, SourceInfo, StatusInfo, ValidatorSetInfo,
 };
 
 /// Where `cvm start` listens by default.
@@ -257,8 +257,8 @@ impl Client {
             .map(|a| a.nonce)
     }
 
-    /// Equivocation evidence the node has recorded (pairs of conflicting signed votes).
-    pub fn evidence(&self) -> Result<Vec<serde_json::Value>, ClientError> {
+    /// Duplicate-vote evidence: the latest committed (the newest 100 blocks that committed some) and the pending.
+    pub fn evidence(&self) -> Result<EvidenceList, ClientError> {
         self.get("/evidence")
     }
 

@@ -270,7 +270,7 @@ pub fn crash_soak(config: &SoakConfig) -> SoakReport {
             net.nodes[i]
                 .client()
                 .evidence()
-                .map(|e| e.len())
+                .map(|e| e.committed.len() + e.pending.len())
                 .unwrap_or(0)
         })
         .sum();

@@ -116,7 +116,7 @@ pub fn find_double_signs(genesis: &Path, messages: &[ConsensusMessage]) -> Vec<D
                     .or_default()
                     .insert(v.vote.value);
             }
-            ConsensusMessage::Vote(_) => {}
+            ConsensusMessage::Vote(_) | ConsensusMessage::Evidence(_) => {}
             ConsensusMessage::Proposal(p) => {
                 if let Some(signer) = signer_of(p) {
                     use cvm_consensus::Value;

@@ -151,6 +151,7 @@ impl FaultHooks {
                 proposal.value.time_ms += 1;
                 ConsensusMessage::Proposal(Box::new(proposal.sign(&self.chain_id, signer)))
             }
+            ConsensusMessage::Evidence(e) => ConsensusMessage::Evidence(e.clone()),
         }
     }
 

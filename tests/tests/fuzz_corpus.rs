@@ -107,6 +107,7 @@ fn seeds_reach_the_deep_paths_of_every_target() {
             &[
                 "vote_verified",
                 "proposal_verified",
+                "evidence_verified",
                 "part_added",
                 "part_completed",
                 "certificate_verified",

@@ -45,6 +45,8 @@ pub struct BlockHeader {
     pub fuel_used: u64,
     /// Blake2-256 of SCALE(`body.last_commit`).
     pub last_commit_hash: [u8; 32],
+    /// Blake2-256 of SCALE(`body.evidence`).
+    pub evidence_hash: [u8; 32],
     /// The parts of SCALE(`BlockBody`).
     pub parts: PartSetHeader,
 }
@@ -67,7 +69,7 @@ impl Value for BlockHeader {
 pub struct Block {
     /// What consensus signs.
     pub header: BlockHeader,
-    /// The transactions and the previous block's commit.
+    /// The source commitments, transactions, previous block's commit and evidence.
     pub body: BlockBody,
 }
 
@@ -82,14 +84,15 @@ impl Block {
         self.header.height
     }
 
-    /// Whether the body is the one the header commits to (source commitments, transactions, last commit, part
-    /// count and root).
+    /// Whether the body is the one the header commits to (source commitments, transactions, last commit,
+    /// evidence, part count and root).
     pub fn body_matches_header(&self, part_size: usize) -> bool {
         let h = &self.header;
         h.sources_hash == self.body.sources_hash()
             && h.tx_count as usize == self.body.txs.len()
             && h.txs_root == self.body.txs_root()
             && h.last_commit_hash == self.body.last_commit_hash()
+            && h.evidence_hash == self.body.evidence_hash()
             && PartSet::header_of(&self.body.encode(), part_size) == h.parts
     }
 }

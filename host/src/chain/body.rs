@@ -1,10 +1,11 @@
-//! The block body: the source blocks it ingests (as commitments), the transactions and the certificate that
-//! finalized the parent. The header commits to it through the sources hash, the transactions root, the
-//! last-commit hash and the part-set root of its encoding.
+//! The block body: the source blocks it ingests (as commitments), the transactions, the certificate that
+//! finalized the parent and the equivocation evidence it commits. The header commits to it through the sources
+//! hash, the transactions root, the last-commit hash, the evidence hash and the part-set root of its encoding.
 
-use cvm_consensus::CommitCertificate;
+use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
 use cvm_runtime::SignedTransaction;
 use cvm_runtime::state::{blake2_256, ordered_root};
+use cvm_runtime::validators::Offence;
 use parity_scale_codec::{Decode, Encode};
 
 use super::source_commitment::SourceCommitment;
@@ -18,6 +19,9 @@ pub struct BlockBody {
     pub txs: Vec<SignedTransaction>,
     /// The certificate that finalized the parent (none at height 1).
     pub last_commit: Option<CommitCertificate>,
+    /// Duplicate-vote evidence, each jailing its offender after the transactions (at most the chain's
+    /// `max_evidence_per_block`).
+    pub evidence: Vec<DuplicateVoteEvidence>,
 }
 
 impl BlockBody {
@@ -34,5 +38,21 @@ impl BlockBody {
     /// Blake2-256 of SCALE(`last_commit`), which the header's `last_commit_hash` must equal.
     pub fn last_commit_hash(&self) -> [u8; 32] {
         blake2_256(&self.last_commit.encode())
+    }
+
+    /// The offences its evidence names, in order (what execution jails; the node checks the evidence first).
+    pub fn offences(&self) -> Vec<Offence> {
+        self.evidence
+            .iter()
+            .map(|e| Offence {
+                validator: e.vote_a.vote.validator.0,
+                height: e.vote_a.vote.height.0,
+            })
+            .collect()
+    }
+
+    /// Blake2-256 of SCALE(`evidence`), which the header's `evidence_hash` must equal.
+    pub fn evidence_hash(&self) -> [u8; 32] {
+        blake2_256(&self.evidence.encode())
     }
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::source_json::{GovernanceJson, SourceJson};
 
+/// Highest `max_evidence_per_block` a genesis may set: a block's evidence costs two signature checks each.
+pub const MAX_EVIDENCE_PER_BLOCK: u32 = 256;
+
 /// Chain-wide limits. They feed block validity, so every node must use the same values: they live in genesis,
 /// not in a node's config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +32,11 @@ pub struct ChainParams {
     /// block's time, so an idle chain makes a block about this often; 0 = a block at every height at once.
     /// Every validator must wait alike (see `node::runner::round_zero`), so it is a chain setting.
     pub idle_block_interval_ms: u64,
+    /// Most duplicate-vote evidence one block may carry.
+    pub max_evidence_per_block: u32,
+    /// How many heights old evidence may be when a block commits it (the offence's height + this ≥ the block's
+    /// height): older offences go unpunished, so no node has to keep every validator set forever to check them.
+    pub max_evidence_age: u64,
 }
 
 impl Default for ChainParams {
@@ -43,6 +51,8 @@ impl Default for ChainParams {
             part_size: 64 * 1024,
             max_time_drift_ms: 10_000,
             idle_block_interval_ms: 10_000,
+            max_evidence_per_block: 16,
+            max_evidence_age: 100_000,
         }
     }
 }
@@ -198,6 +208,18 @@ impl Genesis {
         if p.max_block_fuel == 0 {
             return Err(GenesisError::Param {
                 field: "max_block_fuel",
+                rule: "above 0",
+            });
+        }
+        if p.max_evidence_per_block == 0 || p.max_evidence_per_block > MAX_EVIDENCE_PER_BLOCK {
+            return Err(GenesisError::Param {
+                field: "max_evidence_per_block",
+                rule: "between 1 and 256",
+            });
+        }
+        if p.max_evidence_age == 0 {
+            return Err(GenesisError::Param {
+                field: "max_evidence_age",
                 rule: "above 0",
             });
         }
@@ -440,6 +462,24 @@ mod tests {
                 ..
             }
         ));
+        for (field, set) in [
+            (
+                "max_evidence_per_block",
+                (|p: &mut ChainParams| p.max_evidence_per_block = 0) as fn(&mut ChainParams),
+            ),
+            ("max_evidence_per_block", |p| {
+                p.max_evidence_per_block = MAX_EVIDENCE_PER_BLOCK + 1
+            }),
+            ("max_evidence_age", |p| p.max_evidence_age = 0),
+        ] {
+            let mut g = genesis();
+            set(&mut g.params);
+            let e = refusal(&g);
+            assert!(
+                matches!(e, GenesisError::Param { field: f, .. } if f == field),
+                "{field}: {e}"
+            );
+        }
     }
 
     #[test]

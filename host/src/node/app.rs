@@ -3,20 +3,22 @@
 //! block hash, so a block validated during the round is not executed again at commit.
 
 mod errors;
+mod evidence;
 mod sources;
 mod validators;
 
 pub use errors::{AppError, InvalidBlock};
+pub use evidence::EvidenceRefusal;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use cvm_consensus::{ChainId, CommitCertificate, SignatureVerifier};
+use cvm_consensus::{ChainId, CommitCertificate, DuplicateVoteEvidence, SignatureVerifier};
 use cvm_runtime::sources::{check_governance, check_ingest};
 use cvm_runtime::state::{StateRoot, TrieView, account_key};
-use cvm_runtime::validators::{check_update, validator_state};
+use cvm_runtime::validators::{Offence, check_update, validator_state};
 use cvm_runtime::{
-    BlockContext, BlockExecutor, BlockOutcome, SignedTransaction, TxPayload, TxStatus,
+    BlockContext, BlockExecutor, BlockInput, BlockOutcome, SignedTransaction, TxPayload, TxStatus,
 };
 use parity_scale_codec::{Decode, Encode};
 use parking_lot::Mutex;
@@ -210,7 +212,7 @@ impl App {
         parent: &Parent,
         header: &BlockHeader,
         sources: &[PulledBlock],
-        txs: &[SignedTransaction],
+        (txs, offences): (&[SignedTransaction], &[Offence]),
     ) -> Result<BlockOutcome, AppError> {
         let ctx = BlockContext {
             chain_id: self.genesis.chain_id.clone(),
@@ -218,25 +220,31 @@ impl App {
             time_ms: header.time_ms,
         };
         let source_blocks: Vec<_> = sources.iter().map(PulledBlock::to_source_block).collect();
-        Ok(self.executor.execute_block_with_sources(
+        let input = BlockInput {
+            source_blocks: &source_blocks,
+            txs,
+            offences,
+        };
+        Ok(self.executor.execute(
             parent.state_root,
             &ctx,
-            &source_blocks,
-            txs,
+            input,
             self.genesis.params.max_block_fuel,
         )?)
     }
 
-    /// Builds and executes the block this validator proposes at `parent.height + 1`.
+    /// Builds and executes the block this validator proposes at `parent.height + 1`, with what of the
+    /// `evidence` it may carry.
     pub fn build_block(
         &self,
         proposer: [u8; 32],
-        mut txs: Vec<SignedTransaction>,
+        (mut txs, evidence): (Vec<SignedTransaction>, Vec<DuplicateVoteEvidence>),
         last_commit: Option<CommitCertificate>,
         now_ms: u64,
     ) -> Result<Arc<Executed>, AppError> {
         let parent = self.parent()?;
         let params = &self.genesis.params;
+        let (evidence, offences) = self.admissible_evidence(&parent, evidence);
         let read = self.source_readers(parent.state_root);
         let mut sources = self.sources.proposal(|name| read(name));
         let (validators_hash, next_validators_hash) = self.validators_hashes(parent.height + 1)?;
@@ -245,6 +253,7 @@ impl App {
                 source_blocks: sources.iter().map(PulledBlock::commitment).collect(),
                 txs,
                 last_commit: last_commit.clone(),
+                evidence: evidence.clone(),
             };
             let mut header = BlockHeader {
                 chain_id: self.genesis.chain_id.clone(),
@@ -261,9 +270,10 @@ impl App {
                 receipts_root: [0; 32],
                 fuel_used: 0,
                 last_commit_hash: body.last_commit_hash(),
+                evidence_hash: body.evidence_hash(),
                 parts: PartSet::header_of(&body.encode(), params.part_size as usize),
             };
-            let outcome = match self.execute(&parent, &header, &sources, &body.txs) {
+            let outcome = match self.execute(&parent, &header, &sources, (&body.txs, &offences)) {
                 Err(AppError::Exec(e @ cvm_runtime::ExecError::SourceBlock(_)))
                     if !sources.is_empty() =>
                 {
@@ -378,12 +388,13 @@ impl App {
             return Err(InvalidBlock::Body);
         }
         self.check_last_commit(&parent, &block.body)?;
+        let offences = self.block_offences(&parent, &block.body.evidence)?;
         let sources = self
             .sources
             .resolve(&block.body.source_blocks)
             .map_err(InvalidBlock::SourceData)?;
         let outcome = self
-            .execute(&parent, h, &sources, &block.body.txs)
+            .execute(&parent, h, &sources, (&block.body.txs, &offences))
             .map_err(|e| InvalidBlock::Execution(e.to_string()))?;
         if outcome.state_root.0 != h.state_root {
             return Err(InvalidBlock::StateRoot {
@@ -463,7 +474,9 @@ impl App {
                             cause,
                         })?,
                 };
-                let outcome = self.execute(&parent, header, &sources, &body.txs)?;
+                // Decided: more than 2/3 checked its evidence; the offences are what it names.
+                let offences = body.offences();
+                let outcome = self.execute(&parent, header, &sources, (&body.txs, &offences))?;
                 if outcome.state_root.0 != header.state_root {
                     return Err(AppError::Divergence {
                         height: header.height,
@@ -502,12 +515,21 @@ impl App {
                         .collect::<Vec<_>>(),
                     dataset_changes: &executed.outcome.dataset_changes,
                     validators: Some((&next_schedule, changed)),
+                    jailed: &executed.outcome.jailed,
                 },
                 durable,
             )
             .map_err(|e| AppError::Storage(e.to_string()))?;
         *schedule = next_schedule;
         drop(schedule);
+        for key in &executed.outcome.jailed {
+            warn!(
+                height = header.height,
+                validator = %hex::encode(key),
+                from = header.height + 2,
+                "validator jailed for equivocation"
+            );
+        }
         if changed {
             info!(
                 height = header.height,
@@ -549,12 +571,16 @@ impl App {
         Ok(executed)
     }
 
-    /// Encoded size of a body, for the proposer's byte budget.
-    pub fn body_overhead(last_commit: &Option<CommitCertificate>) -> usize {
+    /// Encoded size of a body without transactions or source blocks, for the proposer's byte budget.
+    pub fn body_overhead(
+        last_commit: &Option<CommitCertificate>,
+        evidence: &[DuplicateVoteEvidence],
+    ) -> usize {
         BlockBody {
             source_blocks: Vec::new(),
             txs: Vec::new(),
             last_commit: last_commit.clone(),
+            evidence: evidence.to_vec(),
         }
         .encoded_size()
     }

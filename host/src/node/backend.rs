@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
+use cvm_consensus::CommitCertificate;
 use cvm_runtime::sources::prove_provenance;
 use cvm_runtime::state::{
     H256, MANUSCRIPT_PREFIX, ManuscriptMeta, PageQuery, ProofError, StateRoot, TrieView, code_key,
@@ -10,10 +10,11 @@ use cvm_runtime::state::{
     read_value,
 };
 use cvm_runtime::validators::validator_state;
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Decode;
 use parking_lot::{Mutex, RwLock};
 
 use super::app::App;
+use super::evidence_pool::EvidencePool;
 use super::mempool::{AdmitError, Mempool, Origin, TxHash};
 use super::status::NodeStatus;
 use super::tx_gossip::publish_due;
@@ -27,8 +28,8 @@ use crate::network::NetworkHandle;
 use crate::record_bundle::RecordBundle;
 use crate::record_page::RecordPage;
 use crate::rpc::node_api::{
-    ApiError, ChangesFilter, EndpointJson, ManuscriptInfo, NodeApi, PeersInfo, SourceInfo,
-    StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
+    ApiError, ChangesFilter, EndpointJson, EvidenceInfo, EvidenceList, ManuscriptInfo, NodeApi,
+    PeersInfo, SourceInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
 };
 
 /// What the HTTP API reads and writes: the [`NodeApi`] implementation over a running node's parts.
@@ -41,8 +42,8 @@ pub struct NodeBackend {
     pub net: NetworkHandle,
     /// Progress the event loop reports.
     pub status: Arc<RwLock<NodeStatus>>,
-    /// Equivocations seen by consensus.
-    pub evidence: Arc<Mutex<Vec<DuplicateVoteEvidence>>>,
+    /// Duplicate-vote evidence waiting for a block.
+    pub evidence: Arc<Mutex<EvidencePool>>,
     /// Counts rejected submissions.
     pub metrics: Arc<Metrics>,
     /// The mempool's transaction cap, reported to clients.
@@ -79,11 +80,6 @@ impl NodeBackend {
     pub fn next_nonce(&self, account: &[u8; 32]) -> u64 {
         let committed = self.app.committed_nonce(account);
         self.mempool.lock().next_nonce(account, committed)
-    }
-
-    /// Every piece of evidence seen, SCALE-encoded.
-    pub fn evidence_encoded(&self) -> Vec<Vec<u8>> {
-        self.evidence.lock().iter().map(|e| e.encode()).collect()
     }
 
     /// The dataset types the code with `code_hash` declares, read from the state at `state_root` the first time
@@ -358,20 +354,36 @@ impl NodeApi for NodeBackend {
         Ok(out)
     }
 
-    fn evidence(&self) -> Vec<serde_json::Value> {
-        self.evidence
-            .lock()
+    fn evidence(&self, before: Option<u64>, limit: usize) -> Result<EvidenceList, ApiError> {
+        // One more than asked tells whether another page follows.
+        let mut blocks = self
+            .app
+            .storage()
+            .committed_evidence(before, limit + 1)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let next_before = (blocks.len() > limit).then(|| blocks[limit - 1].height);
+        blocks.truncate(limit);
+        let committed = blocks
             .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "kind": "duplicate_vote",
-                    "validator": to_hex(e.vote_a.vote.validator.0),
-                    "height": e.vote_a.vote.height.0,
-                    "round": e.vote_a.vote.round.0,
-                    "scale": to_hex(e.encode()),
+            .flat_map(|block| {
+                block.evidence.iter().map(|e| {
+                    let offender = e.vote_a.vote.validator.0;
+                    EvidenceInfo::new(e, Some((block.height, block.jailed.contains(&offender))))
                 })
             })
-            .collect()
+            .collect();
+        let pending = self
+            .evidence
+            .lock()
+            .pending()
+            .iter()
+            .map(|e| EvidenceInfo::new(e, None))
+            .collect();
+        Ok(EvidenceList {
+            committed,
+            pending,
+            next_before,
+        })
     }
 
     fn sources(&self) -> Result<Vec<SourceInfo>, ApiError> {

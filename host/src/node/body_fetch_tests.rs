@@ -30,6 +30,7 @@ fn body() -> BlockBody {
         source_blocks: Vec::new(),
         txs: vec![tx],
         last_commit: None,
+        evidence: Vec::new(),
     }
 }
 

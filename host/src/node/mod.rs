@@ -4,7 +4,8 @@
 //! - [`setup`]: what a node loads from its home; [`builder`]: starting it, step by step; [`running`]: a started
 //!   node.
 //! - [`runner`]: the event loop, one file per kind of input it handles.
-//! - [`app`]: block building, validation by re-execution, atomic commit.
+//! - [`app`]: block building, validation by re-execution (evidence included), atomic commit.
+//! - [`evidence_pool`]: duplicate-vote evidence waiting for a block, one piece per offender.
 //! - [`mempool`]: admission-checked pending transactions and the gossip window over them; [`tx_gossip`]:
 //!   publishing the client transactions the window releases.
 //! - [`parts_pool`]: block bodies arriving as Merkle-proven parts, assembled for the roots signed proposals name;
@@ -20,6 +21,7 @@ pub mod app;
 pub mod backend;
 pub mod body_fetch;
 pub mod builder;
+pub mod evidence_pool;
 pub mod hooks;
 pub mod memory;
 pub mod mempool;

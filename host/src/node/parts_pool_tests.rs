@@ -26,6 +26,7 @@ fn body_set(seed: u8, parts: usize) -> (BlockBody, PartSet) {
         source_blocks: Vec::new(),
         txs: vec![tx],
         last_commit: None,
+        evidence: Vec::new(),
     };
     let set = PartSet::from_body(&body, PART);
     (body, set)

@@ -1,6 +1,7 @@
-//! What nodes gossip, SCALE-encoded: consensus messages (proposals carry only the header) and the body parts.
+//! What nodes gossip, SCALE-encoded: consensus messages (proposals carry only the header, and equivocation
+//! evidence rides along) and the body parts.
 
-use cvm_consensus::{SignedProposal, SignedVote};
+use cvm_consensus::{DuplicateVoteEvidence, SignedProposal, SignedVote};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
 
 use crate::chain::{BlockHeader, Part, PartSetHeader};
@@ -12,6 +13,8 @@ pub enum ConsensusMessage {
     Proposal(Box<SignedProposal<BlockHeader>>),
     /// A prevote or precommit.
     Vote(SignedVote),
+    /// Two conflicting votes of one validator, for the next block to commit.
+    Evidence(Box<DuplicateVoteEvidence>),
 }
 
 /// A consensus message as gossiped. `resend` makes a re-broadcast a distinct gossip message (gossipsub drops

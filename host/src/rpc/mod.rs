@@ -27,10 +27,13 @@ use std::sync::Arc;
 
 pub use limits::HttpLimits;
 pub use node_api::{
-    ApiError, ChangesFilter, ManuscriptInfo, ManuscriptsPage, NodeApi, PeersInfo, SourceInfo,
-    StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
+    ApiError, ChangesFilter, EvidenceInfo, EvidenceList, ManuscriptInfo, ManuscriptsPage, NodeApi,
+    PeersInfo, SourceInfo, StatusInfo, SubmitError, TxLookup, ValidatorInfo, ValidatorSetInfo,
 };
-pub use routes::{MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT, router};
+pub use routes::{
+    EVIDENCE_DEFAULT_LIMIT, EVIDENCE_MAX_LIMIT, MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT,
+    router,
+};
 
 use crate::metrics::Metrics;
 

@@ -1,8 +1,9 @@
 //! The contract between the HTTP API and the node: [`NodeApi`], implemented by the node (and by fakes in tests),
 //! and the plain data it returns. Nothing here knows about HTTP.
 
-use cvm_consensus::CommitCertificate;
+use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence, VoteKind};
 use cvm_runtime::TxReceipt;
+use parity_scale_codec::Encode;
 use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use crate::block_changes::BlockChanges;
 use crate::chain::Block;
 use crate::chain::source_json::{HeadJson, SourceJson};
+use crate::hex_text::to_hex;
 use crate::metrics::RejectClass;
 use crate::record_bundle::RecordBundle;
 use crate::record_page::RecordPage;
@@ -52,8 +54,9 @@ pub trait NodeApi: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ManuscriptInfo>, ApiError>;
-    /// Equivocation evidence seen, in any JSON form.
-    fn evidence(&self) -> Vec<serde_json::Value>;
+    /// Duplicate-vote evidence: what blocks below `before` committed (newest block first, at most `limit` blocks),
+    /// and what waits for a block.
+    fn evidence(&self, before: Option<u64>, limit: usize) -> Result<EvidenceList, ApiError>;
     /// Every registered source in name order, with its head, at the latest committed state. Only governance keys
     /// register sources, so the list stays short.
     fn sources(&self) -> Result<Vec<SourceInfo>, ApiError>;
@@ -206,6 +209,61 @@ pub struct ValidatorSetInfo {
     pub validators: Vec<ValidatorInfo>,
     /// The `seq` the next `UpdateValidators` transaction must carry (from the state at the node's head).
     pub update_seq: u64,
+}
+
+/// One piece of duplicate-vote evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceInfo {
+    /// Hex of the offender's public key.
+    pub validator: String,
+    /// The height of its two votes.
+    pub height: u64,
+    /// Their round.
+    pub round: u32,
+    /// `prevote` or `precommit`.
+    pub vote_kind: String,
+    /// Hex of the two block hashes it voted for (`null`: nil).
+    pub values: [Option<String>; 2],
+    /// The block that committed it (`null` while pending).
+    pub committed_at: Option<u64>,
+    /// Whether that block removed the offender from the set, from `committed_at + 2` on (`null` while pending;
+    /// `false` when it had already left, or was the last validator).
+    pub jailed: Option<bool>,
+    /// Hex of the SCALE-encoded evidence, which anyone can check against the validator set of `height`.
+    pub scale: String,
+}
+
+impl EvidenceInfo {
+    /// The piece `evidence`, with the block that committed it and whether that jailed the offender.
+    pub fn new(evidence: &DuplicateVoteEvidence, committed: Option<(u64, bool)>) -> Self {
+        let vote = &evidence.vote_a.vote;
+        let value = |v: &cvm_consensus::SignedVote| v.vote.value.map(|id| to_hex(id.0));
+        Self {
+            validator: to_hex(vote.validator.0),
+            height: vote.height.0,
+            round: vote.round.0,
+            vote_kind: match vote.kind {
+                VoteKind::Prevote => "prevote",
+                VoteKind::Precommit => "precommit",
+            }
+            .into(),
+            values: [value(&evidence.vote_a), value(&evidence.vote_b)],
+            committed_at: committed.map(|(height, _)| height),
+            jailed: committed.map(|(_, jailed)| jailed),
+            scale: to_hex(evidence.encode()),
+        }
+    }
+}
+
+/// `GET /evidence`: committed evidence, newest block first, and the pending pieces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceList {
+    /// Evidence committed by blocks, from storage.
+    pub committed: Vec<EvidenceInfo>,
+    /// Evidence this node holds for a coming block (one piece per offender).
+    pub pending: Vec<EvidenceInfo>,
+    /// Pass as `before` for the next page of committed evidence; `null` when there is no more.
+    pub next_before: Option<u64>,
 }
 
 /// A deployed manuscript.

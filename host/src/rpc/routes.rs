@@ -30,6 +30,10 @@ use crate::rpc::shared::{AppState, MAX_KEY_LEN, blocking, check_name};
 pub const MANUSCRIPTS_DEFAULT_LIMIT: usize = 100;
 /// Most manuscripts a `/manuscripts` page may ask for.
 pub const MANUSCRIPTS_MAX_LIMIT: usize = 1000;
+/// Blocks of committed evidence in one `/evidence` answer when the request gives no `limit`.
+pub const EVIDENCE_DEFAULT_LIMIT: usize = 100;
+/// Most blocks of committed evidence in one `/evidence` answer.
+pub const EVIDENCE_MAX_LIMIT: usize = 1000;
 
 type Answer<T> = Result<Json<T>, HttpError>;
 
@@ -86,7 +90,7 @@ async fn not_found() -> HttpError {
     HttpError::not_found(
         "no such route; try /status, /blocks/{height}, /commits/{height}, /txs, /txs/{hash}, \
          /records/{manuscript}/{dataset}, /records/{manuscript}/{dataset}/{key_hex}, /accounts/{public_key}, /validators?height=H, /manuscripts, /code/{code_hash}, \
-         /evidence, /metrics, /blocks/{height}/changes, /feed",
+         /evidence?before=H&limit=N, /metrics, /blocks/{height}/changes, /feed",
     )
 }
 
@@ -295,8 +299,28 @@ async fn manuscripts(
     Ok(Json(ManuscriptsPage { manuscripts, next }))
 }
 
-async fn evidence(State(s): State<AppState>) -> Answer<Vec<serde_json::Value>> {
-    Ok(Json(blocking(&s.api, |api| api.evidence()).await?))
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceQuery {
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// Committed evidence of the blocks below `before`, at most `limit` blocks, newest first; and the pending pieces.
+async fn evidence(
+    State(s): State<AppState>,
+    query: Result<Query<EvidenceQuery>, QueryRejection>,
+) -> Answer<crate::rpc::node_api::EvidenceList> {
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(EVIDENCE_DEFAULT_LIMIT);
+    if limit == 0 || limit > EVIDENCE_MAX_LIMIT {
+        return Err(HttpError::bad_request(format!(
+            "limit must be 1 to {EVIDENCE_MAX_LIMIT} blocks; page with ?before=<the answer's next_before>"
+        )));
+    }
+    Ok(Json(
+        blocking(&s.api, move |api| api.evidence(query.before, limit)).await??,
+    ))
 }
 
 async fn sources(State(s): State<AppState>) -> Answer<Vec<crate::rpc::node_api::SourceInfo>> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cvm_consensus::CommitCertificate;
+use cvm_consensus::{CommitCertificate, DuplicateVoteEvidence};
 use cvm_runtime::state::NodeStore;
 use cvm_runtime::{DatasetChanges, StateChanges, TxReceipt, TxStatus};
 use parity_scale_codec::{Decode, DecodeAll, Encode};
@@ -17,7 +17,7 @@ use rocksdb::{
 use super::StorageError;
 use super::keys::{
     ALL_CFS, CF_BLOCKS, CF_CHANGES, CF_COMMITS, CF_META, CF_RECEIPTS, CF_SOURCE_BLOCKS, CF_TRIE,
-    HEAD_KEY, VALIDATOR_SCHEDULE_KEY, block_hash_key, height_key, parse_height_key,
+    HEAD_KEY, VALIDATOR_SCHEDULE_KEY, block_hash_key, evidence_key, height_key, parse_height_key,
     validator_set_key,
 };
 use super::node_store::{NodeCache, RocksNodeStore, put_nodes};
@@ -48,6 +48,18 @@ pub struct StoredReceipt {
     pub receipt: TxReceipt,
 }
 
+/// The evidence one block committed, and whom it removed from the set.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CommittedEvidence {
+    /// The block that committed it.
+    pub height: u64,
+    /// The pieces, in block order.
+    pub evidence: Vec<DuplicateVoteEvidence>,
+    /// The offenders the block jailed out of the set (an offender already gone, or the last validator, stays
+    /// off this list).
+    pub jailed: Vec<[u8; 32]>,
+}
+
 /// Everything a decided block leaves on disk, written by [`Storage::commit_block`] in one batch.
 pub struct CommittedBlock<'a> {
     /// The decided block, body included.
@@ -65,6 +77,8 @@ pub struct CommittedBlock<'a> {
     /// The validator sets after it (`None`: left as stored), and whether the set of its height + 2 has a new
     /// membership (then kept for that height, for certificates of that height and on).
     pub validators: Option<(&'a ValidatorSchedule, bool)>,
+    /// The offenders its evidence jailed out of the set ([`BlockOutcome::jailed`](cvm_runtime::BlockOutcome)).
+    pub jailed: &'a [[u8; 32]],
 }
 
 /// The node's database. Cheap to clone: every clone shares one RocksDB handle.
@@ -315,6 +329,14 @@ impl Storage {
                     schedule.after_next.encode(),
                 );
             }
+        }
+        if !c.block.body.evidence.is_empty() {
+            let committed = CommittedEvidence {
+                height,
+                evidence: c.block.body.evidence.clone(),
+                jailed: c.jailed.to_vec(),
+            };
+            batch.put_cf(meta, evidence_key(height), committed.encode());
         }
         batch.put_cf(meta, HEAD_KEY, new_head.encode());
         write(db, batch, &format!("commit of block {height}"), durable)?;

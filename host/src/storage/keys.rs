@@ -41,6 +41,15 @@ pub const VALIDATOR_SCHEDULE_KEY: &[u8] = b"validator-schedule";
 /// one entry per membership change (the genesis set is not stored: the genesis file holds it).
 pub const VALIDATOR_SET_PREFIX: &[u8] = b"validator-set/";
 
+/// Meta prefix of the duplicate-vote evidence committed by each block (`evidence_key`), SCALE
+/// `CommittedEvidence`; only blocks that carry some have an entry.
+pub const EVIDENCE_PREFIX: &[u8] = b"evidence/";
+
+/// Meta key of the evidence committed by the block at `height`.
+pub fn evidence_key(height: u64) -> Vec<u8> {
+    [EVIDENCE_PREFIX, &height_key(height)].concat()
+}
+
 /// Meta key of the validator set that signs from `height` on.
 pub fn validator_set_key(height: u64) -> Vec<u8> {
     [VALIDATOR_SET_PREFIX, &height_key(height)].concat()

@@ -7,10 +7,12 @@
 //!   through ([`Storage::node_store`]).
 //! - [`RocksWal`]: the consensus [`Wal`](cvm_consensus::wal::Wal) in column family `wal`;
 //!   [`Storage::load_wal`] reads it back after a restart.
+//! - [`CommittedEvidence`]: the duplicate-vote evidence each block committed ([`Storage::committed_evidence`]).
 //! - [`replay`]: re-executes every stored block on a fresh in-memory state and compares roots (`cvm replay`).
 
 mod db;
 mod error;
+mod evidence;
 pub mod keys;
 mod node_store;
 mod replay;
@@ -22,7 +24,7 @@ mod wal;
 #[cfg(test)]
 mod tests;
 
-pub use db::{ChainHead, CommittedBlock, Storage, StorageMemory, StoredReceipt};
+pub use db::{ChainHead, CommittedBlock, CommittedEvidence, Storage, StorageMemory, StoredReceipt};
 pub use error::StorageError;
 pub use node_store::RocksNodeStore;
 pub use replay::{Mismatch, MismatchKind, ReplayError, ReplayReport, replay};

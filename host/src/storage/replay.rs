@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use cvm_runtime::state::{MemoryNodeStore, NodeStore};
-use cvm_runtime::{BlockContext, BlockExecutor, CvmEngine, ExecError, ExecutorConfig};
+use cvm_runtime::{BlockContext, BlockExecutor, BlockInput, CvmEngine, ExecError, ExecutorConfig};
 
 use super::{Storage, StorageError};
 use crate::chain::validator_schedule::ScheduleError;
@@ -147,14 +147,14 @@ pub fn replay(
             .iter()
             .map(PulledBlock::to_source_block)
             .collect();
+        let offences = block.body.offences();
+        let input = BlockInput {
+            source_blocks: &sources,
+            txs: &block.body.txs,
+            offences: &offences,
+        };
         let outcome = executor
-            .execute_block_with_sources(
-                parent,
-                &ctx,
-                &sources,
-                &block.body.txs,
-                genesis.params.max_block_fuel,
-            )
+            .execute(parent, &ctx, input, genesis.params.max_block_fuel)
             .map_err(|source| ReplayError::Exec { height, source })?;
         store
             .commit(&outcome.changes)

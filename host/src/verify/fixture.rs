@@ -164,6 +164,7 @@ fn finalized(root: cvm_runtime::state::StateRoot) -> (BlockHeader, CommitCertifi
         receipts_root: [3; 32],
         fuel_used: 1,
         last_commit_hash: [4; 32],
+        evidence_hash: [0; 32],
         parts: PartSetHeader {
             total: 1,
             root: [5; 32],

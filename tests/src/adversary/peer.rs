@@ -81,6 +81,7 @@ impl Heard {
                             p.proposal.height.0
                         }
                         ConsensusMessage::Vote(v) => v.vote.height.0,
+                        ConsensusMessage::Evidence(_) => 0,
                     };
                     self.height = self.height.max(height);
                 }

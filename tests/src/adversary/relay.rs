@@ -41,6 +41,10 @@ impl RelayRules {
                     ConsensusMessage::Vote(v) => self
                         .validator_key(&v.vote.validator.0)
                         .is_some_and(|key| v.verify(&self.chain_id, &key, &Ed25519Verifier)),
+                    ConsensusMessage::Evidence(e) => [&e.vote_a, &e.vote_b].iter().all(|v| {
+                        self.validator_key(&v.vote.validator.0)
+                            .is_some_and(|key| v.verify(&self.chain_id, &key, &Ed25519Verifier))
+                    }),
                 },
                 Err(_) => false,
             },

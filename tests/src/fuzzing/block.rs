@@ -279,6 +279,7 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
         source_blocks: Vec::new(),
         txs,
         last_commit: (height > 1).then_some(parent),
+        evidence: Vec::new(),
     };
     let header = BlockHeader {
         chain_id: CHAIN.into(),
@@ -295,6 +296,7 @@ pub(super) fn sample_block(height: u64) -> (Block, CommitCertificate) {
         receipts_root: [6; 32],
         fuel_used: 42,
         last_commit_hash: body.last_commit_hash(),
+        evidence_hash: body.evidence_hash(),
         parts: PartSet::header_of(&body.encode(), PART_SIZE),
     };
     let block = Block { header, body };

@@ -2,7 +2,7 @@
 //!
 //! The first byte picks the message type of the rest:
 //! - 0: a [`ConsensusEnvelope`]; a vote is checked like the runner does (signer in the validator set, signature
-//!   over the vote), a proposal against every validator's key;
+//!   over the vote), a proposal against every validator's key, duplicate-vote evidence against the set;
 //! - 1: a [`PartMessage`], added to the [`PartsPool`] of a node at height 3 (kept in its window, ignored outside);
 //! - 2: a [`CommitCertificate`] (what sync and block bodies carry), verified against the validator set.
 //!
@@ -70,6 +70,16 @@ fn envelope(bytes: &[u8]) -> Reached {
                 "proposal_verified"
             } else {
                 "proposal_rejected"
+            }
+        }
+        // The runner's evidence check against the set of its height (two votes, each checked as above).
+        ConsensusMessage::Evidence(evidence) => {
+            let verified = evidence.verify(&SET, &chain_id(), &Ed25519Verifier).is_ok();
+            if verified {
+                assert!(vote_verifies(&evidence.vote_a) && vote_verifies(&evidence.vote_b));
+                "evidence_verified"
+            } else {
+                "evidence_rejected"
             }
         }
     }
@@ -174,6 +184,25 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
         )),
     }
     .encode();
+    let evidence = {
+        let signed = |value: [u8; 32]| {
+            Vote::new(
+                VoteKind::Prevote,
+                Height(3),
+                Round(0),
+                Some(cvm_consensus::ValueId(value)),
+                SIGNERS[3].validator_id(),
+            )
+            .sign(&chain_id(), &SIGNERS[3])
+        };
+        ConsensusEnvelope {
+            resend: 0,
+            message: ConsensusMessage::Evidence(Box::new(
+                cvm_consensus::DuplicateVoteEvidence::new(signed(value.0), signed([7; 32])),
+            )),
+        }
+        .encode()
+    };
     let set = PartSet::from_body(&block.body, 64);
     let part = |i: usize, parts: PartSetHeader| {
         PartMessage {
@@ -197,6 +226,7 @@ pub(super) fn seeds() -> Vec<(String, Vec<u8>)> {
             with(0, vote(VoteKind::Precommit, &SIGNERS[2], 4)),
         ),
         ("proposal".into(), with(0, proposal)),
+        ("evidence".into(), with(0, evidence)),
         ("part".into(), with(1, part(1, set.header()))),
         (
             "part-whole".into(),

@@ -112,6 +112,7 @@ fn fake_header(chain_id: &str, height: u64, proposer: [u8; 32]) -> BlockHeader {
         receipts_root: [4; 32],
         fuel_used: 0,
         last_commit_hash: [5; 32],
+        evidence_hash: [0; 32],
         parts: PartSetHeader {
             total: 1,
             root: [6; 32],

@@ -197,6 +197,7 @@ fn synced_block(height: u64) -> SyncedBlock {
         receipts_root: [2; 32],
         fuel_used: 0,
         last_commit_hash: [3; 32],
+        evidence_hash: [0; 32],
         parts: PartSetHeader {
             total: 1,
             root: [4; 32],

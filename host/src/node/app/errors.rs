@@ -43,7 +43,7 @@ pub enum InvalidBlock {
     )]
     Time { time_ms: u64, parent_ms: u64 },
     #[error(
-        "body does not match the header (source commitments, transactions, last commit or parts)"
+        "body does not match the header (source commitments, transactions, last commit, evidence or parts)"
     )]
     Body,
     #[error("{0}")]
@@ -66,4 +66,6 @@ pub enum InvalidBlock {
         "the header's {which} is not the hash of this node's validator set for height {height}"
     )]
     Validators { which: &'static str, height: u64 },
+    #[error("evidence: {0}")]
+    Evidence(String),
 }

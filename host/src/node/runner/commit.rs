@@ -66,6 +66,7 @@ impl Runner {
         }
         self.consensus.wal_dirty = false;
         self.update_mempool(executed);
+        self.prune_evidence();
         self.bodies.parts.prune(height);
         self.bodies.waiting.clear();
         self.consensus.own_messages.clear();

@@ -149,6 +149,7 @@ impl Runner {
                 self.hooks.observed_proposal(&proposal);
                 relay_verdict(self.feed_with_admission(Input::Proposal(*proposal)))
             }
+            ConsensusMessage::Evidence(evidence) => self.on_gossiped_evidence(source, *evidence),
         }
     }
 

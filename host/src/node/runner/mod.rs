@@ -4,6 +4,7 @@
 //!
 //! This file dispatches; one file per kind of input or job holds the handling:
 //! - `consensus`: consensus gossip in (signature and window checks), this node's own messages out, the WAL.
+//! - `evidence`: duplicate-vote evidence from the engine and from gossip into the pool, and out of it after commits.
 //! - `parts`: block parts in and out; `body_fetch` (state in `body_wants`): bodies asked of peers when their parts
 //!   do not come.
 //! - `proposal`: building the block this node proposes, validating others' by re-execution.
@@ -22,6 +23,7 @@ mod body_wants;
 mod commit;
 mod consensus;
 mod events;
+mod evidence;
 mod parts;
 mod peers;
 mod proposal;
@@ -40,7 +42,7 @@ use std::time::Instant;
 
 use cvm_consensus::driver::Admission;
 use cvm_consensus::{Effect, Input, Step};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info};
 
 pub use events::LoopEvent;
 pub use state::Runner;
@@ -51,9 +53,6 @@ use crate::chain::BlockHeader;
 use crate::network::{NetworkEvent, Topic, Verdict};
 use crate::node::tx_gossip::publish_due;
 use stall_watch::StallAction;
-
-/// Equivocation evidence kept for the API; the oldest goes first (an equivocator produces some every height).
-const MAX_EVIDENCE: usize = 10_000;
 
 impl Runner {
     /// Feeds one input and carries out everything that follows from it.
@@ -156,12 +155,7 @@ impl Runner {
             Effect::ValidateValue { height, value, .. } => self.request_validation(height.0, value),
             Effect::Decide { value, certificate } => self.decide(value, certificate),
             Effect::ReportEvidence(evidence) => {
-                warn!(validator = %hex::encode(evidence.vote_a.vote.validator.0), "equivocation evidence");
-                let mut kept = self.shared.evidence.lock();
-                if kept.len() >= MAX_EVIDENCE {
-                    kept.remove(0);
-                }
-                kept.push(evidence);
+                self.on_own_evidence(evidence);
                 None
             }
         }

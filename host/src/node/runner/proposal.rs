@@ -19,8 +19,10 @@ impl Runner {
     /// [`LoopEvent::Built`].
     pub(super) fn build_value(&mut self, height: u64, round: Round) {
         let app = self.shared.app.clone();
+        let mut evidence = self.shared.evidence.lock().pending();
+        evidence.truncate(app.params().max_evidence_per_block as usize);
         let budget = (app.params().max_block_bytes as usize)
-            .saturating_sub(App::body_overhead(&self.commits.last) + 1024);
+            .saturating_sub(App::body_overhead(&self.commits.last, &evidence) + 1024);
         let proposer_config = &self.shared.proposer;
         let txs = self.shared.mempool.lock().reap_within(
             budget,
@@ -32,7 +34,7 @@ impl Runner {
         let proposer = self.consensus.my_key;
         let tx = self.shared.events_tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result = app.build_block(proposer, txs, last_commit, now_ms());
+            let result = app.build_block(proposer, (txs, evidence), last_commit, now_ms());
             let _ = tx.send(LoopEvent::Built {
                 height,
                 round,

@@ -45,10 +45,12 @@ pub(crate) fn round_zero(
 
 impl Runner {
     /// Whether this node has something for a block: a transaction its mempool holds ready (the account's next
-    /// nonce), or source blocks fetched and verified past the head of a source a manuscript reads. The one place
-    /// that says what work is. Equivocation evidence is not work: blocks do not carry it.
+    /// nonce), source blocks fetched and verified past the head of a source a manuscript reads, or equivocation
+    /// evidence to commit. The one place that says what work is.
     pub(super) fn has_work(&self) -> bool {
-        self.shared.mempool.lock().has_ready() || self.shared.app.has_source_work()
+        self.shared.mempool.lock().has_ready()
+            || self.shared.app.has_source_work()
+            || !self.shared.evidence.lock().is_empty()
     }
 
     /// The input that begins a held round 0, if it is due now; otherwise the idle deadline's timer is armed (once

@@ -4,9 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use cvm_consensus::{
-    CommitCertificate, Driver, DuplicateVoteEvidence, SignatureVerifier, ValidatorSet,
-};
+use cvm_consensus::{CommitCertificate, Driver, SignatureVerifier, ValidatorSet};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{Notify, mpsc};
 
@@ -18,6 +16,7 @@ use crate::chain::{Block, BlockHeader};
 use crate::metrics::Metrics;
 use crate::network::{MessageId, NetworkHandle};
 use crate::node::app::App;
+use crate::node::evidence_pool::EvidencePool;
 use crate::node::hooks::NodeHooks;
 use crate::node::memory::Committed;
 use crate::node::mempool::Mempool;
@@ -79,8 +78,8 @@ pub(crate) struct Shared {
     pub(crate) verifier: Arc<dyn SignatureVerifier>,
     pub(crate) status: Arc<RwLock<NodeStatus>>,
     pub(crate) metrics: Arc<Metrics>,
-    /// Equivocation evidence kept for the API.
-    pub(crate) evidence: Arc<Mutex<Vec<DuplicateVoteEvidence>>>,
+    /// Duplicate-vote evidence waiting for a block.
+    pub(crate) evidence: Arc<Mutex<EvidencePool>>,
     /// The loop's own helper tasks report back here.
     pub(crate) events_tx: mpsc::UnboundedSender<LoopEvent>,
     /// Every committed block, for embedders (`crate::ordering`).

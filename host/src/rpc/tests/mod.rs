@@ -14,7 +14,10 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use cvm_consensus::{CommitCertificate, Height, Round, ValueId};
+use cvm_consensus::{
+    CommitCertificate, DuplicateVoteEvidence, Height, Round, SignatureBytes, SignedVote,
+    ValidatorId, ValueId, Vote, VoteKind,
+};
 use cvm_runtime::{SignedTransaction, Transaction, TxPayload, TxReceipt, TxStatus};
 use ed25519_dalek::SigningKey;
 use http_body_util::BodyExt;
@@ -113,6 +116,7 @@ pub(crate) fn header(height: u64) -> BlockHeader {
         receipts_root: [4; 32],
         fuel_used: 0,
         last_commit_hash: [5; 32],
+        evidence_hash: [0; 32],
         parts: PartSetHeader {
             total: 1,
             root: [6; 32],
@@ -312,11 +316,22 @@ impl NodeApi for FakeNode {
             })
             .collect())
     }
-    fn evidence(&self) -> Vec<serde_json::Value> {
+    fn evidence(&self, before: Option<u64>, limit: usize) -> Result<EvidenceList, ApiError> {
         if let Some(gate) = &self.gate {
             gate.pass();
         }
-        vec![]
+        // Committed evidence at block 1 only, which a page below 1 does not hold.
+        let one = DuplicateVoteEvidence::new(vote(1), vote(2));
+        let committed = if before.is_none_or(|b| b > 1) && limit > 0 {
+            vec![EvidenceInfo::new(&one, Some((1, true)))]
+        } else {
+            vec![]
+        };
+        Ok(EvidenceList {
+            committed,
+            pending: vec![],
+            next_before: None,
+        })
     }
     fn check_changes_filter(&self, filter: &ChangesFilter, height: u64) -> Result<(), ApiError> {
         if filter.manuscript.as_deref().is_some_and(|m| m != "m") {
@@ -489,4 +504,18 @@ fn error_of(v: &serde_json::Value) -> &str {
     v["error"]
         .as_str()
         .unwrap_or_else(|| panic!("no error field in {v}"))
+}
+
+/// A prevote of validator 7 at height 1 for value `value` (unsigned: the fake node checks nothing).
+fn vote(value: u8) -> SignedVote {
+    SignedVote {
+        vote: Vote {
+            kind: VoteKind::Prevote,
+            height: Height(1),
+            round: Round(0),
+            value: Some(ValueId([value; 32])),
+            validator: ValidatorId([7; 32]),
+        },
+        signature: SignatureBytes([0; 64]),
+    }
 }

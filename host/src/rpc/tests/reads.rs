@@ -32,9 +32,34 @@ async fn status_validators_manuscripts_evidence() {
             serde_json::json!({"manuscripts": [], "next": null})
         )
     );
+    let (s, v) = get_json(&app, "/evidence").await;
+    assert_eq!(s, StatusCode::OK);
+    let committed = &v["committed"][0];
     assert_eq!(
-        get_json(&app, "/evidence").await,
-        (StatusCode::OK, serde_json::json!([]))
+        (
+            committed["committed_at"].as_u64(),
+            committed["jailed"].as_bool(),
+            committed["vote_kind"].as_str()
+        ),
+        (Some(1), Some(true), Some("prevote"))
+    );
+    assert_eq!(v["pending"], serde_json::json!([]));
+    let (s, v) = get_json(&app, "/evidence?before=1&limit=5").await;
+    assert_eq!(
+        (s, &v["committed"]),
+        (StatusCode::OK, &serde_json::json!([]))
+    );
+    for bad in ["limit=0", "limit=1001", "before=x", "height=3"] {
+        let (s, v) = get_json(&app, &format!("/evidence?{bad}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let (_, v) = get_json(&app, "/evidence?limit=0").await;
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("limit must be 1 to 1000"),
+        "{v}"
     );
 }
 

@@ -107,6 +107,7 @@ fn refused_commits_write_nothing() {
             source_blocks: &[],
             dataset_changes: &[],
             validators: None,
+            jailed: &[],
         })
     };
     let assert_nothing_written = |height: u64| {
@@ -150,6 +151,7 @@ fn refused_commits_write_nothing() {
             source_blocks: &[],
             dataset_changes: &[],
             validators: None,
+            jailed: &[],
         })
         .unwrap();
     let head = storage.head().unwrap().unwrap();
@@ -288,6 +290,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
                 source_blocks: &[],
                 dataset_changes: &[],
                 validators: None,
+                jailed: &[],
             })
             .unwrap();
         parent = block.hash();
@@ -306,6 +309,7 @@ fn a_rejected_reinclusion_keeps_the_executed_receipt() {
             source_blocks: &[],
             dataset_changes: &[],
             validators: None,
+            jailed: &[],
         })
         .unwrap_err();
     assert!(

@@ -88,6 +88,7 @@ fn make_block(
         source_blocks: Vec::new(),
         txs,
         last_commit: None,
+        evidence: Vec::new(),
     };
     let header = BlockHeader {
         chain_id: CHAIN.into(),
@@ -105,6 +106,7 @@ fn make_block(
         receipts_root,
         fuel_used: 0,
         last_commit_hash: body.last_commit_hash(),
+        evidence_hash: body.evidence_hash(),
         parts: PartSet::from_body(&body, 64 * 1024).header(),
     };
     Block { header, body }
@@ -193,6 +195,7 @@ impl TestChain {
                     source_blocks: &[],
                     dataset_changes: &outcome.dataset_changes,
                     validators: None,
+                    jailed: &[],
                 },
                 self.durable,
             )

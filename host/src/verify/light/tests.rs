@@ -83,6 +83,7 @@ fn header(height: u64, parent: [u8; 32]) -> BlockHeader {
         receipts_root: [0; 32],
         fuel_used: 0,
         last_commit_hash: [0; 32],
+        evidence_hash: [0; 32],
         parts: PartSetHeader {
             total: 1,
             root: [0; 32],

@@ -1,0 +1,159 @@
+//! Duplicate-vote evidence as blocks carry it. A piece is admissible in the block at height `h` when its votes
+//! are in canonical order, at most `max_evidence_age` heights old and not above `h`, verify against the validator
+//! set of their own height, and no earlier jailing covers the offence; a block carries at most
+//! `max_evidence_per_block` pieces, one per offender. Every validator checks the same on the same committed state,
+//! so they agree on which blocks are valid.
+
+use std::collections::BTreeSet;
+
+use cvm_consensus::{DuplicateVoteEvidence, EvidenceError};
+use cvm_runtime::state::{StateRoot, TrieView};
+use cvm_runtime::validators::{Offence, OffenceRefusal, check_offence};
+
+use super::{App, InvalidBlock, Parent};
+
+/// Why a piece of evidence may not be committed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
+pub enum EvidenceRefusal {
+    #[error("the two votes are not in canonical order (the smaller encoding first)")]
+    NotCanonical,
+    #[error("its votes are of height {height}, above the block's {block}")]
+    FromTheFuture { height: u64, block: u64 },
+    #[error(
+        "its votes are of height {height}, more than max_evidence_age ({max_age}) below the block's {block}"
+    )]
+    TooOld {
+        height: u64,
+        block: u64,
+        max_age: u64,
+    },
+    #[error("no validator set is known here for its height {0}")]
+    UnknownSet(u64),
+    #[error("{0}")]
+    Invalid(#[from] EvidenceError),
+    #[error("{0}")]
+    Covered(#[from] OffenceRefusal),
+    #[error("cannot read the state: {0}")]
+    State(String),
+}
+
+impl App {
+    /// The offence `evidence` proves, if the block at `height`, executed on the state at `root`, may commit it.
+    pub fn check_evidence(
+        &self,
+        evidence: &DuplicateVoteEvidence,
+        height: u64,
+        root: StateRoot,
+    ) -> Result<Offence, EvidenceRefusal> {
+        let offence = self.evidence_in_time(evidence, height, root)?;
+        let set = self
+            .validator_set(offence.height)
+            .ok_or(EvidenceRefusal::UnknownSet(offence.height))?;
+        evidence.verify(&set, &self.chain_id, &*self.verifier)?;
+        Ok(offence)
+    }
+
+    /// [`check_evidence`](Self::check_evidence) without the signatures (which are the cost): its order, its
+    /// height against the block's, and whether an earlier jailing covers it. What a pending piece, checked in
+    /// full when it came, must still pass after each commit.
+    pub fn evidence_in_time(
+        &self,
+        evidence: &DuplicateVoteEvidence,
+        height: u64,
+        root: StateRoot,
+    ) -> Result<Offence, EvidenceRefusal> {
+        if evidence.vote_a >= evidence.vote_b {
+            return Err(EvidenceRefusal::NotCanonical);
+        }
+        let vote = &evidence.vote_a.vote;
+        let offence_height = vote.height.0;
+        if offence_height > height {
+            return Err(EvidenceRefusal::FromTheFuture {
+                height: offence_height,
+                block: height,
+            });
+        }
+        let max_age = self.params().max_evidence_age;
+        if offence_height.saturating_add(max_age) < height {
+            return Err(EvidenceRefusal::TooOld {
+                height: offence_height,
+                block: height,
+                max_age,
+            });
+        }
+        let offence = Offence {
+            validator: vote.validator.0,
+            height: offence_height,
+        };
+        let view = TrieView::new(self.executor.store().clone(), root);
+        check_offence(&view, &offence).map_err(|e| EvidenceRefusal::State(e.to_string()))??;
+        Ok(offence)
+    }
+
+    /// The offences of the evidence a block at `parent.height + 1` carries, or why it may not carry it.
+    pub(super) fn block_offences(
+        &self,
+        parent: &Parent,
+        evidence: &[DuplicateVoteEvidence],
+    ) -> Result<Vec<Offence>, InvalidBlock> {
+        let max = self.params().max_evidence_per_block as usize;
+        if evidence.len() > max {
+            return Err(InvalidBlock::Evidence(format!(
+                "{} pieces, above max_evidence_per_block {max}",
+                evidence.len()
+            )));
+        }
+        let mut offenders = BTreeSet::new();
+        evidence
+            .iter()
+            .enumerate()
+            .map(|(index, e)| {
+                let offence = self
+                    .check_evidence(e, parent.height + 1, parent.state_root)
+                    .map_err(|refusal| {
+                        InvalidBlock::Evidence(format!("piece {index}: {refusal}"))
+                    })?;
+                if !offenders.insert(offence.validator) {
+                    return Err(InvalidBlock::Evidence(format!(
+                        "piece {index}: a second piece against validator {}",
+                        hex::encode(offence.validator)
+                    )));
+                }
+                Ok(offence)
+            })
+            .collect()
+    }
+
+    /// What of `pending` the block at `parent.height + 1` may carry, with the offences: admissible pieces, the
+    /// first per offender, up to the chain's bound.
+    pub(super) fn admissible_evidence(
+        &self,
+        parent: &Parent,
+        pending: Vec<DuplicateVoteEvidence>,
+    ) -> (Vec<DuplicateVoteEvidence>, Vec<Offence>) {
+        let max = self.params().max_evidence_per_block as usize;
+        let mut offenders = BTreeSet::new();
+        let mut kept = Vec::new();
+        let mut offences = Vec::new();
+        for evidence in pending {
+            if kept.len() == max {
+                break;
+            }
+            match self.check_evidence(&evidence, parent.height + 1, parent.state_root) {
+                Ok(offence) if offenders.insert(offence.validator) => {
+                    kept.push(evidence);
+                    offences.push(offence);
+                }
+                Ok(_) => {}
+                Err(refusal) => tracing::debug!(%refusal, "pending evidence left out"),
+            }
+        }
+        (kept, offences)
+    }
+}
+
+#[cfg(test)]
+#[path = "evidence_tests.rs"]
+mod tests;
