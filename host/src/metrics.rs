@@ -156,6 +156,8 @@ pub struct Metrics {
     peers: Gauge,
     mempool_txs: Gauge,
     mempool_bytes: Gauge,
+    evidence_pending: Gauge,
+    validators_jailed: Counter,
     txs_rejected: Family<RejectLabels, Counter>,
     memory: Family<MemoryLabels, Gauge>,
     source_head: Family<SourceLabels, Gauge>,
@@ -206,6 +208,8 @@ impl Metrics {
             peers: Gauge::default(),
             mempool_txs: Gauge::default(),
             mempool_bytes: Gauge::default(),
+            evidence_pending: Gauge::default(),
+            validators_jailed: Counter::default(),
             txs_rejected: Family::default(),
             memory: Family::default(),
             source_head: Family::default(),
@@ -244,6 +248,16 @@ impl Metrics {
             "finality_latency_seconds",
             "Time from receiving a proposal to committing it",
             m.finality_latency.clone(),
+        );
+        r.register(
+            "evidence_pending",
+            "Duplicate-vote evidence waiting for a block (one piece per offender)",
+            m.evidence_pending.clone(),
+        );
+        r.register(
+            "validators_jailed",
+            "Validators removed from the set by committed evidence since start",
+            m.validators_jailed.clone(),
         );
         r.register(
             "block_txs",
@@ -340,6 +354,16 @@ impl Metrics {
         self.mempool_bytes.set(clamp(bytes as u64));
     }
 
+    /// Evidence pieces in the node's pool.
+    pub fn set_evidence_pending(&self, pieces: usize) {
+        self.evidence_pending.set(clamp(pieces as u64));
+    }
+
+    /// A committed block jailed `count` validators.
+    pub fn on_validators_jailed(&self, count: usize) {
+        self.validators_jailed.inc_by(count as u64);
+    }
+
     pub fn set_memory(&self, part: MemoryPart, bytes: u64) {
         self.memory
             .get_or_create(&MemoryLabels { part })
@@ -411,6 +435,8 @@ mod tests {
         m.on_tx_rejected(RejectClass::Nonce);
         m.on_tx_rejected(RejectClass::Decode);
         m.set_memory(MemoryPart::RocksdbMemtables, 8 << 20);
+        m.set_evidence_pending(2);
+        m.on_validators_jailed(1);
         let text = m.encode();
         for line in [
             "cvm_height 7",
@@ -429,6 +455,8 @@ mod tests {
             "cvm_txs_rejected_total{reason=\"nonce\"} 2",
             "cvm_txs_rejected_total{reason=\"decode\"} 1",
             "cvm_memory_bytes{part=\"rocksdb_memtables\"} 8388608",
+            "cvm_evidence_pending 2",
+            "cvm_validators_jailed_total 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

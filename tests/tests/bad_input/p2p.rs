@@ -1,6 +1,6 @@
 //! Attacker peers on real sockets against four validator processes: garbage on every gossip topic, gossip
 //! frames above `max_message_bytes`, votes from outside the validator set or signed for another chain, proposals
-//! for another chain, invalid transactions, absurd sync ranges and raw sync frames the node's codec would never
+//! for another chain, forged or malformed equivocation evidence, invalid transactions, absurd sync ranges and raw sync frames the node's codec would never
 //! write. The validators keep finalizing the same chain, none exits, and every rejected gossip message is seen
 //! rejected by every node.
 //!
@@ -9,7 +9,9 @@
 //! Each attack comes from its own identity and sends at most three rejected messages: gossipsub graylists a peer
 //! after about four (score -80), after which its messages no longer reach the node's checks at all.
 
-use cvm_consensus::{ChainId, Height, Proposal, Round, ValidatorId, ValueId, Vote, VoteKind};
+use cvm_consensus::{
+    ChainId, DuplicateVoteEvidence, Height, Proposal, Round, ValidatorId, ValueId, Vote, VoteKind,
+};
 use cvm_host::chain::config::HomeLayout;
 use cvm_host::chain::{BlockHeader, NodeConfig, NodeKey, PartSetHeader, ValidatorKey};
 use cvm_host::network::{
@@ -186,6 +188,29 @@ fn attacks(chain: &str, height: u64, round: u32, validators: &[ValidatorKey]) ->
                 })
                 .collect::<Vec<_>>()
         };
+    // Two prevotes of validator 0 for different values, signed by `signer`.
+    let conflicting = |signer: &ValidatorKey| {
+        let prevote = |value: u8| {
+            Vote::new(
+                VoteKind::Prevote,
+                height,
+                round,
+                Some(ValueId([value; 32])),
+                ValidatorId(validators[0].public_key()),
+            )
+            .sign(&this_chain, &signer.signer())
+        };
+        DuplicateVoteEvidence::new(prevote(1), prevote(2))
+    };
+    let swapped = {
+        let e = conflicting(&validators[0]);
+        DuplicateVoteEvidence {
+            vote_a: e.vote_b,
+            vote_b: e.vote_a,
+        }
+    };
+    let evidence =
+        |e: DuplicateVoteEvidence| consensus_bytes(ConsensusMessage::Evidence(Box::new(e)));
     let dev = dev_key();
     let tx = |chain: &str, nonce| sign(chain, &dev, nonce, ingest(vec![b"attack".to_vec()]));
     let mut bad_sig = tx(chain, 0);
@@ -260,6 +285,19 @@ fn attacks(chain: &str, height: u64, round: u32, validators: &[ValidatorKey]) ->
             topic: Topic::Consensus,
             messages: validators.iter().map(|k| proposal(chain, k)).collect(),
             rejected: false,
+        },
+        Attack {
+            what: "evidence against a validator forged by an outsider",
+            topic: Topic::Consensus,
+            messages: vec![evidence(conflicting(&outsider))],
+            rejected: true,
+        },
+        Attack {
+            // Genuine conflicting votes, but not in the one order a block may carry: never kept nor relayed.
+            what: "evidence with its votes out of canonical order",
+            topic: Topic::Consensus,
+            messages: vec![evidence(swapped)],
+            rejected: true,
         },
         Attack {
             what: "transactions with a bad signature, another chain id, an unknown kind",
@@ -435,7 +473,16 @@ fn attacker_peers_do_not_stop_four_validators() {
     assert_same_chain(&net, &[0, 1, 2, 3], after + 3);
     for (i, node) in net.nodes.iter().enumerate() {
         let (s, body) = raw_http(&node.rpc_url, &request("GET", "/evidence", ""));
-        assert_eq!((s, body.trim()), (200, "[]"), "{}", node.name);
+        let list: serde_json::Value = serde_json::from_str(&body).expect("evidence JSON");
+        assert_eq!(s, 200, "{}: {body}", node.name);
+        assert_eq!(
+            (&list["committed"], &list["pending"]),
+            (&serde_json::json!([]), &serde_json::json!([])),
+            "{}",
+            node.name
+        );
+        let set = node.client().validators(None).expect("validators");
+        assert_eq!(set.validators.len(), 4, "nobody was jailed: {set:?}");
         assert!(procs[i].is_running(), "{} exited", node.name);
         assert_no_panic(&std::fs::read_to_string(node.log_path()).unwrap());
     }
@@ -444,4 +491,71 @@ fn attacker_peers_do_not_stop_four_validators() {
             handle.shutdown().await;
         }
     });
+}
+
+/// Genuine evidence gossiped by a peer that is no validator (it saw an equivocation elsewhere): every validator
+/// checks it against the set, a block commits it, the offender leaves the set and the others go on.
+#[test]
+fn evidence_gossiped_by_a_peer_jails_the_offender() {
+    let net = LocalNet::new(4, 0);
+    let _procs: Vec<OwnNode> = net
+        .nodes
+        .iter()
+        .map(|n| OwnNode::start(&n.home, NODE_LOG, None))
+        .collect();
+    net.wait_all(2, WAIT);
+    let offender =
+        ValidatorKey::load(&HomeLayout::new(&net.nodes[3].home).validator_key()).unwrap();
+    let max = NodeConfig::load(&HomeLayout::new(&net.nodes[0].home).config())
+        .unwrap()
+        .p2p
+        .max_message_bytes;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let peer = rt.block_on(attacker(&net.chain_id, &p2p_addresses(&net), max));
+    let height = Height(net.status(0).unwrap().height);
+    let prevote = |value: u8| {
+        Vote::new(
+            VoteKind::Prevote,
+            height,
+            Round(0),
+            Some(ValueId([value; 32])),
+            ValidatorId(offender.public_key()),
+        )
+        .sign(&ChainId::new(net.chain_id.clone()), &offender.signer())
+    };
+    let evidence = DuplicateVoteEvidence::new(prevote(1), prevote(2));
+    rt.block_on(peer.publish(
+        Topic::Consensus,
+        consensus_bytes(ConsensusMessage::Evidence(Box::new(evidence))),
+    ))
+    .expect("publish");
+
+    let key = format!("0x{}", hex::encode(offender.public_key()));
+    let deadline = std::time::Instant::now() + WAIT;
+    let at = loop {
+        let list = net.nodes[0].client().evidence().expect("evidence");
+        if let Some(e) = list.committed.first() {
+            assert_eq!((&e.validator, e.jailed), (&key, Some(true)), "{list:?}");
+            break e.committed_at.expect("committed");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no evidence committed: {list:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for i in 0..3 {
+        net.wait_height(i, at + 4, WAIT);
+        let set = net.nodes[i]
+            .client()
+            .validators(Some(at + 2))
+            .expect("validators");
+        assert_eq!(set.validators.len(), 3, "{set:?}");
+        assert!(
+            set.validators.iter().all(|v| v.public_key != key),
+            "{set:?}"
+        );
+    }
+    assert_same_chain(&net, &[0, 1, 2], at + 4);
+    rt.block_on(peer.shutdown());
 }

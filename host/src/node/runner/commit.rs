@@ -67,6 +67,9 @@ impl Runner {
         self.consensus.wal_dirty = false;
         self.update_mempool(executed);
         self.prune_evidence();
+        self.shared
+            .metrics
+            .on_validators_jailed(executed.outcome.jailed.len());
         self.bodies.parts.prune(height);
         self.bodies.waiting.clear();
         self.consensus.own_messages.clear();

@@ -181,6 +181,8 @@ impl Runner {
             (pool.len(), pool.bytes())
         };
         self.shared.metrics.set_mempool(txs, bytes);
+        let evidence = self.shared.evidence.lock().len();
+        self.shared.metrics.set_evidence_pending(evidence);
     }
 
     /// An event from one of the loop's helper tasks.
