@@ -7,8 +7,7 @@ mod evidence;
 mod sources;
 mod validators;
 
-pub use errors::{AppError, InvalidBlock};
-pub use evidence::EvidenceRefusal;
+pub use errors::{AppError, EvidenceRefusal, InvalidBlock};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -277,12 +277,11 @@ async fn manuscripts(
     query: Result<Query<ManuscriptsQuery>, QueryRejection>,
 ) -> Answer<ManuscriptsPage> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(MANUSCRIPTS_DEFAULT_LIMIT);
-    if limit == 0 || limit > MANUSCRIPTS_MAX_LIMIT {
-        return Err(HttpError::bad_request(format!(
-            "limit must be 1 to {MANUSCRIPTS_MAX_LIMIT}; page with ?after=<the page's next>"
-        )));
-    }
+    let limit = page_limit(
+        query.limit,
+        (MANUSCRIPTS_DEFAULT_LIMIT, MANUSCRIPTS_MAX_LIMIT),
+        "; page with ?after=<the page's next>",
+    )?;
     if let Some(after) = &query.after {
         check_name("after (a manuscript)", after)?;
     }
@@ -299,6 +298,21 @@ async fn manuscripts(
     Ok(Json(ManuscriptsPage { manuscripts, next }))
 }
 
+/// A page's `limit`: `default` when not asked, refused outside 1..=`max` with how to page (`paging`).
+fn page_limit(
+    asked: Option<usize>,
+    (default, max): (usize, usize),
+    paging: &str,
+) -> Result<usize, HttpError> {
+    let limit = asked.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(HttpError::bad_request(format!(
+            "limit must be 1 to {max}{paging}"
+        )));
+    }
+    Ok(limit)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EvidenceQuery {
@@ -312,12 +326,11 @@ async fn evidence(
     query: Result<Query<EvidenceQuery>, QueryRejection>,
 ) -> Answer<crate::rpc::node_api::EvidenceList> {
     let Query(query) = query?;
-    let limit = query.limit.unwrap_or(EVIDENCE_DEFAULT_LIMIT);
-    if limit == 0 || limit > EVIDENCE_MAX_LIMIT {
-        return Err(HttpError::bad_request(format!(
-            "limit must be 1 to {EVIDENCE_MAX_LIMIT} blocks; page with ?before=<the answer's next_before>"
-        )));
-    }
+    let limit = page_limit(
+        query.limit,
+        (EVIDENCE_DEFAULT_LIMIT, EVIDENCE_MAX_LIMIT),
+        " blocks; page with ?before=<the answer's next_before>",
+    )?;
     Ok(Json(
         blocking(&s.api, move |api| api.evidence(query.before, limit)).await??,
     ))

@@ -1,4 +1,7 @@
-//! Why the app refuses a block, or cannot execute or commit one.
+//! Why the app refuses a block or a piece of evidence, or cannot execute or commit a block.
+
+use cvm_consensus::EvidenceError;
+use cvm_runtime::validators::OffenceRefusal;
 
 use crate::sources::SourceDataError;
 
@@ -68,4 +71,31 @@ pub enum InvalidBlock {
     Validators { which: &'static str, height: u64 },
     #[error("evidence: {0}")]
     Evidence(String),
+}
+
+/// Why a piece of evidence may not be committed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Each variant and its fields are described by the variant's #[error] message.
+#[allow(missing_docs)]
+pub enum EvidenceRefusal {
+    #[error("the two votes are not in canonical order (the smaller encoding first)")]
+    NotCanonical,
+    #[error("its votes are of height {height}, above the block's {block}")]
+    FromTheFuture { height: u64, block: u64 },
+    #[error(
+        "its votes are of height {height}, more than max_evidence_age ({max_age}) below the block's {block}"
+    )]
+    TooOld {
+        height: u64,
+        block: u64,
+        max_age: u64,
+    },
+    #[error("no validator set is known here for its height {0}")]
+    UnknownSet(u64),
+    #[error("{0}")]
+    Invalid(#[from] EvidenceError),
+    #[error("{0}")]
+    Covered(#[from] OffenceRefusal),
+    #[error("cannot read the state: {0}")]
+    State(String),
 }

@@ -6,38 +6,11 @@
 
 use std::collections::BTreeSet;
 
-use cvm_consensus::{DuplicateVoteEvidence, EvidenceError};
+use cvm_consensus::DuplicateVoteEvidence;
 use cvm_runtime::state::{StateRoot, TrieView};
-use cvm_runtime::validators::{Offence, OffenceRefusal, check_offence};
+use cvm_runtime::validators::{Offence, check_offence};
 
-use super::{App, InvalidBlock, Parent};
-
-/// Why a piece of evidence may not be committed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-// Each variant and its fields are described by the variant's #[error] message.
-#[allow(missing_docs)]
-pub enum EvidenceRefusal {
-    #[error("the two votes are not in canonical order (the smaller encoding first)")]
-    NotCanonical,
-    #[error("its votes are of height {height}, above the block's {block}")]
-    FromTheFuture { height: u64, block: u64 },
-    #[error(
-        "its votes are of height {height}, more than max_evidence_age ({max_age}) below the block's {block}"
-    )]
-    TooOld {
-        height: u64,
-        block: u64,
-        max_age: u64,
-    },
-    #[error("no validator set is known here for its height {0}")]
-    UnknownSet(u64),
-    #[error("{0}")]
-    Invalid(#[from] EvidenceError),
-    #[error("{0}")]
-    Covered(#[from] OffenceRefusal),
-    #[error("cannot read the state: {0}")]
-    State(String),
-}
+use super::{App, EvidenceRefusal, InvalidBlock, Parent};
 
 impl App {
     /// The offence `evidence` proves, if the block at `height`, executed on the state at `root`, may commit it.

@@ -12,36 +12,17 @@ use cvm_runtime::{BlockExecutor, CvmEngine, EngineConfig};
 use parity_scale_codec::Encode;
 
 use super::{App, EvidenceRefusal, InvalidBlock};
-use crate::chain::genesis::{ChainParams, GenesisValidator};
 use crate::chain::{Block, Genesis, PartSet};
 use crate::sources::SourceHub;
 use crate::storage::Storage;
+use crate::verify::fixture::{self, CHAIN, validator_signer as signer};
 
-const CHAIN: &str = "evidence-test";
-
-fn signer(i: u8) -> Ed25519Signer {
-    Ed25519Signer::from_seed([i + 1; 32])
-}
-
+/// The verify fixture's four validators (power 10 each), with a small evidence bound and age.
 fn genesis() -> Genesis {
-    Genesis {
-        chain_id: CHAIN.into(),
-        genesis_time_ms: 0,
-        validators: (0..4)
-            .map(|i| GenesisValidator {
-                name: format!("v{i}"),
-                public_key: hex::encode(signer(i).verifying_key().to_bytes()),
-                power: 10,
-            })
-            .collect(),
-        params: ChainParams {
-            max_evidence_per_block: 2,
-            max_evidence_age: 5,
-            ..ChainParams::default()
-        },
-        sources: Vec::new(),
-        governance: Default::default(),
-    }
+    let mut genesis = fixture::genesis();
+    genesis.params.max_evidence_per_block = 2;
+    genesis.params.max_evidence_age = 5;
+    genesis
 }
 
 fn app(dir: &std::path::Path) -> App {

@@ -64,7 +64,7 @@ impl Runner {
         }
     }
 
-    fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
+    pub(super) fn publish_consensus(&self, message: &ConsensusMessage, resend: u32) {
         let envelope = ConsensusEnvelope {
             resend,
             message: message.clone(),

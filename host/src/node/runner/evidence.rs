@@ -4,14 +4,13 @@
 
 use cvm_consensus::DuplicateVoteEvidence;
 use libp2p::PeerId;
-use parity_scale_codec::Encode;
 use tracing::{debug, warn};
 
 use super::state::Runner;
-use crate::network::{Topic, Verdict};
+use crate::network::Verdict;
 use crate::node::app::EvidenceRefusal;
 use crate::node::evidence_pool::Inserted;
-use crate::node::wire::{ConsensusEnvelope, ConsensusMessage};
+use crate::node::wire::ConsensusMessage;
 
 impl Runner {
     /// Evidence the engine produced: kept and gossiped when a block may still commit it.
@@ -79,17 +78,7 @@ impl Runner {
     }
 
     fn publish_evidence(&self, evidence: DuplicateVoteEvidence) {
-        let envelope = ConsensusEnvelope {
-            resend: 0,
-            message: ConsensusMessage::Evidence(Box::new(evidence)),
-        };
-        if let Err(e) = self
-            .shared
-            .net
-            .try_publish(Topic::Consensus, envelope.encode())
-        {
-            debug!(error = %e, "evidence publish");
-        }
+        self.publish_consensus(&ConsensusMessage::Evidence(Box::new(evidence)), 0);
     }
 
     /// After a commit: pending pieces the new state no longer admits (committed, covered by a jailing, too old)

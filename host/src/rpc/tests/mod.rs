@@ -488,6 +488,17 @@ async fn get_json(app: &axum::Router, uri: &str) -> (StatusCode, serde_json::Val
     )
 }
 
+/// Asserts each query of `path` is a 400 with an error message, and the first one's says `needle`.
+async fn assert_bad_queries(app: &axum::Router, path: &str, queries: &[&str], needle: &str) {
+    for (i, query) in queries.iter().enumerate() {
+        let (s, v) = get_json(app, &format!("{path}?{query}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{query}: {v}");
+        let error = v["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty(), "{query}: {v}");
+        assert!(i > 0 || error.contains(needle), "{query}: {v}");
+    }
+}
+
 async fn post_json(
     app: &axum::Router,
     uri: &str,

@@ -49,18 +49,8 @@ async fn status_validators_manuscripts_evidence() {
         (s, &v["committed"]),
         (StatusCode::OK, &serde_json::json!([]))
     );
-    for bad in ["limit=0", "limit=1001", "before=x", "height=3"] {
-        let (s, v) = get_json(&app, &format!("/evidence?{bad}")).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
-    }
-    let (_, v) = get_json(&app, "/evidence?limit=0").await;
-    assert!(
-        v["error"]
-            .as_str()
-            .unwrap()
-            .contains("limit must be 1 to 1000"),
-        "{v}"
-    );
+    let bad = ["limit=0", "limit=1001", "before=x", "height=3"];
+    assert_bad_queries(&app, "/evidence", &bad, "limit must be 1 to 1000 blocks").await;
 }
 
 #[tokio::test]
