@@ -11,6 +11,8 @@ use cvm_tests::localnet::LocalNet;
 const WAIT: Duration = Duration::from_secs(120);
 const HONEST: [usize; 3] = [0, 1, 2];
 const BYZANTINE: usize = 3;
+/// A full node started only when a test asks: it syncs from scratch.
+const LATE: usize = 4;
 /// Heights the honest validators must finalize with the Byzantine one active: two full proposer rotations.
 const HEIGHTS: u64 = 8;
 
@@ -18,14 +20,18 @@ struct Outcome {
     net: LocalNet,
     from: u64,
     to: u64,
+    /// Whether the late full node ran and must hold the same chain.
+    late: bool,
 }
 
 /// Starts four validators with node 3 Byzantine in `mode`, runs an ingest load through the honest ones and
 /// waits until they have finalized [`HEIGHTS`] more heights; then checks they hold one chain.
 fn run(mode: &str) -> Outcome {
-    let mut net = LocalNet::new(4, 0);
+    let mut net = LocalNet::new(4, 1);
     net.set_test_option(BYZANTINE, &format!("byzantine = {mode:?}"));
-    net.start_all();
+    for i in 0..4 {
+        net.start(i);
+    }
     for i in HONEST {
         net.wait_height(i, 1, WAIT);
     }
@@ -48,7 +54,12 @@ fn run(mode: &str) -> Outcome {
         .map(|&i| net.status(i).expect("status").height)
         .min()
         .unwrap();
-    Outcome { net, from, to }
+    Outcome {
+        net,
+        from,
+        to,
+        late: false,
+    }
 }
 
 /// `f`'s first `Some` within [`WAIT`], asked every 200 ms.
@@ -83,11 +94,12 @@ fn byzantine_key(net: &LocalNet) -> String {
 /// blocks from `from` to `to`.
 fn assert_one_chain(out: &mut Outcome) -> Vec<String> {
     let proposers = out.net.proposers(out.from + 1..=out.to);
-    for i in 0..4 {
+    for i in 0..out.net.nodes.len() {
         out.net.stop(i);
     }
     let homes: Vec<&std::path::Path> = HONEST
         .iter()
+        .chain(out.late.then_some(&LATE))
         .map(|&i| out.net.nodes[i].home.as_path())
         .collect();
     let report = compare_chains(&homes);
@@ -145,6 +157,10 @@ fn an_equivocating_validator_is_jailed_by_its_committed_evidence_and_the_chain_g
     let restarted = out.net.nodes[0].client();
     let after = poll(|| restarted.evidence().ok()).expect("the restarted node answers");
     assert!(after.committed.contains(&jailing), "{after:?}");
+    // A node synced from scratch applies the jailing too, and holds the same chain.
+    out.net.start(LATE);
+    out.net.wait_height(LATE, at + 6, WAIT);
+    out.late = true;
     out.to = out.to.max(at + 6);
     assert_one_chain(&mut out);
     // `cvm replay` re-executes the jailing to the same roots.
@@ -233,6 +249,7 @@ fn far_future_vote_flood_is_dropped_and_memory_stays_bounded() {
         to: net.status(0).unwrap().height,
         net,
         from,
+        late: false,
     };
     assert_one_chain(&mut out);
 }

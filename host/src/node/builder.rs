@@ -17,7 +17,6 @@ use tracing::{info, warn};
 
 use super::app::App;
 use super::backend::NodeBackend;
-use super::evidence_pool::EvidencePool;
 use super::hooks::{NoHooks, NodeHooks};
 use super::memory;
 use super::mempool::Mempool;
@@ -138,7 +137,7 @@ impl NodeBuilder {
             move |account| tx_app.committed_nonce(account),
             net.clone(),
         );
-        let evidence = Arc::new(Mutex::new(EvidencePool::new()));
+        let evidence = Arc::new(Mutex::new(app.restore_evidence_pool()?));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (commits_tx, _) = tokio::sync::broadcast::channel(256);
         let last_commit = match parent.height {

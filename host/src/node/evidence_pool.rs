@@ -59,9 +59,21 @@ impl EvidencePool {
         all
     }
 
-    /// Keeps only the pieces `keep` accepts (after a commit: not committed, covered or expired).
-    pub fn retain(&mut self, mut keep: impl FnMut(&DuplicateVoteEvidence) -> bool) {
-        self.pending.retain(|_, e| keep(e));
+    /// Keeps only the pieces `keep` accepts (after a commit: not committed, covered or expired); the offenders
+    /// whose piece went.
+    pub fn retain(
+        &mut self,
+        mut keep: impl FnMut(&DuplicateVoteEvidence) -> bool,
+    ) -> Vec<[u8; 32]> {
+        let mut gone = Vec::new();
+        self.pending.retain(|offender, e| {
+            let kept = keep(e);
+            if !kept {
+                gone.push(*offender);
+            }
+            kept
+        });
+        gone
     }
 
     /// How many pieces are pending.
@@ -112,7 +124,10 @@ mod tests {
             .map(|e| e.vote_a.vote.height.0)
             .collect();
         assert_eq!(heights, vec![5, 9]);
-        pool.retain(|e| e.vote_a.vote.validator.0 != [1; 32]);
+        assert_eq!(
+            pool.retain(|e| e.vote_a.vote.validator.0 != [1; 32]),
+            vec![[1; 32]]
+        );
         assert!(!pool.has_offender(&[1; 32]) && pool.has_offender(&[2; 32]));
     }
 

@@ -45,6 +45,15 @@ pub const VALIDATOR_SET_PREFIX: &[u8] = b"validator-set/";
 /// `CommittedEvidence`; only blocks that carry some have an entry.
 pub const EVIDENCE_PREFIX: &[u8] = b"evidence/";
 
+/// Meta prefix of the duplicate-vote evidence waiting for a block, by offender (`pending_evidence_key`), SCALE
+/// `DuplicateVoteEvidence`.
+pub const PENDING_EVIDENCE_PREFIX: &[u8] = b"pending-evidence/";
+
+/// Meta key of the pending evidence against `offender`.
+pub fn pending_evidence_key(offender: &[u8; 32]) -> Vec<u8> {
+    [PENDING_EVIDENCE_PREFIX, offender].concat()
+}
+
 /// Meta key of the evidence committed by the block at `height`.
 pub fn evidence_key(height: u64) -> Vec<u8> {
     [EVIDENCE_PREFIX, &height_key(height)].concat()

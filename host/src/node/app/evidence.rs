@@ -10,7 +10,8 @@ use cvm_consensus::DuplicateVoteEvidence;
 use cvm_runtime::state::{StateRoot, TrieView};
 use cvm_runtime::validators::{Offence, check_offence};
 
-use super::{App, EvidenceRefusal, InvalidBlock, Parent};
+use super::{App, AppError, EvidenceRefusal, InvalidBlock, Parent};
+use crate::node::evidence_pool::EvidencePool;
 
 impl App {
     /// The offence `evidence` proves, if the block at `height`, executed on the state at `root`, may commit it.
@@ -97,6 +98,27 @@ impl App {
                 Ok(offence)
             })
             .collect()
+    }
+
+    /// The pool as the node left it: the pending pieces kept on disk that the next block may still commit (the
+    /// others are forgotten).
+    pub fn restore_evidence_pool(&self) -> Result<EvidencePool, AppError> {
+        let storage_err = |e: crate::storage::StorageError| AppError::Storage(e.to_string());
+        let parent = self.parent()?;
+        let mut pool = EvidencePool::new();
+        let mut stale = Vec::new();
+        for evidence in self.storage.pending_evidence().map_err(storage_err)? {
+            match self.check_evidence(&evidence, parent.height + 1, parent.state_root) {
+                Ok(_) => {
+                    pool.insert(evidence);
+                }
+                Err(_) => stale.push(evidence.vote_a.vote.validator.0),
+            }
+        }
+        self.storage
+            .remove_pending_evidence(&stale)
+            .map_err(storage_err)?;
+        Ok(pool)
     }
 
     /// What of `pending` the block at `parent.height + 1` may carry, with the offences: admissible pieces, the

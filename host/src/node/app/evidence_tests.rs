@@ -214,6 +214,21 @@ fn a_block_commits_one_piece_per_offender_and_jails_it() {
     assert!(!member(3, 1) && !member(3, 2) && member(3, 3));
 
     let stored = app.storage().committed_evidence(None, 10).unwrap();
+    // Kept as pending before the commit, a committed piece is not restored into a restarted node's pool; one the
+    // next block may still commit is.
+    app.storage().put_pending_evidence(&evidence(1, 1)).unwrap();
+    app.storage().put_pending_evidence(&evidence(3, 2)).unwrap();
+    let pool = app.restore_evidence_pool().expect("restored");
+    let offenders: Vec<_> = pool
+        .pending()
+        .iter()
+        .map(|e| e.vote_a.vote.validator)
+        .collect();
+    assert_eq!(offenders, vec![signer(3).validator_id()]);
+    assert_eq!(
+        app.storage().pending_evidence().unwrap(),
+        vec![evidence(3, 2)]
+    );
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].height, 1);
     assert_eq!(stored[0].evidence, built.block.body.evidence);

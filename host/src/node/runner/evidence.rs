@@ -1,6 +1,7 @@
 //! Duplicate-vote evidence: from this node's engine (two conflicting votes it received) and from gossip, checked
 //! against the committed state and the validator set of its height, kept in the pool for a coming block and
-//! gossiped once; after each commit, what the block committed, or what no longer may be, leaves the pool.
+//! gossiped once; after each commit, what the block committed, or what no longer may be, leaves the pool. What the
+//! pool holds is also kept on disk, so a restart does not forget it.
 
 use cvm_consensus::DuplicateVoteEvidence;
 use libp2p::PeerId;
@@ -69,10 +70,18 @@ impl Runner {
             .map_err(|e| EvidenceRefusal::State(e.to_string()))?;
         app.check_evidence(evidence, parent.height + 1, parent.state_root)?;
         let inserted = self.shared.evidence.lock().insert(evidence.clone());
-        if inserted == Inserted::Full {
-            warn!(
-                "the evidence pool is full; new offenders wait until blocks commit what it holds"
-            );
+        match inserted {
+            Inserted::New => {
+                if let Err(e) = app.storage().put_pending_evidence(evidence) {
+                    warn!(error = %e, "cannot keep pending evidence on disk; it is kept in memory");
+                }
+            }
+            Inserted::Full => {
+                warn!(
+                    "the evidence pool is full; new offenders wait until blocks commit what it holds"
+                )
+            }
+            Inserted::Known => {}
         }
         Ok(inserted)
     }
@@ -86,9 +95,12 @@ impl Runner {
     pub(super) fn prune_evidence(&mut self) {
         let app = &self.shared.app;
         let Ok(parent) = app.parent() else { return };
-        self.shared.evidence.lock().retain(|e| {
+        let gone = self.shared.evidence.lock().retain(|e| {
             app.evidence_in_time(e, parent.height + 1, parent.state_root)
                 .is_ok()
         });
+        if let Err(e) = app.storage().remove_pending_evidence(&gone) {
+            warn!(error = %e, "cannot forget committed evidence on disk");
+        }
     }
 }
