@@ -1,6 +1,7 @@
 //! What a node loads from its home directory before it starts, checked against genesis.
 
 use anyhow::bail;
+use cvm_runtime::validators::MAX_VALIDATORS;
 
 use crate::chain::config::HomeLayout;
 use crate::chain::{Genesis, NodeConfig, NodeKey, ValidatorKey};
@@ -26,8 +27,7 @@ impl NodeSetup {
         let config = NodeConfig::load(&home.config())?;
         let genesis = Genesis::load(&home.genesis())?;
         let node_key = NodeKey::load(&home.node_key())?;
-        let needed =
-            genesis.params.max_block_bytes as usize + sync_margin(genesis.validators.len());
+        let needed = genesis.params.max_block_bytes as usize + sync_margin(MAX_VALIDATORS);
         if config.p2p.max_message_bytes < needed {
             bail!(
                 "[p2p] max_message_bytes in {} is {}, below the {needed} bytes sync needs to send the largest block \
@@ -54,9 +54,9 @@ impl NodeSetup {
     }
 }
 
-/// What a sync response holding one block needs beyond the block body: the header, the commit certificate
-/// (under 128 bytes a validator, sized for the genesis set: a set that grows needs `max_message_bytes` raised by
-/// as much per validator), the response framing and the 1 KiB the responder keeps spare.
+/// What a sync response holding one block needs beyond the block body: the header, the commit certificate of a
+/// set of `validators` (under 128 bytes each; a node checks its limit against the largest set updates may make,
+/// so no set change can leave it unable to sync), the response framing and the 1 KiB the responder keeps spare.
 pub fn sync_margin(validators: usize) -> usize {
     8 * 1024 + 128 * validators
 }
