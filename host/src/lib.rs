@@ -8,7 +8,8 @@
 //!   `cli/source`).
 //! - [`chain`]: blocks (the header is the consensus value), body parts, genesis, node config, keys.
 //! - [`home`]: writing node home directories, one (`cvm init`) or a loopback network's (`cvm testnet`).
-//! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool.
+//! - [`node`]: the node: event loop over the consensus driver, block building/validation/commit, mempool and
+//!   evidence pool.
 //! - [`storage`]: RocksDB (blocks, commits, trie nodes, receipts, source blocks, consensus WAL, chain head).
 //! - [`network`]: libp2p gossip and block sync.
 //! - [`ordering`]: a Fabric-shaped embedding API for ordering only.

@@ -1,8 +1,9 @@
 //! Attacker peers on real sockets against four validator processes: garbage on every gossip topic, gossip
 //! frames above `max_message_bytes`, votes from outside the validator set or signed for another chain, proposals
-//! for another chain, forged or malformed equivocation evidence, invalid transactions, absurd sync ranges and raw sync frames the node's codec would never
-//! write. The validators keep finalizing the same chain, none exits, and every rejected gossip message is seen
-//! rejected by every node.
+//! for another chain, forged or malformed equivocation evidence, invalid transactions, absurd sync ranges and raw
+//! sync frames the node's codec would never write. The validators keep finalizing the same chain, none exits, and
+//! every rejected gossip message is seen rejected by every node. Genuine evidence from a peer that is no validator
+//! jails its offender.
 //!
 //! The nodes do not count gossip rejections in `/metrics` (only transactions refused at submit), so the rejections
 //! are read from their debug log (`cvm_host::node::runner`: "rejected gossip message source=<peer> topic=<topic>").
