@@ -187,41 +187,33 @@ impl Genesis {
             return Err(GenesisError::ChainId(self.chain_id.clone()));
         }
         let p = &self.params;
-        if p.part_size < 1024 || p.part_size > 1024 * 1024 {
-            return Err(GenesisError::Param {
-                field: "part_size",
-                rule: "between 1024 and 1048576",
-            });
-        }
-        if p.max_tx_bytes == 0 || p.max_tx_bytes > p.max_block_bytes {
-            return Err(GenesisError::Param {
-                field: "max_tx_bytes",
-                rule: "above 0 and at most max_block_bytes",
-            });
-        }
-        if p.max_block_bytes > p.part_size as u64 * super::parts::MAX_PARTS as u64 {
-            return Err(GenesisError::Param {
-                field: "max_block_bytes",
-                rule: "at most part_size * 4096",
-            });
-        }
-        if p.max_block_fuel == 0 {
-            return Err(GenesisError::Param {
-                field: "max_block_fuel",
-                rule: "above 0",
-            });
-        }
-        if p.max_evidence_per_block == 0 || p.max_evidence_per_block > MAX_EVIDENCE_PER_BLOCK {
-            return Err(GenesisError::Param {
-                field: "max_evidence_per_block",
-                rule: "between 1 and 256",
-            });
-        }
-        if p.max_evidence_age == 0 {
-            return Err(GenesisError::Param {
-                field: "max_evidence_age",
-                rule: "above 0",
-            });
+        // Each parameter's rule, as (broken, field, rule): the first broken one is named.
+        let rules = [
+            (
+                p.part_size < 1024 || p.part_size > 1024 * 1024,
+                "part_size",
+                "between 1024 and 1048576",
+            ),
+            (
+                p.max_tx_bytes == 0 || p.max_tx_bytes > p.max_block_bytes,
+                "max_tx_bytes",
+                "above 0 and at most max_block_bytes",
+            ),
+            (
+                p.max_block_bytes > p.part_size as u64 * super::parts::MAX_PARTS as u64,
+                "max_block_bytes",
+                "at most part_size * 4096",
+            ),
+            (p.max_block_fuel == 0, "max_block_fuel", "above 0"),
+            (
+                p.max_evidence_per_block == 0 || p.max_evidence_per_block > MAX_EVIDENCE_PER_BLOCK,
+                "max_evidence_per_block",
+                "between 1 and 256",
+            ),
+            (p.max_evidence_age == 0, "max_evidence_age", "above 0"),
+        ];
+        if let Some((_, field, rule)) = rules.into_iter().find(|(broken, ..)| *broken) {
+            return Err(GenesisError::Param { field, rule });
         }
         self.validator_set()?;
         self.state(&MemoryNodeStore::new()).map(|_| ())
