@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::chain::source_json::SourceJson;
 use crate::chain::{Block, BlockHeader, SourceCommitment};
 use crate::hex_text::to_hex;
-use crate::rpc::node_api::TxLookup;
+use crate::rpc::node_api::{EvidenceInfo, TxLookup};
 
 /// A part-set header in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,8 @@ pub struct HeaderJson {
     pub fuel_used: u64,
     /// Hash of the previous block's commit.
     pub last_commit_hash: String,
+    /// Hash of the body's duplicate-vote evidence.
+    pub evidence_hash: String,
     /// The body's part-set header.
     pub parts: PartsJson,
 }
@@ -71,6 +73,7 @@ impl From<&BlockHeader> for HeaderJson {
             receipts_root: to_hex(h.receipts_root),
             fuel_used: h.fuel_used,
             last_commit_hash: to_hex(h.last_commit_hash),
+            evidence_hash: to_hex(h.evidence_hash),
             parts: PartsJson {
                 total: h.parts.total,
                 root: to_hex(h.parts.root),
@@ -239,6 +242,10 @@ pub struct BlockJson {
     /// The source blocks it ingests, in order, before its transactions.
     #[serde(default)]
     pub source_blocks: Vec<SourceCommitmentJson>,
+    /// The duplicate-vote evidence it commits, each jailing its offender (`jailed` is left out: `/evidence` says
+    /// whether it did).
+    #[serde(default)]
+    pub evidence: Vec<EvidenceInfo>,
 }
 
 /// One source block a chain block ingests, as its body commits to it.
@@ -278,6 +285,15 @@ impl From<&Block> for BlockJson {
                 .source_blocks
                 .iter()
                 .map(SourceCommitmentJson::from)
+                .collect(),
+            evidence: b
+                .body
+                .evidence
+                .iter()
+                .map(|e| EvidenceInfo {
+                    committed_at: Some(b.height()),
+                    ..EvidenceInfo::new(e, None)
+                })
                 .collect(),
         }
     }

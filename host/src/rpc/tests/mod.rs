@@ -157,7 +157,7 @@ impl NodeApi for FakeNode {
         }
     }
     fn block(&self, height: u64) -> Result<Option<Block>, ApiError> {
-        // Block 2 ingests a source block.
+        // Block 2 ingests a source block and commits a piece of evidence.
         let source_blocks = (height == 2)
             .then(|| SourceCommitment {
                 source: "eth".into(),
@@ -171,6 +171,10 @@ impl NodeApi for FakeNode {
             header: header(height),
             body: BlockBody {
                 source_blocks,
+                evidence: (height == 2)
+                    .then(|| DuplicateVoteEvidence::new(vote(1), vote(2)))
+                    .into_iter()
+                    .collect(),
                 ..BlockBody::default()
             },
         }))

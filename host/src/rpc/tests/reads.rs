@@ -79,12 +79,24 @@ async fn blocks_and_commits_by_height() {
         v["source_blocks"],
         serde_json::json!([{"source": "eth", "number": 7, "hash": to_hex([7; 32]), "receipts_root": to_hex([8; 32])}])
     );
+    assert_eq!(
+        (
+            &v["evidence"][0]["validator"],
+            &v["evidence"][0]["committed_at"]
+        ),
+        (&serde_json::json!(to_hex([7; 32])), &serde_json::json!(2))
+    );
+    assert_eq!(
+        v["header"]["evidence_hash"],
+        to_hex(header(2).evidence_hash)
+    );
     let (s, v) = get_json(&app, "/blocks/1").await;
     assert_eq!(
         (s, &v["header"]["height"]),
         (StatusCode::OK, &serde_json::json!(1))
     );
     assert_eq!(v["source_blocks"], serde_json::json!([]));
+    assert_eq!(v["evidence"], serde_json::json!([]));
     let (s, v) = get_json(&app, "/commits/2").await;
     assert_eq!(
         (s, &v["value_id"]),
