@@ -43,6 +43,8 @@ pub struct TrustedState {
     pub header_hash: Option<[u8; 32]>,
     /// The set of that height (at the genesis: the genesis set, which signs height 1).
     pub validators: ValidatorSet,
+    /// Its membership hash (as that height's header holds it).
+    pub validators_hash: [u8; 32],
     /// The membership hash of the next height's set.
     pub next_validators_hash: [u8; 32],
 }
@@ -50,10 +52,12 @@ pub struct TrustedState {
 impl TrustedState {
     /// The genesis as root: its set signs height 1.
     pub fn genesis(set: ValidatorSet) -> TrustedState {
+        let hash = membership_hash(&set);
         TrustedState {
             height: 0,
             header_hash: None,
-            next_validators_hash: membership_hash(&set),
+            validators_hash: hash,
+            next_validators_hash: hash,
             validators: set,
         }
     }
@@ -76,12 +80,7 @@ impl TrustedState {
                 height: block.header.height,
             });
         }
-        Ok(TrustedState {
-            height: block.header.height,
-            header_hash: Some(hash),
-            next_validators_hash: block.header.next_validators_hash,
-            validators: set,
-        })
+        Ok(trusted_at(block, set))
     }
 }
 
@@ -146,7 +145,8 @@ pub enum LightError {
 }
 
 enum Step {
-    Accepted,
+    /// With the target's set (checked against its header).
+    Accepted(ValidatorSet),
     /// The trusted set's share of the signers is too small: try from a nearer header.
     NeedsPivot(String),
 }
@@ -184,7 +184,7 @@ fn step(
         {
             return Err(LightError::AdjacentParentMismatch { height });
         }
-    } else if membership_hash(&set) != membership_hash(&trusted.validators) {
+    } else if header.validators_hash != trusted.validators_hash {
         match cert.verify_trusting(
             &set,
             &trusted.validators,
@@ -202,13 +202,15 @@ fn step(
     }
     cert.verify(&set, chain_id, &Ed25519Verifier)
         .map_err(|error| LightError::Certificate { height, error })?;
-    Ok(Step::Accepted)
+    Ok(Step::Accepted(set))
 }
 
+/// `block` as trusted, with `set`, its height's set (checked against the header's `validators_hash`).
 fn trusted_at(block: &LightBlock, set: ValidatorSet) -> TrustedState {
     TrustedState {
         height: block.header.height,
         header_hash: Some(block.header.hash()),
+        validators_hash: block.header.validators_hash,
         next_validators_hash: block.header.next_validators_hash,
         validators: set,
     }
@@ -230,11 +232,7 @@ pub fn verify_light(
     let mut hops = 0;
     while let Some(candidate) = pending.last() {
         match step(&current, candidate, chain_id)? {
-            Step::Accepted => {
-                let set = candidate.set().map_err(|cause| LightError::BadSet {
-                    height: candidate.header.height,
-                    cause,
-                })?;
+            Step::Accepted(set) => {
                 current = trusted_at(candidate, set);
                 pending.pop();
             }

@@ -17,32 +17,18 @@ const MAX_VERIFIED: usize = 256;
 /// A verifier's trust: see the [module docs](self).
 pub struct Trust {
     chain_id: String,
-    root: Kept,
+    root: TrustedState,
     /// Verified headers by height, at most [`MAX_VERIFIED`] (the lowest go first).
-    verified: Mutex<BTreeMap<u64, Kept>>,
+    verified: Mutex<BTreeMap<u64, TrustedState>>,
     source: Option<Box<dyn LightSource + Send + Sync>>,
     check_forks: bool,
-}
-
-/// A trusted state with the membership hash of its set, computed once: each check looks a header's set up by it.
-#[derive(Clone)]
-struct Kept {
-    state: TrustedState,
-    set_hash: [u8; 32],
-}
-
-impl Kept {
-    fn new(state: TrustedState) -> Kept {
-        let set_hash = crate::chain::membership_hash(&state.validators);
-        Kept { state, set_hash }
-    }
 }
 
 impl Trust {
     /// Trusting the genesis validators, with no source of intermediate headers.
     pub fn genesis(genesis: &Genesis) -> Result<Trust, String> {
         let set = genesis.validator_set().map_err(|e| e.to_string())?;
-        let root = Kept::new(TrustedState::genesis(set));
+        let root = TrustedState::genesis(set);
         Ok(Trust {
             chain_id: genesis.chain_id.clone(),
             verified: Mutex::new(BTreeMap::new()),
@@ -62,7 +48,7 @@ impl Trust {
         let block = source
             .light_block(height)
             .map_err(|e| format!("fetching the trusted header of height {height}: {e}"))?;
-        let root = Kept::new(TrustedState::header(&block, hash).map_err(|e| e.to_string())?);
+        let root = TrustedState::header(&block, hash).map_err(|e| e.to_string())?;
         Ok(Trust {
             chain_id: genesis.chain_id.clone(),
             verified: Mutex::new(BTreeMap::new()),
@@ -118,10 +104,10 @@ impl Trust {
             certificate: cert.clone(),
             validators,
         };
-        if height <= self.root.state.height {
+        if height <= self.root.height {
             return Err(LightError::NotAfterTrusted {
                 height,
-                trusted: self.root.state.height,
+                trusted: self.root.height,
             });
         }
         let from = self
@@ -129,12 +115,12 @@ impl Trust {
             .lock()
             .range(..height)
             .next_back()
-            .map_or_else(|| self.root.state.clone(), |(_, kept)| kept.state.clone());
+            .map_or_else(|| self.root.clone(), |(_, state)| state.clone());
         let check_fork = self.check_forks && self.source.is_some();
         let reached = verify_light(&from, &target, source, check_fork, &chain_id)?;
         let set = reached.validators.clone();
         let mut verified = self.verified.lock();
-        verified.insert(reached.height, Kept::new(reached));
+        verified.insert(reached.height, reached);
         while verified.len() > MAX_VERIFIED {
             verified.pop_first();
         }
@@ -148,9 +134,9 @@ impl Trust {
         source: Option<&dyn LightSource>,
     ) -> Result<Vec<([u8; 32], u64)>, LightError> {
         let height = header.height;
-        let known = |kept: &Kept| {
-            (kept.set_hash == header.validators_hash).then(|| {
-                kept.state
+        let known = |state: &TrustedState| {
+            (state.validators_hash == header.validators_hash).then(|| {
+                state
                     .validators
                     .membership()
                     .into_iter()
@@ -167,7 +153,7 @@ impl Trust {
         let Some(source) = source else {
             return Err(LightError::Untrusted {
                 height,
-                trusted: self.root.state.height,
+                trusted: self.root.height,
                 cause: "the header's validator set is not the trusted one".into(),
             });
         };
