@@ -42,17 +42,20 @@ impl BlockBody {
 
     /// The offences its evidence names, in order (what execution jails; the node checks the evidence first).
     pub fn offences(&self) -> Vec<Offence> {
-        self.evidence
-            .iter()
-            .map(|e| Offence {
-                validator: e.vote_a.vote.validator.0,
-                height: e.vote_a.vote.height.0,
-            })
-            .collect()
+        self.evidence.iter().map(offence_of).collect()
     }
 
     /// Blake2-256 of SCALE(`evidence`), which the header's `evidence_hash` must equal.
     pub fn evidence_hash(&self) -> [u8; 32] {
         blake2_256(&self.evidence.encode())
+    }
+}
+
+/// The offence a piece of evidence names: its signer, at the height of its votes.
+pub fn offence_of(evidence: &DuplicateVoteEvidence) -> Offence {
+    let vote = &evidence.vote_a.vote;
+    Offence {
+        validator: vote.validator.0,
+        height: vote.height.0,
     }
 }

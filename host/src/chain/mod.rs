@@ -13,7 +13,7 @@ pub mod source_json;
 pub mod validator_schedule;
 
 pub use block::{Block, BlockHash, BlockHeader, block_time_ok};
-pub use body::BlockBody;
+pub use body::{BlockBody, offence_of};
 pub use config::NodeConfig;
 pub use genesis::{Genesis, GenesisValidator};
 pub use keys::{AccountKey, NodeKey, ValidatorKey};

@@ -11,6 +11,7 @@ use cvm_runtime::state::{StateRoot, TrieView};
 use cvm_runtime::validators::{Offence, check_offence};
 
 use super::{App, AppError, EvidenceRefusal, InvalidBlock, Parent};
+use crate::chain::offence_of;
 use crate::node::evidence_pool::EvidencePool;
 
 impl App {
@@ -41,8 +42,8 @@ impl App {
         if evidence.vote_a >= evidence.vote_b {
             return Err(EvidenceRefusal::NotCanonical);
         }
-        let vote = &evidence.vote_a.vote;
-        let offence_height = vote.height.0;
+        let offence = offence_of(evidence);
+        let offence_height = offence.height;
         if offence_height > height {
             return Err(EvidenceRefusal::FromTheFuture {
                 height: offence_height,
@@ -57,10 +58,6 @@ impl App {
                 max_age,
             });
         }
-        let offence = Offence {
-            validator: vote.validator.0,
-            height: offence_height,
-        };
         let view = TrieView::new(self.executor.store().clone(), root);
         check_offence(&view, &offence).map_err(|e| EvidenceRefusal::State(e.to_string()))??;
         Ok(offence)
