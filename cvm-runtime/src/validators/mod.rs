@@ -33,4 +33,6 @@ pub use types::{
     Approval, MAX_TOTAL_POWER, MAX_UPDATE_CHANGES, MAX_VALIDATORS, Member, ValidatorChange,
     ValidatorSetUpdate, ValidatorState,
 };
-pub use update::{UpdateRefusal, apply_update, approval_bytes, approve, check_update};
+pub use update::{
+    UpdateRefusal, apply_update, approval_bytes, approve, check_approval, check_update,
+};

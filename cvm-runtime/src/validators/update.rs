@@ -136,10 +136,7 @@ pub fn check_update(
         if power.is_none() && !joiners.contains(&approval.key) {
             return Err(UpdateRefusal::StrangerApproval(hex));
         }
-        let key = VerifyingKey::from_bytes(&approval.key)
-            .map_err(|_| UpdateRefusal::BadKey(hex.clone()))?;
-        key.verify(&message, &Signature::from_bytes(&approval.signature))
-            .map_err(|_| UpdateRefusal::BadApproval(hex))?;
+        check_approval(&message, approval)?;
         approved_power += power.unwrap_or(0);
     }
     if let Some(missing) = joiners.iter().find(|k| !approvers.contains(*k)) {
@@ -153,6 +150,14 @@ pub fn check_update(
         });
     }
     Ok(next)
+}
+
+/// Whether `approval` is its key's signature over `message`, an update's [`approval_bytes`].
+pub fn check_approval(message: &[u8], approval: &Approval) -> Result<(), UpdateRefusal> {
+    let hex = || hex::encode(approval.key);
+    let key = VerifyingKey::from_bytes(&approval.key).map_err(|_| UpdateRefusal::BadKey(hex()))?;
+    key.verify(message, &Signature::from_bytes(&approval.signature))
+        .map_err(|_| UpdateRefusal::BadApproval(hex()))
 }
 
 /// The set after `update`'s changes, checked for shape (keys, duplicates, removals of members only, size and total

@@ -10,9 +10,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use cvm_runtime::TxPayload;
 use cvm_runtime::validators::{
-    Approval, ValidatorChange, ValidatorSetUpdate, approval_bytes, approve,
+    Approval, ValidatorChange, ValidatorSetUpdate, approval_bytes, approve, check_approval,
 };
-use ed25519_dalek::{Signature, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::args::{NodeArgs, SignArgs};
@@ -151,15 +151,14 @@ impl UpdateFile {
                     .ok()
                     .and_then(|b| b.try_into().ok())
                     .with_context(|| format!("the signature of {} is not 64 bytes of hex", a.public_key))?;
-                VerifyingKey::from_bytes(&key)?
-                    .verify(&message, &Signature::from_bytes(&signature))
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "the approval of {} does not sign this update (was the file changed after it?)",
-                            a.public_key
-                        )
-                    })?;
-                Ok(Approval { key, signature })
+                let approval = Approval { key, signature };
+                check_approval(&message, &approval).map_err(|_| {
+                    anyhow::anyhow!(
+                        "the approval of {} does not sign this update (was the file changed after it?)",
+                        a.public_key
+                    )
+                })?;
+                Ok(approval)
             })
             .collect()
     }
