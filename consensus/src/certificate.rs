@@ -18,8 +18,9 @@ pub struct CommitSig {
     pub signature: SignatureBytes,
 }
 
-/// A certificate signature ready to check: the signer's key and the precommit bytes it signed.
+/// A certificate signature ready to check: the signer's index and key, and the precommit bytes it signed.
 struct SignedPrecommit<'a> {
+    index: ValidatorIndex,
     key: &'a VerifyingKey,
     message: Vec<u8>,
     signature: &'a SignatureBytes,
@@ -32,6 +33,26 @@ impl SignedPrecommit<'_> {
             message: &self.message,
             signature: self.signature,
         }
+    }
+
+    /// Checks every signature of `signed` as one batch; when the batch fails, each alone, to name the first bad
+    /// signer.
+    fn verify_all(
+        signed: &[SignedPrecommit<'_>],
+        verifier: &dyn SignatureVerifier,
+    ) -> Result<(), CertificateError> {
+        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
+        if verifier.verify_batch(&items) {
+            return Ok(());
+        }
+        for (s, item) in signed.iter().zip(&items) {
+            if !verifier.verify(item.key, item.message, item.signature) {
+                return Err(CertificateError::InvalidSignature(s.index));
+            }
+        }
+        // A batch may reject what single checks accept (cofactored vs cofactorless
+        // equations); be strict and refuse.
+        Err(CertificateError::InvalidSignature(u32::MAX))
     }
 }
 
@@ -157,6 +178,7 @@ impl CommitCertificate {
                 let (_, key) = validators.get(s.validator_index)?;
                 let vote = self.vote_of(validators, s.validator_index)?;
                 Some(SignedPrecommit {
+                    index: s.validator_index,
                     key,
                     message: vote.sign_bytes(chain_id),
                     signature: &s.signature,
@@ -215,19 +237,7 @@ impl CommitCertificate {
             });
         }
         // Every signer is known (checked above), so there is one entry per signature, in order.
-        let signed = self.signed_precommits(validators, chain_id);
-        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
-        if verifier.verify_batch(&items) {
-            return Ok(());
-        }
-        for (s, item) in self.signatures.iter().zip(&items) {
-            if !verifier.verify(item.key, item.message, item.signature) {
-                return Err(CertificateError::InvalidSignature(s.validator_index));
-            }
-        }
-        // A batch may reject what single checks accept (cofactored vs cofactorless
-        // equations); be strict and refuse.
-        Err(CertificateError::InvalidSignature(u32::MAX))
+        SignedPrecommit::verify_all(&self.signed_precommits(validators, chain_id), verifier)
     }
 
     /// CometBFT's `VerifyCommitLightTrusting`: whether signers a light client trusts back this
@@ -286,22 +296,15 @@ impl CommitCertificate {
             .filter_map(|(s, key)| {
                 let vote = self.vote_of(target, s.validator_index)?;
                 Some(SignedPrecommit {
+                    index: s.validator_index,
                     key,
                     message: vote.sign_bytes(chain_id),
                     signature: &s.signature,
                 })
             })
             .collect();
-        let items: Vec<VerifyItem<'_>> = signed.iter().map(SignedPrecommit::item).collect();
-        if verifier.verify_batch(&items) {
-            return Ok(power);
-        }
-        for ((s, _), item) in counted.iter().zip(&items) {
-            if !verifier.verify(item.key, item.message, item.signature) {
-                return Err(CertificateError::InvalidSignature(s.validator_index));
-            }
-        }
-        Err(CertificateError::InvalidSignature(u32::MAX))
+        SignedPrecommit::verify_all(&signed, verifier)?;
+        Ok(power)
     }
 
     /// As [`verify`](Self::verify), also checking the height.
